@@ -1,0 +1,82 @@
+package hardware
+
+import (
+	"context"
+	"time"
+)
+
+// Backend drives one machine: a simulation, a virtual machine or real
+// hardware. A backend reports power and carries out resets; everything else
+// is an optional capability (the interfaces below), discovered by type
+// assertion as kvmd's plugins are.
+type Backend interface {
+	Info() Info
+	Capabilities() Capabilities
+	PowerState(ctx context.Context) (PowerState, error)
+	// Reset carries out r. Whenever the machine starts to boot (now or
+	// later, e.g. at the end of a power cycle) the backend calls fw.Boot
+	// exactly once per boot to learn which device the firmware picks.
+	Reset(ctx context.Context, r ResetType, fw Firmware) error
+	Close() error
+}
+
+// Firmware is the BIOS's view of the BMC: what to boot next. The Machine
+// implements it; calling Boot consumes a one-time override exactly as a
+// real BIOS does when it reads the boot flags.
+type Firmware interface {
+	Boot() BootResult
+}
+
+// BootResult is what the firmware decided to boot.
+type BootResult struct {
+	Source BootSource
+	Mode   BootMode
+	Image  string // media image URL when booting virtual media
+	Time   time.Time
+}
+
+// MediaBackend is implemented by backends that attach virtual media.
+type MediaBackend interface {
+	// InsertMedia attaches the image at url to the slot, after checking it
+	// can be read; it returns the size in bytes (-1 if unknown) and a format
+	// hint ("iso9660", "raw").
+	InsertMedia(ctx context.Context, slot, url string) (size int64, format string, err error)
+	EjectMedia(ctx context.Context, slot string) error
+}
+
+// SensorReader is implemented by backends that report sensors.
+type SensorReader interface {
+	Sensors(ctx context.Context) ([]Sensor, error)
+}
+
+// PowerWatcher is implemented by backends whose power state changes on its
+// own (timers, a VM shut down from inside). The Machine registers fn once;
+// the backend calls it after every change.
+type PowerWatcher interface {
+	OnPowerChange(fn func(from, to PowerState))
+}
+
+// SensorType classifies a sensor.
+type SensorType string
+
+// Sensor types.
+const (
+	SensorTemperature SensorType = "Temperature"
+	SensorFan         SensorType = "Fan"
+	SensorPower       SensorType = "Power"
+	SensorVoltage     SensorType = "Voltage"
+)
+
+// Sensor is one reading with its thresholds. Units: Cel, RPM, W, V.
+type Sensor struct {
+	ID            string
+	Name          string
+	Type          SensorType
+	Reading       float64
+	Units         string
+	Available     bool // false when the reading does not apply (host off)
+	UpperCritical float64
+	UpperCaution  float64
+	LowerCaution  float64
+	LowerCritical float64
+}

@@ -1,0 +1,241 @@
+// Package hardware is the machine model that every protocol acts on: power,
+// boot override, virtual media, firmware settings, sensors and the event log.
+// Backends (one package each) drive a real or simulated machine; the Machine
+// type in this package holds the state a BMC keeps for it and persists it.
+package hardware
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PowerState is the power state of a machine, including the transitions a
+// real server goes through.
+type PowerState string
+
+// Power states.
+const (
+	PowerOff         PowerState = "Off"
+	PowerOn          PowerState = "On"
+	PowerPoweringOn  PowerState = "PoweringOn"
+	PowerPoweringOff PowerState = "PoweringOff"
+)
+
+// ResetType is a request to change power state. The names match the
+// vocabulary of the Redfish ResetType enumeration, which every other
+// interface maps onto.
+type ResetType string
+
+// Reset types.
+const (
+	ResetOn               ResetType = "On"
+	ResetForceOn          ResetType = "ForceOn"
+	ResetForceOff         ResetType = "ForceOff"
+	ResetGracefulShutdown ResetType = "GracefulShutdown"
+	ResetGracefulRestart  ResetType = "GracefulRestart"
+	ResetForceRestart     ResetType = "ForceRestart"
+	ResetPowerCycle       ResetType = "PowerCycle"
+	ResetNmi              ResetType = "Nmi"
+	ResetPushPowerButton  ResetType = "PushPowerButton"
+)
+
+// AllResetTypes lists every reset type in a stable order.
+var AllResetTypes = []ResetType{
+	ResetOn, ResetForceOn, ResetForceOff, ResetGracefulShutdown,
+	ResetGracefulRestart, ResetForceRestart, ResetPowerCycle, ResetNmi,
+	ResetPushPowerButton,
+}
+
+// BootSource is a device class the firmware can boot from.
+type BootSource string
+
+// Boot sources.
+const (
+	BootNone      BootSource = "None"
+	BootPxe       BootSource = "Pxe"
+	BootCd        BootSource = "Cd"
+	BootUsb       BootSource = "Usb"
+	BootHdd       BootSource = "Hdd"
+	BootBiosSetup BootSource = "BiosSetup"
+	BootDiags     BootSource = "Diags"
+	BootUefiShell BootSource = "UefiShell"
+	BootUefiHttp  BootSource = "UefiHttp"
+	BootFloppy    BootSource = "Floppy"
+)
+
+// BootEnabled says whether a boot override applies, and for how long.
+type BootEnabled string
+
+// Boot override durations.
+const (
+	BootDisabled   BootEnabled = "Disabled"
+	BootOnce       BootEnabled = "Once"
+	BootContinuous BootEnabled = "Continuous"
+)
+
+// BootMode is the firmware boot mode.
+type BootMode string
+
+// Boot modes.
+const (
+	BootModeUEFI   BootMode = "UEFI"
+	BootModeLegacy BootMode = "Legacy"
+)
+
+// BootOverride is the one-time or persistent boot device override a BMC
+// hands to the firmware.
+type BootOverride struct {
+	Target  BootSource  `json:"target"`
+	Enabled BootEnabled `json:"enabled"`
+	Mode    BootMode    `json:"mode"`
+}
+
+// MediaType is the kind of virtual medium a slot emulates.
+type MediaType string
+
+// Media types.
+const (
+	MediaCD       MediaType = "CD"
+	MediaDVD      MediaType = "DVD"
+	MediaUSBStick MediaType = "USBStick"
+)
+
+// SlotSpec describes a virtual media slot a backend offers.
+type SlotSpec struct {
+	ID    string      // stable identifier, e.g. "CD" or "USB"
+	Name  string      // human-readable name
+	Types []MediaType // media the slot emulates
+	// Boot is the boot source that reaches this slot.
+	Boot BootSource
+}
+
+// Media is the state of one virtual media slot.
+type Media struct {
+	SlotSpec
+	Image          string    `json:"image,omitempty"`
+	Inserted       bool      `json:"inserted"`
+	WriteProtected bool      `json:"write_protected"`
+	Size           int64     `json:"size,omitempty"` // bytes, -1 if unknown
+	Format         string    `json:"format,omitempty"`
+	InsertedAt     time.Time `json:"inserted_at,omitempty"`
+}
+
+// ImageName is the last path element of the image URL.
+func (m Media) ImageName() string {
+	s := m.Image
+	if i := lastIndexByte(s, '?'); i >= 0 {
+		s = s[:i]
+	}
+	if i := lastIndexByte(s, '/'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+func lastIndexByte(s string, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// NIC is a host network interface as inventory.
+type NIC struct {
+	ID        string
+	MAC       string
+	SpeedMbps int
+}
+
+// Info is the static inventory of a machine.
+type Info struct {
+	Manufacturer      string
+	Model             string
+	SerialNumber      string
+	SKU               string
+	PartNumber        string
+	UUID              string
+	BiosVersion       string
+	HostName          string
+	ProcessorCount    int
+	ProcessorModel    string
+	CoresPerProcessor int
+	ThreadsPerCore    int
+	MemoryGiB         float64
+	NICs              []NIC
+	// BiosAttributes are the firmware settings and their factory values.
+	BiosAttributes map[string]any
+}
+
+// Capabilities says what a backend can do. Protocols report it to clients
+// (allowable values, completion codes) instead of failing at random.
+type Capabilities struct {
+	ResetTypes []ResetType
+	// BootTargets are the override targets the backend can honour. Empty
+	// means the backend cannot change the boot device at all: overrides are
+	// accepted and recorded as Disabled (the PiKVM behaviour).
+	BootTargets []BootSource
+	BootModes   []BootMode
+	MediaSlots  []SlotSpec
+	// SecureBoot reports whether the firmware has a Secure Boot toggle.
+	SecureBoot bool
+}
+
+// CanBoot reports whether the backend can honour an override to t.
+func (c Capabilities) CanBoot(t BootSource) bool {
+	if t == BootNone {
+		return len(c.BootTargets) > 0
+	}
+	for _, b := range c.BootTargets {
+		if b == t {
+			return true
+		}
+	}
+	return false
+}
+
+// CanReset reports whether the backend supports reset type r.
+func (c Capabilities) CanReset(r ResetType) bool {
+	for _, x := range c.ResetTypes {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Errors a Machine returns; protocols map them to their own codes.
+var (
+	// ErrNotSupported: the backend lacks the capability.
+	ErrNotSupported = errors.New("not supported by this machine")
+	// ErrInvalid: a value outside what the machine accepts.
+	ErrInvalid = errors.New("invalid value")
+	// ErrBusy: a conflicting operation is in progress.
+	ErrBusy = errors.New("machine busy")
+	// ErrNotFound: no such slot or entry.
+	ErrNotFound = errors.New("not found")
+	// ErrState: the operation does not apply in the current state.
+	ErrState = errors.New("not possible in the current state")
+	// ErrMedia: a virtual media image could not be reached or read.
+	ErrMedia = errors.New("media unavailable")
+)
+
+// MediaError says why a virtual media image could not be used. It wraps
+// ErrMedia.
+type MediaError struct {
+	URL        string
+	HTTPStatus int // 0 when no HTTP response came back
+	Err        error
+}
+
+func (e *MediaError) Error() string {
+	if e.HTTPStatus != 0 {
+		return fmt.Sprintf("image %s: HTTP status %d", e.URL, e.HTTPStatus)
+	}
+	return fmt.Sprintf("image %s: %v", e.URL, e.Err)
+}
+
+// Unwrap makes errors.Is(err, ErrMedia) true.
+func (e *MediaError) Unwrap() error { return ErrMedia }

@@ -1,0 +1,55 @@
+// Package auth holds the BMC's user accounts and roles, shared by every
+// protocol: an account made through Redfish logs in over IPMI too.
+package auth
+
+// Role is a predefined Redfish role.
+type Role string
+
+// The predefined roles.
+const (
+	RoleAdministrator Role = "Administrator"
+	RoleOperator      Role = "Operator"
+	RoleReadOnly      Role = "ReadOnly"
+)
+
+// Roles lists the roles in order of decreasing power.
+var Roles = []Role{RoleAdministrator, RoleOperator, RoleReadOnly}
+
+// Privilege is a Redfish privilege.
+type Privilege string
+
+// The Redfish privileges.
+const (
+	PrivLogin               Privilege = "Login"
+	PrivConfigureManager    Privilege = "ConfigureManager"
+	PrivConfigureUsers      Privilege = "ConfigureUsers"
+	PrivConfigureSelf       Privilege = "ConfigureSelf"
+	PrivConfigureComponents Privilege = "ConfigureComponents"
+)
+
+// Privileges returns the privileges a role grants, per the Redfish
+// specification's predefined roles.
+func (r Role) Privileges() []Privilege {
+	switch r {
+	case RoleAdministrator:
+		return []Privilege{PrivLogin, PrivConfigureManager, PrivConfigureUsers, PrivConfigureSelf, PrivConfigureComponents}
+	case RoleOperator:
+		return []Privilege{PrivLogin, PrivConfigureSelf, PrivConfigureComponents}
+	case RoleReadOnly:
+		return []Privilege{PrivLogin, PrivConfigureSelf}
+	}
+	return nil
+}
+
+// Has reports whether r grants p.
+func (r Role) Has(p Privilege) bool {
+	for _, x := range r.Privileges() {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r.Privileges() != nil }

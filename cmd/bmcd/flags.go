@@ -1,0 +1,128 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bmcd/bmcd/internal/config"
+)
+
+// options is the resolved configuration: flags over environment over the
+// configuration file over defaults.
+type options struct {
+	configFile     string
+	stateDir       string
+	redfishAddr    string
+	tls            bool
+	ipmiAddr       string
+	simSystems     int
+	user, password string
+	sessionTimeout time.Duration
+	logLevel       slog.Level
+	showVersion    bool
+	file           *config.File
+}
+
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "bmcd")
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/bmcd"
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "bmcd")
+	}
+	return "bmcd-state"
+}
+
+func parseFlags(args []string, getenv func(string) string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("bmcd", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: bmcd [flags]
+
+bmcd is a baseboard management controller: a Redfish service (and IPMI over
+LAN) in front of simulated, virtual or real machines.
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), `
+Environment:
+  BMCD_USER, BMCD_PASSWORD  the first administrator, as -user and -password
+
+Without -user/-password and with no accounts yet, bmcd creates "admin" with a
+random password, prints it once and keeps it in STATE_DIR/initial-password.
+`)
+	}
+	fs.StringVar(&o.configFile, "config", "", "YAML configuration `file` (systems, listeners, users); optional")
+	fs.StringVar(&o.stateDir, "state-dir", defaultStateDir(), "`directory` for persistent state: accounts, boot overrides, media, event logs, TLS certificate")
+	fs.StringVar(&o.redfishAddr, "redfish-addr", ":8443", "Redfish listen `address` (port 0 picks a free port, logged at start)")
+	fs.BoolVar(&o.tls, "tls", true, "serve HTTPS with the state directory's certificate (self-signed on first start); -tls=false serves plain HTTP")
+	fs.StringVar(&o.ipmiAddr, "ipmi-addr", "", "IPMI listen `address` for system 0; system i listens on port+i (not served yet)")
+	fs.IntVar(&o.simSystems, "sim-systems", 1, "number of simulated systems, with Ids 0..N-1, when the configuration file lists none")
+	fs.StringVar(&o.user, "user", "", "first administrator's user name (or BMCD_USER)")
+	fs.StringVar(&o.password, "password", "", "first administrator's password, 8 to 20 bytes (or BMCD_PASSWORD)")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "idle timeout of Redfish sessions")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	if o.simSystems < 0 || o.simSystems > 10000 {
+		return nil, fmt.Errorf("-sim-systems must be between 0 and 10000")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.user == "" {
+		o.user = getenv("BMCD_USER")
+	}
+	if o.password == "" {
+		o.password = getenv("BMCD_PASSWORD")
+	}
+	if (o.user == "") != (o.password == "") {
+		return nil, fmt.Errorf("-user and -password go together")
+	}
+	o.file = &config.File{}
+	if o.configFile != "" {
+		f, err := config.Load(o.configFile)
+		if err != nil {
+			return nil, err
+		}
+		o.file = f
+		if !set["state-dir"] && f.StateDir != "" {
+			o.stateDir = f.StateDir
+		}
+		if !set["redfish-addr"] && f.Redfish.Addr != "" {
+			o.redfishAddr = f.Redfish.Addr
+		}
+		if !set["tls"] && f.Redfish.TLS != nil {
+			o.tls = *f.Redfish.TLS
+		}
+		if !set["ipmi-addr"] && f.IPMI.Addr != "" {
+			o.ipmiAddr = f.IPMI.Addr
+		}
+		if !set["session-timeout"] && f.Redfish.SessionTimeout != 0 {
+			o.sessionTimeout = time.Duration(f.Redfish.SessionTimeout)
+		}
+		if len(f.Systems) > 0 && !set["sim-systems"] {
+			o.simSystems = 0
+		}
+	}
+	if o.sessionTimeout < 30*time.Second || o.sessionTimeout > 24*time.Hour {
+		return nil, fmt.Errorf("session timeout must be between 30s and 24h")
+	}
+	return o, nil
+}

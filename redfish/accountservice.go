@@ -1,0 +1,226 @@
+package redfish
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/bmcd/bmcd/internal/auth"
+)
+
+func (s *Service) accountRoutes() {
+	s.handle("/redfish/v1/AccountService", &resource{get: func(*http.Request) (any, error) {
+		return M{
+			"@odata.type":             "#AccountService.v1_18_1.AccountService",
+			"@odata.id":               "/redfish/v1/AccountService",
+			"Id":                      "AccountService",
+			"Name":                    "Account Service",
+			"ServiceEnabled":          true,
+			"LocalAccountAuth":        "Enabled",
+			"MinPasswordLength":       auth.MinPasswordLength,
+			"MaxPasswordLength":       auth.MaxPasswordLength,
+			"AccountLockoutThreshold": 0,
+			"Accounts":                link{"/redfish/v1/AccountService/Accounts"},
+			"Roles":                   link{"/redfish/v1/AccountService/Roles"},
+			"Status":                  enabledStatus(),
+		}, nil
+	}})
+	s.handle("/redfish/v1/AccountService/Accounts", &resource{
+		get: func(r *http.Request) (any, error) {
+			p, _ := principalFrom(r)
+			var ids []string
+			for _, a := range s.accounts.List() {
+				if p.Account.Role.Has(auth.PrivConfigureUsers) || a.ID == p.Account.ID {
+					ids = append(ids, accountPath(a.ID))
+				}
+			}
+			return collection("ManagerAccountCollection", "Accounts Collection", "/redfish/v1/AccountService/Accounts", ids), nil
+		},
+		post:     s.createAccount,
+		postPriv: auth.PrivConfigureUsers,
+	})
+	s.handle("/redfish/v1/AccountService/Accounts/{acct}", &resource{
+		get: func(r *http.Request) (any, error) {
+			a, err := s.visibleAccount(r)
+			if err != nil {
+				return nil, err
+			}
+			return renderAccount(a), nil
+		},
+		patch:      s.patchAccount,
+		patchPriv:  "", // ConfigureUsers, or ConfigureSelf for one's own password: checked in patchAccount
+		delete:     s.deleteAccount,
+		deletePriv: auth.PrivConfigureUsers,
+	})
+	s.handle("/redfish/v1/AccountService/Roles", &resource{get: func(*http.Request) (any, error) {
+		ids := make([]string, len(auth.Roles))
+		for i, r := range auth.Roles {
+			ids[i] = rolePath(r)
+		}
+		return collection("RoleCollection", "Roles Collection", "/redfish/v1/AccountService/Roles", ids), nil
+	}})
+	s.handle("/redfish/v1/AccountService/Roles/{role}", &resource{get: func(r *http.Request) (any, error) {
+		role := auth.Role(chi.URLParam(r, "role"))
+		if !role.Valid() {
+			return nil, notFound("Role", string(role))
+		}
+		return M{
+			"@odata.type":        "#Role.v1_3_3.Role",
+			"@odata.id":          rolePath(role),
+			"Id":                 string(role),
+			"Name":               string(role) + " Role",
+			"RoleId":             string(role),
+			"IsPredefined":       true,
+			"AssignedPrivileges": role.Privileges(),
+		}, nil
+	}})
+}
+
+func accountPath(id int) string   { return "/redfish/v1/AccountService/Accounts/" + strconv.Itoa(id) }
+func rolePath(r auth.Role) string { return "/redfish/v1/AccountService/Roles/" + string(r) }
+
+func renderAccount(a auth.Account) M {
+	return M{
+		"@odata.type":  "#ManagerAccount.v1_14_1.ManagerAccount",
+		"@odata.id":    accountPath(a.ID),
+		"Id":           strconv.Itoa(a.ID),
+		"Name":         "User Account",
+		"UserName":     a.UserName,
+		"RoleId":       string(a.Role),
+		"Enabled":      a.Enabled,
+		"Locked":       a.Locked,
+		"Password":     nil,
+		"AccountTypes": []string{"Redfish", "IPMI"},
+		"Links":        M{"Role": link{rolePath(a.Role)}},
+	}
+}
+
+// visibleAccount resolves {acct}: any account for ConfigureUsers, one's
+// own otherwise; others are reported as absent.
+func (s *Service) visibleAccount(r *http.Request) (auth.Account, error) {
+	raw := chi.URLParam(r, "acct")
+	id, err := strconv.Atoi(raw)
+	a, ok := s.accounts.Get(id)
+	p, _ := principalFrom(r)
+	if err != nil || !ok || (a.ID != p.Account.ID && !p.Account.Role.Has(auth.PrivConfigureUsers)) {
+		return auth.Account{}, notFound("ManagerAccount", raw)
+	}
+	return a, nil
+}
+
+// accountError maps account-database errors to Base messages.
+func accountError(err error, user string) error {
+	switch {
+	case errors.Is(err, auth.ErrExists):
+		return apiErr(http.StatusConflict, "ResourceAlreadyExists", "ManagerAccount", "UserName", user)
+	case errors.Is(err, auth.ErrFull):
+		return apiErr(http.StatusBadRequest, "CreateLimitReachedForResource")
+	case errors.Is(err, auth.ErrLastAdmin):
+		return withResolution(apiErr(http.StatusConflict, "OperationNotAllowed"), err)
+	case errors.Is(err, auth.ErrNotFound):
+		return notFound("ManagerAccount", user)
+	case errors.Is(err, auth.ErrInvalid):
+		return withResolution(apiErr(http.StatusBadRequest, "PropertyValueFormatError", user, "/UserName"), err)
+	}
+	return err
+}
+
+type accountBody struct {
+	UserName *string `json:"UserName"`
+	Password *string `json:"Password"`
+	RoleID   *string `json:"RoleId" validate:"omitempty,oneof=Administrator Operator ReadOnly"`
+	Enabled  *bool   `json:"Enabled"`
+	Locked   *bool   `json:"Locked"`
+}
+
+// checkCredentials validates a new user name and password against the
+// limits IPMI imposes too.
+func (b *accountBody) checkCredentials() error {
+	if b.Password != nil {
+		if err := auth.CheckPassword(*b.Password); err != nil {
+			return withResolution(apiErr(http.StatusBadRequest, "PasswordIncorrectLength"), err)
+		}
+	}
+	if b.UserName != nil {
+		if err := auth.CheckUserName(*b.UserName); err != nil {
+			return withResolution(apiErr(http.StatusBadRequest, "PropertyValueFormatError", *b.UserName, "/UserName"), err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) createAccount(w http.ResponseWriter, r *http.Request) error {
+	var b accountBody
+	if _, err := decodeBody(r, &b, bodyKind{}); err != nil {
+		return err
+	}
+	for name, missing := range map[string]bool{"UserName": b.UserName == nil, "Password": b.Password == nil, "RoleId": b.RoleID == nil} {
+		if missing {
+			return apiErr(http.StatusBadRequest, "CreateFailedMissingReqProperties", name)
+		}
+	}
+	if b.Locked != nil && *b.Locked {
+		return apiErr(http.StatusBadRequest, "PropertyValueNotInList", "true", "/Locked")
+	}
+	if err := b.checkCredentials(); err != nil {
+		return err
+	}
+	enabled := b.Enabled == nil || *b.Enabled
+	a, err := s.accounts.Create(*b.UserName, *b.Password, auth.Role(*b.RoleID), enabled)
+	if err != nil {
+		return accountError(err, *b.UserName)
+	}
+	w.Header().Set("Location", accountPath(a.ID))
+	writeJSON(w, http.StatusCreated, renderAccount(a))
+	return nil
+}
+
+func (s *Service) patchAccount(r *http.Request) error {
+	a, err := s.visibleAccount(r)
+	if err != nil {
+		return err
+	}
+	var b accountBody
+	ro := map[string]bool{"Id": true, "Name": true, "AccountTypes": true, "Links": true}
+	if _, err := decodeBody(r, &b, bodyKind{readOnly: func(n string) bool { return ro[n] }}); err != nil {
+		return err
+	}
+	p, _ := principalFrom(r)
+	onlyOwnPassword := a.ID == p.Account.ID && b.UserName == nil && b.RoleID == nil && b.Enabled == nil && b.Locked == nil
+	if !p.Account.Role.Has(auth.PrivConfigureUsers) && !(onlyOwnPassword && p.Account.Role.Has(auth.PrivConfigureSelf)) {
+		return apiErr(http.StatusForbidden, "InsufficientPrivilege")
+	}
+	if b.Locked != nil && *b.Locked {
+		// Only the service locks accounts; clients may unlock them.
+		return apiErr(http.StatusBadRequest, "PropertyValueNotInList", "true", "/Locked")
+	}
+	if err := b.checkCredentials(); err != nil {
+		return err
+	}
+	u := auth.Update{UserName: b.UserName, Password: b.Password, Enabled: b.Enabled, Locked: b.Locked}
+	if b.RoleID != nil {
+		role := auth.Role(*b.RoleID)
+		u.Role = &role
+	}
+	if _, err := s.accounts.Update(a.ID, u); err != nil {
+		return accountError(err, a.UserName)
+	}
+	if b.Password != nil || (b.Enabled != nil && !*b.Enabled) {
+		s.sessions.dropAccount(a.ID)
+	}
+	return nil
+}
+
+func (s *Service) deleteAccount(r *http.Request) error {
+	a, err := s.visibleAccount(r)
+	if err != nil {
+		return err
+	}
+	if err := s.accounts.Delete(a.ID); err != nil {
+		return accountError(err, a.UserName)
+	}
+	s.sessions.dropAccount(a.ID)
+	return nil
+}

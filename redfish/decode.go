@@ -1,0 +1,188 @@
+package redfish
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// bodyKind says whether a body is a resource (PATCH, POST to a collection)
+// or action parameters: the Base registry has different messages for each.
+type bodyKind struct {
+	action string // action name, e.g. "ComputerSystem.Reset"; "" for resources
+	// writable is consulted for unknown properties: names the resource has
+	// but does not let clients set get PropertyNotWritable.
+	readOnly func(name string) bool
+}
+
+var validate = func() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	return v
+}()
+
+// decodeBody strictly decodes a JSON object body into dst (a struct with
+// pointer fields, so absence is visible) and validates it. Every failure
+// is a 400 (or 413) with the Base registry message that names the problem.
+// An empty body is allowed only for actions.
+func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMessage, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, apiErr(http.StatusRequestEntityTooLarge, "PayloadTooLarge")
+		}
+		return nil, apiErr(http.StatusBadRequest, "UnrecognizedRequestBody")
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		if kind.action == "" {
+			return nil, apiErr(http.StatusBadRequest, "EmptyJSON")
+		}
+		raw = []byte("{}")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, apiErr(http.StatusBadRequest, "UnrecognizedRequestBody")
+		}
+		return nil, apiErr(http.StatusBadRequest, "MalformedJSON")
+	}
+	if top == nil {
+		return nil, apiErr(http.StatusBadRequest, "UnrecognizedRequestBody")
+	}
+	if kind.action == "" && len(top) == 0 {
+		return nil, apiErr(http.StatusBadRequest, "EmptyJSON")
+	}
+	// Annotations (@odata.etag, ...) may accompany a body and are ignored.
+	annotated := false
+	for k := range top {
+		if strings.Contains(k, "@") {
+			delete(top, k)
+			annotated = true
+		}
+	}
+	if annotated {
+		raw, _ = json.Marshal(top)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return nil, decodeError(err, raw, kind)
+	}
+	if err := validate.Struct(dst); err != nil {
+		return nil, validationError(err, kind)
+	}
+	return top, nil
+}
+
+func decodeError(err error, raw []byte, kind bodyKind) *apiError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		path := te.Field
+		val := valueAt(raw, path)
+		if kind.action != "" {
+			return apiErr(http.StatusBadRequest, "ActionParameterValueTypeError", val, path, kind.action)
+		}
+		return apiErr(http.StatusBadRequest, "PropertyValueTypeError", val, pointer(path))
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		if kind.action != "" {
+			return apiErr(http.StatusBadRequest, "ActionParameterUnknown", kind.action, name)
+		}
+		if kind.readOnly != nil && kind.readOnly(name) {
+			return apiErr(http.StatusBadRequest, "PropertyNotWritable", name)
+		}
+		return apiErr(http.StatusBadRequest, "PropertyUnknown", name)
+	}
+	return apiErr(http.StatusBadRequest, "MalformedJSON")
+}
+
+// valueAt renders the value at a dotted path of raw JSON, as the Base
+// registry wants it: numbers as text, null as "null".
+func valueAt(raw []byte, path string) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	for _, p := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			break
+		}
+		v = m[p]
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return "null"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// pointer turns a dotted path into an RFC 6901 JSON pointer.
+func pointer(path string) string { return "/" + strings.ReplaceAll(path, ".", "/") }
+
+func validationError(err error, kind bodyKind) *apiError {
+	var ves validator.ValidationErrors
+	if !errors.As(err, &ves) || len(ves) == 0 {
+		return internalError(err)
+	}
+	out := &apiError{status: http.StatusBadRequest}
+	for _, fe := range ves {
+		// Namespace is "Struct.Field.Sub"; drop the struct name.
+		_, path, _ := strings.Cut(fe.Namespace(), ".")
+		val := fmt.Sprint(deref(fe.Value()))
+		var m message
+		switch {
+		case fe.Tag() == "required" && kind.action != "":
+			m = newMessage("ActionParameterMissing", kind.action, path)
+		case fe.Tag() == "required":
+			m = newMessage("PropertyMissing", pointer(path))
+		case fe.Tag() == "oneof" && kind.action != "":
+			m = newMessage("ActionParameterValueNotInList", val, path, kind.action)
+		case fe.Tag() == "oneof":
+			m = newMessage("PropertyValueNotInList", val, pointer(path))
+		case kind.action != "" && (fe.Tag() == "min" || fe.Tag() == "max"):
+			m = newMessage("ActionParameterValueError", path, kind.action)
+		case fe.Tag() == "min" || fe.Tag() == "max":
+			m = newMessage("PropertyValueOutOfRange", val, pointer(path))
+		case kind.action != "":
+			m = newMessage("ActionParameterValueFormatError", val, path, kind.action)
+		default:
+			m = newMessage("PropertyValueFormatError", val, pointer(path))
+		}
+		out.msgs = append(out.msgs, m)
+	}
+	return out
+}
+
+func deref(v any) any {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return nil
+		}
+		rv = rv.Elem()
+	}
+	if !rv.IsValid() {
+		return nil
+	}
+	return rv.Interface()
+}

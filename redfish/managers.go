@@ -1,0 +1,133 @@
+package redfish
+
+import (
+	"crypto/sha1"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/auth"
+)
+
+// Each system has its own manager, so a provisioning client that follows
+// Links.ManagedBy finds that system's virtual media and nothing else.
+
+var managerResetTypes = []hardware.ResetType{hardware.ResetForceRestart, hardware.ResetGracefulRestart}
+
+func (s *Service) managerRoutes() {
+	s.handle("/redfish/v1/Managers", &resource{get: func(*http.Request) (any, error) {
+		ids := make([]string, len(s.order))
+		for i, id := range s.order {
+			ids[i] = managerPath(id)
+		}
+		return collection("ManagerCollection", "Manager Collection", "/redfish/v1/Managers", ids), nil
+	}})
+	s.handle("/redfish/v1/Managers/{sys}", &resource{get: s.getManager})
+	s.handle("/redfish/v1/Managers/{sys}/ResetActionInfo", &resource{get: func(r *http.Request) (any, error) {
+		m, err := s.machine(r, "Manager")
+		if err != nil {
+			return nil, err
+		}
+		return resetActionInfo(managerPath(m.ID())+"/ResetActionInfo", managerResetTypes), nil
+	}})
+	s.handle("/redfish/v1/Managers/{sys}/Actions/Manager.Reset", &resource{
+		postPriv: auth.PrivConfigureManager,
+		post:     s.resetManager,
+	})
+	s.handle("/redfish/v1/Managers/{sys}/NetworkProtocol", &resource{get: s.getNetworkProtocol})
+}
+
+// managerUUID derives a stable UUID for a system's manager.
+func (s *Service) managerUUID(id string) string {
+	h := sha1.Sum([]byte(s.cfg.UUID + "/manager/" + id))
+	h[6] = (h[6] & 0x0f) | 0x50
+	h[8] = (h[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+func (s *Service) getManager(r *http.Request) (any, error) {
+	m, err := s.machine(r, "Manager")
+	if err != nil {
+		return nil, err
+	}
+	id := m.ID()
+	path := managerPath(id)
+	return M{
+		"@odata.type":           "#Manager.v1_24_0.Manager",
+		"@odata.id":             path,
+		"Id":                    id,
+		"Name":                  "Manager for system " + id,
+		"ManagerType":           "BMC",
+		"Manufacturer":          "bmcd",
+		"Model":                 "bmcd",
+		"FirmwareVersion":       s.cfg.Version,
+		"UUID":                  s.managerUUID(id),
+		"ServiceEntryPointUUID": s.cfg.UUID,
+		"PowerState":            "On",
+		"Status":                enabledStatus(),
+		"DateTime":              time.Now().UTC().Format(timeFormat),
+		"DateTimeLocalOffset":   "+00:00",
+		"NetworkProtocol":       link{path + "/NetworkProtocol"},
+		"VirtualMedia":          link{path + "/VirtualMedia"},
+		"Links": M{
+			"ManagerForServers": []link{{systemPath(id)}},
+			"ManagerForChassis": []link{{chassisPath(id)}},
+			"ManagerInChassis":  link{chassisPath(id)},
+		},
+		"Actions": M{
+			"#Manager.Reset": M{
+				"target":                            path + "/Actions/Manager.Reset",
+				"@Redfish.ActionInfo":               path + "/ResetActionInfo",
+				"ResetType@Redfish.AllowableValues": managerResetTypes,
+			},
+		},
+	}, nil
+}
+
+// resetManager restarts this system's management: nothing the host sees,
+// but it is logged. ResetType is optional for Manager.Reset.
+func (s *Service) resetManager(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.machine(r, "Manager")
+	if err != nil {
+		return err
+	}
+	const action = "Manager.Reset"
+	var b struct {
+		ResetType *string `json:"ResetType" validate:"omitempty,oneof=ForceRestart GracefulRestart"`
+	}
+	if _, err := decodeBody(r, &b, bodyKind{action: action}); err != nil {
+		return err
+	}
+	m.AddEvent(hardware.EventReset, hardware.SeverityOK, "Manager reset requested over Redfish")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Service) getNetworkProtocol(r *http.Request) (any, error) {
+	m, err := s.machine(r, "ManagerNetworkProtocol")
+	if err != nil {
+		return nil, err
+	}
+	v := M{
+		"@odata.type": "#ManagerNetworkProtocol.v1_12_0.ManagerNetworkProtocol",
+		"@odata.id":   managerPath(m.ID()) + "/NetworkProtocol",
+		"Id":          "NetworkProtocol",
+		"Name":        "Manager Network Protocol",
+		"Status":      enabledStatus(),
+	}
+	web := M{"ProtocolEnabled": s.cfg.HTTPPort > 0, "Port": s.cfg.HTTPPort}
+	if s.cfg.TLS {
+		v["HTTPS"] = web
+		v["HTTP"] = M{"ProtocolEnabled": false}
+	} else {
+		v["HTTP"] = web
+		v["HTTPS"] = M{"ProtocolEnabled": false}
+	}
+	if p, ok := s.cfg.IPMIPorts[m.ID()]; ok {
+		v["IPMI"] = M{"ProtocolEnabled": true, "Port": p}
+	} else {
+		v["IPMI"] = M{"ProtocolEnabled": false}
+	}
+	return v, nil
+}

@@ -1,0 +1,217 @@
+package redfish
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// maxTasks bounds the task list; the oldest finished tasks go first.
+const maxTasks = 128
+
+// task is an operation that outlived its request (TaskService).
+type task struct {
+	ID        string
+	Name      string
+	Method    string
+	TargetURI string
+	Start     time.Time
+	End       time.Time
+	State     string // Running, Completed, Exception
+	Err       *apiError
+}
+
+type tasks struct {
+	mu     sync.Mutex
+	byID   map[string]*task
+	next   int
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newTasks() *tasks {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &tasks{byID: map[string]*task{}, ctx: ctx, cancel: cancel}
+}
+
+// run starts fn and waits up to wait for it. If fn finishes in time its
+// error is returned and no task is made; otherwise a task tracks it and is
+// returned.
+func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(context.Context) error) (*task, error) {
+	done := make(chan error, 1)
+	ts.wg.Add(1)
+	go func() {
+		defer ts.wg.Done()
+		done <- fn(ts.ctx)
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return nil, err
+	case <-timer.C:
+	}
+	ts.mu.Lock()
+	ts.next++
+	t := &task{ID: strconv.Itoa(ts.next), Name: name, Method: r.Method, TargetURI: r.URL.Path, Start: time.Now().UTC(), State: "Running"}
+	ts.byID[t.ID] = t
+	ts.trimLocked()
+	ts.mu.Unlock()
+	ts.wg.Add(1)
+	go func() {
+		defer ts.wg.Done()
+		err := <-done
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		t.End = time.Now().UTC()
+		t.State = "Completed"
+		if err != nil {
+			t.State = "Exception"
+			t.Err = fromHardware(err)
+		}
+	}()
+	return t, nil
+}
+
+func (ts *tasks) trimLocked() {
+	if len(ts.byID) <= maxTasks {
+		return
+	}
+	var done []*task
+	for _, t := range ts.byID {
+		if t.State != "Running" {
+			done = append(done, t)
+		}
+	}
+	sort.Slice(done, func(i, j int) bool { return done[i].End.Before(done[j].End) })
+	for _, t := range done[:min(len(done), len(ts.byID)-maxTasks)] {
+		delete(ts.byID, t.ID)
+	}
+}
+
+func (ts *tasks) get(id string) (task, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t, ok := ts.byID[id]
+	if !ok {
+		return task{}, false
+	}
+	return *t, true
+}
+
+func (ts *tasks) list() []task {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	out := make([]task, 0, len(ts.byID))
+	for _, t := range ts.byID {
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool { a, _ := strconv.Atoi(out[i].ID); b, _ := strconv.Atoi(out[j].ID); return a < b })
+	return out
+}
+
+func (ts *tasks) close() {
+	ts.cancel()
+	ts.wg.Wait()
+}
+
+func taskPath(id string) string        { return "/redfish/v1/TaskService/Tasks/" + id }
+func taskMonitorPath(id string) string { return taskPath(id) + "/Monitor" }
+
+func (t task) render() M {
+	status := "OK"
+	msgs := []message{}
+	percent := 50
+	switch t.State {
+	case "Completed":
+		percent = 100
+		msgs = append(msgs, newMessage("Success"))
+	case "Exception":
+		percent, status = 100, "Critical"
+		msgs = t.Err.msgs
+	}
+	v := M{
+		"@odata.type":     "#Task.v1_7_4.Task",
+		"@odata.id":       taskPath(t.ID),
+		"Id":              t.ID,
+		"Name":            t.Name,
+		"TaskState":       t.State,
+		"TaskStatus":      status,
+		"StartTime":       t.Start.Format(timeFormat),
+		"PercentComplete": percent,
+		"TaskMonitor":     taskMonitorPath(t.ID),
+		"Messages":        msgs,
+		"Payload":         M{"HttpOperation": t.Method, "TargetUri": t.TargetURI},
+	}
+	if !t.End.IsZero() {
+		v["EndTime"] = t.End.Format(timeFormat)
+	}
+	return v
+}
+
+// accepted answers 202 with the task's monitor, as the specification's
+// asynchronous operations do.
+func accepted(w http.ResponseWriter, t *task) {
+	w.Header().Set("Location", taskMonitorPath(t.ID))
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusAccepted, t.render())
+}
+
+func (s *Service) taskRoutes() {
+	s.handle("/redfish/v1/TaskService", &resource{get: func(*http.Request) (any, error) {
+		return M{
+			"@odata.type":                     "#TaskService.v1_3_0.TaskService",
+			"@odata.id":                       "/redfish/v1/TaskService",
+			"Id":                              "TaskService",
+			"Name":                            "Task Service",
+			"ServiceEnabled":                  true,
+			"CompletedTaskOverWritePolicy":    "Oldest",
+			"LifeCycleEventOnTaskStateChange": false,
+			"DateTime":                        time.Now().UTC().Format(timeFormat),
+			"Status":                          enabledStatus(),
+			"Tasks":                           link{"/redfish/v1/TaskService/Tasks"},
+		}, nil
+	}})
+	s.handle("/redfish/v1/TaskService/Tasks", &resource{get: func(*http.Request) (any, error) {
+		var ids []string
+		for _, t := range s.tasks.list() {
+			ids = append(ids, taskPath(t.ID))
+		}
+		return collection("TaskCollection", "Task Collection", "/redfish/v1/TaskService/Tasks", ids), nil
+	}})
+	s.handle("/redfish/v1/TaskService/Tasks/{task}", &resource{get: func(r *http.Request) (any, error) {
+		t, ok := s.tasks.get(chi.URLParam(r, "task"))
+		if !ok {
+			return nil, notFound("Task", chi.URLParam(r, "task"))
+		}
+		return t.render(), nil
+	}})
+	// The monitor answers 202 while the task runs, then the operation's
+	// own result.
+	s.handle("/redfish/v1/TaskService/Tasks/{task}/Monitor", &resource{get: func(r *http.Request) (any, error) {
+		t, ok := s.tasks.get(chi.URLParam(r, "task"))
+		if !ok {
+			return nil, notFound("Task", chi.URLParam(r, "task"))
+		}
+		switch t.State {
+		case "Running":
+			return statusDocument{http.StatusAccepted, t.render(), http.Header{"Location": {taskMonitorPath(t.ID)}, "Retry-After": {"1"}}}, nil
+		case "Exception":
+			return nil, t.Err
+		}
+		return statusDocument{status: http.StatusNoContent}, nil
+	}})
+}
+
+// statusDocument is a GET result with its own status code (task monitors).
+type statusDocument struct {
+	status int
+	body   any
+	header http.Header
+}

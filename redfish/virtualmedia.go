@@ -1,0 +1,321 @@
+package redfish
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/auth"
+)
+
+// insertWait is how long InsertMedia may take before it becomes a Task.
+// Clients that send "Prefer: respond-async" get a Task at once.
+const insertWait = 5 * time.Second
+
+// insertTimeout bounds fetching an image that the client did not wait for.
+const insertTimeout = 2 * time.Minute
+
+// The same media slots appear under the system's manager (where Redfish
+// has always had them) and under the system itself (ComputerSystem v1_13).
+func (s *Service) virtualMediaRoutes() {
+	for _, base := range []func(string) string{managerPath, systemPath} {
+		base := base
+		owner := "Manager"
+		if base("") == systemPath("") {
+			owner = "ComputerSystem"
+		}
+		pattern := base("{sys}") + "/VirtualMedia"
+		s.handle(pattern, &resource{get: func(r *http.Request) (any, error) {
+			m, err := s.machine(r, owner)
+			if err != nil {
+				return nil, err
+			}
+			coll := base(m.ID()) + "/VirtualMedia"
+			var ids []string
+			for _, md := range m.Media() {
+				ids = append(ids, coll+"/"+md.ID)
+			}
+			return collection("VirtualMediaCollection", "Virtual Media Collection", coll, ids), nil
+		}})
+		s.handle(pattern+"/{slot}", &resource{
+			get: func(r *http.Request) (any, error) {
+				m, md, err := s.slot(r, owner)
+				if err != nil {
+					return nil, err
+				}
+				return renderMedia(base(m.ID())+"/VirtualMedia/"+md.ID, md), nil
+			},
+			patch:     func(r *http.Request) error { return s.patchMedia(r, owner) },
+			patchPriv: auth.PrivConfigureManager,
+		})
+		s.handle(pattern+"/{slot}/Actions/VirtualMedia.InsertMedia", &resource{
+			post:     func(w http.ResponseWriter, r *http.Request) error { return s.insertMedia(w, r, owner) },
+			postPriv: auth.PrivConfigureManager,
+		})
+		s.handle(pattern+"/{slot}/Actions/VirtualMedia.EjectMedia", &resource{
+			post:     func(w http.ResponseWriter, r *http.Request) error { return s.ejectMedia(w, r, owner) },
+			postPriv: auth.PrivConfigureManager,
+		})
+		s.handle(pattern+"/{slot}/InsertMediaActionInfo", &resource{get: func(r *http.Request) (any, error) {
+			m, md, err := s.slot(r, owner)
+			if err != nil {
+				return nil, err
+			}
+			return insertActionInfo(base(m.ID())+"/VirtualMedia/"+md.ID+"/InsertMediaActionInfo", md), nil
+		}})
+		s.handle(pattern+"/{slot}/EjectMediaActionInfo", &resource{get: func(r *http.Request) (any, error) {
+			m, md, err := s.slot(r, owner)
+			if err != nil {
+				return nil, err
+			}
+			return M{
+				"@odata.type": "#ActionInfo.v1_5_0.ActionInfo",
+				"@odata.id":   base(m.ID()) + "/VirtualMedia/" + md.ID + "/EjectMediaActionInfo",
+				"Id":          "EjectMediaActionInfo",
+				"Name":        "Eject Media Action Info",
+				"Parameters":  []M{},
+			}, nil
+		}})
+	}
+}
+
+func (s *Service) slot(r *http.Request, owner string) (*hardware.Machine, hardware.Media, error) {
+	m, err := s.machine(r, owner)
+	if err != nil {
+		return nil, hardware.Media{}, err
+	}
+	id := chi.URLParam(r, "slot")
+	md, ok := m.MediaSlot(id)
+	if !ok {
+		return nil, hardware.Media{}, notFound("VirtualMedia", id)
+	}
+	return m, md, nil
+}
+
+func renderMedia(path string, md hardware.Media) M {
+	v := M{
+		"@odata.type":       "#VirtualMedia.v1_6_5.VirtualMedia",
+		"@odata.id":         path,
+		"Id":                md.ID,
+		"Name":              md.Name,
+		"MediaTypes":        md.Types,
+		"Inserted":          md.Inserted,
+		"WriteProtected":    md.WriteProtected,
+		"ConnectedVia":      "NotConnected",
+		"Image":             nil,
+		"ImageName":         nil,
+		"TransferMethod":    "Stream",
+		"VerifyCertificate": false,
+		"Status":            enabledStatus(),
+		"Actions": M{
+			"#VirtualMedia.InsertMedia": M{"target": path + "/Actions/VirtualMedia.InsertMedia", "@Redfish.ActionInfo": path + "/InsertMediaActionInfo"},
+			"#VirtualMedia.EjectMedia":  M{"target": path + "/Actions/VirtualMedia.EjectMedia", "@Redfish.ActionInfo": path + "/EjectMediaActionInfo"},
+		},
+	}
+	if md.Inserted {
+		v["ConnectedVia"] = "URI"
+		v["Image"] = md.Image
+		v["ImageName"] = md.ImageName()
+		if strings.HasPrefix(md.Image, "https:") {
+			v["TransferProtocolType"] = "HTTPS"
+		} else {
+			v["TransferProtocolType"] = "HTTP"
+		}
+	}
+	return v
+}
+
+func insertActionInfo(path string, md hardware.Media) M {
+	return M{
+		"@odata.type": "#ActionInfo.v1_5_0.ActionInfo",
+		"@odata.id":   path,
+		"Id":          "InsertMediaActionInfo",
+		"Name":        "Insert Media Action Info",
+		"Parameters": []M{
+			{"Name": "Image", "Required": true, "DataType": "String"},
+			{"Name": "Inserted", "Required": false, "DataType": "Boolean"},
+			{"Name": "WriteProtected", "Required": false, "DataType": "Boolean"},
+			{"Name": "MediaType", "Required": false, "DataType": "String", "AllowableValues": md.Types},
+			{"Name": "TransferProtocolType", "Required": false, "DataType": "String", "AllowableValues": []string{"HTTP", "HTTPS"}},
+			{"Name": "TransferMethod", "Required": false, "DataType": "String", "AllowableValues": []string{"Stream"}},
+		},
+	}
+}
+
+type insertBody struct {
+	Image                *string `json:"Image" validate:"required"`
+	Inserted             *bool   `json:"Inserted"`
+	WriteProtected       *bool   `json:"WriteProtected"`
+	MediaType            *string `json:"MediaType" validate:"omitempty,oneof=CD Floppy USBStick DVD"`
+	TransferProtocolType *string `json:"TransferProtocolType" validate:"omitempty,oneof=CIFS FTP SFTP HTTP HTTPS NFS SCP TFTP OEM"`
+	TransferMethod       *string `json:"TransferMethod" validate:"omitempty,oneof=Stream Upload"`
+	UserName             *string `json:"UserName"`
+	Password             *string `json:"Password"`
+}
+
+// check applies what the slot and the backend accept, beyond the schema.
+func (b *insertBody) check(md hardware.Media, action string) error {
+	img := *b.Image
+	u, err := url.Parse(img)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return apiErr(http.StatusBadRequest, "ActionParameterValueFormatError", img, "Image", action)
+	}
+	if b.Inserted != nil && !*b.Inserted {
+		return apiErr(http.StatusBadRequest, "ActionParameterNotSupported", "Inserted", action)
+	}
+	if p := b.TransferProtocolType; p != nil && !strings.EqualFold(*p, u.Scheme) {
+		if *p != "HTTP" && *p != "HTTPS" {
+			return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *p, "TransferProtocolType", action)
+		}
+		return apiErr(http.StatusBadRequest, "ActionParameterValueConflict", "TransferProtocolType", "Image")
+	}
+	if b.TransferMethod != nil && *b.TransferMethod != "Stream" {
+		return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *b.TransferMethod, "TransferMethod", action)
+	}
+	if b.MediaType != nil {
+		ok := false
+		for _, t := range md.Types {
+			ok = ok || string(t) == *b.MediaType
+		}
+		if !ok {
+			return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *b.MediaType, "MediaType", action)
+		}
+	}
+	if (b.UserName != nil && *b.UserName != "") || (b.Password != nil && *b.Password != "") {
+		return apiErr(http.StatusBadRequest, "ActionParameterNotSupported", "UserName", action)
+	}
+	return nil
+}
+
+// mediaError maps a failed image fetch to the Base message that says why.
+func mediaError(err error) error {
+	var me *hardware.MediaError
+	if !errors.As(err, &me) {
+		return err
+	}
+	switch {
+	case me.HTTPStatus == http.StatusNotFound || me.HTTPStatus == http.StatusGone:
+		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", me.URL)
+	case me.HTTPStatus == http.StatusUnauthorized || me.HTTPStatus == http.StatusForbidden:
+		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", me.URL, me.Error())
+	case me.HTTPStatus != 0:
+		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", me.URL), me)
+	}
+	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", me.URL), me)
+}
+
+func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner string) error {
+	m, md, err := s.slot(r, owner)
+	if err != nil {
+		return err
+	}
+	const action = "VirtualMedia.InsertMedia"
+	var b insertBody
+	if _, err := decodeBody(r, &b, bodyKind{action: action}); err != nil {
+		return err
+	}
+	if err := b.check(md, action); err != nil {
+		return err
+	}
+	wp := true
+	if b.WriteProtected != nil {
+		wp = *b.WriteProtected
+	}
+	return s.startInsert(w, r, m, md.ID, *b.Image, wp)
+}
+
+// startInsert inserts media, answering 204 when done within insertWait and
+// 202 with a Task otherwise.
+func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardware.Machine, slot, image string, wp bool) error {
+	wait := insertWait
+	if strings.Contains(r.Header.Get("Prefer"), "respond-async") {
+		wait = 0
+	}
+	t, err := s.tasks.run("Insert media "+image, r, wait, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, insertTimeout)
+		defer cancel()
+		return mediaError(m.InsertMedia(ctx, slot, image, wp))
+	})
+	if err != nil {
+		return err
+	}
+	if t != nil {
+		accepted(w, t)
+		return nil
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Service) ejectMedia(w http.ResponseWriter, r *http.Request, owner string) error {
+	m, md, err := s.slot(r, owner)
+	if err != nil {
+		return err
+	}
+	if _, err := decodeBody(r, &struct{}{}, bodyKind{action: "VirtualMedia.EjectMedia"}); err != nil {
+		return err
+	}
+	if err := m.EjectMedia(r.Context(), md.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type mediaPatch struct {
+	Image                *string `json:"Image"`
+	Inserted             *bool   `json:"Inserted"`
+	WriteProtected       *bool   `json:"WriteProtected"`
+	TransferProtocolType *string `json:"TransferProtocolType" validate:"omitempty,oneof=CIFS FTP SFTP HTTP HTTPS NFS SCP TFTP OEM"`
+	TransferMethod       *string `json:"TransferMethod" validate:"omitempty,oneof=Stream Upload"`
+	UserName             *string `json:"UserName"`
+	Password             *string `json:"Password"`
+}
+
+var mediaReadOnly = map[string]bool{"Id": true, "Name": true, "MediaTypes": true, "ConnectedVia": true,
+	"ImageName": true, "Status": true, "Actions": true, "VerifyCertificate": true}
+
+// patchMedia is the older way to mount an image: PATCH Image (and
+// Inserted). Image null or "", or Inserted false, ejects.
+func (s *Service) patchMedia(r *http.Request, owner string) error {
+	m, md, err := s.slot(r, owner)
+	if err != nil {
+		return err
+	}
+	var p mediaPatch
+	top, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return mediaReadOnly[n] }})
+	if err != nil {
+		return err
+	}
+	eject := (p.Inserted != nil && !*p.Inserted) || string(top["Image"]) == "null" || (p.Image != nil && *p.Image == "")
+	if eject || p.Image != nil {
+		if err := m.EjectMedia(r.Context(), md.ID); err != nil {
+			return err
+		}
+	}
+	if eject || p.Image == nil {
+		return nil
+	}
+	b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
+		TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
+	if err := b.check(md, "PATCH"); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.msgs[0].MessageID == baseMessagePrefix+"ActionParameterValueFormatError" {
+			return apiErr(http.StatusBadRequest, "PropertyValueFormatError", *p.Image, "/Image")
+		}
+		return err
+	}
+	wp := true
+	if p.WriteProtected != nil {
+		wp = *p.WriteProtected
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), insertTimeout)
+	defer cancel()
+	return mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp))
+}

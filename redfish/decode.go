@@ -105,9 +105,9 @@ func decodeError(err error, raw []byte, kind bodyKind) *apiError {
 			return apiErr(http.StatusBadRequest, "ActionParameterUnknown", kind.action, name)
 		}
 		if kind.readOnly != nil && kind.readOnly(name) {
-			return apiErr(http.StatusBadRequest, "PropertyNotWritable", name)
+			return apiErr(http.StatusBadRequest, "PropertyNotWritable", pointer(name))
 		}
-		return apiErr(http.StatusBadRequest, "PropertyUnknown", name)
+		return apiErr(http.StatusBadRequest, "PropertyUnknown", pointer(name))
 	}
 	return apiErr(http.StatusBadRequest, "MalformedJSON")
 }

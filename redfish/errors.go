@@ -60,6 +60,9 @@ func newMessage(key string, args ...string) message {
 	// The registry fixes the argument count; keep to it whatever the caller passed.
 	args = append(args[:min(len(args), rm.NumberOfArgs):min(len(args), rm.NumberOfArgs)],
 		make([]string, max(0, rm.NumberOfArgs-len(args)))...)
+	if args == nil {
+		args = []string{} // MessageArgs is an array, never null
+	}
 	text := rm.Message
 	for i := len(args); i >= 1; i-- { // %10 before %1
 		text = strings.ReplaceAll(text, fmt.Sprintf("%%%d", i), args[i-1])

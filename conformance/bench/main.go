@@ -1,0 +1,232 @@
+// Command bench measures bmcd's Redfish throughput beside a bare net/http
+// handler serving the same bytes, with wrk over keep-alive HTTP, and bmcd's
+// resident memory with 1 and 500 simulated systems. Run it with `make bench`.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	user     = "bench"
+	password = "bench-Passw0rd"
+)
+
+func main() {
+	dur := flag.Duration("d", 10*time.Second, "wrk duration per run")
+	conns := flag.Int("c", 64, "wrk connections")
+	threads := flag.Int("t", 2, "wrk threads")
+	flag.Parse()
+	if err := run(*dur, *conns, *threads); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dur time.Duration, conns, threads int) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk not found: run `make deps` (Debian package wrk)")
+	}
+	tmp, err := os.MkdirTemp("", "bmcd-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "bmcd")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/bmcd")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build bmcd: %w", err)
+	}
+
+	// Memory with many systems first, while nothing else runs.
+	rss500, err := startupRSS(bin, filepath.Join(tmp, "s500"), 500)
+	if err != nil {
+		return err
+	}
+
+	bmcd, addr, err := start(bin, filepath.Join(tmp, "s1"), 1)
+	if err != nil {
+		return err
+	}
+	defer stop(bmcd)
+	time.Sleep(300 * time.Millisecond)
+	rss1, _ := rss(bmcd.Process.Pid)
+	url := "http://" + addr + "/redfish/v1/Systems/0"
+	body, hdr, err := fetch(url)
+	if err != nil {
+		return err
+	}
+
+	// The bare handler: the same bytes and headers, no Redfish logic.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for k, v := range hdr {
+			h[k] = v
+		}
+		_, _ = w.Write(body)
+	})}
+	go func() { _ = bare.Serve(ln) }()
+	defer bare.Close()
+	bareURL := "http://" + ln.Addr().String() + "/redfish/v1/Systems/0"
+
+	auth := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+	fmt.Printf("wrk -t%d -c%d -d%s, GET /redfish/v1/Systems/0 (%d bytes), keep-alive HTTP on 127.0.0.1\n\n", threads, conns, dur, len(body))
+	bareRes, err := wrk(bareURL, auth, dur, conns, threads)
+	if err != nil {
+		return err
+	}
+	bmcdRes, err := wrk(url, auth, dur, conns, threads)
+	if err != nil {
+		return err
+	}
+	rssAfter, _ := rss(bmcd.Process.Pid)
+	fmt.Printf("%-28s %12s %10s %10s\n", "server", "req/s", "p50", "p99")
+	fmt.Printf("%-28s %12.0f %10s %10s\n", "bare net/http (same bytes)", bareRes.rps, bareRes.p50, bareRes.p99)
+	fmt.Printf("%-28s %12.0f %10s %10s\n", "bmcd (Basic auth)", bmcdRes.rps, bmcdRes.p50, bmcdRes.p99)
+	fmt.Printf("\nbmcd/bare throughput ratio: %.2f  (goal >= 0.50)\n", bmcdRes.rps/bareRes.rps)
+	fmt.Printf("bmcd p99 at %d connections: %s  (goal < 5ms)\n", conns, bmcdRes.p99)
+	fmt.Printf("bmcd resident memory: %.1f MiB after start-up with 1 system (goal < 30), %.1f MiB after the load, %.1f MiB after start-up with 500 systems\n",
+		mib(rss1), mib(rssAfter), mib(rss500))
+	return nil
+}
+
+func mib(kb int) float64 { return float64(kb) / 1024 }
+
+// start runs bmcd on plain HTTP with n simulated systems and returns its
+// address once it is listening.
+func start(bin, state string, n int) (*exec.Cmd, string, error) {
+	cmd := exec.Command(bin, "-state-dir", state, "-redfish-addr", "127.0.0.1:0", "-tls=false",
+		"-user", user, "-password", password, "-sim-systems", strconv.Itoa(n))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	addrRE := regexp.MustCompile(`msg="redfish listening" addr=(\S+)`)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sent := false
+		for sc.Scan() {
+			if m := addrRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+	}()
+	select {
+	case a := <-found:
+		return cmd, a, nil
+	case <-time.After(30 * time.Second):
+		stop(cmd)
+		return nil, "", fmt.Errorf("bmcd did not start")
+	}
+}
+
+func stop(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = cmd.Process.Kill()
+	}
+}
+
+func startupRSS(bin, state string, n int) (int, error) {
+	cmd, addr, err := start(bin, state, n)
+	if err != nil {
+		return 0, err
+	}
+	defer stop(cmd)
+	if _, _, err := fetch("http://" + addr + "/redfish/v1/Systems/0"); err != nil {
+		return 0, err
+	}
+	time.Sleep(300 * time.Millisecond)
+	return rss(cmd.Process.Pid)
+}
+
+func fetch(url string) ([]byte, http.Header, error) {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	req.SetBasicAuth(user, password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	h := resp.Header.Clone()
+	h.Del("Date")
+	h.Del("Content-Length")
+	return b, h, err
+}
+
+// rss is the resident set size in KiB.
+func rss(pid int) (int, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			return strconv.Atoi(f[1])
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for %d", pid)
+}
+
+type wrkResult struct {
+	rps      float64
+	p50, p99 string
+}
+
+func wrk(url, header string, dur time.Duration, conns, threads int) (wrkResult, error) {
+	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
+		"-d", fmt.Sprintf("%ds", int(dur.Seconds())), "--latency", "-H", header, url).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	s := string(out)
+	var r wrkResult
+	if m := regexp.MustCompile(`Requests/sec:\s+([\d.]+)`).FindStringSubmatch(s); m != nil {
+		r.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := regexp.MustCompile(`\s50%\s+(\S+)`).FindStringSubmatch(s); m != nil {
+		r.p50 = m[1]
+	}
+	if m := regexp.MustCompile(`\s99%\s+(\S+)`).FindStringSubmatch(s); m != nil {
+		r.p99 = m[1]
+	}
+	if regexp.MustCompile(`Non-2xx or 3xx responses`).MatchString(s) {
+		return r, fmt.Errorf("wrk saw error responses from %s:\n%s", url, s)
+	}
+	if r.rps == 0 {
+		return r, fmt.Errorf("could not parse wrk output:\n%s", s)
+	}
+	return r, nil
+}

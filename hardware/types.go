@@ -142,6 +142,16 @@ func lastIndexByte(s string, c byte) int {
 	return -1
 }
 
+// Disk is a host drive as inventory.
+type Disk struct {
+	ID            string
+	Model         string
+	SerialNumber  string
+	CapacityBytes int64
+	MediaType     string // "SSD" or "HDD"
+	Protocol      string // "SATA", "SAS", "NVMe"
+}
+
 // NIC is a host network interface as inventory.
 type NIC struct {
 	ID        string
@@ -165,6 +175,7 @@ type Info struct {
 	ThreadsPerCore    int
 	MemoryGiB         float64
 	NICs              []NIC
+	Disks             []Disk
 	// BiosAttributes are the firmware settings and their factory values.
 	BiosAttributes map[string]any
 }

@@ -79,6 +79,7 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 		"SerialNumber": info.SerialNumber,
 		"PartNumber":   info.PartNumber,
 		"SKU":          info.SKU,
+		"UUID":         info.UUID,
 		"PowerState":   ps,
 		"Status":       enabledStatus(),
 		"Sensors":      link{path + "/Sensors"},

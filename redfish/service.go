@@ -99,6 +99,7 @@ func (s *Service) routes() {
 	s.rootRoutes()
 	s.systemRoutes()
 	s.inventoryRoutes()
+	s.storageRoutes()
 	s.biosRoutes()
 	s.managerRoutes()
 	s.virtualMediaRoutes()

@@ -135,6 +135,8 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"Processors":         link{path + "/Processors"},
 		"Memory":             link{path + "/Memory"},
 		"EthernetInterfaces": link{path + "/EthernetInterfaces"},
+		"Storage":            link{path + "/Storage"},
+		"SimpleStorage":      link{path + "/SimpleStorage"},
 		"VirtualMedia":       link{path + "/VirtualMedia"},
 		"LogServices":        link{path + "/LogServices"},
 		"Links": M{

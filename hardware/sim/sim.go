@@ -104,6 +104,12 @@ func inventory(seed, id string) hardware.Info {
 			{ID: "NIC1", MAC: mac(0), SpeedMbps: 10000},
 			{ID: "NIC2", MAC: mac(1), SpeedMbps: 10000},
 		},
+		Disks: []hardware.Disk{
+			{ID: "Disk0", Model: "Simulated NVMe SSD 960GB", SerialNumber: fmt.Sprintf("SIMD%X0", h[14:17]),
+				CapacityBytes: 960_197_124_096, MediaType: "SSD", Protocol: "NVMe"},
+			{ID: "Disk1", Model: "Simulated SATA HDD 4TB", SerialNumber: fmt.Sprintf("SIMD%X1", h[14:17]),
+				CapacityBytes: 4_000_787_030_016, MediaType: "HDD", Protocol: "SATA"},
+		},
 		BiosAttributes: map[string]any{
 			"BootMode":           "UEFI",
 			"ProcTurboMode":      "Enabled",

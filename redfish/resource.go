@@ -22,6 +22,10 @@ type resource struct {
 	post   func(w http.ResponseWriter, r *http.Request) error // writes its own success reply
 	delete func(r *http.Request) error
 
+	// version, when set and complete, says the GET rendering depends only
+	// on state that this number tracks, so it can be served from cache.
+	version func(r *http.Request) (uint64, bool)
+
 	// Privileges required per method. GET needs Login unless public; a
 	// privilege of "" means the handler checks for itself (ConfigureSelf).
 	patchPriv, postPriv, deletePriv auth.Privilege
@@ -172,6 +176,15 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 }
 
 func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource) error {
+	if res.version != nil {
+		if ver, ok := res.version(r); ok {
+			c, err := s.cache.get(r.URL.Path, ver, func() (any, error) { return res.get(r) })
+			if err != nil {
+				return err
+			}
+			return writeRendered(w, r, c.body, c.etag)
+		}
+	}
 	v, err := res.get(r)
 	if err != nil {
 		return err
@@ -199,6 +212,10 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 	if err != nil {
 		return internalError(err)
 	}
+	return writeRendered(w, r, body, etag)
+}
+
+func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag string) error {
 	h := w.Header()
 	h.Set("ETag", etag)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {

@@ -42,6 +42,7 @@ type Service struct {
 	order    []string
 	sessions *sessions
 	tasks    *tasks
+	cache    renderCache
 	mux      *chi.Mux
 }
 

@@ -17,6 +17,7 @@ func (s *Service) systemRoutes() {
 	}})
 	s.handle("/redfish/v1/Systems/{sys}", &resource{
 		get:       s.getSystem,
+		version:   s.machineVersion,
 		patch:     s.patchSystem,
 		patchPriv: auth.PrivConfigureComponents,
 	})

@@ -205,6 +205,15 @@ func (m *Machine) powerChanged(from, to PowerState) {
 func (m *Machine) Boot() BootResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Staged settings take effect at POST, before the firmware picks the
+	// boot mode and device: a pending BootMode applies to this very boot.
+	if len(m.st.BiosPending) > 0 {
+		for k, v := range m.st.BiosPending {
+			m.st.Bios[k] = v
+		}
+		m.st.BiosPending = nil
+		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")
+	}
 	ov := m.st.Override
 	res := BootResult{Source: BootHdd, Mode: m.biosModeLocked(), Time: time.Now()}
 	if ov.Enabled != BootDisabled && ov.Target != BootNone {
@@ -222,13 +231,6 @@ func (m *Machine) Boot() BootResult {
 			note = fmt.Sprintf(" (no medium in %s, fell through to Hdd)", slot)
 			res.Source = BootHdd
 		}
-	}
-	if len(m.st.BiosPending) > 0 {
-		for k, v := range m.st.BiosPending {
-			m.st.Bios[k] = v
-		}
-		m.st.BiosPending = nil
-		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")
 	}
 	m.st.SecureBootCurrent = m.st.SecureBoot
 	m.lastBoot = res

@@ -124,8 +124,13 @@ type Media struct {
 // ImageName is the last path element of the image URL.
 func (m Media) ImageName() string {
 	s := m.Image
-	if i := lastIndexByte(s, '?'); i >= 0 {
-		s = s[:i]
+	// The query (and fragment) start at the first '?' ('#'); either may
+	// contain '/' and '?' itself.
+	for i := 0; i < len(s); i++ {
+		if s[i] == '?' || s[i] == '#' {
+			s = s[:i]
+			break
+		}
 	}
 	if i := lastIndexByte(s, '/'); i >= 0 {
 		s = s[i+1:]

@@ -12,7 +12,9 @@ import (
 // and wander slowly, as a real board's do.
 func (m *Machine) Sensors(context.Context) ([]hardware.Sensor, error) {
 	m.mu.Lock()
-	on := m.state == hardware.PowerOn || m.state == hardware.PowerPoweringOn
+	// The host draws power in every state but Off: PoweringOff is the OS
+	// still shutting down.
+	on := m.state != hardware.PowerOff
 	m.mu.Unlock()
 	t := float64(time.Now().Unix())
 	wobble := func(period, amp float64) float64 { return math.Round(amp*math.Sin(t/period)*10) / 10 }

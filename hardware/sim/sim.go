@@ -205,7 +205,10 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		m.powerOnLocked(0, fw)
 	case hardware.ResetPowerCycle:
 		if s == hardware.PowerOff {
-			return fmt.Errorf("host is off: %w", hardware.ErrState)
+			// Redfish ResetType PowerCycle: "If currently in the power off
+			// state, the resource will transition to a power on state."
+			m.powerOnLocked(0, fw)
+			break
 		}
 		m.cancelLocked()
 		m.setLocked(hardware.PowerOff)

@@ -33,6 +33,9 @@ var (
 	ErrFull           = errors.New("no free account slots")
 	ErrInvalid        = errors.New("invalid account data")
 	ErrLastAdmin      = errors.New("the last enabled Administrator cannot be removed, disabled or demoted")
+	// ErrWrongKey: Open was given another key than the one that sealed the
+	// stored passwords.
+	ErrWrongKey = errors.New("stored passwords do not open with this key (wrong or replaced installation key)")
 )
 
 // Store persists accounts (implemented by internal/store).
@@ -124,7 +127,11 @@ func (a *Accounts) open(sealed []byte) ([]byte, error) {
 	if len(sealed) < n {
 		return nil, errors.New("sealed password too short")
 	}
-	return a.aead.Open(nil, sealed[:n], sealed[n:], nil)
+	pw, err := a.aead.Open(nil, sealed[:n], sealed[n:], nil)
+	if err != nil {
+		return nil, ErrWrongKey
+	}
+	return pw, nil
 }
 
 // Authenticate checks a user name and password in constant time with
@@ -133,15 +140,16 @@ func (a *Accounts) Authenticate(user, password string) (Account, error) {
 	a.mu.RLock()
 	e := a.byName[user]
 	want := a.dummy
+	var acc Account // copied under the lock: Update rewrites *e
 	if e != nil {
-		want = e.password
+		want, acc = e.password, e.Account
 	}
 	ok := subtle.ConstantTimeCompare(want, []byte(password)) == 1
 	a.mu.RUnlock()
-	if e == nil || !ok || !e.Enabled || e.Locked {
+	if e == nil || !ok || !acc.Enabled || acc.Locked {
 		return Account{}, ErrBadCredentials
 	}
-	return e.Account, nil
+	return acc, nil
 }
 
 // Secret returns an enabled account and its clear password, for protocols

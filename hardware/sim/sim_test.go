@@ -1,0 +1,633 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bmcd/bmcd/hardware"
+)
+
+// Delays used by the tests. short is what a transition under test takes;
+// forever parks the machine in a transitional state until the test fires
+// the pending transition itself, so no test depends on scheduling luck.
+const (
+	short   = 25 * time.Millisecond
+	forever = time.Hour
+	// deadline bounds every poll; it is never reached unless a test fails.
+	deadline = 5 * time.Second
+)
+
+// firmware counts Boot calls.
+type firmware struct {
+	mu    sync.Mutex
+	boots int
+}
+
+func (f *firmware) Boot() hardware.BootResult {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.boots++
+	return hardware.BootResult{Source: hardware.BootHdd, Mode: hardware.BootModeUEFI, Time: time.Now()}
+}
+
+func (f *firmware) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.boots
+}
+
+// recorder keeps every power transition reported through OnPowerChange.
+type recorder struct {
+	mu  sync.Mutex
+	seq []hardware.PowerState
+}
+
+func (r *recorder) record(from, to hardware.PowerState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if from == to {
+		panic("transition to the same state reported")
+	}
+	r.seq = append(r.seq, to)
+}
+
+func (r *recorder) get() []hardware.PowerState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hardware.PowerState(nil), r.seq...)
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq = nil
+}
+
+func powerOf(t *testing.T, m *Machine) hardware.PowerState {
+	t.Helper()
+	s, err := m.PowerState(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// poll waits until cond holds or the deadline passes.
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// fire runs the scheduled transition now, if one is pending.
+func fire(m *Machine) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.timer != nil && m.timer.Stop() {
+		m.timer.Reset(0)
+	}
+}
+
+// setDelays changes the delays used by transitions scheduled from now on.
+func setDelays(m *Machine, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cfg.PowerOnDelay, m.cfg.PowerOffDelay, m.cfg.ShutdownDelay = d, d, d
+}
+
+// assertIdle fails if a transition is still scheduled; it cancels it so the
+// test leaves nothing running.
+func assertIdle(t *testing.T, m *Machine) {
+	t.Helper()
+	m.mu.Lock()
+	pending := m.timer != nil && m.timer.Stop()
+	m.mu.Unlock()
+	if pending {
+		t.Error("a power transition is still scheduled after the machine settled")
+	}
+}
+
+// newAt returns a simulated machine in state from. The transitional states
+// are reached the real way (Reset On / GracefulShutdown) with every delay
+// set to forever, so the machine stays parked there until the test fires
+// the pending transition.
+func newAt(t *testing.T, from hardware.PowerState, fw *firmware, rec *recorder) *Machine {
+	t.Helper()
+	cfg := Config{ID: "t", Seed: "s", PowerOnDelay: forever, PowerOffDelay: forever, ShutdownDelay: forever}
+	cfg.PoweredOn = from == hardware.PowerOn || from == hardware.PowerPoweringOff
+	m := New(cfg)
+	t.Cleanup(func() { _ = m.Close() })
+	m.OnPowerChange(rec.record)
+	switch from {
+	case hardware.PowerPoweringOn:
+		if err := m.Reset(context.Background(), hardware.ResetOn, fw); err != nil {
+			t.Fatal(err)
+		}
+	case hardware.PowerPoweringOff:
+		if err := m.Reset(context.Background(), hardware.ResetGracefulShutdown, fw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := powerOf(t, m); got != from {
+		t.Fatalf("setup: state %s, want %s", got, from)
+	}
+	rec.reset()
+	return m
+}
+
+const (
+	off  = hardware.PowerOff
+	on   = hardware.PowerOn
+	pOn  = hardware.PowerPoweringOn
+	pOff = hardware.PowerPoweringOff
+)
+
+func seq(s ...hardware.PowerState) []hardware.PowerState { return s }
+
+// TestResetStateMachine runs every ResetType from every power state.
+// Reset runs while every delay is forever, so the state it leaves behind is
+// checked without racing a timer; then the delays become short, whatever
+// transition is pending is fired, and the machine runs on by itself. seq is
+// every transition reported from the reset until the machine settles.
+func TestResetStateMachine(t *testing.T) {
+	type tc struct {
+		from  hardware.PowerState
+		reset hardware.ResetType
+		err   error
+		now   hardware.PowerState // state right after Reset returns
+		seq   []hardware.PowerState
+		boots int
+	}
+	cases := []tc{
+		// Off
+		{off, hardware.ResetOn, nil, pOn, seq(pOn, on), 1},
+		{off, hardware.ResetForceOn, nil, pOn, seq(pOn, on), 1},
+		{off, hardware.ResetForceOff, nil, off, nil, 0},
+		{off, hardware.ResetGracefulShutdown, nil, off, nil, 0},
+		{off, hardware.ResetGracefulRestart, hardware.ErrState, off, nil, 0},
+		{off, hardware.ResetForceRestart, hardware.ErrState, off, nil, 0},
+		// Redfish: PowerCycle from Off powers on (Resource.json ResetType).
+		{off, hardware.ResetPowerCycle, nil, pOn, seq(pOn, on), 1},
+		{off, hardware.ResetNmi, hardware.ErrState, off, nil, 0},
+		{off, hardware.ResetPushPowerButton, nil, pOn, seq(pOn, on), 1},
+		// PoweringOn: the boot in progress completes exactly once unless
+		// the reset cancels or restarts it.
+		{pOn, hardware.ResetOn, nil, pOn, seq(on), 1},
+		{pOn, hardware.ResetForceOn, nil, pOn, seq(on), 1},
+		{pOn, hardware.ResetForceOff, nil, off, seq(off), 0},
+		{pOn, hardware.ResetGracefulShutdown, hardware.ErrBusy, pOn, seq(on), 1},
+		{pOn, hardware.ResetGracefulRestart, hardware.ErrBusy, pOn, seq(on), 1},
+		{pOn, hardware.ResetForceRestart, nil, pOn, seq(on), 1},
+		{pOn, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
+		{pOn, hardware.ResetNmi, hardware.ErrState, pOn, seq(on), 1},
+		{pOn, hardware.ResetPushPowerButton, nil, pOn, seq(on), 1},
+		// On
+		{on, hardware.ResetOn, nil, on, nil, 0},
+		{on, hardware.ResetForceOn, nil, on, nil, 0},
+		{on, hardware.ResetForceOff, nil, off, seq(off), 0},
+		{on, hardware.ResetGracefulShutdown, nil, pOff, seq(pOff, off), 0},
+		{on, hardware.ResetGracefulRestart, nil, pOff, seq(pOff, off, pOn, on), 1},
+		{on, hardware.ResetForceRestart, nil, pOn, seq(pOn, on), 1},
+		{on, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
+		{on, hardware.ResetNmi, nil, on, nil, 0},
+		{on, hardware.ResetPushPowerButton, nil, pOff, seq(pOff, off), 0},
+		// PoweringOff (a graceful shutdown in progress)
+		{pOff, hardware.ResetOn, hardware.ErrBusy, pOff, seq(off), 0},
+		{pOff, hardware.ResetForceOn, nil, pOn, seq(off, pOn, on), 1},
+		{pOff, hardware.ResetForceOff, nil, off, seq(off), 0},
+		{pOff, hardware.ResetGracefulShutdown, nil, pOff, seq(off), 0},
+		{pOff, hardware.ResetGracefulRestart, hardware.ErrBusy, pOff, seq(off), 0},
+		{pOff, hardware.ResetForceRestart, nil, pOn, seq(pOn, on), 1},
+		{pOff, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
+		{pOff, hardware.ResetNmi, hardware.ErrState, pOff, seq(off), 0},
+		{pOff, hardware.ResetPushPowerButton, nil, pOff, seq(off), 0},
+	}
+	// Every pair is covered.
+	seen := map[[2]string]bool{}
+	for _, c := range cases {
+		seen[[2]string{string(c.from), string(c.reset)}] = true
+	}
+	for _, from := range []hardware.PowerState{off, pOn, on, pOff} {
+		for _, r := range hardware.AllResetTypes {
+			if !seen[[2]string{string(from), string(r)}] {
+				t.Errorf("no case for %s from %s", r, from)
+			}
+		}
+	}
+
+	for _, c := range cases {
+		t.Run(string(c.from)+"/"+string(c.reset), func(t *testing.T) {
+			t.Parallel()
+			fw, rec := &firmware{}, &recorder{}
+			m := newAt(t, c.from, fw, rec)
+
+			err := m.Reset(context.Background(), c.reset, fw)
+			if c.err == nil && err != nil || c.err != nil && !errors.Is(err, c.err) {
+				t.Fatalf("Reset: err %v, want %v", err, c.err)
+			}
+			if got := powerOf(t, m); got != c.now {
+				t.Fatalf("right after Reset: state %s, want %s", got, c.now)
+			}
+			setDelays(m, short)
+			fire(m)
+			poll(t, "the machine to settle", func() bool {
+				return len(rec.get()) >= len(c.seq) && fw.count() >= c.boots
+			})
+			assertIdle(t, m)
+			if got := rec.get(); !equal(got, c.seq) {
+				t.Errorf("transitions %v, want %v", got, c.seq)
+			}
+			if got := fw.count(); got != c.boots {
+				t.Errorf("Boot called %d times, want %d", got, c.boots)
+			}
+			want := c.from
+			if len(c.seq) > 0 {
+				want = c.seq[len(c.seq)-1]
+			}
+			if got := powerOf(t, m); got != want {
+				t.Errorf("final state %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func equal(a, b []hardware.PowerState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// A graceful restart interrupted by ForceOff must not boot later.
+func TestForceOffCancelsRestart(t *testing.T) {
+	for _, stop := range []hardware.PowerState{pOff, off} {
+		t.Run("during "+string(stop), func(t *testing.T) {
+			t.Parallel()
+			fw, rec := &firmware{}, &recorder{}
+			m := newAt(t, on, fw, rec)
+			if err := m.Reset(context.Background(), hardware.ResetGracefulRestart, fw); err != nil {
+				t.Fatal(err)
+			}
+			if stop == off {
+				fire(m) // shutdown done; the power-on is now parked
+				poll(t, "Off", func() bool { return powerOf(t, m) == off })
+			}
+			if err := m.Reset(context.Background(), hardware.ResetForceOff, fw); err != nil {
+				t.Fatal(err)
+			}
+			assertIdle(t, m)
+			if got := powerOf(t, m); got != off {
+				t.Errorf("state %s, want Off", got)
+			}
+			if fw.count() != 0 {
+				t.Errorf("Boot called %d times after ForceOff", fw.count())
+			}
+		})
+	}
+}
+
+// On during the off phase of a power cycle powers on at once, booting once.
+func TestOnDuringPowerCycle(t *testing.T) {
+	fw, rec := &firmware{}, &recorder{}
+	m := newAt(t, on, fw, rec)
+	if err := m.Reset(context.Background(), hardware.ResetPowerCycle, fw); err != nil {
+		t.Fatal(err)
+	}
+	setDelays(m, short)
+	if err := m.Reset(context.Background(), hardware.ResetOn, fw); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "On", func() bool { return powerOf(t, m) == on && fw.count() == 1 })
+	assertIdle(t, m)
+	if got := rec.get(); !equal(got, seq(off, pOn, on)) {
+		t.Errorf("transitions %v", got)
+	}
+}
+
+// A full cycle with short real delays and no parking at all.
+func TestRealDelays(t *testing.T) {
+	fw := &firmware{}
+	m := New(Config{PowerOnDelay: short, PowerOffDelay: short, ShutdownDelay: short})
+	defer m.Close()
+	ctx := context.Background()
+	if err := m.Reset(ctx, hardware.ResetOn, nil); err != nil { // nil firmware is allowed
+		t.Fatal(err)
+	}
+	poll(t, "On", func() bool { return powerOf(t, m) == on })
+	if err := m.Reset(ctx, hardware.ResetGracefulRestart, fw); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "restart", func() bool { return fw.count() == 1 })
+	if s := powerOf(t, m); s != on {
+		t.Errorf("after restart: %s", s)
+	}
+	if err := m.Reset(ctx, hardware.ResetGracefulShutdown, fw); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "Off", func() bool { return powerOf(t, m) == off })
+	assertIdle(t, m)
+	if fw.count() != 1 {
+		t.Errorf("Boot called %d times", fw.count())
+	}
+}
+
+func TestResetUnknownAndClosed(t *testing.T) {
+	m := New(Config{PowerOnDelay: forever})
+	ctx := context.Background()
+	if err := m.Reset(ctx, "Sideways", nil); !errors.Is(err, hardware.ErrNotSupported) {
+		t.Errorf("unknown reset: %v", err)
+	}
+	fw := &firmware{}
+	if err := m.Reset(ctx, hardware.ResetOn, fw); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	timer := m.timer
+	m.mu.Unlock()
+	if timer != nil {
+		t.Error("Close left a transition scheduled")
+	}
+	if err := m.Reset(ctx, hardware.ResetForceOff, fw); !errors.Is(err, hardware.ErrState) {
+		t.Errorf("Reset after Close: %v, want ErrState", err)
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	m := New(Config{ID: "a", Seed: "s"})
+	defer m.Close()
+	if m.cfg.PowerOnDelay != DefaultPowerOnDelay || m.cfg.PowerOffDelay != DefaultPowerOffDelay || m.cfg.ShutdownDelay != DefaultShutdownDelay {
+		t.Errorf("defaults not applied: %+v", m.cfg)
+	}
+	if m.http == nil || m.http.Timeout == 0 {
+		t.Error("no default HTTP client with a timeout")
+	}
+	if powerOf(t, m) != off {
+		t.Error("a new machine must start Off")
+	}
+	if p := New(Config{PoweredOn: true}); powerOf(t, p) != on {
+		t.Error("PoweredOn ignored")
+	}
+}
+
+func TestInventoryStable(t *testing.T) {
+	a1, a2, b := New(Config{ID: "a", Seed: "s"}).Info(), New(Config{ID: "a", Seed: "s"}).Info(), New(Config{ID: "b", Seed: "s"}).Info()
+	other := New(Config{ID: "a", Seed: "other"}).Info()
+	if a1.UUID != a2.UUID || a1.SerialNumber != a2.SerialNumber || a1.NICs[0].MAC != a2.NICs[0].MAC {
+		t.Error("inventory not stable for the same seed and ID")
+	}
+	if a1.UUID == b.UUID || a1.UUID == other.UUID || a1.SerialNumber == b.SerialNumber || a1.NICs[0].MAC == b.NICs[0].MAC {
+		t.Error("different machines share identities")
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(a1.UUID) {
+		t.Errorf("UUID %s is not an RFC 4122 version 5 UUID", a1.UUID)
+	}
+	mac := regexp.MustCompile(`^52:54:00(:[0-9a-f]{2}){3}$`)
+	if len(a1.NICs) != 2 || !mac.MatchString(a1.NICs[0].MAC) || a1.NICs[0].MAC == a1.NICs[1].MAC {
+		t.Errorf("NICs %+v", a1.NICs)
+	}
+	if a1.BiosAttributes["BootMode"] != "UEFI" {
+		t.Errorf("BootMode attribute %v", a1.BiosAttributes["BootMode"])
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	c := New(Config{}).Capabilities()
+	for _, r := range hardware.AllResetTypes {
+		if !c.CanReset(r) {
+			t.Errorf("cannot %s", r)
+		}
+	}
+	if c.CanBoot(hardware.BootFloppy) || !c.CanBoot(hardware.BootCd) || !c.CanBoot(hardware.BootNone) {
+		t.Error("boot targets")
+	}
+	slots := map[string]hardware.BootSource{}
+	for _, s := range c.MediaSlots {
+		slots[s.ID] = s.Boot
+	}
+	if slots["CD"] != hardware.BootCd || slots["USB"] != hardware.BootUsb || len(slots) != 2 {
+		t.Errorf("media slots %v", slots)
+	}
+	if !c.SecureBoot || len(c.BootModes) != 2 || c.BootModes[0] != hardware.BootModeUEFI {
+		t.Errorf("caps %+v", c)
+	}
+}
+
+func TestSensorsFollowPower(t *testing.T) {
+	hostSensors := map[string]bool{"CPU1Temp": true, "CPU2Temp": true, "Fan1": true, "Fan2": true}
+	for _, c := range []struct {
+		s      hardware.PowerState
+		hostOn bool
+	}{{off, false}, {pOn, true}, {on, true}, {pOff, true}} {
+		t.Run(string(c.s), func(t *testing.T) {
+			m := newAt(t, c.s, &firmware{}, &recorder{})
+			ss, err := m.Sensors(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ss) != 7 {
+				t.Fatalf("%d sensors", len(ss))
+			}
+			ids := map[string]bool{}
+			for _, s := range ss {
+				if ids[s.ID] {
+					t.Errorf("duplicate sensor %s", s.ID)
+				}
+				ids[s.ID] = true
+				if s.Name == "" || s.Units == "" || s.Type == "" {
+					t.Errorf("%s: incomplete %+v", s.ID, s)
+				}
+				want := !hostSensors[s.ID] || c.hostOn
+				if s.Available != want {
+					t.Errorf("%s: Available %v, want %v", s.ID, s.Available, want)
+				}
+				if s.Available && s.UpperCritical != 0 && (s.Reading >= s.UpperCaution || s.Reading <= s.LowerCaution) {
+					t.Errorf("%s: reading %v outside its normal range", s.ID, s.Reading)
+				}
+				if s.ID == "TotalPower" && (s.Reading > 100) != c.hostOn {
+					t.Errorf("TotalPower %v W with host on=%v", s.Reading, c.hostOn)
+				}
+				if s.Type == hardware.SensorFan && !c.hostOn && s.Reading != 0 {
+					t.Errorf("%s spins at %v RPM with the host off", s.ID, s.Reading)
+				}
+			}
+		})
+	}
+}
+
+// image returns n bytes; iso puts the ISO 9660 signature where it belongs.
+func image(n int, iso bool) []byte {
+	b := bytes.Repeat([]byte{0xA5}, n)
+	if iso {
+		copy(b[32769:], "CD001")
+	}
+	return b
+}
+
+func TestInsertMedia(t *testing.T) {
+	iso := image(1<<20, true)
+	smallRaw := image(4096, false)
+	off1 := image(40000, false)
+	copy(off1[32768:], "CD001") // one byte early: not ISO 9660
+
+	var gotRange sync.Map // path -> Range header
+	mux := http.NewServeMux()
+	serve := func(path string, body []byte) {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			gotRange.Store(path, r.Header.Get("Range"))
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+		})
+	}
+	serve("/range.iso", iso)
+	serve("/small.img", smallRaw)
+	serve("/offbyone.img", off1)
+	serve("/empty-static.iso", nil)
+	mux.HandleFunc("/full.iso", func(w http.ResponseWriter, r *http.Request) { // ignores Range
+		w.Header().Set("Content-Length", strconv.Itoa(len(iso)))
+		_, _ = w.Write(iso)
+	})
+	mux.HandleFunc("/chunked.iso", func(w http.ResponseWriter, r *http.Request) { // 200, no length
+		_, _ = w.Write(iso[:1000])
+		w.(http.Flusher).Flush()
+		_, _ = w.Write(iso[1000:40000])
+	})
+	mux.HandleFunc("/unknown-total.iso", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Range", "bytes 0-36863/*")
+		w.WriteHeader(http.StatusPartialContent)
+		_, _ = w.Write(iso[:36864])
+	})
+	mux.HandleFunc("/empty.iso", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "0")
+	})
+	mux.HandleFunc("/416.iso", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Range", "bytes */0")
+		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+	})
+	mux.HandleFunc("/forbidden.iso", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusForbidden)
+	})
+	mux.HandleFunc("/broken.iso", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "oops", http.StatusInternalServerError)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// A port where nothing listens: connection refused.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String() + "/x.iso"
+	ln.Close()
+
+	cases := []struct {
+		name, url string
+		size      int64
+		format    string
+		status    int    // want a *MediaError with this HTTPStatus ...
+		errText   string // ... whose message contains this
+		invalid   bool   // want ErrInvalid
+	}{
+		{name: "206 ISO", url: srv.URL + "/range.iso", size: 1 << 20, format: "iso9660"},
+		{name: "206 whole small file", url: srv.URL + "/small.img", size: 4096, format: "raw"},
+		{name: "signature one byte early", url: srv.URL + "/offbyone.img", size: 40000, format: "raw"},
+		{name: "200 ignoring Range", url: srv.URL + "/full.iso", size: 1 << 20, format: "iso9660"},
+		{name: "200 chunked", url: srv.URL + "/chunked.iso", size: -1, format: "iso9660"},
+		{name: "206 unknown total", url: srv.URL + "/unknown-total.iso", size: -1, format: "iso9660"},
+		{name: "404", url: srv.URL + "/missing.iso", status: 404, errText: "404"},
+		{name: "403", url: srv.URL + "/forbidden.iso", status: 403},
+		{name: "500", url: srv.URL + "/broken.iso", status: 500},
+		{name: "200 empty body", url: srv.URL + "/empty.iso", errText: "empty"},
+		{name: "ServeContent empty file", url: srv.URL + "/empty-static.iso", errText: "empty"},
+		// nginx answers a Range request for an empty file with 416.
+		{name: "416 empty file", url: srv.URL + "/416.iso", status: 416},
+		{name: "connection refused", url: refused, errText: "refused"},
+		{name: "malformed URL", url: "http://[::1", invalid: true},
+	}
+	m := New(Config{})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			size, format, err := m.InsertMedia(context.Background(), "CD", c.url)
+			switch {
+			case c.invalid:
+				if !errors.Is(err, hardware.ErrInvalid) {
+					t.Fatalf("err %v, want ErrInvalid", err)
+				}
+			case c.status != 0 || c.errText != "":
+				var me *hardware.MediaError
+				if !errors.As(err, &me) {
+					t.Fatalf("err %v (%T), want *hardware.MediaError", err, err)
+				}
+				if !errors.Is(err, hardware.ErrMedia) {
+					t.Error("MediaError does not wrap ErrMedia")
+				}
+				if me.HTTPStatus != c.status {
+					t.Errorf("HTTPStatus %d, want %d", me.HTTPStatus, c.status)
+				}
+				if c.status == 0 && me.Err == nil {
+					t.Error("no cause recorded without an HTTP status")
+				}
+				if me.URL != c.url {
+					t.Errorf("URL %q", me.URL)
+				}
+				if !strings.Contains(err.Error(), c.errText) {
+					t.Errorf("message %q lacks %q", err, c.errText)
+				}
+			default:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if size != c.size || format != c.format {
+					t.Errorf("got size %d format %q, want %d %q", size, format, c.size, c.format)
+				}
+			}
+		})
+	}
+	if r, _ := gotRange.Load("/range.iso"); r != "bytes=0-36863" {
+		t.Errorf("Range header %q, want the first 36 KiB", r)
+	}
+	if err := m.EjectMedia(context.Background(), "CD"); err != nil {
+		t.Errorf("EjectMedia: %v", err)
+	}
+}
+
+func TestInsertMediaCancelled(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := New(Config{}).InsertMedia(ctx, "CD", srv.URL+"/slow.iso")
+	var me *hardware.MediaError
+	if !errors.As(err, &me) || me.HTTPStatus != 0 {
+		t.Fatalf("err %v, want a MediaError without status", err)
+	}
+}

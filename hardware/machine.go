@@ -134,13 +134,31 @@ func (m *Machine) defaultMode() BootMode {
 	return BootModeUEFI
 }
 
-// saveLocked persists m.st; the caller holds m.mu.
-func (m *Machine) saveLocked() error {
-	m.gen.Add(1)
-	if err := m.store.Put(machinesBucket, m.id, &m.st); err != nil {
+// updateLocked applies fn to a copy of the state and makes the copy
+// current only once it is durable, so a failed write changes nothing. The
+// caller holds m.mu.
+func (m *Machine) updateLocked(fn func(st *state) error) error {
+	next := m.st.clone()
+	if err := fn(&next); err != nil {
+		return err
+	}
+	if err := m.store.Put(machinesBucket, m.id, &next); err != nil {
 		return fmt.Errorf("persist machine %s: %w", m.id, err)
 	}
+	m.st = next
+	m.gen.Add(1)
 	return nil
+}
+
+func (s state) clone() state {
+	c := s
+	c.Media = make(map[string]Media, len(s.Media))
+	for k, v := range s.Media {
+		c.Media[k] = v
+	}
+	c.Bios = cloneMap(s.Bios)
+	c.BiosPending = cloneMap(s.BiosPending)
+	return c
 }
 
 // ID is the machine's identifier, unique within the daemon.
@@ -205,51 +223,56 @@ func (m *Machine) powerChanged(from, to PowerState) {
 func (m *Machine) Boot() BootResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// The boot happens whatever the store says, so the state changes even
+	// if it cannot be persisted.
+	st := m.st.clone()
 	// Staged settings take effect at POST, before the firmware picks the
 	// boot mode and device: a pending BootMode applies to this very boot.
-	if len(m.st.BiosPending) > 0 {
-		for k, v := range m.st.BiosPending {
-			m.st.Bios[k] = v
-		}
-		m.st.BiosPending = nil
-		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")
+	applied := len(st.BiosPending) > 0
+	for k, v := range st.BiosPending {
+		st.Bios[k] = v
 	}
-	ov := m.st.Override
-	res := BootResult{Source: BootHdd, Mode: m.biosModeLocked(), Time: time.Now()}
+	st.BiosPending = nil
+	ov := st.Override
+	res := BootResult{Source: BootHdd, Mode: biosMode(st.Bios, m.defaultMode()), Time: time.Now()}
 	if ov.Enabled != BootDisabled && ov.Target != BootNone {
 		res.Source, res.Mode = ov.Target, ov.Mode
 	}
 	if ov.Enabled == BootOnce {
-		m.st.Override.Enabled = BootDisabled
-		m.st.Override.Target = BootNone
+		st.Override.Enabled = BootDisabled
+		st.Override.Target = BootNone
 	}
 	note := ""
 	if slot, ok := m.slotForLocked(res.Source); ok {
-		if md := m.st.Media[slot]; md.Inserted {
+		if md := st.Media[slot]; md.Inserted {
 			res.Image = md.Image
 		} else {
 			note = fmt.Sprintf(" (no medium in %s, fell through to Hdd)", slot)
 			res.Source = BootHdd
 		}
 	}
-	m.st.SecureBootCurrent = m.st.SecureBoot
+	st.SecureBootCurrent = st.SecureBoot
+	if err := m.store.Put(machinesBucket, m.id, &st); err != nil {
+		m.log.Error("persist after boot", "err", err)
+	}
+	m.st = st
 	m.lastBoot = res
+	if applied {
+		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")
+	}
 	msg := fmt.Sprintf("Host firmware booting from %s in %s mode", res.Source, res.Mode)
 	if res.Image != "" {
 		msg += " image " + res.Image
 	}
 	m.addEventLocked(EventBoot, SeverityOK, msg+note)
-	if err := m.saveLocked(); err != nil {
-		m.log.Error("persist after boot", "err", err)
-	}
 	return res
 }
 
-func (m *Machine) biosModeLocked() BootMode {
-	if s, ok := m.st.Bios["BootMode"].(string); ok && (s == string(BootModeUEFI) || s == string(BootModeLegacy)) {
+func biosMode(bios map[string]any, def BootMode) BootMode {
+	if s, ok := bios["BootMode"].(string); ok && (s == string(BootModeUEFI) || s == string(BootModeLegacy)) {
 		return BootMode(s)
 	}
-	return m.defaultMode()
+	return def
 }
 
 func (m *Machine) slotForLocked(b BootSource) (string, bool) {
@@ -313,10 +336,7 @@ func (m *Machine) SetBootOverride(ov BootOverride) error {
 	if next == m.st.Override {
 		return nil
 	}
-	prev := m.st.Override
-	m.st.Override = next
-	if err := m.saveLocked(); err != nil {
-		m.st.Override = prev
+	if err := m.updateLocked(func(st *state) error { st.Override = next; return nil }); err != nil {
 		return err
 	}
 	m.addEventLocked(EventBootOverride, SeverityOK,
@@ -386,8 +406,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	}
 	md.Image, md.Inserted, md.WriteProtected = rawURL, true, writeProtected
 	md.Size, md.Format, md.InsertedAt = size, format, time.Now().UTC()
-	m.st.Media[slot] = md
-	if err := m.saveLocked(); err != nil {
+	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
 		return err
 	}
 	m.addEventLocked(EventMediaInsert, SeverityOK, fmt.Sprintf("Virtual media %s inserted into %s", rawURL, slot))
@@ -402,6 +421,9 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	if !ok {
 		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
 	}
+	if m.inserting[slot] {
+		return fmt.Errorf("slot %q is still checking an image: %w", slot, ErrBusy)
+	}
 	if !md.Inserted {
 		return nil
 	}
@@ -411,8 +433,11 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 		}
 	}
 	img := md.Image
-	m.st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1}
-	if err := m.saveLocked(); err != nil {
+	err := m.updateLocked(func(st *state) error {
+		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	m.addEventLocked(EventMediaEject, SeverityOK, fmt.Sprintf("Virtual media %s ejected from %s", img, slot))
@@ -443,25 +468,29 @@ func (m *Machine) SetBiosPending(attrs map[string]any) error {
 			return fmt.Errorf("BIOS attribute BootMode %v: %w", v, ErrInvalid)
 		}
 	}
-	if m.st.BiosPending == nil {
-		m.st.BiosPending = map[string]any{}
-	}
-	for k, v := range attrs {
-		m.st.BiosPending[k] = v
-	}
-	return m.saveLocked()
+	return m.updateLocked(func(st *state) error {
+		if st.BiosPending == nil {
+			st.BiosPending = map[string]any{}
+		}
+		for k, v := range attrs {
+			st.BiosPending[k] = v
+		}
+		return nil
+	})
 }
 
 // ResetBios stages the factory attribute values for the next boot.
 func (m *Machine) ResetBios() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.st.BiosPending = cloneMap(m.info.BiosAttributes)
-	if m.st.BiosPending == nil {
-		m.st.BiosPending = map[string]any{}
-	}
-	m.st.BiosPending["BootMode"] = string(m.defaultMode())
-	return m.saveLocked()
+	return m.updateLocked(func(st *state) error {
+		st.BiosPending = cloneMap(m.info.BiosAttributes)
+		if st.BiosPending == nil {
+			st.BiosPending = map[string]any{}
+		}
+		st.BiosPending["BootMode"] = string(m.defaultMode())
+		return nil
+	})
 }
 
 // SecureBoot returns whether Secure Boot is enabled for the next boot and
@@ -479,8 +508,7 @@ func (m *Machine) SetSecureBoot(on bool) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.st.SecureBoot = on
-	return m.saveLocked()
+	return m.updateLocked(func(st *state) error { st.SecureBoot = on; return nil })
 }
 
 // Sensors returns the backend's readings, or none.

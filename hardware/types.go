@@ -253,5 +253,11 @@ func (e *MediaError) Error() string {
 	return fmt.Sprintf("image %s: %v", e.URL, e.Err)
 }
 
-// Unwrap makes errors.Is(err, ErrMedia) true.
-func (e *MediaError) Unwrap() error { return ErrMedia }
+// Unwrap makes errors.Is(err, ErrMedia) true, and keeps the cause (a
+// timeout, a refused connection) reachable.
+func (e *MediaError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrMedia}
+	}
+	return []error{ErrMedia, e.Err}
+}

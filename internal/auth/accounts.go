@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -86,6 +87,9 @@ type Accounts struct {
 
 // Open loads the accounts from st; key (32 bytes) seals passwords.
 func Open(st Store, key []byte) (*Accounts, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("account key must be 32 bytes, got %d", len(key))
+	}
 	blk, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("account key: %w", err)
@@ -100,7 +104,7 @@ func Open(st Store, key []byte) (*Accounts, error) {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return err
 		}
-		pw, err := a.open(r.Sealed)
+		pw, err := a.open(r.ID, r.Sealed)
 		if err != nil {
 			return fmt.Errorf("account %s: %w", r.UserName, err)
 		}
@@ -114,20 +118,24 @@ func Open(st Store, key []byte) (*Accounts, error) {
 	return a, nil
 }
 
-func (a *Accounts) seal(pw []byte) ([]byte, error) {
+// sealAD binds a sealed password to its account, so sealed values cannot
+// be swapped between records.
+func sealAD(id int) []byte { return []byte("bmcd-account:" + strconv.Itoa(id)) }
+
+func (a *Accounts) seal(id int, pw []byte) ([]byte, error) {
 	nonce := make([]byte, a.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return a.aead.Seal(nonce, nonce, pw, nil), nil
+	return a.aead.Seal(nonce, nonce, pw, sealAD(id)), nil
 }
 
-func (a *Accounts) open(sealed []byte) ([]byte, error) {
+func (a *Accounts) open(id int, sealed []byte) ([]byte, error) {
 	n := a.aead.NonceSize()
 	if len(sealed) < n {
 		return nil, errors.New("sealed password too short")
 	}
-	pw, err := a.aead.Open(nil, sealed[:n], sealed[n:], nil)
+	pw, err := a.aead.Open(nil, sealed[:n], sealed[n:], sealAD(id))
 	if err != nil {
 		return nil, ErrWrongKey
 	}
@@ -144,7 +152,10 @@ func (a *Accounts) Authenticate(user, password string) (Account, error) {
 	if e != nil {
 		want, acc = e.password, e.Account
 	}
-	ok := subtle.ConstantTimeCompare(want, []byte(password)) == 1
+	// Compare digests, so neither the length nor the content of the stored
+	// password shows in the timing.
+	wd, gd := sha256.Sum256(want), sha256.Sum256([]byte(password))
+	ok := subtle.ConstantTimeCompare(wd[:], gd[:]) == 1
 	a.mu.RUnlock()
 	if e == nil || !ok || !acc.Enabled || acc.Locked {
 		return Account{}, ErrBadCredentials
@@ -356,7 +367,7 @@ func (a *Accounts) adminsLocked() int {
 }
 
 func (a *Accounts) saveLocked(e *entry) error {
-	sealed, err := a.seal(e.password)
+	sealed, err := a.seal(e.ID, e.password)
 	if err != nil {
 		return fmt.Errorf("seal password: %w", err)
 	}

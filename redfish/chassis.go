@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -169,9 +170,13 @@ func (s *Service) getThermal(r *http.Request) (any, error) {
 				"UpperThresholdCritical": threshold(x.UpperCritical), "Status": sensorStatus(x),
 			})
 		case hardware.SensorFan:
+			// Thermal's fan Reading and thresholds are integers (RPM).
+			if x.Available {
+				reading = math.Round(x.Reading)
+			}
 			fans = append(fans, M{
 				"@odata.id": fmt.Sprintf("%s#/Fans/%d", path, len(fans)), "MemberId": x.ID, "Name": x.Name,
-				"Reading": reading, "ReadingUnits": "RPM", "LowerThresholdCritical": threshold(x.LowerCritical),
+				"Reading": reading, "ReadingUnits": "RPM", "LowerThresholdCritical": threshold(math.Round(x.LowerCritical)),
 				"Status": sensorStatus(x),
 			})
 		}

@@ -45,7 +45,7 @@ func (s *Service) getServiceRoot(*http.Request) (any, error) {
 		"SessionService": link{"/redfish/v1/SessionService"},
 		"AccountService": link{"/redfish/v1/AccountService"},
 		"Registries":     link{"/redfish/v1/Registries"},
-		"TaskService":    link{"/redfish/v1/TaskService"},
+		"Tasks":          link{"/redfish/v1/TaskService"}, // ServiceRoot names the TaskService link "Tasks"
 		"Links":          M{"Sessions": link{"/redfish/v1/SessionService/Sessions"}},
 	}, nil
 }

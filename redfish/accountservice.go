@@ -156,10 +156,18 @@ func (s *Service) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decodeBody(r, &b, bodyKind{}); err != nil {
 		return err
 	}
-	for name, missing := range map[string]bool{"UserName": b.UserName == nil, "Password": b.Password == nil, "RoleId": b.RoleID == nil} {
-		if missing {
-			return apiErr(http.StatusBadRequest, "CreateFailedMissingReqProperties", name)
+	// One message per missing property, in a stable order.
+	missing := &apiError{status: http.StatusBadRequest}
+	for _, p := range []struct {
+		name   string
+		absent bool
+	}{{"UserName", b.UserName == nil}, {"Password", b.Password == nil}, {"RoleId", b.RoleID == nil}} {
+		if p.absent {
+			missing.msgs = append(missing.msgs, newMessage("CreateFailedMissingReqProperties", pointer(p.name)))
 		}
+	}
+	if len(missing.msgs) > 0 {
+		return missing
 	}
 	if b.Locked != nil && *b.Locked {
 		return apiErr(http.StatusBadRequest, "PropertyValueNotInList", "true", "/Locked")

@@ -130,6 +130,9 @@ func (s *Service) patchSecureBoot(r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !m.Capabilities().SecureBoot { // absent, as GET says
+		return notFound("SecureBoot", "SecureBoot")
+	}
 	var p struct {
 		SecureBootEnable *bool `json:"SecureBootEnable"`
 	}

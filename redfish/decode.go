@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -64,16 +65,17 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 	if top == nil {
 		return nil, apiErr(http.StatusBadRequest, "UnrecognizedRequestBody")
 	}
-	if kind.action == "" && len(top) == 0 {
-		return nil, apiErr(http.StatusBadRequest, "EmptyJSON")
-	}
-	// Annotations (@odata.etag, ...) may accompany a body and are ignored.
+	// Annotations (@odata.etag, ...) may accompany a body and are ignored,
+	// so a body of nothing else is as empty as {}.
 	annotated := false
 	for k := range top {
 		if strings.Contains(k, "@") {
 			delete(top, k)
 			annotated = true
 		}
+	}
+	if kind.action == "" && len(top) == 0 {
+		return nil, apiErr(http.StatusBadRequest, "EmptyJSON")
 	}
 	if annotated {
 		raw, _ = json.Marshal(top)
@@ -84,7 +86,7 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 		return nil, decodeError(err, raw, kind)
 	}
 	if err := validate.Struct(dst); err != nil {
-		return nil, validationError(err, kind)
+		return nil, validationError(err, kind, reflect.Indirect(reflect.ValueOf(dst)).Type().Name())
 	}
 	return top, nil
 }
@@ -104,12 +106,51 @@ func decodeError(err error, raw []byte, kind bodyKind) *apiError {
 		if kind.action != "" {
 			return apiErr(http.StatusBadRequest, "ActionParameterUnknown", kind.action, name)
 		}
-		if kind.readOnly != nil && kind.readOnly(name) {
-			return apiErr(http.StatusBadRequest, "PropertyNotWritable", pointer(name))
+		// The decoder names only the field; find where it sits, so that
+		// {"Boot":{"X":1}} reports /Boot/X and the resource's read-only
+		// (top-level) properties are not confused with nested ones.
+		path := fieldPath(raw, name)
+		if kind.readOnly != nil && path == name && kind.readOnly(name) {
+			return apiErr(http.StatusBadRequest, "PropertyNotWritable", pointer(path))
 		}
-		return apiErr(http.StatusBadRequest, "PropertyUnknown", pointer(name))
+		return apiErr(http.StatusBadRequest, "PropertyUnknown", pointer(path))
 	}
 	return apiErr(http.StatusBadRequest, "MalformedJSON")
+}
+
+// fieldPath returns the dotted path of the first object member called
+// name in raw, nearest the top first; name itself if it is not found.
+func fieldPath(raw []byte, name string) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return name
+	}
+	type node struct {
+		v      any
+		prefix string
+	}
+	for level := []node{{v, ""}}; len(level) > 0; {
+		var next []node
+		for _, n := range level {
+			m, ok := n.v.(map[string]any)
+			if !ok {
+				continue
+			}
+			if _, ok := m[name]; ok {
+				return n.prefix + name
+			}
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				next = append(next, node{m[k], n.prefix + k + "."})
+			}
+		}
+		level = next
+	}
+	return name
 }
 
 // valueAt renders the value at a dotted path of raw JSON, as the Base
@@ -139,15 +180,21 @@ func valueAt(raw []byte, path string) string {
 // pointer turns a dotted path into an RFC 6901 JSON pointer.
 func pointer(path string) string { return "/" + strings.ReplaceAll(path, ".", "/") }
 
-func validationError(err error, kind bodyKind) *apiError {
+// validationError maps validator failures on dst, a struct named
+// structName ("" for an anonymous struct), to Base messages.
+func validationError(err error, kind bodyKind, structName string) *apiError {
 	var ves validator.ValidationErrors
 	if !errors.As(err, &ves) || len(ves) == 0 {
 		return internalError(err)
 	}
 	out := &apiError{status: http.StatusBadRequest}
 	for _, fe := range ves {
-		// Namespace is "Struct.Field.Sub"; drop the struct name.
-		_, path, _ := strings.Cut(fe.Namespace(), ".")
+		// Namespace is "Struct.Field.Sub", or "Field.Sub" when the struct
+		// is anonymous; drop the struct name only where there is one.
+		path := fe.Namespace()
+		if structName != "" {
+			path = strings.TrimPrefix(path, structName+".")
+		}
 		val := fmt.Sprint(deref(fe.Value()))
 		var m message
 		switch {

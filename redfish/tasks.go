@@ -41,8 +41,9 @@ func newTasks() *tasks {
 }
 
 // run starts fn and waits up to wait for it. If fn finishes in time its
-// error is returned and no task is made; otherwise a task tracks it and is
-// returned.
+// error is returned and no task is made; otherwise a task tracks it and a
+// snapshot of the new task is returned. A wait of 0 (the client asked to
+// respond-async) always makes a task, even for an fn that finishes at once.
 func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(context.Context) error) (*task, error) {
 	done := make(chan error, 1)
 	ts.wg.Add(1)
@@ -50,18 +51,21 @@ func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(c
 		defer ts.wg.Done()
 		done <- fn(ts.ctx)
 	}()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		return nil, err
-	case <-timer.C:
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case err := <-done:
+			return nil, err
+		case <-timer.C:
+		}
 	}
 	ts.mu.Lock()
 	ts.next++
 	t := &task{ID: strconv.Itoa(ts.next), Name: name, Method: r.Method, TargetURI: r.URL.Path, Start: time.Now().UTC(), State: "Running"}
 	ts.byID[t.ID] = t
 	ts.trimLocked()
+	snap := *t // the caller's copy: the goroutine below updates t under ts.mu
 	ts.mu.Unlock()
 	ts.wg.Add(1)
 	go func() {
@@ -76,7 +80,7 @@ func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(c
 			t.Err = fromHardware(err)
 		}
 	}()
-	return t, nil
+	return &snap, nil
 }
 
 func (ts *tasks) trimLocked() {

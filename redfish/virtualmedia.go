@@ -15,8 +15,9 @@ import (
 )
 
 // insertWait is how long InsertMedia may take before it becomes a Task.
-// Clients that send "Prefer: respond-async" get a Task at once.
-const insertWait = 5 * time.Second
+// Clients that send "Prefer: respond-async" get a Task at once. It is a
+// variable only so that tests can shorten it; nothing else changes it.
+var insertWait = 5 * time.Second
 
 // insertTimeout bounds fetching an image that the client did not wait for.
 const insertTimeout = 2 * time.Minute
@@ -173,7 +174,7 @@ func (b *insertBody) check(md hardware.Media, action string) error {
 		if *p != "HTTP" && *p != "HTTPS" {
 			return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *p, "TransferProtocolType", action)
 		}
-		return apiErr(http.StatusBadRequest, "ActionParameterValueConflict", "TransferProtocolType", "Image")
+		return apiErr(http.StatusBadRequest, "ActionParameterValueConflict", "TransferProtocolType", *p)
 	}
 	if b.TransferMethod != nil && *b.TransferMethod != "Stream" {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *b.TransferMethod, "TransferMethod", action)
@@ -294,6 +295,15 @@ func (s *Service) patchMedia(r *http.Request, owner string) error {
 		return err
 	}
 	eject := (p.Inserted != nil && !*p.Inserted) || string(top["Image"]) == "null" || (p.Image != nil && *p.Image == "")
+	if !eject && p.Image != nil {
+		// Check the new image before ejecting the old one: a rejected
+		// PATCH changes nothing.
+		b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
+			TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
+		if err := b.check(md, "PATCH"); err != nil {
+			return asPropertyError(err)
+		}
+	}
 	if eject || p.Image != nil {
 		if err := m.EjectMedia(r.Context(), md.ID); err != nil {
 			return err
@@ -302,15 +312,6 @@ func (s *Service) patchMedia(r *http.Request, owner string) error {
 	if eject || p.Image == nil {
 		return nil
 	}
-	b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
-		TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
-	if err := b.check(md, "PATCH"); err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.msgs[0].MessageID == baseMessagePrefix+"ActionParameterValueFormatError" {
-			return apiErr(http.StatusBadRequest, "PropertyValueFormatError", *p.Image, "/Image")
-		}
-		return err
-	}
 	wp := true
 	if p.WriteProtected != nil {
 		wp = *p.WriteProtected
@@ -318,4 +319,26 @@ func (s *Service) patchMedia(r *http.Request, owner string) error {
 	ctx, cancel := context.WithTimeout(r.Context(), insertTimeout)
 	defer cancel()
 	return mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp))
+}
+
+// asPropertyError restates an InsertMedia parameter error for a PATCH,
+// whose errors name properties (the Base registry's Property* messages),
+// not parameters of an action.
+func asPropertyError(err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) || len(ae.msgs) == 0 {
+		return err
+	}
+	a := ae.msgs[0].MessageArgs
+	switch strings.TrimPrefix(ae.msgs[0].MessageID, baseMessagePrefix) {
+	case "ActionParameterValueFormatError":
+		return apiErr(ae.status, "PropertyValueFormatError", a[0], pointer(a[1]))
+	case "ActionParameterValueNotInList":
+		return apiErr(ae.status, "PropertyValueNotInList", a[0], pointer(a[1]))
+	case "ActionParameterValueConflict":
+		return apiErr(ae.status, "PropertyValueConflict", pointer(a[0]), "/Image")
+	case "ActionParameterNotSupported":
+		return apiErr(ae.status, "PropertyNotWritable", pointer(a[0]))
+	}
+	return err
 }

@@ -1,0 +1,247 @@
+package redfish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// The fuzz targets send arbitrary bytes as the body of one request to the
+// real handler and check that the service never panics, never answers
+// 5xx, and answers every error with a Base registry error body (which do
+// checks). Their seed corpora live in testdata/fuzz/<FuzzName>/ and run as
+// ordinary tests.
+
+// fakeImages answers image fetches in memory, without any network:
+// http://images.test/ok.iso is an image, anything else on images.test is
+// 404 and every other host is unreachable.
+type fakeImages struct{}
+
+func (fakeImages) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	if r.URL.Host != "images.test" {
+		return nil, fmt.Errorf("fuzz: no network to %q", r.URL.Host)
+	}
+	res := &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: http.NoBody, Request: r, ProtoMajor: 1, ProtoMinor: 1}
+	if r.URL.Path == "/ok.iso" {
+		iso := make([]byte, 40*1024)
+		copy(iso[32769:], "CD001")
+		res.StatusCode, res.ContentLength, res.Body = http.StatusOK, int64(len(iso)), io.NopCloser(bytes.NewReader(iso))
+	}
+	return res, nil
+}
+
+func fuzzEnv(f *testing.F) *env {
+	return newEnv(f, withImageClient(&http.Client{Transport: fakeImages{}}))
+}
+
+// checkFuzzResponse holds for every response to an arbitrary body.
+func checkFuzzResponse(t *testing.T, r *resp, body []byte) {
+	t.Helper()
+	if r.Code >= 500 {
+		t.Fatalf("status %d for body %q:\n%s", r.Code, body, r.Body)
+	}
+	if len(r.Body) > 0 && !json.Valid(r.Body) {
+		t.Fatalf("status %d, invalid JSON for body %q:\n%s", r.Code, body, r.Body)
+	}
+	if r.Code >= 400 {
+		if err := checkErrorBody(r.Body); err != nil {
+			t.Fatalf("status %d for body %q: %v\n%s", r.Code, body, err, r.Body)
+		}
+	}
+}
+
+func FuzzPatchSystem(f *testing.F) {
+	e := fuzzEnv(f)
+	m := e.machines["0"]
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := m.BootOverride()
+		r := e.with(t).patch(sys0, body)
+		checkFuzzResponse(t, r, body)
+		after := m.BootOverride()
+		switch r.Code {
+		case http.StatusNoContent:
+			if after.Target != "None" && !m.Capabilities().CanBoot(after.Target) {
+				t.Fatalf("204 left an override the machine cannot boot: %+v", after)
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if after != before {
+				t.Fatalf("%d but the override changed from %+v to %+v", r.Code, before, after)
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
+func FuzzInsertMedia(f *testing.F) {
+	e := fuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := e.with(t).post(mgrCD+insertA, body)
+		checkFuzzResponse(t, r, body)
+		switch r.Code {
+		case http.StatusNoContent:
+			if v := e.with(t).get(mgrCD).obj(); v["Inserted"] != true {
+				t.Fatalf("204 but not inserted: %v", v)
+			}
+			e.with(t).post(mgrCD+ejectA, "").want(http.StatusNoContent)
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if v := e.with(t).get(mgrCD).obj(); v["Inserted"] != false {
+				t.Fatalf("%d but inserted: %v", r.Code, v)
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
+// FuzzPatchMedia covers the older PATCH Image way of mounting media.
+func FuzzPatchMedia(f *testing.F) {
+	e := fuzzEnv(f)
+	m := e.machines["0"]
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// Start from a slot holding a medium, so that a rejected PATCH has
+		// something to lose.
+		if md, _ := m.MediaSlot("CD"); !md.Inserted {
+			if err := m.InsertMedia(context.Background(), "CD", "http://images.test/ok.iso", true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before, _ := m.MediaSlot("CD")
+		r := e.with(t).patch(mgrCD, body)
+		checkFuzzResponse(t, r, body)
+		after, _ := m.MediaSlot("CD")
+		switch r.Code {
+		case http.StatusNoContent:
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			// Only a fetch of the new image can fail after the old one
+			// was ejected; anything rejected up front changes nothing.
+			fetchFailed := false
+			for _, id := range messageIDs(r.Body) {
+				k := strings.TrimPrefix(id, baseMessagePrefix)
+				fetchFailed = fetchFailed || strings.HasPrefix(k, "ResourceAtUri") || k == "ResourceMissingAtURI" || k == "CouldNotEstablishConnection"
+			}
+			if !fetchFailed && (before.Image != after.Image || before.Inserted != after.Inserted) {
+				t.Fatalf("%d but the medium changed from %q to %q\n%s", r.Code, before.Image, after.Image, r.Body)
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
+func FuzzCreateSession(f *testing.F) {
+	e := fuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := e.with(t).post(sessionsURI, body, anonymous())
+		checkFuzzResponse(t, r, body)
+		switch r.Code {
+		case http.StatusCreated:
+			tok, loc := r.Header.Get("X-Auth-Token"), r.Header.Get("Location")
+			if tok == "" || !strings.HasPrefix(loc, sessionsURI+"/") {
+				t.Fatalf("201 with token %q, Location %q", tok, loc)
+			}
+			if user, _ := r.obj()["UserName"].(string); user != adminUser && user != operUser && user != roUser {
+				t.Fatalf("201 for user %q", user)
+			}
+			e.with(t).get("/redfish/v1/Systems", token(tok)).want(http.StatusOK)
+			e.with(t).delete(loc, token(tok)).want(http.StatusNoContent)
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
+			if r.Header.Get("X-Auth-Token") != "" {
+				t.Fatalf("%d with a token", r.Code)
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
+func FuzzCreateAccount(f *testing.F) {
+	e := fuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := e.with(t).post(acctsURI, body)
+		checkFuzzResponse(t, r, body)
+		switch r.Code {
+		case http.StatusCreated:
+			loc := r.Header.Get("Location")
+			v := e.with(t).get(loc).obj()
+			if v["UserName"] != r.obj()["UserName"] {
+				t.Fatalf("created %v, GET %v", r.obj(), v)
+			}
+			e.with(t).delete(loc).want(http.StatusNoContent)
+		case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge:
+			if n := e.accounts.Count(); n != 3 {
+				t.Fatalf("%d with %d accounts", r.Code, n)
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
+// FuzzDecodeBody drives decodeBody itself with every body shape the
+// service decodes, resource and action alike.
+func FuzzDecodeBody(f *testing.F) {
+	kinds := []struct {
+		name string
+		dst  func() any
+		kind bodyKind
+	}{
+		{"system", func() any { return new(systemPatch) }, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }}},
+		{"reset", func() any { return new(resetBody) }, bodyKind{action: "ComputerSystem.Reset"}},
+		{"insert", func() any { return new(insertBody) }, bodyKind{action: "VirtualMedia.InsertMedia"}},
+		{"media", func() any { return new(mediaPatch) }, bodyKind{readOnly: func(n string) bool { return mediaReadOnly[n] }}},
+		{"account", func() any { return new(accountBody) }, bodyKind{}},
+		{"timeout", func() any {
+			return new(struct {
+				SessionTimeout *int `json:"SessionTimeout" validate:"omitempty,min=30,max=86400"`
+			})
+		}, bodyKind{}},
+		{"bios", func() any {
+			return new(struct {
+				Attributes map[string]any `json:"Attributes" validate:"required"`
+			})
+		}, bodyKind{}},
+		{"login", func() any {
+			return new(struct {
+				UserName *string `json:"UserName" validate:"required"`
+				Password *string `json:"Password" validate:"required"`
+			})
+		}, bodyKind{}},
+		{"empty action", func() any { return new(struct{}) }, bodyKind{action: "LogService.ClearLog"}},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, k := range kinds {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/x", bytes.NewReader(body))
+			req.Body = http.MaxBytesReader(rec, req.Body, maxRequestBodySize)
+			top, err := decodeBody(req, k.dst(), k.kind)
+			if err == nil {
+				if top == nil {
+					t.Fatalf("%s: no error and no object for %q", k.name, body)
+				}
+				continue
+			}
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				t.Fatalf("%s: %T %v for %q", k.name, err, err, body)
+			}
+			if ae.status != http.StatusBadRequest && ae.status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("%s: status %d (%v) for %q", k.name, ae.status, ae, body)
+			}
+			writeError(rec, ae)
+			if cerr := checkErrorBody(rec.Body.Bytes()); cerr != nil {
+				t.Fatalf("%s: %v for %q\n%s", k.name, cerr, body, rec.Body)
+			}
+		}
+	})
+}

@@ -262,7 +262,7 @@ func (m *Machine) Boot() BootResult {
 	}
 	msg := fmt.Sprintf("Host firmware booting from %s in %s mode", res.Source, res.Mode)
 	if res.Image != "" {
-		msg += " image " + res.Image
+		msg += " image " + RedactURL(res.Image)
 	}
 	m.addEventLocked(EventBoot, SeverityOK, msg+note)
 	return res
@@ -381,7 +381,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("image %q: only http and https URLs are supported: %w", rawURL, ErrInvalid)
+		return fmt.Errorf("image %q: only http and https URLs are supported: %w", RedactURL(rawURL), ErrInvalid)
 	}
 	m.mu.Lock()
 	md, ok := m.st.Media[slot]
@@ -402,14 +402,14 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	defer m.mu.Unlock()
 	delete(m.inserting, slot)
 	if err != nil {
-		return fmt.Errorf("insert media %s into %s: %w", rawURL, slot, err)
+		return fmt.Errorf("insert media %s into %s: %w", RedactURL(rawURL), slot, err)
 	}
 	md.Image, md.Inserted, md.WriteProtected = rawURL, true, writeProtected
 	md.Size, md.Format, md.InsertedAt = size, format, time.Now().UTC()
 	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
 		return err
 	}
-	m.addEventLocked(EventMediaInsert, SeverityOK, fmt.Sprintf("Virtual media %s inserted into %s", rawURL, slot))
+	m.addEventLocked(EventMediaInsert, SeverityOK, fmt.Sprintf("Virtual media %s inserted into %s", RedactURL(rawURL), slot))
 	return nil
 }
 
@@ -440,7 +440,7 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	if err != nil {
 		return err
 	}
-	m.addEventLocked(EventMediaEject, SeverityOK, fmt.Sprintf("Virtual media %s ejected from %s", img, slot))
+	m.addEventLocked(EventMediaEject, SeverityOK, fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(img), slot))
 	return nil
 }
 
@@ -576,3 +576,13 @@ func cloneMap(in map[string]any) map[string]any {
 
 // Close releases the backend.
 func (m *Machine) Close() error { return m.backend.Close() }
+
+// RedactURL hides the password of a URL's user information, so image
+// URLs can be shown and logged.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}

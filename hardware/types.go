@@ -248,9 +248,9 @@ type MediaError struct {
 
 func (e *MediaError) Error() string {
 	if e.HTTPStatus != 0 {
-		return fmt.Sprintf("image %s: HTTP status %d", e.URL, e.HTTPStatus)
+		return fmt.Sprintf("image %s: HTTP status %d", RedactURL(e.URL), e.HTTPStatus)
 	}
-	return fmt.Sprintf("image %s: %v", e.URL, e.Err)
+	return fmt.Sprintf("image %s: %v", RedactURL(e.URL), e.Err)
 }
 
 // Unwrap makes errors.Is(err, ErrMedia) true, and keeps the cause (a

@@ -80,6 +80,11 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 	if annotated {
 		raw, _ = json.Marshal(top)
 	}
+	// Redfish property names are case-sensitive; encoding/json is not, so
+	// every member name is checked exactly against the body's struct first.
+	if path := unknownMember(raw, reflect.TypeOf(dst), ""); path != "" {
+		return nil, unknownError(path, kind)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -102,55 +107,69 @@ func decodeError(err error, raw []byte, kind bodyKind) *apiError {
 		return apiErr(http.StatusBadRequest, "PropertyValueTypeError", val, pointer(path))
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		if kind.action != "" {
-			return apiErr(http.StatusBadRequest, "ActionParameterUnknown", kind.action, name)
-		}
-		// The decoder names only the field; find where it sits, so that
-		// {"Boot":{"X":1}} reports /Boot/X and the resource's read-only
-		// (top-level) properties are not confused with nested ones.
-		path := fieldPath(raw, name)
-		if kind.readOnly != nil && path == name && kind.readOnly(name) {
-			return apiErr(http.StatusBadRequest, "PropertyNotWritable", pointer(path))
-		}
-		return apiErr(http.StatusBadRequest, "PropertyUnknown", pointer(path))
+		// unknownMember catches these first; this is a safety net.
+		return unknownError(strings.Trim(name, `"`), kind)
 	}
 	return apiErr(http.StatusBadRequest, "MalformedJSON")
 }
 
-// fieldPath returns the dotted path of the first object member called
-// name in raw, nearest the top first; name itself if it is not found.
-func fieldPath(raw []byte, name string) string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return name
+// unknownError reports a member the body may not have: an unknown action
+// parameter, a read-only top-level property, or an unknown property.
+func unknownError(path string, kind bodyKind) *apiError {
+	if kind.action != "" {
+		return apiErr(http.StatusBadRequest, "ActionParameterUnknown", kind.action, path)
 	}
-	type node struct {
-		v      any
-		prefix string
+	if kind.readOnly != nil && !strings.Contains(path, ".") && kind.readOnly(path) {
+		return apiErr(http.StatusBadRequest, "PropertyNotWritable", pointer(path))
 	}
-	for level := []node{{v, ""}}; len(level) > 0; {
-		var next []node
-		for _, n := range level {
-			m, ok := n.v.(map[string]any)
-			if !ok {
-				continue
-			}
-			if _, ok := m[name]; ok {
-				return n.prefix + name
-			}
-			keys := make([]string, 0, len(m))
-			for k := range m {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				next = append(next, node{m[k], n.prefix + k + "."})
-			}
+	return apiErr(http.StatusBadRequest, "PropertyUnknown", pointer(path))
+}
+
+// unknownMember returns the dotted path of the first member of raw whose
+// name is not exactly a JSON field name of t (recursing into struct
+// fields), or "" if all are known. Values of the wrong type are left to
+// the decoder to report.
+func unknownMember(raw []byte, t reflect.Type, prefix string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return ""
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f, ok := jsonField(t, k)
+		if !ok {
+			return prefix + k
 		}
-		level = next
+		if p := unknownMember(obj[k], f.Type, prefix+k+"."); p != "" {
+			return p
+		}
 	}
-	return name
+	return ""
+}
+
+// jsonField finds the field of struct t whose JSON name is exactly name.
+func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if f.IsExported() && tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // valueAt renders the value at a dotted path of raw JSON, as the Base

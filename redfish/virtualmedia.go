@@ -121,7 +121,7 @@ func renderMedia(path string, md hardware.Media) M {
 	}
 	if md.Inserted {
 		v["ConnectedVia"] = "URI"
-		v["Image"] = md.Image
+		v["Image"] = hardware.RedactURL(md.Image) // never show an image password
 		v["ImageName"] = md.ImageName()
 		if strings.HasPrefix(md.Image, "https:") {
 			v["TransferProtocolType"] = "HTTPS"
@@ -202,13 +202,13 @@ func mediaError(err error) error {
 	}
 	switch {
 	case me.HTTPStatus == http.StatusNotFound || me.HTTPStatus == http.StatusGone:
-		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", me.URL)
+		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", hardware.RedactURL(me.URL))
 	case me.HTTPStatus == http.StatusUnauthorized || me.HTTPStatus == http.StatusForbidden:
-		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", me.URL, me.Error())
+		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", hardware.RedactURL(me.URL), me.Error())
 	case me.HTTPStatus != 0:
-		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", me.URL), me)
+		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", hardware.RedactURL(me.URL)), me)
 	}
-	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", me.URL), me)
+	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", hardware.RedactURL(me.URL)), me)
 }
 
 func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner string) error {
@@ -238,7 +238,7 @@ func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardwar
 	if strings.Contains(r.Header.Get("Prefer"), "respond-async") {
 		wait = 0
 	}
-	t, err := s.tasks.run("Insert media "+image, r, wait, func(ctx context.Context) error {
+	t, err := s.tasks.run("Insert media "+hardware.RedactURL(image), r, wait, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, insertTimeout)
 		defer cancel()
 		return mediaError(m.InsertMedia(ctx, slot, image, wp))

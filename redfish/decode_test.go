@@ -1,0 +1,50 @@
+package redfish
+
+import (
+	"github.com/bmcd/bmcd/hardware"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// Redfish property names are case-sensitive, unlike encoding/json's
+// matching: a wrongly cased name is unknown, at its full path.
+func TestDecodeBodyIsCaseSensitive(t *testing.T) {
+	for _, tc := range []struct {
+		body, key, arg string
+		action         bool
+	}{
+		{`{"boot":{"BootSourceOverrideTarget":"Cd"}}`, "PropertyUnknown", "/boot", false},
+		{`{"Boot":{"bootSourceOverrideTarget":"Cd"}}`, "PropertyUnknown", "/Boot/bootSourceOverrideTarget", false},
+		{`{"Boot":{"PowerState":"On"}}`, "PropertyUnknown", "/Boot/PowerState", false},
+		{`{"PowerState":"On"}`, "PropertyNotWritable", "/PowerState", false},
+		{`{"resetType":"On"}`, "ActionParameterUnknown", "resetType", true},
+	} {
+		r := httptest.NewRequest("PATCH", "/", strings.NewReader(tc.body))
+		kind := bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }}
+		var dst any = &systemPatch{}
+		if tc.action {
+			kind, dst = bodyKind{action: "ComputerSystem.Reset"}, &resetBody{}
+		}
+		_, err := decodeBody(r, dst, kind)
+		ae, ok := err.(*apiError)
+		if !ok {
+			t.Fatalf("%s: err = %v, want an apiError", tc.body, err)
+		}
+		m := ae.msgs[0]
+		if m.MessageID != baseMessagePrefix+tc.key || m.MessageArgs[len(m.MessageArgs)-1] != tc.arg {
+			t.Errorf("%s: got %s %v, want %s ...%s", tc.body, m.MessageID, m.MessageArgs, tc.key, tc.arg)
+		}
+	}
+}
+
+func TestImagePasswordNeverShown(t *testing.T) {
+	md := renderMedia("/x", mediaWithImage("http://user:s3cret@127.0.0.1/boot.iso"))
+	if img := md["Image"].(string); strings.Contains(img, "s3cret") || !strings.Contains(img, "user:") {
+		t.Fatalf("Image = %q", img)
+	}
+}
+
+func mediaWithImage(u string) hardware.Media {
+	return hardware.Media{SlotSpec: hardware.SlotSpec{ID: "CD"}, Image: u, Inserted: true}
+}

@@ -56,6 +56,11 @@ type Machine struct {
 	lastBoot  BootResult
 	lastReset time.Time
 	inserting map[string]bool
+
+	// The identify indication is volatile, as on real hardware.
+	identifyUntil   time.Time
+	identifyForever bool
+	identifyTimer   *time.Timer
 }
 
 // NewMachine wraps backend as machine id, loading persisted state from st.

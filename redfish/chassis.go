@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/auth"
 )
 
 // One chassis per system: the enclosure its sensors live in.
@@ -19,7 +20,25 @@ func (s *Service) chassisRoutes() {
 		}
 		return collection("ChassisCollection", "Chassis Collection", "/redfish/v1/Chassis", ids), nil
 	}})
-	s.handle("/redfish/v1/Chassis/{sys}", &resource{get: s.getChassis})
+	s.handle("/redfish/v1/Chassis/{sys}", &resource{
+		get: s.getChassis, patchPriv: auth.PrivConfigureComponents,
+		patch: func(r *http.Request) error {
+			m, err := s.machine(r, "Chassis")
+			if err != nil {
+				return err
+			}
+			var p struct {
+				IndicatorLED            *string `json:"IndicatorLED" validate:"omitempty,oneof=Lit Blinking Off"`
+				LocationIndicatorActive *bool   `json:"LocationIndicatorActive"`
+			}
+			ro := map[string]bool{"Id": true, "Name": true, "ChassisType": true, "PowerState": true, "Status": true, "UUID": true}
+			if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return ro[n] }}); err != nil {
+				return err
+			}
+			setIndicator(m, p.IndicatorLED, p.LocationIndicatorActive)
+			return nil
+		},
+	})
 	s.handle("/redfish/v1/Chassis/{sys}/Sensors", &resource{get: func(r *http.Request) (any, error) {
 		m, sensors, err := s.sensors(r)
 		if err != nil {
@@ -69,23 +88,26 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 	}
 	info, id := m.Info(), m.ID()
 	path := chassisPath(id)
+	led, active := indicator(m)
 	return M{
-		"@odata.type":  "#Chassis.v1_28_0.Chassis",
-		"@odata.id":    path,
-		"Id":           id,
-		"Name":         "Chassis " + id,
-		"ChassisType":  "RackMount",
-		"Manufacturer": info.Manufacturer,
-		"Model":        info.Model,
-		"SerialNumber": info.SerialNumber,
-		"PartNumber":   info.PartNumber,
-		"SKU":          info.SKU,
-		"UUID":         info.UUID,
-		"PowerState":   ps,
-		"Status":       enabledStatus(),
-		"Sensors":      link{path + "/Sensors"},
-		"Thermal":      link{path + "/Thermal"},
-		"Power":        link{path + "/Power"},
+		"IndicatorLED":            led,
+		"LocationIndicatorActive": active,
+		"@odata.type":             "#Chassis.v1_28_0.Chassis",
+		"@odata.id":               path,
+		"Id":                      id,
+		"Name":                    "Chassis " + id,
+		"ChassisType":             "RackMount",
+		"Manufacturer":            info.Manufacturer,
+		"Model":                   info.Model,
+		"SerialNumber":            info.SerialNumber,
+		"PartNumber":              info.PartNumber,
+		"SKU":                     info.SKU,
+		"UUID":                    info.UUID,
+		"PowerState":              ps,
+		"Status":                  enabledStatus(),
+		"Sensors":                 link{path + "/Sensors"},
+		"Thermal":                 link{path + "/Thermal"},
+		"Power":                   link{path + "/Power"},
 		"Links": M{
 			"ComputerSystems": []link{{systemPath(id)}},
 			"ManagedBy":       []link{{managerPath(id)}},

@@ -156,6 +156,10 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 	if caps.SecureBoot {
 		sys["SecureBoot"] = link{path + "/SecureBoot"}
 	}
+	sys["IndicatorLED"], sys["LocationIndicatorActive"] = indicator(m)
+	if p, ok := m.PowerRestorePolicy(); ok {
+		sys["PowerRestorePolicy"] = p
+	}
 	if t := m.LastReset(); !t.IsZero() {
 		sys["LastResetTime"] = t.UTC().Format(timeFormat)
 	}
@@ -164,7 +168,29 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 
 const timeFormat = "2006-01-02T15:04:05Z07:00"
 
+// indicator renders the identify LED, which blinks while on.
+func indicator(m *hardware.Machine) (led string, active bool) {
+	if m.Identify().On {
+		return "Blinking", true
+	}
+	return "Off", false
+}
+
+// setIndicator applies IndicatorLED / LocationIndicatorActive from a PATCH:
+// Lit and Blinking both turn the identify indication on until turned off.
+func setIndicator(m *hardware.Machine, led *string, active *bool) {
+	switch {
+	case led != nil && *led == "Off", active != nil && !*active:
+		m.SetIdentify(0)
+	case led != nil, active != nil:
+		m.SetIdentify(-1)
+	}
+}
+
 type systemPatch struct {
+	IndicatorLED            *string `json:"IndicatorLED" validate:"omitempty,oneof=Lit Blinking Off"`
+	LocationIndicatorActive *bool   `json:"LocationIndicatorActive"`
+
 	Boot *struct {
 		BootSourceOverrideTarget     *string `json:"BootSourceOverrideTarget" validate:"omitempty,oneof=None Pxe Floppy Cd Usb Hdd BiosSetup Utilities Diags UefiShell UefiTarget SDCard UefiHttp RemoteDrive UefiBootNext Recovery"`
 		BootSourceOverrideEnabled    *string `json:"BootSourceOverrideEnabled" validate:"omitempty,oneof=Disabled Once Continuous"`
@@ -191,6 +217,10 @@ func (s *Service) patchSystem(r *http.Request) error {
 	if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }}); err != nil {
 		return err
 	}
+	if p.IndicatorLED != nil && p.LocationIndicatorActive != nil && (*p.IndicatorLED == "Off") == *p.LocationIndicatorActive {
+		return apiErr(http.StatusBadRequest, "PropertyValueConflict", "IndicatorLED", "LocationIndicatorActive")
+	}
+	setIndicator(m, p.IndicatorLED, p.LocationIndicatorActive)
 	if p.Boot == nil {
 		return nil
 	}

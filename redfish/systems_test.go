@@ -372,3 +372,25 @@ func TestInventory(t *testing.T) {
 		e.get(p).want(http.StatusOK)
 	}
 }
+
+func TestIndicatorLED(t *testing.T) {
+	e := newEnv(t)
+	const ch0 = "/redfish/v1/Chassis/0"
+	if got := e.get(sys0).obj()["IndicatorLED"]; got != "Off" {
+		t.Fatalf("initial IndicatorLED %v", got)
+	}
+	e.patch(sys0, M{"IndicatorLED": "Lit"}).want(http.StatusNoContent)
+	for _, p := range []string{sys0, ch0} {
+		o := e.get(p).obj()
+		if o["IndicatorLED"] != "Blinking" || o["LocationIndicatorActive"] != true {
+			t.Errorf("%s after Lit: %v %v", p, o["IndicatorLED"], o["LocationIndicatorActive"])
+		}
+	}
+	e.patch(ch0, M{"LocationIndicatorActive": false}).want(http.StatusNoContent)
+	if got := e.get(sys0).obj()["IndicatorLED"]; got != "Off" {
+		t.Errorf("after LocationIndicatorActive false: %v", got)
+	}
+	e.patch(sys0, M{"IndicatorLED": "Dim"}).wantError(http.StatusBadRequest, "PropertyValueNotInList")
+	e.patch(sys0, M{"IndicatorLED": "Off", "LocationIndicatorActive": true}).wantError(http.StatusBadRequest, "PropertyValueConflict")
+	e.patch(ch0, M{"IndicatorLED": "Lit"}, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
+}

@@ -61,6 +61,11 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 			_ = m.Close()
 		}
 	}()
+	ipmiPorts, stopIPMI, err := startIPMI(o, machines, accounts, installID, log)
+	if err != nil {
+		return err
+	}
+	defer stopIPMI()
 
 	ln, err := net.Listen("tcp", o.redfishAddr)
 	if err != nil {
@@ -70,6 +75,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	svc := redfish.New(redfish.Config{
 		Machines: machines, Accounts: accounts, UUID: installID, Version: version,
 		SessionTimeout: o.sessionTimeout, Log: log, HTTPPort: port, TLS: o.tls,
+		IPMIPorts: ipmiPorts,
 	})
 	defer svc.Close()
 	srv := &http.Server{
@@ -88,9 +94,6 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
-	}
-	if o.ipmiAddr != "" {
-		log.Warn("IPMI is not served yet; -ipmi-addr ignored", "addr", o.ipmiAddr)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -23,7 +23,16 @@ type File struct {
 		SessionTimeout Duration `yaml:"session_timeout"`
 	} `yaml:"redfish"`
 	IPMI struct {
+		// Addr is system 0's IPMI address; system i listens on port+i.
 		Addr string `yaml:"addr"`
+		// EnableIPMI15 allows IPMI v1.5 sessions (MD5 only).
+		EnableIPMI15 bool `yaml:"enable_ipmi15"`
+		// SessionTimeout is the idle timeout of IPMI sessions (60s).
+		SessionTimeout Duration `yaml:"session_timeout"`
+		// MaxSessions caps the sessions of each system (64).
+		MaxSessions int `yaml:"max_sessions" validate:"omitempty,min=1,max=1024"`
+		// CipherSuites are the RMCP+ cipher suites offered ([17, 3]).
+		CipherSuites []int `yaml:"cipher_suites" validate:"dive,oneof=2 3 7 8 16 17"`
 	} `yaml:"ipmi"`
 	Users   []User   `yaml:"users" validate:"dive"`
 	Systems []System `yaml:"systems" validate:"unique=ID,dive"`

@@ -1,0 +1,146 @@
+package ipmi
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
+)
+
+func getParam(t *testing.T, c *client, sel byte) []byte {
+	t.Helper()
+	cc, d := c.mustCmd(NetFnChassis, 0x09, sel, 0, 0)
+	if cc != 0 || len(d) < 2 || d[0] != 0x01 || d[1]&0x7F != sel {
+		t.Fatalf("get param %d: %#x % x", sel, cc, d)
+	}
+	return d[2:]
+}
+
+func TestBootFlagsReadBackExactly(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want hardware.BootOverride
+	}{
+		{"ironic: pxe, persistent, EFI", []byte{0xE0, 0x04, 0, 0, 0}, hardware.BootOverride{Target: hardware.BootPxe, Enabled: hardware.BootContinuous, Mode: hardware.BootModeUEFI}},
+		{"disk, once, legacy", []byte{0x80, 0x08, 0, 0, 0}, hardware.BootOverride{Target: hardware.BootHdd, Enabled: hardware.BootOnce, Mode: hardware.BootModeLegacy}},
+		{"cdrom, EFI, clear CMOS, verbose, console redirection", []byte{0xA0, 0x94, 0x41, 0x00, 0x00}, hardware.BootOverride{Target: hardware.BootCd, Enabled: hardware.BootOnce, Mode: hardware.BootModeUEFI}},
+		{"bios setup, persistent", []byte{0xC0, 0x18, 0, 0, 0}, hardware.BootOverride{Target: hardware.BootBiosSetup, Enabled: hardware.BootContinuous, Mode: hardware.BootModeLegacy}},
+		{"floppy/removable", []byte{0xA0, 0x3C, 0, 0, 0}, hardware.BootOverride{Target: hardware.BootUsb, Enabled: hardware.BootOnce, Mode: hardware.BootModeUEFI}},
+		{"safe mode disk, device instance 3", []byte{0xA0, 0x0C, 0, 0, 0x03}, hardware.BootOverride{Target: hardware.BootHdd, Enabled: hardware.BootOnce, Mode: hardware.BootModeUEFI}},
+	} {
+		if cc, _ := c.mustCmd(NetFnChassis, 0x08, append([]byte{5}, tc.data...)...); cc != 0 {
+			t.Fatalf("%s: set %#x", tc.name, cc)
+		}
+		if got := e.m.BootOverride(); got != tc.want {
+			t.Errorf("%s: machine override %+v, want %+v", tc.name, got, tc.want)
+		}
+		if got := getParam(t, c, 5); !bytes.Equal(got, tc.data) {
+			t.Errorf("%s: read back % x, want % x", tc.name, got, tc.data)
+		}
+	}
+	// Clearing the valid bit disables the override and drops "persistent".
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0x60, 0x04, 0, 0, 0); cc != 0 {
+		t.Fatal(cc)
+	}
+	if got := e.m.BootOverride(); got.Enabled != hardware.BootDisabled {
+		t.Fatalf("override %+v", got)
+	}
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0x20, 0x04, 0, 0, 0}) {
+		t.Fatalf("cleared: % x", got)
+	}
+}
+
+func TestBootFlagsFollowTheMachine(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xA0, 0x94, 0x41, 0, 0); cc != 0 {
+		t.Fatal(cc)
+	}
+	// Another interface (Redfish) changes the override: IPMI reads the
+	// machine's truth, not the stale bytes.
+	if err := e.m.SetBootOverride(hardware.BootOverride{Target: hardware.BootPxe, Enabled: hardware.BootContinuous, Mode: hardware.BootModeUEFI}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0xE0, 0x04, 0, 0, 0}) {
+		t.Fatalf("after a Redfish change: % x", got)
+	}
+	// A one-time override consumed by the firmware reads back as invalid.
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xA0, 0x14, 0, 0, 0); cc != 0 {
+		t.Fatal(cc)
+	}
+	if cc, _ := c.mustCmd(NetFnChassis, 0x02, 0x01); cc != 0 {
+		t.Fatal(cc)
+	}
+	e.waitPower(hardware.PowerOn)
+	if got := getParam(t, c, 5); got[0]&0x80 != 0 {
+		t.Fatalf("consumed override still valid: % x", got)
+	}
+	if lb := e.m.LastBoot(); lb.Source != hardware.BootCd && lb.Source != hardware.BootHdd {
+		t.Fatalf("firmware booted %s", lb.Source)
+	}
+}
+
+func TestBootFlagsPersistentNeedsAdmin(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.mustLogin(17, operUser, operPass, PrivOperator)
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x04, 0, 0, 0); cc != CCInsufficientPriv {
+		t.Fatalf("persistent at OPERATOR: %#x", cc)
+	}
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xA0, 0x04, 0, 0, 0); cc != 0 {
+		t.Fatalf("one-time at OPERATOR: %#x", cc)
+	}
+	r := e.mustLogin(17, roUser, roPass, PrivUser)
+	if cc, _ := r.mustCmd(NetFnChassis, 0x09, 5, 0, 0); cc != CCInsufficientPriv {
+		t.Fatalf("get boot options at USER: %#x", cc)
+	}
+}
+
+func TestOtherBootParameters(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	// Set in progress: claim, conflict, commit, complete.
+	for _, tc := range []struct{ v, want byte }{{1, 0}, {1, ccSetInProgress}, {2, 0}, {0, 0}, {3, CCInvalidData}} {
+		if cc, _ := c.mustCmd(NetFnChassis, 0x08, 0, tc.v); cc != tc.want {
+			t.Errorf("set in progress %d: %#x, want %#x", tc.v, cc, tc.want)
+		}
+	}
+	if got := getParam(t, c, 0); !bytes.Equal(got, []byte{0}) {
+		t.Fatalf("set in progress % x", got)
+	}
+	// Boot flag valid bit clearing (Ironic writes 08h).
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 3, 0x08); cc != 0 || !bytes.Equal(getParam(t, c, 3), []byte{0x08}) {
+		t.Fatal("param 3")
+	}
+	// Boot info acknowledge: the write mask selects bits; it reads as 0.
+	c.mustCmd(NetFnChassis, 0x08, 4, 0x01, 0x01)
+	c.mustCmd(NetFnChassis, 0x08, 4, 0x06, 0xFF)
+	if got := getParam(t, c, 4); !bytes.Equal(got, []byte{0x00, 0x07}) {
+		t.Fatalf("param 4 % x", got)
+	}
+	// Boot initiator info is stored as given.
+	info := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	c.mustCmd(NetFnChassis, 0x08, append([]byte{6}, info...)...)
+	if !bytes.Equal(getParam(t, c, 6), info) {
+		t.Fatal("param 6")
+	}
+	// Marking a parameter locked with no data.
+	c.mustCmd(NetFnChassis, 0x08, 0x83)
+	if cc, d := c.mustCmd(NetFnChassis, 0x09, 3, 0, 0); cc != 0 || d[1] != 0x83 {
+		t.Fatalf("locked: % x", d)
+	}
+	// A cold reset restores the semi-volatile defaults, not the override.
+	c.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x04, 0, 0, 0)
+	if cc, _ := c.mustCmd(NetFnApp, 0x02); cc != 0 {
+		t.Fatal("cold reset")
+	}
+	c = e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	if !bytes.Equal(getParam(t, c, 3), []byte{0}) {
+		t.Fatal("param 3 survived a cold reset")
+	}
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0xE0, 0x04, 0, 0, 0}) {
+		t.Fatalf("override lost by a cold reset: % x", got)
+	}
+}

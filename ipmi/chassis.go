@@ -1,0 +1,149 @@
+package ipmi
+
+import (
+	"context"
+	"time"
+
+	"github.com/bmcd/bmcd/hardware"
+)
+
+// machineTimeout bounds one machine operation.
+const machineTimeout = 10 * time.Second
+
+// Get Chassis Capabilities (§28.1). Every chassis function lives in the
+// BMC at 20h.
+func getChassisCapabilities(r *request) (byte, []byte) {
+	var flags byte
+	if r.s.m.Capabilities().CanReset(hardware.ResetNmi) {
+		flags |= 0x04 // diagnostic interrupt
+	}
+	return CCOK, []byte{flags, 0x20, 0x20, 0x20, 0x20, 0x20}
+}
+
+// Get Chassis Status (§28.2): the machine's real power state, its power
+// restore policy, whether IPMI powered it on, and the identify state.
+func getChassisStatus(r *request) (byte, []byte) {
+	ctx, cancel := context.WithTimeout(r.ctx, machineTimeout)
+	defer cancel()
+	ps, err := r.s.m.PowerState(ctx)
+	if err != nil {
+		return machineCC(err), nil
+	}
+	on := ps != hardware.PowerOff
+	policy := byte(3) // unknown
+	if p, ok := r.s.m.PowerRestorePolicy(); ok {
+		switch p {
+		case hardware.RestoreAlwaysOff:
+			policy = 0
+		case hardware.RestoreLastState:
+			policy = 1
+		case hardware.RestoreAlwaysOn:
+			policy = 2
+		}
+	}
+	b1 := policy << 5
+	if on {
+		b1 |= 0x01
+	}
+	var b2 byte
+	r.s.mu.Lock()
+	viaIPMI := !r.s.lastIPMIPowerOn.IsZero() && r.s.lastIPMIPowerOn.Equal(r.s.m.LastReset())
+	r.s.mu.Unlock()
+	if on && viaIPMI {
+		b2 |= 0x10
+	}
+	b3 := byte(0x40) // identify state supported
+	switch id := r.s.m.Identify(); {
+	case id.Indefinite():
+		b3 |= 0x20
+	case id.On:
+		b3 |= 0x10
+	}
+	return CCOK, []byte{b1, b2, b3, 0x00}
+}
+
+// Chassis Control (§28.3), mapped onto the machine model's reset types.
+func chassisControl(r *request) (byte, []byte) {
+	d := r.msg.Data
+	if len(d) < 1 {
+		return CCLengthInvalid, nil
+	}
+	var rt hardware.ResetType
+	powersOn := false
+	switch d[0] & 0x0F {
+	case 0:
+		rt = hardware.ResetForceOff
+	case 1:
+		rt, powersOn = hardware.ResetOn, true
+	case 2:
+		rt, powersOn = hardware.ResetPowerCycle, true
+	case 3:
+		rt, powersOn = hardware.ResetForceRestart, true
+	case 4:
+		rt = hardware.ResetNmi
+	case 5:
+		rt = hardware.ResetGracefulShutdown
+	default:
+		return CCInvalidData, nil
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, machineTimeout)
+	defer cancel()
+	if !r.s.m.Capabilities().CanReset(rt) {
+		return CCSubFnUnavailable, nil
+	}
+	if rt == hardware.ResetPowerCycle {
+		// §28.3 recommends no action and D5h when the power is off.
+		ps, err := r.s.m.PowerState(ctx)
+		if err != nil {
+			return machineCC(err), nil
+		}
+		if ps == hardware.PowerOff {
+			return CCNotInPresentState, nil
+		}
+	}
+	if err := r.s.m.Reset(ctx, rt); err != nil {
+		r.s.log.Info("ipmi chassis control refused", "reset", rt, "err", err)
+		return machineCC(err), nil
+	}
+	r.s.log.Info("ipmi chassis control", "reset", rt, "user", r.sess.userName)
+	r.s.mu.Lock()
+	at := r.s.m.LastReset()
+	if powersOn {
+		r.s.lastIPMIPowerOn = at
+	}
+	r.s.lastIPMIRestart = at
+	r.s.mu.Unlock()
+	return CCOK, nil
+}
+
+// Chassis Identify (§28.5): byte 1 is the interval in seconds (default 15,
+// 0 turns it off), bit 0 of byte 2 forces it on indefinitely.
+func chassisIdentify(r *request) (byte, []byte) {
+	d := r.msg.Data
+	dur := 15 * time.Second
+	if len(d) >= 1 {
+		dur = time.Duration(d[0]) * time.Second
+	}
+	if len(d) >= 2 {
+		if d[1]&0xFE != 0 {
+			return CCInvalidData, nil
+		}
+		if d[1]&1 != 0 {
+			dur = -1
+		}
+	}
+	r.s.m.SetIdentify(dur)
+	return CCOK, nil
+}
+
+// Get System Restart Cause (§28.11): "chassis control command" when the
+// last reset came over IPMI, otherwise unknown.
+func getRestartCause(r *request) (byte, []byte) {
+	r.s.mu.Lock()
+	viaIPMI := !r.s.lastIPMIRestart.IsZero() && r.s.lastIPMIRestart.Equal(r.s.m.LastReset())
+	r.s.mu.Unlock()
+	if viaIPMI {
+		return CCOK, []byte{0x01, LANChannel}
+	}
+	return CCOK, []byte{0x00, 0x00}
+}

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +31,13 @@ const (
 func main() {
 	dur := flag.Duration("d", 10*time.Second, "wrk duration per run")
 	conns := flag.Int("c", 64, "wrk connections")
-	threads := flag.Int("t", 2, "wrk threads")
+	threads := flag.Int("t", 1, "wrk threads")
+	bareBody := flag.String("serve-bare", "", "internal: serve this file as the bare handler")
 	flag.Parse()
+	if *bareBody != "" {
+		serveBare(*bareBody)
+		return
+	}
 	if err := run(*dur, *conns, *threads); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -72,24 +79,33 @@ func run(dur time.Duration, conns, threads int) error {
 		return err
 	}
 
-	// The bare handler: the same bytes and headers, no Redfish logic.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The bare handler, in a process of its own like bmcd: the same bytes
+	// and headers, no Redfish logic.
+	doc, _ := json.Marshal(struct {
+		Header http.Header
+		Body   []byte
+	}{hdr, body})
+	docFile := filepath.Join(tmp, "bare.json")
+	if err := os.WriteFile(docFile, doc, 0o600); err != nil {
+		return err
+	}
+	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		for k, v := range hdr {
-			h[k] = v
-		}
-		_, _ = w.Write(body)
-	})}
-	go func() { _ = bare.Serve(ln) }()
-	defer bare.Close()
-	bareURL := "http://" + ln.Addr().String() + "/redfish/v1/Systems/0"
+	bare, bareAddr, err := startCmd(onCPU("0", self, "-serve-bare", docFile))
+	if err != nil {
+		return err
+	}
+	defer stop(bare)
+	bareURL := "http://" + bareAddr + "/redfish/v1/Systems/0"
 
 	auth := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
-	fmt.Printf("wrk -t%d -c%d -d%s, GET /redfish/v1/Systems/0 (%d bytes), keep-alive HTTP on 127.0.0.1\n\n", threads, conns, dur, len(body))
+	where := "servers and wrk unpinned"
+	if pinned {
+		where = "servers pinned to CPU 0, wrk to CPU 1"
+	}
+	fmt.Printf("wrk -t%d -c%d -d%s, GET /redfish/v1/Systems/0 (%d bytes), keep-alive HTTP on 127.0.0.1, %s\n\n", threads, conns, dur, len(body), where)
 	bareRes, err := wrk(bareURL, auth, dur, conns, threads)
 	if err != nil {
 		return err
@@ -111,11 +127,61 @@ func run(dur time.Duration, conns, threads int) error {
 
 func mib(kb int) float64 { return float64(kb) / 1024 }
 
+// pinned runs the servers on CPU 0 and wrk on CPU 1 when taskset is there
+// and the machine has two CPUs, so the load generator and the server under
+// test do not take turns on the same core.
+var pinned = func() bool {
+	_, err := exec.LookPath("taskset")
+	return err == nil && runtime.NumCPU() >= 2
+}()
+
+func onCPU(cpu string, name string, args ...string) *exec.Cmd {
+	if pinned {
+		return exec.Command("taskset", append([]string{"-c", cpu, name}, args...)...)
+	}
+	return exec.Command(name, args...)
+}
+
+// serveBare is the bare handler: a net/http server that writes the body
+// file with the headers bmcd sent, doing nothing else.
+func serveBare(file string) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var doc struct {
+		Header http.Header
+		Body   []byte
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "msg=\"redfish listening\" addr=%s\n", ln.Addr())
+	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for k, v := range doc.Header {
+			h[k] = v
+		}
+		_, _ = w.Write(doc.Body)
+	}))
+}
+
 // start runs bmcd on plain HTTP with n simulated systems and returns its
 // address once it is listening.
 func start(bin, state string, n int) (*exec.Cmd, string, error) {
-	cmd := exec.Command(bin, "-state-dir", state, "-redfish-addr", "127.0.0.1:0", "-tls=false",
-		"-user", user, "-password", password, "-sim-systems", strconv.Itoa(n))
+	return startCmd(onCPU("0", bin, "-state-dir", state, "-redfish-addr", "127.0.0.1:0", "-tls=false",
+		"-user", user, "-password", password, "-sim-systems", strconv.Itoa(n)))
+}
+
+// startCmd starts a server and returns the address it logs as listening.
+func startCmd(cmd *exec.Cmd) (*exec.Cmd, string, error) {
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, "", err
@@ -206,7 +272,7 @@ type wrkResult struct {
 }
 
 func wrk(url, header string, dur time.Duration, conns, threads int) (wrkResult, error) {
-	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
+	out, err := onCPU("1", "wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", int(dur.Seconds())), "--latency", "-H", header, url).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)

@@ -2,7 +2,7 @@
 
 GO        ?= go
 STATE_DIR ?= .state
-RUN_ARGS  ?= -redfish-addr 127.0.0.1:8443
+RUN_ARGS  ?= -redfish-addr 127.0.0.1:8443 -ipmi-addr 127.0.0.1:6230
 BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.

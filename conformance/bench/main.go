@@ -122,7 +122,14 @@ func run(dur time.Duration, conns, threads int) error {
 	fmt.Printf("bmcd p99 at %d connections: %s  (goal < 5ms)\n", conns, bmcdRes.p99)
 	fmt.Printf("bmcd resident memory: %.1f MiB after start-up with 1 system (goal < 30), %.1f MiB after the load, %.1f MiB after start-up with 500 systems\n",
 		mib(rss1), mib(rssAfter), mib(rss500))
-	return nil
+	stop(bmcd)
+
+	fmt.Printf("\nIPMI: go-ipmi client, lanplus cipher suite 17, Get Chassis Status in session, %s per run\n\n", dur)
+	fmt.Printf("%-10s %9s %12s %8s %14s %14s\n", "systems", "sessions", "req/s", "failed", "RSS start MiB", "RSS load MiB")
+	if err := ipmiBench(bin, filepath.Join(tmp, "i1"), 1, 16, dur); err != nil {
+		return err
+	}
+	return ipmiBench(bin, filepath.Join(tmp, "i500"), 500, 500, dur)
 }
 
 func mib(kb int) float64 { return float64(kb) / 1024 }

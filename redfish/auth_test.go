@@ -1,6 +1,7 @@
 package redfish
 
 import (
+	"github.com/bmcd/bmcd/internal/auth"
 	"net/http"
 	"strconv"
 	"strings"
@@ -344,4 +345,17 @@ func TestSessionLimit(t *testing.T) {
 	if n := len(e.svc.sessions.list()); n != MaxSessions {
 		t.Errorf("%d sessions, want %d", n, MaxSessions)
 	}
+}
+
+func TestFailedLoginsAreRateLimited(t *testing.T) {
+	e := newEnv(t)
+	for range auth.DefaultFailureBurst {
+		e.get(sys0, basic(operUser, "wrong-password")).wantError(http.StatusUnauthorized, "AccessUnauthorized")
+	}
+	// The right password no longer helps this user from this address...
+	e.get(sys0, asOperator()).wantError(http.StatusUnauthorized, "AccessUnauthorized")
+	e.post("/redfish/v1/SessionService/Sessions", M{"UserName": operUser, "Password": operPass}, anonymous()).
+		wantError(http.StatusUnauthorized, "AccessUnauthorized")
+	// ...but other accounts carry on.
+	e.get(sys0, asAdmin()).want(http.StatusOK)
 }

@@ -43,6 +43,7 @@ type Service struct {
 	sessions *sessions
 	tasks    *tasks
 	cache    renderCache
+	logins   *auth.Limiter[loginKey]
 	mux      *chi.Mux
 }
 
@@ -55,6 +56,7 @@ func New(cfg Config) *Service {
 		machines: map[string]*hardware.Machine{},
 		sessions: newSessions(cfg.SessionTimeout),
 		tasks:    newTasks(),
+		logins:   auth.NewLimiter[loginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

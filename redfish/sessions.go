@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -196,12 +197,38 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (principa
 	if !ok {
 		return principal{}, unauthorized("NoValidSession")
 	}
-	a, err := s.accounts.Authenticate(user, pass)
+	a, err := s.checkPassword(r, user, pass)
 	if err != nil {
-		s.log.Info("authentication failed", "user", user, "remote", r.RemoteAddr)
-		return principal{}, unauthorized("AccessUnauthorized")
+		return principal{}, err
 	}
 	return principal{Account: a}, nil
+}
+
+// loginKey is what failed logins are counted by: guessing one account's
+// password from one address is slowed down, while other accounts, and the
+// same account from elsewhere (a provisioning conductor with many nodes),
+// carry on.
+type loginKey struct {
+	ip   netip.Addr
+	user string
+}
+
+// checkPassword authenticates user, rate-limiting failures per source and
+// user; a limited source gets the same answer as a wrong password.
+func (s *Service) checkPassword(r *http.Request, user, pass string) (auth.Account, error) {
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+	key := loginKey{ap.Addr().Unmap(), user}
+	if !s.logins.Allow(key) {
+		s.log.Warn("login refused: too many failures", "user", user, "remote", r.RemoteAddr)
+		return auth.Account{}, unauthorized("AccessUnauthorized")
+	}
+	a, err := s.accounts.Authenticate(user, pass)
+	if err != nil {
+		s.logins.Fail(key)
+		s.log.Info("authentication failed", "user", user, "remote", r.RemoteAddr)
+		return auth.Account{}, unauthorized("AccessUnauthorized")
+	}
+	return a, nil
 }
 
 func unauthorized(key string) *apiError {

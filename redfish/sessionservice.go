@@ -113,10 +113,9 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	a, err := s.accounts.Authenticate(*b.UserName, *b.Password)
+	a, err := s.checkPassword(r, *b.UserName, *b.Password)
 	if err != nil {
-		s.log.Info("login failed", "user", *b.UserName, "remote", r.RemoteAddr)
-		return unauthorized("AccessUnauthorized")
+		return err
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	ses := s.sessions.create(a, host)

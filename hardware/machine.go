@@ -22,6 +22,12 @@ type Store interface {
 	DropBucket(bucket string) error
 }
 
+// BatchStore is a Store that can put one value and delete others in a
+// single durable transaction.
+type BatchStore interface {
+	PutDelete(bucket, key string, v any, del ...string) error
+}
+
 const machinesBucket = "machines"
 
 func eventsBucket(id string) string { return "events/" + id }
@@ -61,6 +67,9 @@ type Machine struct {
 	identifyUntil   time.Time
 	identifyForever bool
 	identifyTimer   *time.Timer
+
+	consoleOnce sync.Once
+	console     *Console // see console.go
 }
 
 // NewMachine wraps backend as machine id, loading persisted state from st.
@@ -83,6 +92,7 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 	if w, ok := backend.(PowerWatcher); ok {
 		w.OnPowerChange(m.powerChanged)
 	}
+	m.Console() // attach the serial line now, so scrollback starts at once
 	return m, nil
 }
 
@@ -553,15 +563,27 @@ func (m *Machine) AddEvent(kind EventKind, sev Severity, msg string) {
 func (m *Machine) addEventLocked(kind EventKind, sev Severity, msg string) {
 	m.lastEvent++
 	e := Event{ID: m.lastEvent, Time: time.Now().UTC().Truncate(time.Second), Kind: kind, Severity: sev, Message: msg}
-	if err := m.store.Put(eventsBucket(m.id), eventKey(e.ID), &e); err != nil {
-		m.log.Error("persist event", "err", err)
-	}
 	m.events = append(m.events, e)
+	var drop []string
 	if over := len(m.events) - MaxEvents; over > 0 {
 		for _, old := range m.events[:over] {
-			_ = m.store.Delete(eventsBucket(m.id), eventKey(old.ID))
+			drop = append(drop, eventKey(old.ID))
 		}
 		m.events = append([]Event(nil), m.events[over:]...)
+	}
+	// One durable write for the new entry and the trimmed ones when the
+	// store can batch them (each write is an fsync).
+	var err error
+	if bs, ok := m.store.(BatchStore); ok {
+		err = bs.PutDelete(eventsBucket(m.id), eventKey(e.ID), &e, drop...)
+	} else {
+		err = m.store.Put(eventsBucket(m.id), eventKey(e.ID), &e)
+		for _, k := range drop {
+			_ = m.store.Delete(eventsBucket(m.id), k)
+		}
+	}
+	if err != nil {
+		m.log.Error("persist event", "err", err)
 	}
 	m.gen.Add(1)
 }

@@ -219,6 +219,9 @@ func bootstrapAccounts(a *auth.Accounts, o *options, log *slog.Logger) error {
 	return nil
 }
 
+// The state database writes an event and trims the log in one fsync.
+var _ hardware.BatchStore = (*store.DB)(nil)
+
 func buildMachines(o *options, seed string, db *store.DB, log *slog.Logger) ([]*hardware.Machine, error) {
 	systems := o.file.Systems
 	for i := 0; i < o.simSystems; i++ {

@@ -69,6 +69,31 @@ func (db *DB) Put(bucket, key string, v any) error {
 	return nil
 }
 
+// PutDelete stores v at bucket/key and deletes the keys del, in one
+// durable transaction.
+func (db *DB) PutDelete(bucket, key string, v any, del ...string) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("put %s/%s: %w", bucket, key, err)
+	}
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		for _, k := range del {
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return b.Put([]byte(key), raw)
+	})
+	if err != nil {
+		return fmt.Errorf("put %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
 // Delete removes bucket/key; absent keys are not an error.
 func (db *DB) Delete(bucket, key string) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {

@@ -71,3 +71,24 @@ func TestGetCorruptValue(t *testing.T) {
 		t.Fatal("want a decode error")
 	}
 }
+
+func TestPutDelete(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, k := range []string{"1", "2"} {
+		if err := db.Put("b", k, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.PutDelete("b", "3", "3", "1", "missing"); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	_ = db.List("b", func(k string, _ []byte) error { keys = append(keys, k); return nil })
+	if len(keys) != 2 || keys[0] != "2" || keys[1] != "3" {
+		t.Fatalf("keys %v", keys)
+	}
+}

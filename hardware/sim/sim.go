@@ -53,6 +53,7 @@ type Machine struct {
 	onChange func(from, to hardware.PowerState)
 	bootedAt time.Time
 	closed   bool
+	con      simConsole // serial line, see console.go
 }
 
 // New creates a simulated machine.
@@ -240,9 +241,11 @@ func (m *Machine) powerOnLocked(wait time.Duration, fw hardware.Firmware) {
 		m.afterLocked(m.cfg.PowerOnDelay, epoch, func() {
 			m.setLocked(hardware.PowerOn)
 			m.bootedAt = time.Now()
+			var res hardware.BootResult
 			if fw != nil {
-				fw.Boot()
+				res = fw.Boot()
 			}
+			m.bootedLocked(res, fw)
 		})
 	}
 	if wait <= 0 {

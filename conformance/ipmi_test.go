@@ -5,11 +5,13 @@ package conformance
 // the same machines. Every test is named TestIPMI* (go test -run IPMI).
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -457,4 +459,290 @@ else:
     print('FAIL: wrong password accepted')
     sys.exit(1)
 print('OK: pyghmi')
+`
+
+// TestIPMIStorage checks the SDR repository, sensors, SEL, FRU, LAN
+// configuration and power restore policy with ipmitool and FreeIPMI.
+func TestIPMIStorage(t *testing.T) {
+	requireIPMIClients(t)
+	for _, tool := range []string{"ipmi-sensors", "ipmi-sel", "ipmi-fru"} {
+		requireClient(t, tool, func() error { _, err := exec.LookPath(tool); return err })
+	}
+	ib := startIPMIBMC(t, 1, "")
+	ib.mustIpmitool(t, "0", nil, "Up/On", "power", "on")
+	ib.WaitPower(t, "0", "On")
+	sensorLine := func(out, name string, want *regexp.Regexp) {
+		t.Helper()
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, name) {
+				if !want.MatchString(line) {
+					t.Errorf("%s: %q does not match %s", name, line, want)
+				}
+				return
+			}
+		}
+		t.Errorf("no %s in:\n%s", name, out)
+	}
+
+	// Sensors, with units, through the SDR repository.
+	out := ib.mustIpmitool(t, "0", nil, "Inlet Temp", "sdr", "list")
+	sensorLine(out, "Inlet Temp", regexp.MustCompile(`\| \d+ degrees C\s+\| ok`))
+	sensorLine(out, "Fan 1", regexp.MustCompile(`\| \d+ RPM\s+\| ok`))
+	sensorLine(out, "Total Power", regexp.MustCompile(`\| \d+ Watts\s+\| ok`))
+	sensorLine(out, "12V Rail", regexp.MustCompile(`\| 1[12]\.\d+ Volts\s+\| ok`))
+	out = ib.mustIpmitool(t, "0", nil, "CPU1 Temp", "sdr", "elist")
+	sensorLine(out, "CPU1 Temp", regexp.MustCompile(`\| 02h \| ok  \|  3\.1 \| \d+ degrees C`))
+	out = ib.mustIpmitool(t, "0", nil, "CPU2 Temp", "sdr", "type", "Temperature")
+	if strings.Contains(out, "RPM") || strings.Contains(out, "Volts") {
+		t.Errorf("sdr type Temperature:\n%s", out)
+	}
+	ib.mustIpmitool(t, "0", nil, "Dynamic MC @ 20h", "sdr", "list", "all")
+	out = ib.mustIpmitool(t, "0", nil, "12V Rail", "sensor", "list")
+	sensorLine(out, "12V Rail", regexp.MustCompile(`\| Volts\s+\| ok\s+\| na\s+\| 10\.800\s+\| 11\.400\s+\| 12\.600\s+\| 13\.200\s+\| na`))
+	sensorLine(out, "Fan 1", regexp.MustCompile(`\| RPM\s+\| ok\s+\| na\s+\| 500\.000\s+\| 1000\.000\s+\| 14000\.000\s+\| 16000\.000`))
+	cache := []string{"--sdr-cache-directory", t.TempDir()}
+	out, code := ib.freeipmi(t, "0", "ipmi-sensors", append(cache, "--output-sensor-thresholds")...)
+	if code != 0 {
+		t.Fatalf("ipmi-sensors: exit %d\n%s", code, out)
+	}
+	sensorLine(out, "7  | 12V Rail", regexp.MustCompile(`Voltage\s+\| 1[12]\.\d+\s+\| V\s+\| N/A\s+\| 10\.80\s+\| 11\.40\s+\| 12\.60\s+\| 13\.20\s+\| N/A\s+\| 'OK'`))
+	sensorLine(out, "1  | Inlet Temp", regexp.MustCompile(`Temperature\s+\| \d+\.00\s+\| C\s+\|`))
+	sensorLine(out, "4  | Fan 1", regexp.MustCompile(`Fan\s+\| \d+\.00\s+\| RPM\s+\|`))
+
+	// The SEL is the machine's event log.
+	ib.mustIpmitool(t, "0", nil, "Diag", "power", "diag")
+	out = ib.mustIpmitool(t, "0", nil, "Entries", "sel", "info")
+	if !regexp.MustCompile(`Entries\s+: [1-9]`).MatchString(out) {
+		t.Errorf("sel info:\n%s", out)
+	}
+	out = ib.mustIpmitool(t, "0", nil, "Power off/down | Deasserted", "sel", "list")
+	if !strings.Contains(out, "boot completed") || !strings.Contains(out, "NMI/Diag Interrupt | Asserted") {
+		t.Errorf("sel list:\n%s", out)
+	}
+	ib.mustIpmitool(t, "0", nil, "Power Unit Host Power | Power off/down | Deasserted", "sel", "elist")
+	out, code = ib.freeipmi(t, "0", "ipmi-sel", cache...)
+	if code != 0 || !strings.Contains(out, "Front Panel NMI/Diagnostic Interrupt") || !strings.Contains(out, "Host Power") {
+		t.Fatalf("ipmi-sel: exit %d\n%s", code, out)
+	}
+	ib.mustIpmitool(t, "0", nil, "Clearing SEL", "sel", "clear")
+	out = ib.mustIpmitool(t, "0", nil, "Log area reset/cleared", "sel", "list")
+	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 1 {
+		t.Errorf("%d entries after clear:\n%s", n, out)
+	}
+	entries := ib.Get(t, "/redfish/v1/Systems/0/LogServices/EventLog/Entries")
+	members, _ := entries["Members"].([]any)
+	if len(members) != 1 {
+		t.Fatalf("Redfish log after an IPMI clear: %v", entries)
+	}
+	if e, _ := members[0].(map[string]any); !strings.Contains(fmt.Sprint(e["Message"]), "cleared") || !strings.HasPrefix(strings.TrimSpace(out), fmt.Sprint(e["Id"])+" ") {
+		t.Errorf("Redfish entry %v, SEL %q", e, out)
+	}
+	// Operators may clear; read-only users may not.
+	if out, code := ib.ipmitool(t, "0", []string{"-U", ipmiViewUser, "-P", ipmiViewPassword, "-L", "USER"}, "sel", "clear"); code == 0 && !strings.Contains(out, "failed") {
+		t.Errorf("read-only sel clear:\n%s", out)
+	}
+
+	// FRU inventory from the machine's Info.
+	info := ib.Get(t, "/redfish/v1/Systems/0")
+	// Plain `fru print` reads FRU 0 because Get Device ID says there is one.
+	ib.mustIpmitool(t, "0", nil, "Product Manufacturer", "fru", "print")
+	out = ib.mustIpmitool(t, "0", nil, "Product Manufacturer", "fru", "print", "0")
+	for _, want := range []string{"Product Manufacturer  : " + fmt.Sprint(info["Manufacturer"]), "Product Name          : " + fmt.Sprint(info["Model"]),
+		"Product Serial        : " + fmt.Sprint(info["SerialNumber"]), "Product Part Number   : " + fmt.Sprint(info["PartNumber"]), "Board Mfg             : "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("fru print: no %q in:\n%s", want, out)
+		}
+	}
+	out, code = ib.freeipmi(t, "0", "ipmi-fru", cache...)
+	if code != 0 || !strings.Contains(out, "FRU Product Serial Number: "+fmt.Sprint(info["SerialNumber"])) {
+		t.Fatalf("ipmi-fru: exit %d\n%s", code, out)
+	}
+
+	// LAN configuration.
+	out = ib.mustIpmitool(t, "0", nil, "IP Address              : 127.0.0.1", "lan", "print", "1")
+	for _, want := range []string{"IP Address Source       : Static Address", "802.1q VLAN ID          : Disabled", "RMCP+ Cipher Suites     : 17,3", "Cipher Suite Priv Max   : aaXXXXXXXXXXXXX"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lan print: no %q in:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`MAC Address\s+: [0-9a-f]{1}[26ae](:[0-9a-f]{2}){5}`).MatchString(out) {
+		t.Errorf("lan print MAC:\n%s", out)
+	}
+	if _, code := ib.ipmitool(t, "0", nil, "lan", "set", "1", "ipaddr", "10.0.0.1"); code == 0 {
+		t.Error("lan set ipaddr accepted")
+	}
+
+	// With the host off, its sensors have no reading.
+	ib.mustIpmitool(t, "0", nil, "Down/Off", "power", "off")
+	ib.WaitPower(t, "0", "Off")
+	out = ib.mustIpmitool(t, "0", nil, "Inlet Temp", "sdr", "list")
+	sensorLine(out, "CPU1 Temp", regexp.MustCompile(`\| no reading\s+\| ns`))
+	sensorLine(out, "Inlet Temp", regexp.MustCompile(`\| \d+ degrees C\s+\| ok`))
+
+	// Power restore policy: the sim reports always-off (not powered_on).
+	ib.mustIpmitool(t, "0", nil, "Supported chassis power policy:  always-off", "chassis", "policy", "list")
+	ib.mustIpmitool(t, "0", nil, "always-off", "chassis", "policy", "always-off")
+	if out, code := ib.ipmitool(t, "0", nil, "chassis", "policy", "always-on"); code == 0 {
+		t.Errorf("always-on accepted:\n%s", out)
+	}
+}
+
+// TestIPMISerialOverLAN drives Serial over LAN with ipmitool under a
+// pseudo-terminal (sol activate puts its stdin in raw mode): the simulated
+// host's boot banner and login prompt arrive, typed commands are echoed
+// and answered, ~. ends the session; sol info, a refused second
+// activation and sol deactivate from another session.
+func TestIPMISerialOverLAN(t *testing.T) {
+	requireIPMIClients(t)
+	requireClient(t, "python3", func() error { _, err := exec.LookPath(systemPython); return err })
+	ib := startIPMIBMC(t, 1, "")
+	port := ib.ports["0"]
+	base := []string{"ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", port, "-U", adminUser, "-P", adminPassword}
+	driver := filepath.Join(t.TempDir(), "soldrive.py")
+	if err := os.WriteFile(driver, []byte(solDriverScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sol := func(t *testing.T, steps [][2]any, args ...string) (string, int) {
+		t.Helper()
+		js, err := json.Marshal(steps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runClient(t, 90*time.Second, systemPython, append([]string{driver, string(js)}, append(base, args...)...)...)
+	}
+
+	t.Run("Info", func(t *testing.T) {
+		out := ib.mustIpmitool(t, "0", nil, "Enabled                         : true", "sol", "info", "1")
+		for _, want := range []string{"Force Encryption                : false", "Privilege Level                 : USER",
+			"Retry Count                     : 7", "Payload Channel                 : 1 (0x01)", "Payload Port                    : " + port} {
+			if !strings.Contains(out, want) {
+				t.Errorf("sol info lacks %q:\n%s", want, out)
+			}
+		}
+		ib.mustIpmitool(t, "0", nil, "", "sol", "set", "retry-count", "6", "1")
+		ib.mustIpmitool(t, "0", nil, "Retry Count                     : 6", "sol", "info", "1")
+		ib.mustIpmitool(t, "0", nil, "User 2 on channel 1 is enabled", "sol", "payload", "status", "1", "2")
+		sc, _ := ib.Get(t, "/redfish/v1/Managers/0")["SerialConsole"].(map[string]any)
+		if sc["ServiceEnabled"] != true || fmt.Sprint(sc["ConnectTypesSupported"]) != "[IPMI]" {
+			t.Errorf("Redfish Manager SerialConsole %v", sc)
+		}
+	})
+
+	t.Run("Console", func(t *testing.T) {
+		ib.mustIpmitool(t, "0", nil, "", "chassis", "power", "off")
+		power := append(append([]string(nil), base...), "chassis", "power", "on")
+		out, code := sol(t, [][2]any{
+			{"expect", "SOL Session operational"},
+			{"run", power},
+			{"expect", "login: "},
+			{"send", "root\r"},
+			{"expect", "root@sim-0:~# "},
+			{"send", "uname -a\r"},
+			{"expect", "GNU/Linux"},
+			{"expect", "# "},
+			{"send", "echo hello over SOL\r"},
+			{"expect", "hello over SOL\r\n"},
+			{"send", "\r~."},
+		}, "sol", "activate")
+		if code != 0 || !strings.Contains(out, "#EXIT 0") {
+			t.Fatalf("sol activate: exit %d:\n%s\nbmcd output:\n%s", code, out, ib.Output())
+		}
+		for _, want := range []string{"Booting from Hdd", "Linux sim-0 6.1.0-bmcd-sim", "[terminated ipmitool]"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("SOL output lacks %q:\n%s", want, out)
+			}
+		}
+		// ~. deactivated the payload: it can be activated again.
+		ib.mustIpmitool(t, "0", nil, " 01 00 00", "raw", "0x06", "0x4a", "0x01")
+	})
+
+	t.Run("SecondActivationAndDeactivate", func(t *testing.T) {
+		js, _ := json.Marshal([][2]any{{"expect", "SOL Session operational"}, {"sleep", "60"}})
+		cmd := exec.Command(systemPython, append([]string{driver, string(js)}, append(base, "sol", "activate")...)...)
+		var buf strings.Builder
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out, _ := ib.ipmitool(t, "0", nil, "raw", "0x06", "0x4a", "0x01")
+			if strings.Contains(out, " 01 01 00") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("SOL never became active: %s", out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		out, code := ib.ipmitool(t, "0", nil, "sol", "activate")
+		if code == 0 || !strings.Contains(out, "SOL payload already active on another session") {
+			t.Fatalf("second activation: exit %d:\n%s", code, out)
+		}
+		ib.mustIpmitool(t, "0", nil, "", "sol", "deactivate")
+		ib.mustIpmitool(t, "0", nil, " 01 00 00", "raw", "0x06", "0x4a", "0x01")
+		out, code = ib.ipmitool(t, "0", nil, "sol", "deactivate")
+		if code == 0 || !strings.Contains(out, "already de-activated") {
+			t.Fatalf("deactivating an inactive payload: exit %d:\n%s", code, out)
+		}
+	})
+}
+
+// solDriverScript runs a command under a pseudo-terminal and follows steps
+// (a JSON list of [kind, arg]): expect TEXT, send TEXT (a byte at a time),
+// run ARGV, sleep SECONDS. It then waits for the command to exit and
+// prints "#EXIT code"; it exits non-zero on a timeout.
+const solDriverScript = `
+import json, os, pty, select, subprocess, sys, time
+steps = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+buf = b""
+def read(timeout):
+    r, _, _ = select.select([fd], [], [], timeout)
+    if not r:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
+def expect(pat, timeout=30):
+    global buf
+    end = time.time() + timeout
+    while pat.encode() not in buf:
+        d = read(max(0, end - time.time()))
+        if not d:
+            sys.stdout.write(buf.decode(errors="replace"))
+            print("\n#%s waiting for %r" % ("TIMEOUT" if d is None else "EOF", pat))
+            sys.exit(3)
+        buf += d
+    i = buf.index(pat.encode()) + len(pat)
+    sys.stdout.write(buf[:i].decode(errors="replace"))
+    sys.stdout.flush()
+    buf = buf[i:]
+for kind, arg in steps:
+    if kind == "expect":
+        expect(arg)
+    elif kind == "send":
+        for ch in arg.encode():
+            os.write(fd, bytes([ch]))
+            time.sleep(0.02)
+    elif kind == "run":
+        subprocess.run(arg, check=True, stdout=subprocess.DEVNULL)
+    elif kind == "sleep":
+        time.sleep(float(arg))
+end = time.time() + 20
+while time.time() < end:
+    d = read(0.2)
+    if d:
+        sys.stdout.write(d.decode(errors="replace"))
+    wp, st = os.waitpid(pid, os.WNOHANG)
+    if wp:
+        print("\n#EXIT %d" % os.waitstatus_to_exitcode(st))
+        sys.exit(0)
+print("\n#NOEXIT")
+os.kill(pid, 9)
+sys.exit(5)
 `

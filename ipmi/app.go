@@ -18,7 +18,7 @@ func getDeviceID(r *request) (byte, []byte) {
 		byte(major) & 0x7F, // firmware major; device available
 		bcd(minor),         // firmware minor, BCD
 		0x02,               // IPMI version 2.0
-		0x80,               // additional device support: chassis device
+		0x8F,               // additional device support: chassis, FRU inventory, SEL, SDR repository, sensors
 		0x00, 0x00, 0x00,   // manufacturer ID: unspecified
 		0x00, 0x00, // product ID
 		byte(patch), 0x00, 0x00, 0x00, // auxiliary firmware revision

@@ -147,3 +147,37 @@ func getRestartCause(r *request) (byte, []byte) {
 	}
 	return CCOK, []byte{0x00, 0x00}
 }
+
+// Set Power Restore Policy (§28.8). The machine model reports its policy
+// but cannot change it, so the supported set is that one policy: 3 (no
+// change) reads the set, asking for the policy in force succeeds, any
+// other → D6h. A backend that reports no policy supports none, and every
+// change → D6h. Reserved values → CCh.
+func setPowerRestorePolicy(r *request) (byte, []byte) {
+	d := r.msg.Data
+	if len(d) != 1 {
+		return CCLengthInvalid, nil
+	}
+	if d[0]&0xF8 != 0 {
+		return CCInvalidData, nil
+	}
+	var supported byte
+	if p, ok := r.s.m.PowerRestorePolicy(); ok {
+		switch p {
+		case hardware.RestoreAlwaysOff:
+			supported = 0x01
+		case hardware.RestoreLastState:
+			supported = 0x02
+		case hardware.RestoreAlwaysOn:
+			supported = 0x04
+		}
+	}
+	switch p := d[0] & 0x07; {
+	case p == 3:
+	case p > 3:
+		return CCInvalidData, nil
+	case supported&(1<<p) == 0:
+		return CCSubFnUnavailable, nil
+	}
+	return CCOK, []byte{supported}
+}

@@ -13,7 +13,7 @@ func TestGetDeviceIDAndGUIDs(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.mustLogin(17, roUser, roPass, PrivUser)
 	cc, d := c.mustCmd(NetFnApp, 0x01)
-	want := []byte{0x20, 0x01, 0x01, 0x23, 0x02, 0x80, 0, 0, 0, 0, 0, 4, 0, 0, 0}
+	want := []byte{0x20, 0x01, 0x01, 0x23, 0x02, 0x8F, 0, 0, 0, 0, 0, 4, 0, 0, 0}
 	if cc != 0 || !bytes.Equal(d, want) {
 		t.Fatalf("device ID: %#x % x", cc, d)
 	}

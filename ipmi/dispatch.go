@@ -112,6 +112,40 @@ func init() {
 	reg(NetFnChassis, 0x07, command{name: "Get System Restart Cause", priv: PrivUser, fn: getRestartCause})
 	reg(NetFnChassis, 0x08, command{name: "Set System Boot Options", priv: PrivOperator, mutating: true, fn: setBootOptions})
 	reg(NetFnChassis, 0x09, command{name: "Get System Boot Options", priv: PrivOperator, fn: getBootOptions})
+	reg(NetFnChassis, 0x06, command{name: "Set Power Restore Policy", priv: PrivOperator, mutating: true, fn: setPowerRestorePolicy})
+	// Sensor/Event.
+	reg(netFnSensor, 0x23, command{name: "Get Sensor Reading Factors", priv: PrivUser, fn: getSensorReadingFactors})
+	reg(netFnSensor, 0x27, command{name: "Get Sensor Thresholds", priv: PrivUser, fn: getSensorThresholds})
+	reg(netFnSensor, 0x2D, command{name: "Get Sensor Reading", priv: PrivUser, fn: getSensorReading})
+	// Storage: FRU, SDR repository, SEL.
+	reg(netFnStorage, 0x10, command{name: "Get FRU Inventory Area Info", priv: PrivUser, fn: getFRUAreaInfo})
+	reg(netFnStorage, 0x11, command{name: "Read FRU Data", priv: PrivUser, fn: readFRUData})
+	reg(netFnStorage, 0x12, command{name: "Write FRU Data", priv: PrivOperator, mutating: true, fn: writeFRUData})
+	reg(netFnStorage, 0x20, command{name: "Get SDR Repository Info", priv: PrivUser, fn: getSDRRepoInfo})
+	reg(netFnStorage, 0x21, command{name: "Get SDR Repository Allocation Info", priv: PrivUser, fn: getSDRRepoAllocInfo})
+	reg(netFnStorage, 0x22, command{name: "Reserve SDR Repository", priv: PrivUser, fn: reserveSDR})
+	reg(netFnStorage, 0x23, command{name: "Get SDR", priv: PrivUser, fn: getSDR})
+	reg(netFnStorage, 0x40, command{name: "Get SEL Info", priv: PrivUser, fn: getSELInfo})
+	reg(netFnStorage, 0x41, command{name: "Get SEL Allocation Info", priv: PrivUser, fn: getSELAllocInfo})
+	reg(netFnStorage, 0x42, command{name: "Reserve SEL", priv: PrivUser, fn: reserveSEL})
+	reg(netFnStorage, 0x43, command{name: "Get SEL Entry", priv: PrivUser, fn: getSELEntry})
+	reg(netFnStorage, 0x47, command{name: "Clear SEL", priv: PrivOperator, mutating: true, fn: clearSEL})
+	reg(netFnStorage, 0x48, command{name: "Get SEL Time", priv: PrivUser, fn: getSELTime})
+	reg(netFnStorage, 0x49, command{name: "Set SEL Time", priv: PrivOperator, mutating: true, fn: setSELTime})
+	reg(netFnStorage, 0x5C, command{name: "Get SEL Time UTC Offset", priv: PrivUser, fn: getSELTimeUTCOffset})
+	// Transport.
+	reg(netFnTransport, 0x01, command{name: "Set LAN Configuration Parameters", priv: PrivAdmin, mutating: true, fn: setLANConfig})
+	reg(netFnTransport, 0x02, command{name: "Get LAN Configuration Parameters", priv: PrivOperator, fn: getLANConfig})
+	// Serial over LAN (sol.go).
+	reg(netFnTransportSOL, 0x21, command{name: "Set SOL Configuration Parameters", priv: PrivAdmin, mutating: true, fn: setSOLConfig})
+	reg(netFnTransportSOL, 0x22, command{name: "Get SOL Configuration Parameters", priv: PrivUser, fn: getSOLConfig})
+	reg(NetFnApp, 0x48, command{name: "Activate Payload", priv: PrivUser, mutating: true, fn: activatePayload})
+	reg(NetFnApp, 0x49, command{name: "Deactivate Payload", priv: PrivUser, mutating: true, fn: deactivatePayload})
+	reg(NetFnApp, 0x4A, command{name: "Get Payload Activation Status", priv: PrivUser, fn: getPayloadActivationStatus})
+	reg(NetFnApp, 0x4B, command{name: "Get Payload Instance Info", priv: PrivUser, fn: getPayloadInstanceInfo})
+	reg(NetFnApp, 0x4D, command{name: "Get User Payload Access", priv: PrivOperator, fn: getUserPayloadAccess})
+	reg(NetFnApp, 0x4E, command{name: "Get Channel Payload Support", priv: PrivUser, fn: getChannelPayloadSupport})
+	reg(NetFnApp, 0x4F, command{name: "Get Channel Payload Version", priv: PrivUser, fn: getChannelPayloadVersion})
 }
 
 // dispatch runs one request and returns the IPMI response message, or nil

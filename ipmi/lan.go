@@ -150,6 +150,7 @@ func (s *Server) dropSession(sess *session, why string) {
 	if s.sessions.remove(sess) {
 		s.log.Debug("ipmi session closed", "session", sess.id, "user", sess.userName, "reason", why)
 	}
+	s.solSessionGone(sess) // sol.go
 }
 
 // RMCP+ framing.
@@ -199,7 +200,7 @@ func (s *Server) session20(p rmcp.Session20, from netip.AddrPort) {
 	defer sess.mu.Unlock()
 	// Every in-session packet must be signed, and encrypted if the suite
 	// encrypts: an unprotected packet is dropped before any other work.
-	if sess.state() != stateActive || p.PayloadType != rmcp.PayloadIPMI ||
+	if sess.state() != stateActive || (p.PayloadType != rmcp.PayloadIPMI && p.PayloadType != rmcp.PayloadSOL) ||
 		!p.Authenticated || p.Encrypted != (sess.aes != nil) {
 		s.dropped(sess, "unprotected or unexpected payload", p.Seq)
 		return
@@ -225,6 +226,10 @@ func (s *Server) session20(p rmcp.Session20, from netip.AddrPort) {
 	now := time.Now()
 	sess.touch(now)
 	sess.setAddr(from)
+	if p.PayloadType == rmcp.PayloadSOL {
+		s.solInbound(sess, payload) // sol.go
+		return
+	}
 	msg, err := rmcp.ParseRequest(payload)
 	if err != nil {
 		return

@@ -1,7 +1,6 @@
 package ipmi
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -96,35 +95,6 @@ func TestSessionTableSweep(t *testing.T) {
 	}
 	if out := tb.sweep(now.Add(91 * time.Second)); len(out) != 1 || out[0] != act {
 		t.Fatalf("idle sweep: %v", out)
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	now := time.Unix(1000, 0)
-	l := NewLimiter(3, 10*time.Second)
-	l.now = func() time.Time { return now }
-	ip := netip.MustParseAddr("192.0.2.7")
-	for range 3 {
-		if !l.Allow(ip) {
-			t.Fatal("refused within the burst")
-		}
-		l.Fail(ip)
-	}
-	if l.Allow(ip) {
-		t.Fatal("allowed after the burst")
-	}
-	now = now.Add(10 * time.Second)
-	if !l.Allow(ip) {
-		t.Fatal("no refill")
-	}
-	l.Fail(ip)
-	if l.Allow(ip) {
-		t.Fatal("allowed after refill spent")
-	}
-	now = now.Add(time.Hour)
-	l.Fail(netip.MustParseAddr("192.0.2.8")) // sweeps full buckets
-	if _, ok := l.buckets[ip]; ok {
-		t.Fatal("full bucket not swept")
 	}
 }
 

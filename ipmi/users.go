@@ -124,8 +124,7 @@ func getUserName(r *request) (byte, []byte) {
 }
 
 // Set User Name (§22.28). Naming an empty slot creates a disabled ReadOnly
-// account with a random password - but only in the lowest free slot, where
-// the shared account database puts new accounts.
+// account with a random password in that slot.
 func setUserName(r *request) (byte, []byte) {
 	d := r.msg.Data
 	if len(d) < 17 {
@@ -156,33 +155,15 @@ func setUserName(r *request) (byte, []byte) {
 		}
 		return accountCC(err), nil
 	}
-	if free := lowestFreeID(r.s.accounts); free != id {
-		return CCNotInPresentState, nil
-	}
 	pw := make([]byte, 10)
 	if _, err := rand.Read(pw); err != nil {
 		return CCUnspecified, nil
 	}
-	a, err := r.s.accounts.Create(n, hex.EncodeToString(pw), auth.RoleReadOnly, false)
-	if err != nil {
+	if _, err := r.s.accounts.CreateWithID(id, n, hex.EncodeToString(pw), auth.RoleReadOnly, false); err != nil {
 		return accountCC(err), nil
-	}
-	if a.ID != id {
-		// Raced with another creation; undo rather than misnumber.
-		_ = r.s.accounts.Delete(a.ID)
-		return CCNotInPresentState, nil
 	}
 	r.s.log.Info("ipmi user created", "user_id", id, "user", n, "by", r.sess.userName)
 	return CCOK, nil
-}
-
-func lowestFreeID(a *auth.Accounts) int {
-	for id := 2; id <= maxUserID; id++ {
-		if _, ok := a.Get(id); !ok {
-			return id
-		}
-	}
-	return 0
 }
 
 func allZero(b []byte) bool {

@@ -49,9 +49,16 @@ func TestUserList(t *testing.T) {
 func TestUserManagement(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
-	// Naming slot 6 while 5 is free is refused; slot 5 works.
-	if cc, _ := c.mustCmd(NetFnApp, 0x45, append([]byte{6}, name16("carol")...)...); cc != CCNotInPresentState {
-		t.Fatalf("slot 6: %#x", cc)
+	// Naming slot 9 while 5 is free creates the account in slot 9; slot 5
+	// works too.
+	if cc, _ := c.mustCmd(NetFnApp, 0x45, append([]byte{9}, name16("erin")...)...); cc != 0 {
+		t.Fatalf("slot 9: %#x", cc)
+	}
+	if a, ok := e.accounts.Get(9); !ok || a.UserName != "erin" || a.Enabled {
+		t.Fatalf("slot 9 account %+v", a)
+	}
+	if cc, _ := c.mustCmd(NetFnApp, 0x45, append([]byte{10}, name16("erin")...)...); cc != CCInvalidData {
+		t.Fatalf("duplicate name: %#x", cc)
 	}
 	if cc, _ := c.mustCmd(NetFnApp, 0x45, append([]byte{5}, name16("carol")...)...); cc != 0 {
 		t.Fatalf("slot 5: %#x", cc)

@@ -238,8 +238,23 @@ func CheckPassword(s string) error {
 	return nil
 }
 
-// Create adds an account.
+// Create adds an account in the lowest free slot.
 func (a *Accounts) Create(user, password string, role Role, enabled bool) (Account, error) {
+	return a.create(0, user, password, role, enabled)
+}
+
+// CreateWithID adds an account with the given ID (2..MaxAccounts+1, as
+// IPMI numbers users): ErrInvalid outside that range, ErrExists when the
+// slot or the name is taken.
+func (a *Accounts) CreateWithID(id int, user, password string, role Role, enabled bool) (Account, error) {
+	if id < firstID || id >= firstID+MaxAccounts {
+		return Account{}, fmt.Errorf("account ID %d: %w", id, ErrInvalid)
+	}
+	return a.create(id, user, password, role, enabled)
+}
+
+// create adds an account with id, or in the lowest free slot if id is 0.
+func (a *Accounts) create(want int, user, password string, role Role, enabled bool) (Account, error) {
 	if err := CheckUserName(user); err != nil {
 		return Account{}, err
 	}
@@ -254,11 +269,17 @@ func (a *Accounts) Create(user, password string, role Role, enabled bool) (Accou
 	if _, ok := a.byName[user]; ok {
 		return Account{}, ErrExists
 	}
-	id := 0
-	for i := firstID; i < firstID+MaxAccounts; i++ {
-		if _, used := a.byID[i]; !used {
-			id = i
-			break
+	id := want
+	if id != 0 {
+		if _, used := a.byID[id]; used {
+			return Account{}, fmt.Errorf("account ID %d: %w", id, ErrExists)
+		}
+	} else {
+		for i := firstID; i < firstID+MaxAccounts; i++ {
+			if _, used := a.byID[i]; !used {
+				id = i
+				break
+			}
 		}
 	}
 	if id == 0 {

@@ -665,3 +665,30 @@ func TestRoles(t *testing.T) {
 		t.Errorf("Roles %v", auth.Roles)
 	}
 }
+
+func TestCreateWithID(t *testing.T) {
+	e := newEnv(t)
+	a := e.a
+	acc, err := a.CreateWithID(7, "seven", "password-7", auth.RoleOperator, true)
+	if err != nil || acc.ID != 7 {
+		t.Fatalf("create: %+v %v", acc, err)
+	}
+	if got, ok := a.Get(7); !ok || got.UserName != "seven" || got.Role != auth.RoleOperator {
+		t.Fatalf("get: %+v", got)
+	}
+	if _, err := a.CreateWithID(7, "other", "password-7", auth.RoleOperator, true); !errors.Is(err, auth.ErrExists) {
+		t.Fatalf("slot taken: %v", err)
+	}
+	if _, err := a.CreateWithID(8, "seven", "password-7", auth.RoleOperator, true); !errors.Is(err, auth.ErrExists) {
+		t.Fatalf("name taken: %v", err)
+	}
+	for _, id := range []int{0, 1, auth.MaxAccounts + 2, -1} {
+		if _, err := a.CreateWithID(id, fmt.Sprintf("x%d", id+10), "password-7", auth.RoleOperator, true); !errors.Is(err, auth.ErrInvalid) {
+			t.Fatalf("id %d: %v", id, err)
+		}
+	}
+	// Create still fills the lowest free slot.
+	if acc, err := a.Create("low", "password-7", auth.RoleReadOnly, true); err != nil || acc.ID != 2 {
+		t.Fatalf("create: %+v %v", acc, err)
+	}
+}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/bmcd/bmcd/hardware"
 )
@@ -31,9 +29,7 @@ const (
 )
 
 // storageState is the per-server state of the storage commands: the SDR
-// and SEL reservations. It lives beside the Server (keyed weakly, so it
-// goes when the server does) to keep the storage commands in their own
-// files.
+// and SEL reservations and the SDR cache.
 type storageState struct {
 	mu         sync.Mutex
 	sdrRes     uint16 // current SDR reservation (0: none)
@@ -54,7 +50,7 @@ const sdrCacheTTL = 2 * time.Second
 
 // cachedSDR returns the repository, built at most sdrCacheTTL ago.
 func cachedSDR(r *request) (*sdrRepo, error) {
-	st := storageOf(r.s)
+	st := r.s.storage
 	st.mu.Lock()
 	if st.repo != nil && r.now.Sub(st.repoAt) < sdrCacheTTL && !r.now.Before(st.repoAt) {
 		repo := st.repo
@@ -70,23 +66,6 @@ func cachedSDR(r *request) (*sdrRepo, error) {
 	st.repo, st.repoAt = repo, r.now
 	st.mu.Unlock()
 	return repo, nil
-}
-
-var storageStates sync.Map // weak.Pointer[Server] -> *storageState
-
-func storageOf(s *Server) *storageState {
-	k := weak.Make(s)
-	if v, ok := storageStates.Load(k); ok {
-		return v.(*storageState)
-	}
-	// The repository's content is fixed for the life of the server:
-	// report its first use as its last addition, so SDR caches (FreeIPMI)
-	// built against an earlier server on the same port are invalidated.
-	v, loaded := storageStates.LoadOrStore(k, &storageState{lastSDRAdd: ipmiTime(time.Now())})
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Server]) { storageStates.Delete(k) }, k)
-	}
-	return v.(*storageState)
 }
 
 // reserve returns a new reservation ID (never 0) and cancels the previous

@@ -139,7 +139,7 @@ func lastErase(r *request, events []hardware.Event) uint32 {
 			return ipmiTime(events[i].Time)
 		}
 	}
-	st := storageOf(r.s)
+	st := r.s.storage
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.lastClear
@@ -159,7 +159,7 @@ func getSELAllocInfo(r *request) (byte, []byte) {
 
 // Reserve SEL (§31.4).
 func reserveSEL(r *request) (byte, []byte) {
-	id := storageOf(r.s).reserve(true)
+	id := r.s.storage.reserve(true)
 	return CCOK, binary.LittleEndian.AppendUint16(nil, id)
 }
 
@@ -173,7 +173,7 @@ func getSELEntry(r *request) (byte, []byte) {
 	res := binary.LittleEndian.Uint16(d[0:])
 	id := binary.LittleEndian.Uint16(d[2:])
 	offset, count := d[4], d[5]
-	if offset != 0 && !storageOf(r.s).checkReservation(true, res) {
+	if offset != 0 && !r.s.storage.checkReservation(true, res) {
 		return ccReservationCanceled, nil
 	}
 	e, next, ok := selLookup(r.s.m.Events(), id)
@@ -198,7 +198,7 @@ func clearSEL(r *request) (byte, []byte) {
 	if d[2] != 'C' || d[3] != 'L' || d[4] != 'R' {
 		return CCInvalidData, nil
 	}
-	st := storageOf(r.s)
+	st := r.s.storage
 	if !st.checkReservation(true, binary.LittleEndian.Uint16(d[0:])) {
 		return ccReservationCanceled, nil
 	}

@@ -89,6 +89,7 @@ type Server struct {
 
 	sessions *sessionTable
 	boot     *bootParams
+	storage  *storageState // SDR/SEL reservations and the SDR cache
 
 	systemGUID [16]byte // wire order (SMBIOS byte order)
 	deviceGUID [16]byte
@@ -153,9 +154,13 @@ func New(cfg Config) (*Server, error) {
 		suites:   suites,
 		sessions: newSessionTable(cfg.MaxSessions, cfg.SessionTimeout),
 		boot:     newBootParams(),
-		fakeKey:  make([]byte, cipher.KeyLen),
-		served:   make(chan struct{}),
-		closed:   make(chan struct{}),
+		// The repository's content is fixed for the life of the server:
+		// its start is its last addition, so SDR caches (FreeIPMI) built
+		// against an earlier server on the same port are invalidated.
+		storage: &storageState{lastSDRAdd: ipmiTime(time.Now())},
+		fakeKey: make([]byte, cipher.KeyLen),
+		served:  make(chan struct{}),
+		closed:  make(chan struct{}),
 	}
 	if _, err := rand.Read(s.fakeKey); err != nil {
 		conn.Close()

@@ -15,7 +15,7 @@ func getSDRRepoInfo(r *request) (byte, []byte) {
 	}
 	out := []byte{sdrVersion, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20 | 0x02 | 0x01}
 	binary.LittleEndian.PutUint16(out[1:], uint16(len(repo.records)))
-	st := storageOf(r.s)
+	st := r.s.storage
 	st.mu.Lock()
 	binary.LittleEndian.PutUint32(out[5:], st.lastSDRAdd)
 	st.mu.Unlock()
@@ -38,7 +38,7 @@ func getSDRRepoAllocInfo(r *request) (byte, []byte) {
 
 // Reserve SDR Repository (§33.11).
 func reserveSDR(r *request) (byte, []byte) {
-	id := storageOf(r.s).reserve(false)
+	id := r.s.storage.reserve(false)
 	return CCOK, binary.LittleEndian.AppendUint16(nil, id)
 }
 
@@ -54,7 +54,7 @@ func getSDR(r *request) (byte, []byte) {
 	res := binary.LittleEndian.Uint16(d[0:])
 	id := binary.LittleEndian.Uint16(d[2:])
 	offset, count := d[4], d[5]
-	if offset != 0 && !storageOf(r.s).checkReservation(false, res) {
+	if offset != 0 && !r.s.storage.checkReservation(false, res) {
 		return ccReservationCanceled, nil
 	}
 	repo, err := cachedSDR(r)

@@ -157,6 +157,13 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		sys["SecureBoot"] = link{path + "/SecureBoot"}
 	}
 	sys["IndicatorLED"], sys["LocationIndicatorActive"] = indicator(m)
+	if port, ok := s.cfg.IPMIPorts[id]; ok && m.Console().Available() {
+		// The host serial line, reachable as IPMI Serial over LAN.
+		sys["SerialConsole"] = M{
+			"MaxConcurrentSessions": 1,
+			"IPMI":                  M{"ServiceEnabled": true, "Port": port, "HotKeySequenceDisplay": "Enter ~. to end the session"},
+		}
+	}
 	if p, ok := m.PowerRestorePolicy(); ok {
 		sys["PowerRestorePolicy"] = p
 	}

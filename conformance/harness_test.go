@@ -116,6 +116,7 @@ type bmcOpts struct {
 	Systems   int  // simulated systems "0".."N-1" (default 2)
 	PlainHTTP bool // -tls=false
 	NoAdmin   bool // start without -user/-password
+	IPMI      bool // serve IPMI on ephemeral 127.0.0.1 ports
 }
 
 // bmc is one bmcd under test: a state directory that outlives restarts
@@ -196,6 +197,9 @@ func startBMC(t testing.TB, opts bmcOpts) *bmc {
 	for i := range opts.Systems {
 		fmt.Fprintf(&cfg, "  - id: %q\n    backend: sim\n    sim: {power_on_delay: %s, power_off_delay: %s, shutdown_delay: %s}\n",
 			fmt.Sprint(i), simPowerOnDelay, simPowerOffDelay, simShutdownDelay)
+	}
+	if opts.IPMI {
+		cfg.WriteString("ipmi:\n  addr: \"127.0.0.1:0\"\n")
 	}
 	if err := os.WriteFile(b.config, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)

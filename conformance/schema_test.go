@@ -26,7 +26,9 @@ func TestSchemaConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := startBMC(t, bmcOpts{Systems: 2})
+	// IPMI on, so the properties that describe it (NetworkProtocol.IPMI,
+	// SerialConsole) are in the tree too.
+	b := startBMC(t, bmcOpts{Systems: 2, IPMI: true})
 	img := serveImage(t)
 
 	post := func(path string, body any) request { return request{Method: http.MethodPost, Path: path, Body: body} }

@@ -166,15 +166,9 @@ func reserveSEL(r *request) (byte, []byte) {
 // Get SEL Entry (§31.5): as Get SDR, the reservation matters only for
 // partial reads with a non-zero offset.
 func getSELEntry(r *request) (byte, []byte) {
-	d := r.msg.Data
-	if len(d) != 6 {
-		return CCLengthInvalid, nil
-	}
-	res := binary.LittleEndian.Uint16(d[0:])
-	id := binary.LittleEndian.Uint16(d[2:])
-	offset, count := d[4], d[5]
-	if offset != 0 && !r.s.storage.checkReservation(true, res) {
-		return ccReservationCanceled, nil
+	id, offset, count, cc := partialRead(r, true)
+	if cc != CCOK {
+		return cc, nil
 	}
 	e, next, ok := selLookup(r.s.m.Events(), id)
 	if !ok {

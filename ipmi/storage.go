@@ -47,15 +47,9 @@ func reserveSDR(r *request) (byte, []byte) {
 // walking the repository at once would otherwise cancel each other's
 // whole-record reads), and must then be the current one (else C5h).
 func getSDR(r *request) (byte, []byte) {
-	d := r.msg.Data
-	if len(d) != 6 {
-		return CCLengthInvalid, nil
-	}
-	res := binary.LittleEndian.Uint16(d[0:])
-	id := binary.LittleEndian.Uint16(d[2:])
-	offset, count := d[4], d[5]
-	if offset != 0 && !r.s.storage.checkReservation(false, res) {
-		return ccReservationCanceled, nil
+	id, offset, count, cc := partialRead(r, false)
+	if cc != CCOK {
+		return cc, nil
 	}
 	repo, err := cachedSDR(r)
 	if err != nil {
@@ -86,3 +80,20 @@ const (
 	netFnStorage   = 0x0A
 	netFnTransport = 0x0C
 )
+
+// partialRead parses a Get SDR or Get SEL Entry request (reservation,
+// record ID, offset, count) and checks the reservation, which matters only
+// for reads at a non-zero offset.
+func partialRead(r *request, sel bool) (id uint16, offset, count, cc byte) {
+	d := r.msg.Data
+	if len(d) != 6 {
+		return 0, 0, 0, CCLengthInvalid
+	}
+	res := binary.LittleEndian.Uint16(d[0:])
+	id = binary.LittleEndian.Uint16(d[2:])
+	offset, count = d[4], d[5]
+	if offset != 0 && !r.s.storage.checkReservation(sel, res) {
+		return 0, 0, 0, ccReservationCanceled
+	}
+	return id, offset, count, CCOK
+}

@@ -90,6 +90,7 @@ type Server struct {
 	sessions *sessionTable
 	boot     *bootParams
 	storage  *storageState // SDR/SEL reservations and the SDR cache
+	sol      *solServer    // Serial over LAN configuration and payload
 
 	systemGUID [16]byte // wire order (SMBIOS byte order)
 	deviceGUID [16]byte
@@ -158,6 +159,7 @@ func New(cfg Config) (*Server, error) {
 		// its start is its last addition, so SDR caches (FreeIPMI) built
 		// against an earlier server on the same port are invalidated.
 		storage: &storageState{lastSDRAdd: ipmiTime(time.Now())},
+		sol:     &solServer{cfg: defaultSOLConfig()},
 		fakeKey: make([]byte, cipher.KeyLen),
 		served:  make(chan struct{}),
 		closed:  make(chan struct{}),

@@ -1,7 +1,6 @@
 package ipmi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -66,22 +65,6 @@ type solServer struct {
 	active *solInstance
 }
 
-// solServers holds each Server's SOL state (the Server struct is shared
-// with other features; this keeps SOL self-contained). An entry goes when
-// its server is closed.
-var solServers sync.Map // *Server -> *solServer
-
-func (s *Server) sol() *solServer {
-	if v, ok := solServers.Load(s); ok {
-		return v.(*solServer)
-	}
-	v, loaded := solServers.LoadOrStore(s, &solServer{cfg: defaultSOLConfig()})
-	if !loaded {
-		context.AfterFunc(s.ctx, func() { solServers.Delete(s) })
-	}
-	return v.(*solServer)
-}
-
 func (ss *solServer) config() solConfig {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -123,10 +106,7 @@ func (ss *solServer) end(in *solInstance, why string, notify bool) bool {
 
 // solSessionGone deactivates SOL when its session leaves the table.
 func (s *Server) solSessionGone(sess *session) {
-	if v, ok := solServers.Load(s); ok {
-		ss := v.(*solServer)
-		ss.deactivate(ss.instanceFor(sess), "session closed")
-	}
+	s.sol.deactivate(s.sol.instanceFor(sess), "session closed")
 }
 
 // solInstance is an active SOL payload. Its protocol state is guarded by
@@ -187,7 +167,7 @@ func activatePayload(r *request) (byte, []byte) {
 	if r.v15 {
 		return CCNotInPresentState, nil // payloads exist only in RMCP+ sessions
 	}
-	ss := r.s.sol()
+	ss := r.s.sol
 	cfg := ss.config()
 	if !cfg.enabled {
 		return ccPayloadDisabled, nil
@@ -263,7 +243,7 @@ func deactivatePayload(r *request) (byte, []byte) {
 	if d[0]&0x3F != payloadTypeSOL || d[1] != 1 {
 		return CCInvalidData, nil
 	}
-	ss := r.s.sol()
+	ss := r.s.sol
 	ss.mu.Lock()
 	in := ss.active
 	ss.mu.Unlock()
@@ -288,7 +268,7 @@ func getPayloadActivationStatus(r *request) (byte, []byte) {
 	if d[0]&0x3F != payloadTypeSOL {
 		return CCInvalidData, nil
 	}
-	ss := r.s.sol()
+	ss := r.s.sol
 	ss.mu.Lock()
 	active := ss.active != nil
 	ss.mu.Unlock()
@@ -308,7 +288,7 @@ func getPayloadInstanceInfo(r *request) (byte, []byte) {
 	if d[0]&0x3F != payloadTypeSOL || d[1] != 1 {
 		return CCInvalidData, nil
 	}
-	ss := r.s.sol()
+	ss := r.s.sol
 	ss.mu.Lock()
 	in := ss.active
 	ss.mu.Unlock()
@@ -380,7 +360,7 @@ func getSOLConfig(r *request) (byte, []byte) {
 	if !solChannelOK(d[0]) || d[0]&0x70 != 0 {
 		return CCInvalidData, nil
 	}
-	c := r.s.sol().config()
+	c := r.s.sol.config()
 	var v []byte
 	switch d[1] {
 	case solParamSetInProgress:
@@ -444,7 +424,7 @@ func setSOLConfig(r *request) (byte, []byte) {
 	if len(v) != n {
 		return CCLengthInvalid, nil
 	}
-	ss := r.s.sol()
+	ss := r.s.sol
 	ss.mu.Lock()
 	c := ss.cfg
 	switch d[1] {
@@ -519,7 +499,7 @@ func (s *Server) solInbound(sess *session, payload []byte) {
 	if err != nil {
 		return
 	}
-	in := s.sol().instanceFor(sess)
+	in := s.sol.instanceFor(sess)
 	if in == nil {
 		return
 	}
@@ -721,7 +701,7 @@ func getUserPayloadAccess(r *request) (byte, []byte) {
 		return CCInvalidData, nil
 	}
 	out := make([]byte, 4)
-	if a, ok := r.s.accounts.Get(id); ok && id > 1 && a.Enabled && rolePrivilege(a.Role) >= r.s.sol().config().priv {
+	if a, ok := r.s.accounts.Get(id); ok && id > 1 && a.Enabled && rolePrivilege(a.Role) >= r.s.sol.config().priv {
 		out[0] = 1 << payloadTypeSOL
 	}
 	return CCOK, out

@@ -438,7 +438,7 @@ func FuzzSOLInbound(f *testing.F) {
 	if cc, _ := c.mustCmd(NetFnApp, 0x48, 1, 1, 0xC0, 0, 0, 0); cc != 0 {
 		f.Fatalf("activate: %#x", cc)
 	}
-	ss := e.srv.sol()
+	ss := e.srv.sol
 	ss.mu.Lock()
 	in := ss.active
 	ss.mu.Unlock()

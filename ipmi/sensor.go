@@ -42,11 +42,8 @@ func getSensorReading(r *request) (byte, []byte) {
 	if cc != CCOK {
 		return cc, nil
 	}
-	if ref.eventOnly {
-		return CCOK, []byte{0x00, 0x40 | 0x20, 0x00, 0x80}
-	}
-	if !ref.s.Available {
-		return CCOK, []byte{0x00, 0x40 | 0x20, 0x00, 0x80}
+	if ref.eventOnly || !ref.s.Available {
+		return CCOK, []byte{0x00, 0x40 | 0x20, 0x00, 0x80} // scanning on, reading unavailable
 	}
 	return CCOK, []byte{ref.lin.toRaw(ref.s.Reading), 0x40, thresholdStatus(ref.s), 0x80}
 }

@@ -65,6 +65,13 @@ type solServer struct {
 	active *solInstance
 }
 
+// current is the active SOL instance, if any.
+func (ss *solServer) current() *solInstance {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.active
+}
+
 func (ss *solServer) config() solConfig {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -244,9 +251,7 @@ func deactivatePayload(r *request) (byte, []byte) {
 		return CCInvalidData, nil
 	}
 	ss := r.s.sol
-	ss.mu.Lock()
-	in := ss.active
-	ss.mu.Unlock()
+	in := ss.current()
 	if in == nil {
 		return ccPayloadActive, nil // already deactivated
 	}
@@ -268,12 +273,8 @@ func getPayloadActivationStatus(r *request) (byte, []byte) {
 	if d[0]&0x3F != payloadTypeSOL {
 		return CCInvalidData, nil
 	}
-	ss := r.s.sol
-	ss.mu.Lock()
-	active := ss.active != nil
-	ss.mu.Unlock()
 	var bits byte
-	if active {
+	if r.s.sol.current() != nil {
 		bits = 1
 	}
 	return CCOK, []byte{1, bits, 0}
@@ -288,10 +289,7 @@ func getPayloadInstanceInfo(r *request) (byte, []byte) {
 	if d[0]&0x3F != payloadTypeSOL || d[1] != 1 {
 		return CCInvalidData, nil
 	}
-	ss := r.s.sol
-	ss.mu.Lock()
-	in := ss.active
-	ss.mu.Unlock()
+	in := r.s.sol.current()
 	out := make([]byte, 12)
 	if in != nil {
 		id := in.sess.id

@@ -33,6 +33,9 @@ type BootResult struct {
 	Mode   BootMode
 	Image  string // media image URL when booting virtual media
 	Time   time.Time
+	// BiosVersion is the BIOS that runs this boot (a staged BIOS update
+	// has just been activated).
+	BiosVersion string
 }
 
 // MediaBackend is implemented by backends that attach virtual media.

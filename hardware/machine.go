@@ -41,6 +41,8 @@ type state struct {
 	SecureBoot  bool             `json:"secure_boot"`
 	// SecureBootCurrent is what the firmware ran with at the last boot.
 	SecureBootCurrent bool `json:"secure_boot_current"`
+	// Firmware holds updated versions and staged images (firmware.go).
+	Firmware map[string]firmwareState `json:"firmware,omitempty"`
 }
 
 // Machine is one managed server: a backend plus the state a BMC keeps for
@@ -62,6 +64,9 @@ type Machine struct {
 	lastBoot  BootResult
 	lastReset time.Time
 	inserting map[string]bool
+
+	firmware []FirmwareComponent // as shipped; see firmware.go
+	fwBusy   map[string]bool     // components being updated
 
 	// The identify indication is volatile, as on real hardware.
 	identifyUntil   time.Time
@@ -85,7 +90,9 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		store:     st,
 		log:       log.With("system", id),
 		inserting: map[string]bool{},
+		fwBusy:    map[string]bool{},
 	}
+	m.firmware = shippedFirmware(backend, m.info)
 	if err := m.load(); err != nil {
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
 	}
@@ -118,6 +125,9 @@ func (m *Machine) load() error {
 	}
 	if m.st.Bios == nil {
 		m.st.Bios = map[string]any{}
+	}
+	if m.st.Firmware == nil {
+		m.st.Firmware = map[string]firmwareState{}
 	}
 	if _, ok := m.st.Bios["BootMode"]; !ok {
 		m.st.Bios["BootMode"] = string(m.defaultMode())
@@ -173,14 +183,26 @@ func (s state) clone() state {
 	}
 	c.Bios = cloneMap(s.Bios)
 	c.BiosPending = cloneMap(s.BiosPending)
+	c.Firmware = make(map[string]firmwareState, len(s.Firmware))
+	for k, v := range s.Firmware {
+		c.Firmware[k] = v // Pending is replaced, never changed in place
+	}
 	return c
 }
 
 // ID is the machine's identifier, unique within the daemon.
 func (m *Machine) ID() string { return m.id }
 
-// Info is the machine's static inventory.
-func (m *Machine) Info() Info { return m.info }
+// Info is the machine's inventory. It is static except BiosVersion, which
+// is the version the BIOS runs now: it changes when a staged BIOS update is
+// activated at a host reset (firmware.go).
+func (m *Machine) Info() Info {
+	in := m.info
+	m.mu.Lock()
+	in.BiosVersion = m.biosVersionLocked()
+	m.mu.Unlock()
+	return in
+}
 
 // Capabilities says what the machine's backend can do.
 func (m *Machine) Capabilities() Capabilities { return m.caps }
@@ -241,8 +263,10 @@ func (m *Machine) Boot() BootResult {
 	// The boot happens whatever the store says, so the state changes even
 	// if it cannot be persisted.
 	st := m.st.clone()
-	// Staged settings take effect at POST, before the firmware picks the
-	// boot mode and device: a pending BootMode applies to this very boot.
+	// A staged firmware image is flashed first, then staged settings take
+	// effect at POST, before the firmware picks the boot mode and device:
+	// a pending BootMode applies to this very boot.
+	m.activateStagedLocked(&st)
 	applied := len(st.BiosPending) > 0
 	for k, v := range st.BiosPending {
 		st.Bios[k] = v
@@ -271,6 +295,7 @@ func (m *Machine) Boot() BootResult {
 		m.log.Error("persist after boot", "err", err)
 	}
 	m.st = st
+	res.BiosVersion = m.biosVersionLocked()
 	m.lastBoot = res
 	if applied {
 		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")

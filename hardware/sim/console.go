@@ -84,7 +84,11 @@ func (m *Machine) bootedLocked(res hardware.BootResult, fw hardware.Firmware) {
 		mode = hardware.BootModeUEFI
 	}
 	in := m.info
-	m.printLocked("\r\n%s BIOS %s\r\n", in.Manufacturer, in.BiosVersion)
+	bios := in.BiosVersion
+	if res.BiosVersion != "" {
+		bios = res.BiosVersion // an update was just activated
+	}
+	m.printLocked("\r\n%s BIOS %s\r\n", in.Manufacturer, bios)
 	m.printLocked("%s, %d x %s, %g GiB RAM\r\n", in.Model, in.ProcessorCount, in.ProcessorModel, in.MemoryGiB)
 	m.printLocked("Boot mode %s\r\n", mode)
 	if res.Image != "" {

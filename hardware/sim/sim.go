@@ -28,7 +28,7 @@ type Config struct {
 	// PoweredOn starts the machine On instead of Off.
 	PoweredOn bool
 	// HTTPClient fetches virtual media images; nil uses a client with a
-	// 30 s timeout.
+	// 30 s timeout. Firmware images are fetched through its transport.
 	HTTPClient *http.Client
 }
 
@@ -40,7 +40,8 @@ const (
 )
 
 // Machine is a simulated server. It implements hardware.Backend,
-// hardware.MediaBackend, hardware.SensorReader and hardware.PowerWatcher.
+// hardware.MediaBackend, hardware.SensorReader, hardware.PowerWatcher and
+// hardware.FirmwareUpdater.
 type Machine struct {
 	cfg  Config
 	info hardware.Info

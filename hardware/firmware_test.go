@@ -1,0 +1,281 @@
+package hardware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
+)
+
+// fwImages serves update images: /NAME serves "firmware" bytes, except
+// /page-*.bin (an HTML page), /empty-*.bin (nothing), /block/NAME (waits
+// for release) and /missing-*.bin (404).
+type fwImages struct {
+	*httptest.Server
+	entered chan string
+	release chan struct{}
+	once    sync.Once
+}
+
+func newFwImages(t *testing.T) *fwImages {
+	im := &fwImages{entered: make(chan string, 4), release: make(chan struct{})}
+	im.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/missing-"):
+			http.NotFound(w, r)
+		case strings.HasPrefix(p, "/page-"):
+			_, _ = w.Write([]byte("\n  <!DOCTYPE html><html><body>Not here</body></html>"))
+		case strings.HasPrefix(p, "/empty-"):
+		case strings.HasPrefix(p, "/block/"):
+			im.entered <- p
+			select {
+			case <-im.release:
+			case <-r.Context().Done():
+				return
+			}
+			_, _ = w.Write([]byte{0x7f, 'F', 'W', 1, 2, 3})
+		case strings.HasPrefix(p, "/hdr/"):
+			_, _ = w.Write([]byte("BMCD-FW component=bios version=9.9.9\n\x00\x01"))
+		default:
+			_, _ = w.Write([]byte{0x7f, 'F', 'W', 1, 2, 3})
+		}
+	}))
+	t.Cleanup(im.Close)
+	t.Cleanup(func() { im.once.Do(func() { close(im.release) }) })
+	return im
+}
+
+func (im *fwImages) src(name string) hardware.ImageSource {
+	return hardware.ImageSource{URL: im.URL + "/" + name}
+}
+
+func component(t *testing.T, m *hardware.Machine, id string) hardware.FirmwareComponent {
+	t.Helper()
+	c, ok := m.FirmwareComponent(id)
+	if !ok {
+		t.Fatalf("no firmware component %s", id)
+	}
+	return c
+}
+
+func TestFirmwareInventory(t *testing.T) {
+	e := newEnv(t)
+	fw := e.m.Firmware()
+	if len(fw) != 3 || fw[0].ID != "BIOS" || fw[1].ID != "NIC" || fw[2].ID != "Disk0" {
+		t.Fatalf("components %+v", fw)
+	}
+	if fw[0].Version != e.m.Info().BiosVersion || fw[0].ReleaseDate.IsZero() {
+		t.Errorf("BIOS %q (released %v), Info.BiosVersion %q", fw[0].Version, fw[0].ReleaseDate, e.m.Info().BiosVersion)
+	}
+	// Callers get copies.
+	fw[1].Devices[0] = "changed"
+	if component(t, e.m, "NIC").Devices[0] == "changed" {
+		t.Error("Firmware shares Devices with the machine")
+	}
+	if _, ok := e.m.FirmwareComponent("Nope"); ok {
+		t.Error("unknown component found")
+	}
+}
+
+// TestFirmwareStagedUntilReset: a BIOS image is staged, logged, survives
+// a restart of the daemon, and runs from the next boot on, when
+// Info.BiosVersion follows it.
+func TestFirmwareStagedUntilReset(t *testing.T) {
+	e := newEnv(t)
+	im := newFwImages(t)
+	before := e.m.Info().BiosVersion
+	gen := e.m.Generation()
+	var phases []hardware.FirmwarePhase
+	var mu sync.Mutex
+	res, err := e.m.UpdateFirmware(context.Background(), "BIOS", im.src("bios-2.5.0.bin"), func(p hardware.FirmwareProgress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+			phases = append(phases, p.Phase)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Staged || res.Version != "2.5.0" || res.Component.Version != before || res.Component.Pending == nil ||
+		res.Component.Pending.Version != "2.5.0" || res.Component.Pending.Size != 6 || !strings.HasSuffix(res.Component.Pending.Image, "/bios-2.5.0.bin") {
+		t.Fatalf("result %+v (pending %+v)", res, res.Component.Pending)
+	}
+	if len(phases) != 2 || phases[0] != hardware.FirmwareTransferring || phases[1] != hardware.FirmwareVerifying {
+		t.Errorf("phases %v", phases)
+	}
+	if e.m.Generation() == gen {
+		t.Error("generation unchanged")
+	}
+	if got := e.m.Info().BiosVersion; got != before {
+		t.Errorf("BiosVersion %q before the reset", got)
+	}
+	if ev := last(t, e.m.Events(), hardware.EventFirmwareStaged); !strings.Contains(ev.Message, "2.5.0") || !strings.Contains(ev.Message, "next host reset") {
+		t.Errorf("staged event %q", ev.Message)
+	}
+
+	e.reopen() // the staged image is kept
+	if p := component(t, e.m, "BIOS").Pending; p == nil || p.Version != "2.5.0" {
+		t.Fatalf("after restart pending %+v", p)
+	}
+	res2, err := e.m.UpdateFirmware(context.Background(), "BIOS", im.src("bios-2.5.1.bin"), nil)
+	if err != nil || res2.Component.Pending.Version != "2.5.1" {
+		t.Fatalf("restage: %+v %v", res2, err)
+	}
+
+	if err := e.m.Reset(context.Background(), hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "boot", func() bool { return !e.m.LastBoot().Time.IsZero() })
+	c := component(t, e.m, "BIOS")
+	if c.Version != "2.5.1" || c.Pending != nil || !c.ReleaseDate.IsZero() {
+		t.Errorf("after boot %+v", c)
+	}
+	if got := e.m.Info().BiosVersion; got != "2.5.1" {
+		t.Errorf("Info.BiosVersion %q", got)
+	}
+	if got := e.m.LastBoot().BiosVersion; got != "2.5.1" {
+		t.Errorf("BootResult.BiosVersion %q", got)
+	}
+	if ev := last(t, e.m.Events(), hardware.EventFirmwareUpdated); !strings.Contains(ev.Message, "to 2.5.1") || !strings.Contains(ev.Message, before) {
+		t.Errorf("updated event %q", ev.Message)
+	}
+	poll(t, "the console banner with the new BIOS", func() bool {
+		return strings.Contains(string(e.m.Console().Scrollback()), "BIOS 2.5.1")
+	})
+	e.reopen()
+	if got := e.m.Info().BiosVersion; got != "2.5.1" {
+		t.Errorf("after restart Info.BiosVersion %q", got)
+	}
+}
+
+// TestFirmwareImmediate: the SSD runs a new image at once; untargeted
+// images find their component by name or header.
+func TestFirmwareImmediate(t *testing.T) {
+	e := newEnv(t)
+	im := newFwImages(t)
+	res, err := e.m.UpdateFirmware(context.Background(), "", im.src("disk0-1.0.4.bin"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Staged || res.Component.ID != "Disk0" || res.Component.Version != "1.0.4" || res.Component.Pending != nil {
+		t.Errorf("result %+v", res)
+	}
+	if ev := last(t, e.m.Events(), hardware.EventFirmwareUpdated); !strings.Contains(ev.Message, "from 1.0.3 to 1.0.4") {
+		t.Errorf("event %q", ev.Message)
+	}
+	res, err = e.m.UpdateFirmware(context.Background(), "", im.src("hdr/anything.bin"), nil)
+	if err != nil || res.Component.ID != "BIOS" || !res.Staged || res.Component.Pending.Version != "9.9.9" {
+		t.Errorf("header image: %+v %v", res, err)
+	}
+	// A push update.
+	res, err = e.m.InstallFirmware("NIC", hardware.FirmwareImage{Name: "nic-22.40.0.bin", Data: []byte{1, 2, 3}}, "nic-22.40.0.bin")
+	if err != nil || !res.Staged || res.Component.Pending.Image != "nic-22.40.0.bin" {
+		t.Errorf("push: %+v %v", res, err)
+	}
+}
+
+func TestFirmwareErrors(t *testing.T) {
+	e := newEnv(t)
+	im := newFwImages(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, component, image string
+		want                   error
+	}{
+		{"unknown component", "Tape", "bios-2.5.0.bin", hardware.ErrNotFound},
+		{"404", "BIOS", "missing-2.5.0.bin", hardware.ErrMedia},
+		{"HTML page", "BIOS", "page-2.5.0.bin", hardware.ErrFirmwareImage},
+		{"empty", "BIOS", "empty-2.5.0.bin", hardware.ErrFirmwareImage},
+		{"for another component", "BIOS", "nic-2.5.0.bin", hardware.ErrFirmwareNotApplicable},
+		{"no version", "BIOS", "firmware.bin", hardware.ErrFirmwareImage},
+		{"untargeted, no component named", "", "firmware.bin", hardware.ErrFirmwareImage},
+		{"untargeted, component it lacks", "", "raid-1.0.bin", hardware.ErrFirmwareNotApplicable},
+		{"not http", "BIOS", "", hardware.ErrInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := im.src(c.image)
+			if c.image == "" {
+				src.URL = "file:///etc/passwd"
+			}
+			before := e.m.Firmware()
+			_, err := e.m.UpdateFirmware(ctx, c.component, src, nil)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if after := e.m.Firmware(); component(t, e.m, "BIOS").Pending != nil || after[0].Version != before[0].Version {
+				t.Errorf("a failed update changed the firmware: %+v", after)
+			}
+		})
+	}
+	if count(e.m.Events(), hardware.EventFirmwareStaged)+count(e.m.Events(), hardware.EventFirmwareUpdated) != 0 {
+		t.Error("failed updates were logged as done")
+	}
+}
+
+func TestFirmwareBusy(t *testing.T) {
+	e := newEnv(t)
+	im := newFwImages(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.m.UpdateFirmware(context.Background(), "BIOS", im.src("block/bios-2.5.0.bin"), nil)
+		done <- err
+	}()
+	<-im.entered
+	if _, err := e.m.UpdateFirmware(context.Background(), "BIOS", im.src("bios-2.6.0.bin"), nil); !errors.Is(err, hardware.ErrBusy) {
+		t.Errorf("second BIOS update: %v", err)
+	}
+	if _, err := e.m.InstallFirmware("BIOS", hardware.FirmwareImage{Name: "bios-2.6.0.bin", Data: []byte{1}}, "x"); !errors.Is(err, hardware.ErrBusy) {
+		t.Errorf("push during an update: %v", err)
+	}
+	if _, err := e.m.UpdateFirmware(context.Background(), "", im.src("bios-2.6.0.bin"), nil); !errors.Is(err, hardware.ErrBusy) {
+		t.Errorf("untargeted BIOS image during an update: %v", err)
+	}
+	if _, err := e.m.UpdateFirmware(context.Background(), "NIC", im.src("nic-22.40.0.bin"), nil); err != nil {
+		t.Errorf("another component: %v", err)
+	}
+	im.once.Do(func() { close(im.release) })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p := component(t, e.m, "BIOS").Pending; p == nil || p.Version != "2.5.0" {
+		t.Errorf("pending %+v", p)
+	}
+}
+
+// A backend without FirmwareUpdater still reports its BIOS version.
+func TestFirmwareNotSupported(t *testing.T) {
+	m, err := hardware.NewMachine("atx", &biosOnly{}, newMemStore(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := m.Firmware()
+	if len(fw) != 1 || fw[0].Kind != hardware.FirmwareBIOS || fw[0].Version != "ATX 1.0" || fw[0].Updateable {
+		t.Errorf("firmware %+v", fw)
+	}
+	if _, err := m.UpdateFirmware(context.Background(), "", hardware.ImageSource{URL: "http://127.0.0.1:1/bios-1.1.bin"}, nil); !errors.Is(err, hardware.ErrNotSupported) {
+		t.Errorf("update: %v", err)
+	}
+	if _, err := m.InstallFirmware("BIOS", hardware.FirmwareImage{Name: "bios-1.1.bin", Data: []byte{1}}, "x"); !errors.Is(err, hardware.ErrNotSupported) {
+		t.Errorf("install: %v", err)
+	}
+	none, err := hardware.NewMachine("none", &atx{}, newMemStore(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fw := none.Firmware(); len(fw) != 0 {
+		t.Errorf("a backend with no BIOS version lists %+v", fw)
+	}
+}
+
+type biosOnly struct{ atx }
+
+func (*biosOnly) Info() hardware.Info {
+	return hardware.Info{Manufacturer: "Generic", BiosVersion: "ATX 1.0"}
+}

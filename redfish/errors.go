@@ -57,6 +57,12 @@ func newMessage(key string, args ...string) message {
 	if !ok { // a programming error; never fail the response over it
 		key, rm, args = "GeneralError", baseMessages["GeneralError"], nil
 	}
+	return fillMessage(baseMessagePrefix, key, rm, args)
+}
+
+// fillMessage renders message key of a registry (MessageIds start with
+// prefix) with its arguments.
+func fillMessage(prefix, key string, rm registryMessage, args []string) message {
 	// The registry fixes the argument count; keep to it whatever the caller passed.
 	args = append(args[:min(len(args), rm.NumberOfArgs):min(len(args), rm.NumberOfArgs)],
 		make([]string, max(0, rm.NumberOfArgs-len(args)))...)
@@ -68,7 +74,7 @@ func newMessage(key string, args ...string) message {
 		text = strings.ReplaceAll(text, fmt.Sprintf("%%%d", i), args[i-1])
 	}
 	return message{
-		ODataType: messageODataType, MessageID: baseMessagePrefix + key, Message: text,
+		ODataType: messageODataType, MessageID: prefix + key, Message: text,
 		MessageArgs: args, MessageSeverity: rm.MessageSeverity, Resolution: rm.Resolution,
 	}
 }

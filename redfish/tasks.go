@@ -24,6 +24,29 @@ type task struct {
 	End       time.Time
 	State     string // Running, Completed, Exception
 	Err       *apiError
+	// What the operation reported through its taskProgress: Percent is
+	// PercentComplete while running (-1: not reported, shown as 50), Msgs
+	// come before the final Success or error messages.
+	Percent int
+	Msgs    []message
+}
+
+// taskProgress is how a running operation reports to its task
+// (Task.PercentComplete, Task.Messages). It is safe for concurrent use and
+// works before the task exists (the operation may finish in time).
+type taskProgress struct {
+	ts *tasks
+	t  *task
+}
+
+// set records percent (0..100; -1 keeps the current value) and appends msgs.
+func (p *taskProgress) set(percent int, msgs ...message) {
+	p.ts.mu.Lock()
+	defer p.ts.mu.Unlock()
+	if percent >= 0 {
+		p.t.Percent = min(percent, 100)
+	}
+	p.t.Msgs = append(p.t.Msgs, msgs...)
 }
 
 type tasks struct {
@@ -45,11 +68,18 @@ func newTasks() *tasks {
 // snapshot of the new task is returned. A wait of 0 (the client asked to
 // respond-async) always makes a task, even for an fn that finishes at once.
 func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(context.Context) error) (*task, error) {
+	return ts.runProgress(name, r, wait, func(ctx context.Context, _ *taskProgress) error { return fn(ctx) })
+}
+
+// runProgress is run for an operation that reports its progress.
+func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, fn func(context.Context, *taskProgress) error) (*task, error) {
+	t := &task{Name: name, Method: r.Method, TargetURI: r.URL.Path, Percent: -1}
+	p := &taskProgress{ts: ts, t: t}
 	done := make(chan error, 1)
 	ts.wg.Add(1)
 	go func() {
 		defer ts.wg.Done()
-		done <- fn(ts.ctx)
+		done <- fn(ts.ctx, p)
 	}()
 	if wait > 0 {
 		timer := time.NewTimer(wait)
@@ -62,10 +92,10 @@ func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(c
 	}
 	ts.mu.Lock()
 	ts.next++
-	t := &task{ID: strconv.Itoa(ts.next), Name: name, Method: r.Method, TargetURI: r.URL.Path, Start: time.Now().UTC(), State: "Running"}
+	t.ID, t.Start, t.State = strconv.Itoa(ts.next), time.Now().UTC(), "Running"
 	ts.byID[t.ID] = t
 	ts.trimLocked()
-	snap := *t // the caller's copy: the goroutine below updates t under ts.mu
+	snap := t.copy() // the caller's copy: the goroutine below updates t under ts.mu
 	ts.mu.Unlock()
 	ts.wg.Add(1)
 	go func() {
@@ -81,6 +111,13 @@ func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(c
 		}
 	}()
 	return &snap, nil
+}
+
+// copy is a snapshot of t; the caller holds ts.mu.
+func (t *task) copy() task {
+	c := *t
+	c.Msgs = append([]message(nil), t.Msgs...)
+	return c
 }
 
 func (ts *tasks) trimLocked() {
@@ -106,7 +143,7 @@ func (ts *tasks) get(id string) (task, bool) {
 	if !ok {
 		return task{}, false
 	}
-	return *t, true
+	return t.copy(), true
 }
 
 func (ts *tasks) list() []task {
@@ -114,7 +151,7 @@ func (ts *tasks) list() []task {
 	defer ts.mu.Unlock()
 	out := make([]task, 0, len(ts.byID))
 	for _, t := range ts.byID {
-		out = append(out, *t)
+		out = append(out, t.copy())
 	}
 	sort.Slice(out, func(i, j int) bool { a, _ := strconv.Atoi(out[i].ID); b, _ := strconv.Atoi(out[j].ID); return a < b })
 	return out
@@ -130,15 +167,18 @@ func taskMonitorPath(id string) string { return taskPath(id) + "/Monitor" }
 
 func (t task) render() M {
 	status := "OK"
-	msgs := []message{}
+	msgs := append([]message{}, t.Msgs...)
 	percent := 50
+	if t.Percent >= 0 {
+		percent = t.Percent
+	}
 	switch t.State {
 	case "Completed":
 		percent = 100
 		msgs = append(msgs, newMessage("Success"))
 	case "Exception":
 		percent, status = 100, "Critical"
-		msgs = t.Err.msgs
+		msgs = append(msgs, t.Err.msgs...)
 	}
 	v := M{
 		"@odata.type":     "#Task.v1_7_4.Task",

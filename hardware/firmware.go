@@ -270,7 +270,7 @@ func (m *Machine) UpdateFirmware(ctx context.Context, component string, src Imag
 
 // InstallFirmware installs an image already in hand (a push update) as
 // UpdateFirmware does after fetching; source names it in the log.
-func (m *Machine) InstallFirmware(component string, img FirmwareImage, source string) (FirmwareResult, error) {
+func (m *Machine) InstallFirmware(component string, img FirmwareImage, source string, progress func(FirmwareProgress)) (FirmwareResult, error) {
 	fu, err := m.firmwareTarget(component)
 	if err != nil {
 		return FirmwareResult{}, err
@@ -279,7 +279,10 @@ func (m *Machine) InstallFirmware(component string, img FirmwareImage, source st
 		return FirmwareResult{}, err
 	}
 	defer m.releaseFirmware(component)
-	return m.install(fu, component, img, source, func(FirmwareProgress) {})
+	if progress == nil {
+		progress = func(FirmwareProgress) {}
+	}
+	return m.install(fu, component, img, source, progress)
 }
 
 // firmwareTarget checks the backend can update component ("" for any).

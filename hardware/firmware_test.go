@@ -175,7 +175,7 @@ func TestFirmwareImmediate(t *testing.T) {
 		t.Errorf("header image: %+v %v", res, err)
 	}
 	// A push update.
-	res, err = e.m.InstallFirmware("NIC", hardware.FirmwareImage{Name: "nic-22.40.0.bin", Data: []byte{1, 2, 3}}, "nic-22.40.0.bin")
+	res, err = e.m.InstallFirmware("NIC", hardware.FirmwareImage{Name: "nic-22.40.0.bin", Data: []byte{1, 2, 3}}, "nic-22.40.0.bin", nil)
 	if err != nil || !res.Staged || res.Component.Pending.Image != "nic-22.40.0.bin" {
 		t.Errorf("push: %+v %v", res, err)
 	}
@@ -231,7 +231,7 @@ func TestFirmwareBusy(t *testing.T) {
 	if _, err := e.m.UpdateFirmware(context.Background(), "BIOS", im.src("bios-2.6.0.bin"), nil); !errors.Is(err, hardware.ErrBusy) {
 		t.Errorf("second BIOS update: %v", err)
 	}
-	if _, err := e.m.InstallFirmware("BIOS", hardware.FirmwareImage{Name: "bios-2.6.0.bin", Data: []byte{1}}, "x"); !errors.Is(err, hardware.ErrBusy) {
+	if _, err := e.m.InstallFirmware("BIOS", hardware.FirmwareImage{Name: "bios-2.6.0.bin", Data: []byte{1}}, "x", nil); !errors.Is(err, hardware.ErrBusy) {
 		t.Errorf("push during an update: %v", err)
 	}
 	if _, err := e.m.UpdateFirmware(context.Background(), "", im.src("bios-2.6.0.bin"), nil); !errors.Is(err, hardware.ErrBusy) {
@@ -262,7 +262,7 @@ func TestFirmwareNotSupported(t *testing.T) {
 	if _, err := m.UpdateFirmware(context.Background(), "", hardware.ImageSource{URL: "http://127.0.0.1:1/bios-1.1.bin"}, nil); !errors.Is(err, hardware.ErrNotSupported) {
 		t.Errorf("update: %v", err)
 	}
-	if _, err := m.InstallFirmware("BIOS", hardware.FirmwareImage{Name: "bios-1.1.bin", Data: []byte{1}}, "x"); !errors.Is(err, hardware.ErrNotSupported) {
+	if _, err := m.InstallFirmware("BIOS", hardware.FirmwareImage{Name: "bios-1.1.bin", Data: []byte{1}}, "x", nil); !errors.Is(err, hardware.ErrNotSupported) {
 		t.Errorf("install: %v", err)
 	}
 	none, err := hardware.NewMachine("none", &atx{}, newMemStore(), quiet)

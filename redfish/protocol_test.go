@@ -147,7 +147,7 @@ func TestPublicAndUnauthenticated(t *testing.T) {
 
 // linkKeys are the properties whose string values name another URI.
 var linkKeys = map[string]bool{"@odata.id": true, "target": true, "@Redfish.ActionInfo": true,
-	"TaskMonitor": true, "Uri": true, "url": true, "v1": true}
+	"TaskMonitor": true, "Uri": true, "url": true, "v1": true, "MultipartHttpPushUri": true}
 
 func collectLinks(v any, out func(string)) {
 	switch x := v.(type) {

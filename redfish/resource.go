@@ -31,6 +31,8 @@ type resource struct {
 	patchPriv, postPriv, deletePriv auth.Privilege
 	public                          bool // GET without credentials (ServiceRoot, $metadata)
 	publicPost                      bool // POST without credentials (login)
+	// maxBody bounds a request body in bytes; 0 means maxRequestBodySize.
+	maxBody int64
 }
 
 func (res *resource) allow() string {
@@ -143,7 +145,11 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			r = r.WithContext(withPrincipal(r.Context(), p))
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBodySize)
+			limit := int64(maxRequestBodySize)
+			if res.maxBody > 0 {
+				limit = res.maxBody
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		var err error
 		switch r.Method {

@@ -30,6 +30,9 @@ type Config struct {
 	HTTPPort  int
 	TLS       bool
 	IPMIPorts map[string]int
+	// Store keeps service-wide settings (UpdateService); nil keeps them
+	// in memory only.
+	Store hardware.Store
 }
 
 // Service serves the Redfish API. Create it with New; Close stops its
@@ -112,6 +115,7 @@ func (s *Service) routes() {
 	s.registryRoutes()
 	s.taskRoutes()
 	s.logRoutes()
+	s.updateServiceRoutes()
 }
 
 // machine resolves the {sys} URL parameter.

@@ -1,0 +1,486 @@
+package redfish
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
+)
+
+// fwServer serves update images on 127.0.0.1: /fw/NAME is firmware,
+// /html/NAME a web page, /auth/NAME wants user fw password pw, anything
+// else 404.
+type fwServer struct {
+	*httptest.Server
+	hits atomic.Int64
+}
+
+func newFwServer(tb testing.TB, tls bool) *fwServer {
+	fs := &fwServer{}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fs.hits.Add(1)
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/fw/"):
+			_, _ = w.Write([]byte{0x7f, 'F', 'W', 0, 1, 2, 3})
+		case strings.HasPrefix(r.URL.Path, "/html/"):
+			_, _ = w.Write([]byte("<html><body>login</body></html>"))
+		case strings.HasPrefix(r.URL.Path, "/auth/"):
+			if u, p, ok := r.BasicAuth(); !ok || u != "fw" || p != "pw" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="fw"`)
+				http.Error(w, "who?", http.StatusUnauthorized)
+				return
+			}
+			_, _ = w.Write([]byte{0x7f, 'F', 'W', 0})
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	fs.Server = httptest.NewUnstartedServer(h)
+	fs.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes refused on purpose
+	if tls {
+		fs.StartTLS()
+	} else {
+		fs.Start()
+	}
+	tb.Cleanup(fs.Close)
+	return fs
+}
+
+const (
+	updateAction = "/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate"
+	fwInventory  = "/redfish/v1/UpdateService/FirmwareInventory"
+)
+
+// runTask starts an update, checks the 202, waits for its monitor to end
+// and returns the monitor's last answer and the task.
+func (e *env) runTask(r *resp) (*resp, map[string]any) {
+	e.tb.Helper()
+	r.want(http.StatusAccepted)
+	loc := r.Header.Get("Location")
+	body := r.obj()
+	if loc == "" || body["TaskMonitor"] != loc || body["TaskState"] != "Running" {
+		e.tb.Fatalf("202 without a task monitor: Location %q, body %s", loc, r.Body)
+	}
+	var mon *resp
+	eventually(e.tb, "the task to end", func() bool {
+		mon = e.get(loc)
+		return mon.Code != http.StatusAccepted
+	})
+	task := e.get(body["@odata.id"].(string)).want(http.StatusOK).obj()
+	return mon, task
+}
+
+// messageIDsOf lists a task's MessageIds, checking each message is what
+// its registry says.
+func messageIDsOf(tb testing.TB, task map[string]any) []string {
+	tb.Helper()
+	var ids []string
+	for _, m := range task["Messages"].([]any) {
+		msg := m.(map[string]any)
+		id := msg["MessageId"].(string)
+		ids = append(ids, id)
+		var rm registryMessage
+		var ok bool
+		if key, isBase := strings.CutPrefix(id, baseMessagePrefix); isBase {
+			rm, ok = baseMessages[key]
+		} else if key, isUpdate := strings.CutPrefix(id, updateMessagePrefix); isUpdate {
+			rm, ok = updateMessages[key]
+		}
+		args, _ := msg["MessageArgs"].([]any)
+		if !ok || len(args) != rm.NumberOfArgs || strings.Contains(msg["Message"].(string), "%1") {
+			tb.Errorf("task message %v does not match its registry", msg)
+		}
+	}
+	return ids
+}
+
+func hasAll(have []string, want ...string) bool {
+	for _, w := range want {
+		if !contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestUpdateServiceResources(t *testing.T) {
+	e := newEnv(t, withBackend("atx", &noBootBackend{}))
+	root := e.get("/redfish/v1").want(http.StatusOK).obj()
+	if at(root, "UpdateService", "@odata.id") != "/redfish/v1/UpdateService" {
+		t.Errorf("ServiceRoot.UpdateService %v", root["UpdateService"])
+	}
+	us := e.get("/redfish/v1/UpdateService").want(http.StatusOK).obj()
+	act := at(us, "Actions", "#UpdateService.SimpleUpdate").(map[string]any)
+	if us["ServiceEnabled"] != true || at(us, "FirmwareInventory", "@odata.id") != fwInventory ||
+		act["target"] != updateAction || us["VerifyRemoteServerCertificate"] != false ||
+		us["MaxImageSizeBytes"] != float64(hardware.MaxFirmwareImageSize) || us["MultipartHttpPushUri"] != multipartPushPath {
+		t.Errorf("UpdateService %v", us)
+	}
+	info := e.get(act["@Redfish.ActionInfo"].(string)).want(http.StatusOK).obj()
+	params := map[string]map[string]any{}
+	for _, p := range info["Parameters"].([]any) {
+		params[p.(map[string]any)["Name"].(string)] = p.(map[string]any)
+	}
+	if params["ImageURI"]["Required"] != true || len(params["TransferProtocol"]["AllowableValues"].([]any)) != 2 {
+		t.Errorf("ActionInfo %v", info)
+	}
+	targets := params["Targets"]["AllowableValues"].([]any)
+	for _, want := range []string{"/redfish/v1/Systems/0", fwInventory + "/BIOS_0", fwInventory + "/Disk0_1"} {
+		if !contains(targets, any(want)) {
+			t.Errorf("Targets allow %v, not %s", targets, want)
+		}
+	}
+	for _, not := range []string{"/redfish/v1/Systems/atx", fwInventory + "/BIOS_atx", fwInventory + "/BMC"} {
+		if contains(targets, any(not)) {
+			t.Errorf("Targets allow %s", not)
+		}
+	}
+
+	coll := e.get(fwInventory).want(http.StatusOK).obj()
+	var members []string
+	for _, m := range coll["Members"].([]any) {
+		members = append(members, m.(map[string]any)["@odata.id"].(string))
+	}
+	want := []string{"BMC", "BIOS_0", "NIC_0", "Disk0_0", "BIOS_1", "NIC_1", "Disk0_1"}
+	if len(members) != len(want) {
+		t.Fatalf("members %v", members)
+	}
+	for i, w := range want {
+		if members[i] != fwInventory+"/"+w {
+			t.Errorf("member %d: %s, want %s", i, members[i], w)
+		}
+	}
+
+	bios := e.get(fwInventory + "/BIOS_0").want(http.StatusOK).obj()
+	sys := e.get("/redfish/v1/Systems/0").want(http.StatusOK).obj()
+	if bios["Version"] != sys["BiosVersion"] || bios["Updateable"] != true || bios["ResetRequiredOnUpdate"] != true ||
+		at(bios, "RelatedItem", 0, "@odata.id") != "/redfish/v1/Systems/0" || bios["SoftwareId"] == nil || bios["ReleaseDate"] == nil {
+		t.Errorf("BIOS_0 %v; BiosVersion %v", bios, sys["BiosVersion"])
+	}
+	nic := e.get(fwInventory + "/NIC_1").want(http.StatusOK).obj()
+	if at(nic, "RelatedItem", 1, "@odata.id") != "/redfish/v1/Systems/1/EthernetInterfaces/NIC2" {
+		t.Errorf("NIC_1 %v", nic)
+	}
+	disk := e.get(fwInventory + "/Disk0_0").want(http.StatusOK).obj()
+	if at(disk, "RelatedItem", 0, "@odata.id") != "/redfish/v1/Systems/0/Storage/1/Drives/Disk0" || disk["ResetRequiredOnUpdate"] != false {
+		t.Errorf("Disk0_0 %v", disk)
+	}
+	bmc := e.get(fwInventory + "/BMC").want(http.StatusOK).obj()
+	mgr := e.get("/redfish/v1/Managers/0").want(http.StatusOK).obj()
+	if bmc["Version"] != mgr["FirmwareVersion"] || bmc["Updateable"] != false || bmc["RelatedItem@odata.count"] != float64(3) {
+		t.Errorf("BMC %v", bmc)
+	}
+	for _, id := range []string{"BIOS", "BIOS_9", "Tape_0", "Staged_BIOS_0", "BIOS_atx_", "_0", "bmc"} {
+		e.get(fwInventory+"/"+id).wantError(http.StatusNotFound, "ResourceNotFound")
+	}
+	for _, p := range []string{"/redfish/v1/Registries/Update", "/redfish/v1/Registries/Update/Update"} {
+		e.get(p).want(http.StatusOK)
+	}
+}
+
+func TestSimpleUpdateRejected(t *testing.T) {
+	e := newEnv(t, withBackend("atx", &noBootBackend{}))
+	fs := newFwServer(t, false)
+	img := fs.URL + "/fw/bios-2.5.0.bin"
+	e.post(updateAction, M{"ImageURI": img}, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
+	for _, c := range []struct {
+		name string
+		body any
+		key  string
+	}{
+		{"no ImageURI", M{}, "ActionParameterMissing"},
+		{"ImageURI not a string", M{"ImageURI": 5}, "ActionParameterValueTypeError"},
+		{"unknown parameter", M{"ImageURI": img, "Image": img}, "ActionParameterUnknown"},
+		{"ftp URI", M{"ImageURI": "ftp://127.0.0.1/bios-2.5.0.bin"}, "ActionParameterValueFormatError"},
+		{"no host", M{"ImageURI": "http:///bios-2.5.0.bin"}, "ActionParameterValueFormatError"},
+		{"protocol not in the schema", M{"ImageURI": img, "TransferProtocol": "Pigeon"}, "ActionParameterValueNotInList"},
+		{"unsupported protocol for a bare URI", M{"ImageURI": "127.0.0.1/bios-2.5.0.bin", "TransferProtocol": "TFTP"}, "ActionParameterValueNotInList"},
+		{"unknown target", M{"ImageURI": img, "Targets": []string{"/redfish/v1/Systems/9"}}, "ActionParameterValueNotInList"},
+		{"the BMC", M{"ImageURI": img, "Targets": []string{fwInventory + "/BMC"}}, "ActionParameterValueNotInList"},
+		{"not updateable", M{"ImageURI": img, "Targets": []string{fwInventory + "/BIOS_atx"}}, "ActionParameterValueNotInList"},
+		{"system that cannot update", M{"ImageURI": img, "Targets": []string{"/redfish/v1/Systems/atx"}}, "ActionParameterValueNotInList"},
+		{"a chassis", M{"ImageURI": img, "Targets": []string{"/redfish/v1/Chassis/0"}}, "ActionParameterValueNotInList"},
+		{"Targets not an array", M{"ImageURI": img, "Targets": "/redfish/v1/Systems/0"}, "ActionParameterValueTypeError"},
+		{"Stage", M{"ImageURI": img, "Stage": true}, "ActionParameterNotSupported"},
+		{"LocalImage", M{"ImageURI": img, "LocalImage": true}, "ActionParameterNotSupported"},
+		{"ExcludeTargets", M{"ImageURI": img, "ExcludeTargets": []string{"/redfish/v1/Systems/1"}}, "ActionParameterNotSupported"},
+		{"malformed", `{"ImageURI":`, "MalformedJSON"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.with(t).post(updateAction, c.body).wantError(http.StatusBadRequest, c.key)
+		})
+	}
+	if n := len(e.svc.tasks.list()); n != 0 {
+		t.Errorf("%d tasks from rejected requests", n)
+	}
+	if n := fs.hits.Load(); n != 0 {
+		t.Errorf("rejected requests fetched %d images", n)
+	}
+}
+
+// TestSimpleUpdateBIOS is Ironic's flow: SimpleUpdate targeted at the
+// system, a Task that completes with the image staged, a reset, and the
+// new BiosVersion.
+func TestSimpleUpdateBIOS(t *testing.T) {
+	e := newEnv(t)
+	fs := newFwServer(t, false)
+	old := e.get("/redfish/v1/Systems/1").obj()["BiosVersion"]
+	// sushy sends TransferProtocol HTTP whatever the URI's scheme.
+	mon, task := e.runTask(e.post(updateAction, M{"ImageURI": fs.URL + "/fw/bios-2.5.0.bin", "TransferProtocol": "HTTPS",
+		"Targets": []string{"/redfish/v1/Systems/1/"}}))
+	mon.want(http.StatusNoContent)
+	if task["TaskState"] != "Completed" || task["TaskStatus"] != "OK" || task["PercentComplete"] != float64(100) {
+		t.Fatalf("task %v", task)
+	}
+	ids := messageIDsOf(t, task)
+	if !hasAll(ids, updateMessagePrefix+"TransferringToComponent", updateMessagePrefix+"TargetDetermined",
+		updateMessagePrefix+"VerifyingAtComponent", updateMessagePrefix+"AwaitToActivate", baseMessagePrefix+"ResetRequired",
+		baseMessagePrefix+"Success") {
+		t.Errorf("task messages %v", ids)
+	}
+	if v := e.get("/redfish/v1/Systems/1").obj()["BiosVersion"]; v != old {
+		t.Errorf("BiosVersion %v before the reset", v)
+	}
+	staged := e.get(fwInventory + "/Staged_BIOS_1").want(http.StatusOK).obj()
+	if staged["Version"] != "2.5.0" || staged["Staged"] != true || staged["Active"] != false || staged["SizeBytes"] != float64(7) {
+		t.Errorf("staged %v", staged)
+	}
+	if e.get(fwInventory + "/BIOS_1").obj()["Version"] != old {
+		t.Error("the running BIOS changed before the reset")
+	}
+	e.get(fwInventory+"/Staged_BIOS_0").wantError(http.StatusNotFound, "ResourceNotFound")
+
+	e.powerOn("1")
+	eventually(t, "the new BIOS", func() bool { return e.get("/redfish/v1/Systems/1").obj()["BiosVersion"] == "2.5.0" })
+	if v := e.get(fwInventory + "/BIOS_1").obj()["Version"]; v != "2.5.0" {
+		t.Errorf("BIOS_1 %v", v)
+	}
+	e.get(fwInventory+"/Staged_BIOS_1").wantError(http.StatusNotFound, "ResourceNotFound")
+	if v := e.get("/redfish/v1/Systems/0").obj()["BiosVersion"]; v != old {
+		t.Errorf("system 0 changed: %v", v)
+	}
+	entries := e.get("/redfish/v1/Systems/1/LogServices/EventLog/Entries").obj()["Members"].([]any)
+	var log []string
+	for _, m := range entries {
+		log = append(log, m.(map[string]any)["Message"].(string))
+	}
+	joined := strings.Join(log, "\n")
+	if !strings.Contains(joined, "BIOS firmware 2.5.0") || !strings.Contains(joined, "updated from "+old.(string)+" to 2.5.0") {
+		t.Errorf("event log:\n%s", joined)
+	}
+}
+
+func TestSimpleUpdateTargets(t *testing.T) {
+	e := newEnv(t)
+	fs := newFwServer(t, false)
+	// A component that activates at once.
+	mon, task := e.runTask(e.post(updateAction, M{"ImageURI": fs.URL + "/fw/disk0-1.0.4.bin", "Targets": []string{fwInventory + "/Disk0_0"}}))
+	mon.want(http.StatusNoContent)
+	if !contains(messageIDsOf(t, task), updateMessagePrefix+"UpdateSuccessful") {
+		t.Errorf("messages %v", task["Messages"])
+	}
+	if v := e.get(fwInventory + "/Disk0_0").obj()["Version"]; v != "1.0.4" {
+		t.Errorf("Disk0_0 %v", v)
+	}
+	// No Targets: every system, the component the image names; a bare
+	// URI is fetched over HTTP.
+	mon, _ = e.runTask(e.post(updateAction, M{"ImageURI": strings.TrimPrefix(fs.URL, "http://") + "/fw/nic-22.40.0.bin"}))
+	mon.want(http.StatusNoContent)
+	for _, id := range []string{"0", "1"} {
+		if v := e.get(fwInventory + "/Staged_NIC_" + id).want(http.StatusOK).obj()["Version"]; v != "22.40.0" {
+			t.Errorf("Staged_NIC_%s %v", id, v)
+		}
+	}
+	// Credentials are honoured.
+	mon, _ = e.runTask(e.post(updateAction, M{"ImageURI": fs.URL + "/auth/bios-3.0.0.bin", "Username": "fw", "Password": "pw",
+		"Targets": []string{fwInventory + "/BIOS_0"}}))
+	mon.want(http.StatusNoContent)
+	if v := e.get(fwInventory + "/Staged_BIOS_0").obj()["Version"]; v != "3.0.0" {
+		t.Errorf("Staged_BIOS_0 %v", v)
+	}
+}
+
+func TestSimpleUpdateFailures(t *testing.T) {
+	e := newEnv(t)
+	fs := newFwServer(t, false)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	for _, c := range []struct {
+		name, image string
+		targets     []string
+		status      int
+		key         string // Base error of the monitor
+		update      string // Update message in the task
+	}{
+		{"404", fs.URL + "/nothing/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceMissingAtURI", "TransferFailed"},
+		{"no server", gone.URL + "/fw/bios-2.5.0.bin", nil, 400, "CouldNotEstablishConnection", "TransferFailed"},
+		{"credentials wanted", fs.URL + "/auth/bios-2.5.0.bin", []string{fwInventory + "/BIOS_0"}, 400, "ResourceAtUriUnauthorized", "TransferFailed"},
+		{"a web page", fs.URL + "/html/bios-2.5.0.bin", []string{fwInventory + "/BIOS_0"}, 400, "ResourceAtUriInUnknownFormat", "VerificationFailed"},
+		{"no version", fs.URL + "/fw/firmware.bin", []string{fwInventory + "/BIOS_0"}, 400, "ResourceAtUriInUnknownFormat", "VerificationFailed"},
+		{"for another component", fs.URL + "/fw/nic-1.0.bin", []string{fwInventory + "/BIOS_0"}, 400, "ActionParameterValueConflict", "UpdateNotApplicable"},
+		{"for nothing here", fs.URL + "/fw/raid-1.0.bin", nil, 400, "ActionParameterValueConflict", "NoTargetsDetermined"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := e.with(t)
+			body := M{"ImageURI": c.image}
+			if c.targets != nil {
+				body["Targets"] = c.targets
+			}
+			mon, task := e.runTask(e.post(updateAction, body))
+			mon.wantError(c.status, c.key)
+			if task["TaskState"] != "Exception" || task["TaskStatus"] != "Critical" {
+				t.Errorf("task %v", task)
+			}
+			if ids := messageIDsOf(t, task); !hasAll(ids, updateMessagePrefix+c.update, baseMessagePrefix+c.key) {
+				t.Errorf("task messages %v", ids)
+			}
+		})
+	}
+	for _, id := range []string{"0", "1"} {
+		e.get(fwInventory+"/Staged_BIOS_"+id).wantError(http.StatusNotFound, "ResourceNotFound")
+	}
+}
+
+// TestUpdateServiceVerifyCertificate: off by default (any certificate);
+// on, an untrusted one fails the transfer. The setting is kept.
+func TestUpdateServiceVerifyCertificate(t *testing.T) {
+	e := newEnv(t)
+	fs := newFwServer(t, true)
+	body := M{"ImageURI": fs.URL + "/fw/bios-2.5.0.bin", "Targets": []string{fwInventory + "/BIOS_0"}}
+	mon, _ := e.runTask(e.post(updateAction, body))
+	mon.want(http.StatusNoContent)
+
+	e.patch("/redfish/v1/UpdateService", M{"ServiceEnabled": false}).wantError(http.StatusBadRequest, "PropertyNotWritable")
+	e.patch("/redfish/v1/UpdateService", M{"VerifyRemoteServerCertificate": "yes"}).wantError(http.StatusBadRequest, "PropertyValueTypeError")
+	e.patch("/redfish/v1/UpdateService", M{"VerifyRemoteServerCertificate": true}, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
+	e.patch("/redfish/v1/UpdateService", M{"VerifyRemoteServerCertificate": true}).want(http.StatusNoContent)
+	if v := e.get("/redfish/v1/UpdateService").obj()["VerifyRemoteServerCertificate"]; v != true {
+		t.Fatalf("VerifyRemoteServerCertificate %v", v)
+	}
+	mon, task := e.runTask(e.post(updateAction, body))
+	mon.wantError(http.StatusBadRequest, "CouldNotEstablishConnection")
+	if !strings.Contains(string(mon.Body), "certificate") {
+		t.Errorf("the error does not say why: %s", mon.Body)
+	}
+	_ = task
+
+	// A new service over the same store keeps the setting.
+	svc := New(Config{Machines: []*hardware.Machine{e.machines["0"]}, Accounts: e.accounts, Store: e.db, Version: "test"})
+	defer svc.Close()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/redfish/v1/UpdateService", nil)
+	req.SetBasicAuth(adminUser, adminPass)
+	svc.ServeHTTP(rec, req)
+	var us map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &us); err != nil || us["VerifyRemoteServerCertificate"] != true {
+		t.Errorf("after a restart: %v %s", err, rec.Body)
+	}
+}
+
+// multipartBody builds a push update body; a part with a nil value is
+// left out.
+func multipartBody(tb testing.TB, params any, fileName string, file []byte, extra map[string]string) (string, []byte) {
+	tb.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if params != nil {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="UpdateParameters"`)
+		h.Set("Content-Type", "application/json")
+		pw, _ := mw.CreatePart(h)
+		if s, ok := params.(string); ok {
+			_, _ = pw.Write([]byte(s))
+		} else {
+			_ = json.NewEncoder(pw).Encode(params)
+		}
+	}
+	if file != nil {
+		fw, _ := mw.CreateFormFile("UpdateFile", fileName)
+		_, _ = fw.Write(file)
+	}
+	for k, v := range extra {
+		_ = mw.WriteField(k, v)
+	}
+	_ = mw.Close()
+	return mw.FormDataContentType(), buf.Bytes()
+}
+
+func TestMultipartPushUpdate(t *testing.T) {
+	e := newEnv(t)
+	push := func(ct string, body []byte, opts ...reqOpt) *resp {
+		return e.do(http.MethodPost, multipartPushPath, body, append([]reqOpt{header("Content-Type", ct)}, opts...)...)
+	}
+	ct, body := multipartBody(t, M{"Targets": []string{fwInventory + "/BIOS_1"}, "ForceUpdate": true}, "bios-4.0.0.bin",
+		[]byte{0x7f, 1, 2, 3}, map[string]string{"OemParameters": "{}"})
+	push(ct, body, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
+	mon, task := e.runTask(push(ct, body))
+	mon.want(http.StatusNoContent)
+	if !contains(messageIDsOf(t, task), updateMessagePrefix+"AwaitToActivate") {
+		t.Errorf("messages %v", task["Messages"])
+	}
+	if v := e.get(fwInventory + "/Staged_BIOS_1").want(http.StatusOK).obj()["Version"]; v != "4.0.0" {
+		t.Errorf("staged %v", v)
+	}
+	// The header inside the image, untargeted.
+	ct, body = multipartBody(t, M{}, "image.bin", []byte("BMCD-FW component=disk0 version=2.0.0\n\x00"), nil)
+	mon, _ = e.runTask(push(ct, body))
+	mon.want(http.StatusNoContent)
+	for _, id := range []string{"0", "1"} {
+		if v := e.get(fwInventory + "/Disk0_" + id).obj()["Version"]; v != "2.0.0" {
+			t.Errorf("Disk0_%s %v", id, v)
+		}
+	}
+	ct, body = multipartBody(t, M{"Targets": []string{fwInventory + "/BIOS_0"}}, "bios-4.0.0.bin", []byte("<!DOCTYPE html>"), nil)
+	mon, _ = e.runTask(push(ct, body))
+	mon.wantError(http.StatusBadRequest, "ResourceAtUriInUnknownFormat")
+
+	for _, c := range []struct {
+		name   string
+		params any
+		file   []byte
+		extra  map[string]string
+		status int
+		key    string
+	}{
+		{"no parameters", nil, []byte{1}, nil, 400, "ActionParameterMissing"},
+		{"no file", M{}, nil, nil, 400, "ActionParameterMissing"},
+		{"unknown part", M{}, []byte{1}, map[string]string{"Extra": "x"}, 400, "ActionParameterUnknown"},
+		{"unknown parameter", M{"Target": "x"}, []byte{1}, nil, 400, "ActionParameterUnknown"},
+		{"bad target", M{"Targets": []string{fwInventory + "/BMC"}}, []byte{1}, nil, 400, "ActionParameterValueNotInList"},
+		{"malformed parameters", `{"Targets":`, []byte{1}, nil, 400, "MalformedJSON"},
+		{"Stage", M{"Stage": true}, []byte{1}, nil, 400, "ActionParameterNotSupported"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ct, body := multipartBody(t, c.params, "bios-5.0.0.bin", c.file, c.extra)
+			e.with(t).do(http.MethodPost, multipartPushPath, body, header("Content-Type", ct)).wantError(c.status, c.key)
+		})
+	}
+	e.post(multipartPushPath, M{"Targets": []string{}}).wantError(http.StatusBadRequest, "UnrecognizedRequestBody")
+	if testing.Short() {
+		return
+	}
+	// A body over the bound.
+	big := bytes.Repeat([]byte{1}, hardware.MaxFirmwareImageSize+2)
+	ct, body = multipartBody(t, M{}, "bios-5.0.0.bin", big, nil)
+	push(ct, body).wantError(http.StatusRequestEntityTooLarge, "PayloadTooLarge")
+}
+
+// TestUpdateTaskPayload: the task says what started it.
+func TestUpdateTaskPayload(t *testing.T) {
+	e := newEnv(t)
+	fs := newFwServer(t, false)
+	mon, task := e.runTask(e.post(updateAction, M{"ImageURI": fs.URL + "/fw/bios-2.5.0.bin"}))
+	mon.want(http.StatusNoContent)
+	if at(task, "Payload", "TargetUri") != updateAction || at(task, "Payload", "HttpOperation") != "POST" {
+		t.Errorf("payload %v", task["Payload"])
+	}
+}

@@ -19,7 +19,8 @@ const schemaDir = "../schemas"
 // TestSchemaConformance crawls every resource bmcd serves, with optional
 // branches populated (a powered-on system, inserted media, a task, a
 // session, an extra account, pending BIOS settings, log entries), and
-// validates each document against the DMTF schemas.
+// validates each document against the DMTF schemas; a firmware update
+// adds its task and a staged image.
 func TestSchemaConformance(t *testing.T) {
 	t.Parallel()
 	v, err := schemacheck.Load(schemaDir)
@@ -50,6 +51,18 @@ func TestSchemaConformance(t *testing.T) {
 			return false, err.Error()
 		}
 		return r.Status == http.StatusNoContent, fmt.Sprintf("task monitor answers %d: %s", r.Status, r.Body)
+	})
+	// A firmware update leaves a Task with Update registry messages and a
+	// staged image in the FirmwareInventory.
+	fw := serveFirmware(t)
+	update := b.Must(t, http.StatusAccepted, post("/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+		map[string]any{"ImageURI": fw.URL + "/firmware/bios-2.5.0.bin", "Targets": []string{"/redfish/v1/Systems/1"}}))
+	eventually(t, 10*time.Second, func() (bool, string) {
+		r, err := b.Do(request{Method: http.MethodGet, Path: update.Header.Get("Location")})
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Status == http.StatusNoContent, fmt.Sprintf("update task monitor answers %d: %s", r.Status, r.Body)
 	})
 	b.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/SessionService/Sessions",
 		Body: map[string]any{"UserName": b.User, "Password": b.Password}, NoAuth: true})
@@ -88,6 +101,7 @@ func TestSchemaConformance(t *testing.T) {
 		"SessionService", "Session", "AccountService", "ManagerAccount", "Role",
 		"MessageRegistryFileCollection", "MessageRegistryFile", "TaskService", "Task",
 		"LogService", "LogEntryCollection", "LogEntry",
+		"UpdateService", "SoftwareInventoryCollection", "SoftwareInventory",
 	} {
 		if types[want] == 0 {
 			t.Errorf("the crawl validated no %s document", want)
@@ -232,6 +246,12 @@ func TestErrorResponsesConformance(t *testing.T) {
 		{"no credentials", request{Method: "GET", Path: "/redfish/v1/Systems", NoAuth: true}, 401, ""},
 		{"stale If-Match", request{Method: "PATCH", Path: "/redfish/v1/Systems/0", Header: map[string]string{"If-Match": `"0000000000000000"`},
 			Body: map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Pxe"}}}, 412, "PreconditionFailed"},
+		{"SimpleUpdate without ImageURI", request{Method: "POST", Path: "/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+			Body: map[string]any{}}, 400, "ActionParameterMissing"},
+		{"SimpleUpdate of the BMC", request{Method: "POST", Path: "/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+			Body: map[string]any{"ImageURI": "http://127.0.0.1:9/bmc-2.0.bin", "Targets": []string{"/redfish/v1/UpdateService/FirmwareInventory/BMC"}}},
+			400, "ActionParameterValueNotInList"},
+		{"unknown firmware", request{Method: "GET", Path: "/redfish/v1/UpdateService/FirmwareInventory/Tape_0"}, 404, "ResourceNotFound"},
 		{"duplicate account", request{Method: "POST", Path: "/redfish/v1/AccountService/Accounts",
 			Body: map[string]any{"UserName": adminUser, "Password": "Another-pw1", "RoleId": "ReadOnly"}}, 409, "ResourceAlreadyExists"},
 	}

@@ -1,0 +1,271 @@
+#!/usr/bin/python3
+"""OpenStack Ironic's Redfish firmware update, done with sushy.
+
+Runs against any Redfish service the steps Ironic's redfish firmware
+interface takes to update a node's BIOS: read the components it caches
+(System.BiosVersion, the Manager's FirmwareVersion), find the
+UpdateService and its FirmwareInventory, UpdateService.SimpleUpdate with
+Targets naming the System (as Ironic does when the BMC has several), poll
+the Task through sushy's task monitor, reset the System, and read the new
+BiosVersion and FirmwareInventory version. Then an image that is not there
+must end its Task in Exception. Written for Debian's python3-sushy 4.3.3.
+
+Prints each step and exits 0 on success, 1 on a failed check, 2 on an
+unexpected exception.
+
+usage: sushy_firmware_flow.py --url https://127.0.0.1:8443 --username admin \
+           --password PASS --image-url http://127.0.0.1:8080/bios-2.5.0.bin \
+           --version 2.5.0 --missing-url http://127.0.0.1:8080/nothing.bin
+"""
+
+import argparse
+import sys
+import time
+import traceback
+import warnings
+
+import sushy
+from sushy import taskmonitor
+
+_step = 0
+
+RUNNING = {sushy.TASK_STATE_NEW, sushy.TASK_STATE_PENDING,
+           sushy.TASK_STATE_STARTING, sushy.TASK_STATE_RUNNING}
+
+
+def step(msg):
+    global _step
+    _step += 1
+    print("[%02d] %s" % (_step, msg), flush=True)
+
+
+def info(msg):
+    print("     %s" % msg, flush=True)
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise CheckFailed(msg)
+
+
+def wait_for(what, cond, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise CheckFailed("timed out waiting for %s" % what)
+        time.sleep(0.1)
+
+
+def get_task_monitor(conn, uri):
+    """Sushy.get_task_monitor(uri), as Ironic's redfish_utils calls it.
+
+    In Debian's python3-sushy 4.3.3 that method reads Sushy.registries,
+    which lists sushy's bundled standard_registries directory, and the
+    package does not ship it (FileNotFoundError). The TaskMonitor it
+    would build is built here with the lazy registries every other sushy
+    getter uses.
+    """
+    try:
+        return conn.get_task_monitor(uri)
+    except FileNotFoundError:
+        return taskmonitor.TaskMonitor(
+            conn._conn, uri, redfish_version=conn.redfish_version,
+            registries=conn.lazy_registries)
+
+
+def wait_task(conn, uri, timeout=60.0):
+    """Poll the task as Ironic's periodic check does, until it ends.
+
+    Ironic calls get_task_monitor(uri) and, once is_processing is false,
+    get_task(). sushy keeps the task's own URI (the @odata.id of the 202
+    body), which answers 200 at once, so a task still Running is polled
+    again here (Ironic's check runs every minute and sees it done).
+    """
+    deadline = time.monotonic() + timeout
+    polls = 0
+    while True:
+        polls += 1
+        monitor = get_task_monitor(conn, uri)
+        if not monitor.is_processing:
+            task = monitor.get_task()
+            if task.task_state not in RUNNING:
+                info("task %s after %d polls: %s, %s, %s%%" % (
+                    task.identity, polls, task.task_state.value,
+                    task.task_status.value if task.task_status else None,
+                    task.percent_complete))
+                for m in task.messages or []:
+                    info("  %s: %s" % (m.message_id, m.message))
+                return task
+        if time.monotonic() > deadline:
+            raise CheckFailed("task %s still running after %.0fs" % (uri, timeout))
+        time.sleep(0.2)
+
+
+def bios_entry(update_service, system_path, staged=False):
+    """The FirmwareInventory member for the System's BIOS."""
+    inventory = update_service.firmware_inventory
+    # sushy caches the collection and its get_members(); read it afresh.
+    inventory.refresh(force=True)
+    for fw in [inventory.get_member(i) for i in inventory.members_identities]:
+        related = [r.get("@odata.id", "").rstrip("/")
+                   for r in fw.related_item or []]
+        if system_path.rstrip("/") not in related:
+            continue
+        is_staged = fw.json.get("Staged") is True
+        if "BIOS" in fw.identity.upper() and is_staged == staged:
+            return fw
+    return None
+
+
+def event_messages(conn, system):
+    path = system.json["LogServices"]["@odata.id"]
+    msgs = []
+    for svc in conn._conn.get(path).json()["Members"]:
+        svc_doc = conn._conn.get(svc["@odata.id"]).json()
+        entries = conn._conn.get(svc_doc["Entries"]["@odata.id"]).json()
+        msgs.extend(e.get("Message", "") for e in entries["Members"])
+    return msgs
+
+
+def run(args):
+    step("connect to %s as %s (sushy %s)" % (
+        args.url, args.username, sushy.__version__))
+    conn = sushy.Sushy(args.url, username=args.username,
+                       password=args.password, verify=False)
+    auth = conn._auth
+    check(auth.can_refresh_session(), "session login failed")
+
+    step("the System, and the Targets Ironic sends for it")
+    members = sorted(conn.get_system_collection().members_identities)
+    check(members, "no systems")
+    path = args.system or members[0]
+    check(path in members, "%s is not a member" % path)
+    system = conn.get_system(path)
+    # Ironic names the System in Targets when the BMC has several.
+    targets = [path] if len(members) > 1 else None
+    info("systems %s; Targets %s" % (", ".join(members), targets))
+
+    step("cache_firmware_components: BiosVersion and the BMC's version")
+    old_bios = system.bios_version
+    check(old_bios, "no BiosVersion")
+    manager = system.managers[0]
+    check(manager.firmware_version, "no Manager FirmwareVersion")
+    info("bios %s, bmc %s" % (old_bios, manager.firmware_version))
+    check(old_bios != args.version, "already at %s" % args.version)
+
+    step("UpdateService and its FirmwareInventory")
+    us = conn.get_update_service()
+    check(us.service_enabled, "UpdateService not enabled")
+    inventory = {fw.identity: fw for fw in
+                 us.firmware_inventory.get_members()}
+    for ident, fw in sorted(inventory.items()):
+        info("%s: %s %s, updateable %s" % (
+            ident, fw.name, fw.version, fw.updateable))
+    bios = bios_entry(us, path)
+    check(bios is not None, "no BIOS in the FirmwareInventory for %s" % path)
+    check(bios.version == old_bios, "FirmwareInventory %s says %s, "
+          "BiosVersion %s" % (bios.identity, bios.version, old_bios))
+    check(bios.updateable, "%s not updateable" % bios.identity)
+    bmc = [fw for fw in inventory.values()
+           if fw.version == manager.firmware_version]
+    check(bmc, "no FirmwareInventory member for the BMC's %s" %
+          manager.firmware_version)
+
+    step("power on (Ironic updates firmware during cleaning)")
+    if system.power_state != sushy.SYSTEM_POWER_STATE_ON:
+        system.reset_system(sushy.RESET_ON)
+    wait_for("power on", lambda: (
+        system.refresh() or system.power_state == sushy.SYSTEM_POWER_STATE_ON))
+
+    step("simple_update(%s, targets=%s)" % (args.image_url, targets))
+    monitor = us.simple_update(args.image_url, targets=targets)
+    uri = monitor.task_monitor_uri
+    info("task monitor %s" % uri)
+    check(uri, "no task monitor")
+
+    step("poll the task until it ends")
+    task = wait_task(conn, uri)
+    check(task.task_state == sushy.TASK_STATE_COMPLETED,
+          "task %s" % task.task_state)
+    check(task.task_status in (sushy.HEALTH_OK, sushy.HEALTH_WARNING),
+          "task status %s" % task.task_status)
+    check(task.percent_complete == 100, "PercentComplete %s" %
+          task.percent_complete)
+
+    step("the image is staged; the BIOS has not changed yet")
+    system.refresh()
+    check(system.bios_version == old_bios,
+          "BiosVersion %s before the reset" % system.bios_version)
+    staged = bios_entry(us, path, staged=True)
+    check(staged is not None and staged.version == args.version,
+          "no staged BIOS %s in the FirmwareInventory" % args.version)
+    info("%s: %s" % (staged.identity, staged.version))
+
+    step("reset the System (Ironic's reboot: ForceRestart)")
+    system.reset_system(sushy.RESET_FORCE_RESTART)
+    wait_for("BiosVersion %s" % args.version, lambda: (
+        system.refresh() or system.bios_version == args.version))
+    wait_for("power on", lambda: (
+        system.refresh() or system.power_state == sushy.SYSTEM_POWER_STATE_ON))
+
+    step("the new version, as Ironic caches it again")
+    info("BiosVersion %s" % system.bios_version)
+    bios = bios_entry(us, path)
+    check(bios is not None and bios.version == args.version,
+          "FirmwareInventory BIOS %s" % (bios and bios.version))
+    check(bios_entry(us, path, staged=True) is None,
+          "a staged image is left after the reset")
+    msgs = event_messages(conn, system)
+    check([m for m in msgs if "staged" in m and args.version in m],
+          "no staged entry in the event log: %s" % msgs)
+    check([m for m in msgs if "to " + args.version in m],
+          "no update entry in the event log: %s" % msgs)
+
+    step("an image that is not there ends the task in Exception")
+    monitor = us.simple_update(args.missing_url, targets=targets)
+    task = wait_task(conn, monitor.task_monitor_uri)
+    check(task.task_state == sushy.TASK_STATE_EXCEPTION,
+          "task %s" % task.task_state)
+    ids = [m.message_id for m in task.messages or []]
+    check(any(i.endswith(".ResourceMissingAtURI") for i in ids),
+          "messages %s" % ids)
+    system.refresh()
+    check(system.bios_version == args.version, "BiosVersion changed to %s"
+          % system.bios_version)
+
+    step("log out")
+    auth.close()
+    conn._auth = None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--url", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--image-url", required=True)
+    p.add_argument("--version", required=True,
+                   help="the version the image carries")
+    p.add_argument("--missing-url", required=True)
+    p.add_argument("--system", help="System path (default: first member)")
+    args = p.parse_args()
+    warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
+    try:
+        run(args)
+    except CheckFailed as e:
+        print("FAIL: %s" % e, flush=True)
+        return 1
+    except Exception:
+        print("FAIL: unexpected exception", flush=True)
+        traceback.print_exc(file=sys.stdout)
+        return 2
+    print("OK: sushy Ironic firmware update flow passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

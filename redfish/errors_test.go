@@ -65,6 +65,17 @@ func TestNewMessage(t *testing.T) {
 	if m := newMessage("ActionParameterUnknown", "%2", "x"); m.Message != "The action %2 was submitted with the invalid parameter x." {
 		t.Errorf("%q", m.Message)
 	}
+	if m := newMessage("ResourceAtUriUnauthorized", "http://h/a%20b", "HTTP 401 for http://h/%1x"); m.Message !=
+		"While accessing the resource at 'http://h/a%20b', the service received an authorization error 'HTTP 401 for http://h/%1x'." {
+		t.Errorf("%q", m.Message)
+	}
+	if m := updateMessage("TransferFailed", "http://h/%1/%2.bin", "/redfish/v1/Systems/0"); m.MessageID != "Update.1.3.TransferFailed" ||
+		m.Message != "Transfer of image 'http://h/%1/%2.bin' to '/redfish/v1/Systems/0' failed." || m.MessageSeverity != "Critical" {
+		t.Errorf("%+v", m)
+	}
+	if m := updateMessage("NoSuchKey"); m.MessageID != "Base.1.22.GeneralError" {
+		t.Errorf("unknown Update key gave %s", m.MessageID)
+	}
 	b, _ := json.Marshal(newMessage("Success"))
 	if !strings.Contains(string(b), `"MessageArgs":[]`) {
 		t.Errorf("MessageArgs not an empty array: %s", b)

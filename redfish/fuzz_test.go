@@ -139,6 +139,29 @@ func FuzzPatchMedia(f *testing.F) {
 	})
 }
 
+// FuzzSimpleUpdate: every body is either refused (400, 413) with no task
+// started, or accepted (202) with a task monitor.
+func FuzzSimpleUpdate(f *testing.F) {
+	e := fuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := len(e.svc.tasks.list())
+		r := e.with(t).post(updateAction, body)
+		checkFuzzResponse(t, r, body)
+		switch r.Code {
+		case http.StatusAccepted:
+			if !strings.HasPrefix(r.Header.Get("Location"), "/redfish/v1/TaskService/Tasks/") {
+				t.Fatalf("202 with Location %q", r.Header.Get("Location"))
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if after := len(e.svc.tasks.list()); after > before && after < maxTasks {
+				t.Fatalf("%d but a task was started", r.Code)
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
 func FuzzCreateSession(f *testing.F) {
 	e := fuzzEnv(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -218,6 +241,7 @@ func FuzzDecodeBody(f *testing.F) {
 			})
 		}, bodyKind{}},
 		{"empty action", func() any { return new(struct{}) }, bodyKind{action: "LogService.ClearLog"}},
+		{"simple update", func() any { return new(simpleUpdateBody) }, bodyKind{action: simpleUpdateName}},
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, k := range kinds {

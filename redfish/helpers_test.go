@@ -443,7 +443,7 @@ func checkErrorBody(body []byte) error {
 		if len(*m.MessageArgs) != rm.NumberOfArgs {
 			return fmt.Errorf("ExtendedInfo[%d]: %s has %d MessageArgs, registry says %d", i, key, len(*m.MessageArgs), rm.NumberOfArgs)
 		}
-		if m.Message == "" || strings.Contains(m.Message, "%1") {
+		if m.Message == "" || (strings.Contains(m.Message, "%1") && !strings.Contains(strings.Join(*m.MessageArgs, " "), "%1")) {
 			return fmt.Errorf("ExtendedInfo[%d]: Message %q", i, m.Message)
 		}
 		if m.MessageSeverity == "" || m.ODataType == "" {

@@ -28,6 +28,10 @@ const (
 	updateTimeout = 10 * time.Minute
 	// settingsBucket holds service-wide settings in Config.Store.
 	settingsBucket = "services"
+	// maxFetching bounds the SimpleUpdate tasks fetching at once, and so
+	// the images held in memory (each up to MaxFirmwareImageSize); later
+	// tasks wait, Running at 0 %, for a turn.
+	maxFetching = 4
 )
 
 // transferProtocols are the TransferProtocol values SimpleUpdate accepts.
@@ -40,9 +44,10 @@ type updateSettings struct {
 
 // updateService holds the service's settings.
 type updateService struct {
-	s  *Service
-	mu sync.Mutex
-	st updateSettings
+	s        *Service
+	fetching chan struct{} // a slot per SimpleUpdate task fetching
+	mu       sync.Mutex
+	st       updateSettings
 }
 
 func (u *updateService) settings() updateSettings {
@@ -52,7 +57,7 @@ func (u *updateService) settings() updateSettings {
 }
 
 func (s *Service) updateServiceRoutes() {
-	u := &updateService{s: s}
+	u := &updateService{s: s, fetching: make(chan struct{}, maxFetching)}
 	if st := s.cfg.Store; st != nil {
 		if _, err := st.Get(settingsBucket, "UpdateService", &u.st); err != nil {
 			s.log.Error("load UpdateService settings", "err", err)
@@ -301,6 +306,13 @@ func (u *updateService) simpleUpdate(w http.ResponseWriter, r *http.Request) err
 	src := hardware.ImageSource{URL: image, VerifyCertificate: u.settings().VerifyRemoteServerCertificate}
 	shown := hardware.RedactURL(image)
 	t, err := u.s.tasks.runProgress("Firmware update "+shown, r, 0, func(ctx context.Context, p *taskProgress) error {
+		p.set(0)
+		select {
+		case u.fetching <- struct{}{}:
+			defer func() { <-u.fetching }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		return runUpdate(ctx, p, targets, shown, func(ctx context.Context, t updateTarget, progress func(hardware.FirmwareProgress)) (hardware.FirmwareResult, error) {
 			ctx, cancel := context.WithTimeout(ctx, updateTimeout)
 			defer cancel()

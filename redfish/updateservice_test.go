@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 )
@@ -482,5 +483,50 @@ func TestUpdateTaskPayload(t *testing.T) {
 	mon.want(http.StatusNoContent)
 	if at(task, "Payload", "TargetUri") != updateAction || at(task, "Payload", "HttpOperation") != "POST" {
 		t.Errorf("payload %v", task["Payload"])
+	}
+}
+
+// TestSimpleUpdateFetchSlots: at most maxFetching updates fetch at once;
+// the others wait their turn and then complete.
+func TestSimpleUpdateFetchSlots(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var entered atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = w.Write([]byte{0x7f, 1})
+	}))
+	defer srv.Close()
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	targets := []string{"BIOS_0", "NIC_0", "Disk0_0", "BIOS_1", "NIC_1", "Disk0_1"}
+	var monitors []string
+	for _, id := range targets {
+		comp, _, _ := strings.Cut(id, "_")
+		r := e.post(updateAction, M{"ImageURI": srv.URL + "/" + strings.ToLower(comp) + "-9.0.bin", "Targets": []string{fwInventory + "/" + id}})
+		r.want(http.StatusAccepted)
+		monitors = append(monitors, r.Header.Get("Location"))
+	}
+	eventually(t, "the first fetches", func() bool { return entered.Load() == maxFetching })
+	time.Sleep(50 * time.Millisecond) // a slot too many would show by now
+	if n := entered.Load(); n != maxFetching {
+		t.Fatalf("%d fetches at once, bound %d", n, maxFetching)
+	}
+	if pct := e.get(monitors[len(monitors)-1]).want(http.StatusAccepted).obj()["PercentComplete"]; pct != float64(0) {
+		t.Errorf("a waiting task is at %v %%", pct)
+	}
+	close(release)
+	released = true
+	for _, m := range monitors {
+		eventually(t, "task "+m, func() bool { return e.get(m).Code == http.StatusNoContent })
 	}
 }

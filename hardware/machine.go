@@ -194,7 +194,19 @@ func (m *Machine) PowerState(ctx context.Context) (PowerState, error) {
 	return m.backend.PowerState(ctx)
 }
 
-// Reset carries out a power action.
+// InPOST reports whether the host firmware is running its power-on self
+// test (see POSTReporter); false when the backend cannot tell.
+func (m *Machine) InPOST() bool {
+	if p, ok := m.backend.(POSTReporter); ok {
+		return p.InPOST()
+	}
+	return false
+}
+
+// Reset carries out a power action. Errors: ErrNotSupported when the
+// backend lacks r; what the backend returns otherwise (ErrState when r
+// does not apply in the present power state). An NMI is not a reset: it
+// leaves LastReset as it is.
 func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 	if !m.caps.CanReset(r) {
 		return fmt.Errorf("reset %s: %w", r, ErrNotSupported)
@@ -203,9 +215,10 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 		return fmt.Errorf("reset %s: %w", r, err)
 	}
 	m.mu.Lock()
-	m.lastReset = time.Now()
 	if r == ResetNmi {
 		m.addEventLocked(EventNmi, SeverityWarning, "Diagnostic interrupt (NMI) sent to the host")
+	} else {
+		m.lastReset = time.Now()
 	}
 	m.mu.Unlock()
 	m.gen.Add(1)

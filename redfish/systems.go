@@ -49,24 +49,28 @@ func resetActionInfo(path string, types []hardware.ResetType) M {
 	}
 }
 
-func powerStatus(p hardware.PowerState) M {
-	switch p {
-	case hardware.PowerOn:
-		return enabledStatus()
-	case hardware.PowerPoweringOn:
+// powerStatus is a system's Status for its power state; post says the
+// firmware is running its POST (with the power On after a warm reset).
+func powerStatus(p hardware.PowerState, post bool) M {
+	switch {
+	case p == hardware.PowerOn && post:
 		return status("Starting", "OK")
-	case hardware.PowerPoweringOff:
+	case p == hardware.PowerOn:
+		return enabledStatus()
+	case p == hardware.PowerPoweringOn:
+		return status("Starting", "OK")
+	case p == hardware.PowerPoweringOff:
 		return status("Disabled", "OK")
 	}
 	return status("StandbyOffline", "OK")
 }
 
-func bootProgress(p hardware.PowerState) string {
-	switch p {
-	case hardware.PowerOn:
-		return "OSRunning"
-	case hardware.PowerPoweringOn:
+func bootProgress(p hardware.PowerState, post bool) string {
+	switch {
+	case p == hardware.PowerPoweringOn, p == hardware.PowerOn && post:
 		return "PrimaryProcessorInitializationStarted"
+	case p == hardware.PowerOn:
+		return "OSRunning"
 	}
 	return "None"
 }
@@ -80,6 +84,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	post := m.InPOST()
 	info, caps, id := m.Info(), m.Capabilities(), m.ID()
 	path := systemPath(id)
 	ov := m.BootOverride()
@@ -118,8 +123,8 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"HostName":     info.HostName,
 		"BiosVersion":  info.BiosVersion,
 		"PowerState":   ps,
-		"Status":       powerStatus(ps),
-		"BootProgress": M{"LastState": bootProgress(ps)},
+		"Status":       powerStatus(ps, post),
+		"BootProgress": M{"LastState": bootProgress(ps, post)},
 		"Boot":         boot,
 		"ProcessorSummary": M{
 			"Count":                 info.ProcessorCount,

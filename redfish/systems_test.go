@@ -121,8 +121,6 @@ func TestReset(t *testing.T) {
 		{"wrong type", M{"ResetType": 1}, 400, "ActionParameterValueTypeError", []string{"1", "ResetType", "ComputerSystem.Reset"}},
 		{"malformed", `{"ResetType":"On"`, 400, "MalformedJSON", nil},
 		{"array", `["On"]`, 400, "UnrecognizedRequestBody", nil},
-		{"GracefulRestart when off", M{"ResetType": "GracefulRestart"}, 409, "OperationNotAllowed", nil},
-		{"ForceRestart when off", M{"ResetType": "ForceRestart"}, 409, "OperationNotAllowed", nil},
 		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "OperationNotAllowed", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +133,12 @@ func TestReset(t *testing.T) {
 		})
 	}
 	e.waitPower("0", "Off")
+	// A restart from Off powers on: on success the schema has PowerState On.
+	for _, rt := range []string{"GracefulRestart", "ForceRestart"} {
+		e.post(reset0, M{"ResetType": rt}).want(http.StatusNoContent)
+		e.waitPower("0", "On")
+		e.post(reset0, M{"ResetType": "ForceOff"}).want(http.StatusNoContent)
+	}
 	e.post(reset0, M{"ResetType": "On"}).want(http.StatusNoContent)
 	e.waitPower("0", "On")
 	sys := e.get(sys0).obj()

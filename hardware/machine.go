@@ -64,9 +64,9 @@ type Machine struct {
 	inserting map[string]bool
 
 	// The identify indication is volatile, as on real hardware.
-	identifyUntil   time.Time
-	identifyForever bool
-	identifyTimer   *time.Timer
+	identifyMode  IdentifyMode
+	identifyUntil time.Time // zero: until changed
+	identifyTimer *time.Timer
 
 	consoleOnce sync.Once
 	console     *Console // see console.go
@@ -333,17 +333,19 @@ func (m *Machine) BootOverrideSupported() bool { return len(m.caps.BootTargets) 
 // SetBootOverride records a new override for the next boot(s). Empty fields
 // keep their current value. A backend without boot control accepts the call
 // and changes nothing, as PiKVM does, so provisioning tools carry on.
+// Errors: ErrInvalid for a target, duration or mode the machine cannot
+// honour (and then nothing changes).
 func (m *Machine) SetBootOverride(ov BootOverride) error {
-	if !m.BootOverrideSupported() {
-		m.log.Debug("boot override ignored: backend has no boot control", "target", ov.Target)
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	return m.Apply(Change{BootOverride: &ov})
+}
+
+// nextOverrideLocked checks ov against the capabilities and returns the
+// override it makes of the current one; the caller holds m.mu.
+func (m *Machine) nextOverrideLocked(ov BootOverride) (BootOverride, error) {
 	next := m.st.Override
 	if ov.Target != "" {
 		if ov.Target != BootNone && !m.caps.CanBoot(ov.Target) {
-			return fmt.Errorf("boot target %q: %w", ov.Target, ErrInvalid)
+			return next, fmt.Errorf("boot target %q: %w", ov.Target, ErrInvalid)
 		}
 		next.Target = ov.Target
 	}
@@ -351,25 +353,17 @@ func (m *Machine) SetBootOverride(ov BootOverride) error {
 		switch ov.Enabled {
 		case BootDisabled, BootOnce, BootContinuous:
 		default:
-			return fmt.Errorf("boot override enabled %q: %w", ov.Enabled, ErrInvalid)
+			return next, fmt.Errorf("boot override enabled %q: %w", ov.Enabled, ErrInvalid)
 		}
 		next.Enabled = ov.Enabled
 	}
 	if ov.Mode != "" {
 		if !containsMode(m.caps.BootModes, ov.Mode) {
-			return fmt.Errorf("boot mode %q: %w", ov.Mode, ErrInvalid)
+			return next, fmt.Errorf("boot mode %q: %w", ov.Mode, ErrInvalid)
 		}
 		next.Mode = ov.Mode
 	}
-	if next == m.st.Override {
-		return nil
-	}
-	if err := m.updateLocked(func(st *state) error { st.Override = next; return nil }); err != nil {
-		return err
-	}
-	m.addEventLocked(EventBootOverride, SeverityOK,
-		fmt.Sprintf("Boot override set: %s %s (%s)", next.Target, next.Enabled, next.Mode))
-	return nil
+	return next, nil
 }
 
 func containsMode(ms []BootMode, x BootMode) bool {

@@ -56,7 +56,7 @@ func getChassisStatus(r *request) (byte, []byte) {
 	switch id := r.s.m.Identify(); {
 	case id.Indefinite():
 		b3 |= 0x20
-	case id.On:
+	case id.On():
 		b3 |= 0x10
 	}
 	return CCOK, []byte{b1, b2, b3, 0x00}
@@ -132,22 +132,30 @@ func chassisControl(r *request) (byte, []byte) {
 }
 
 // Chassis Identify (§28.5): byte 1 is the interval in seconds (default 15,
-// 0 turns it off), bit 0 of byte 2 forces it on indefinitely.
+// 0 turns it off): a temporary indication, shown as a blinking LED
+// (Redfish IndicatorLED Blinking). Bit 0 of byte 2 forces it on
+// indefinitely: a lit LED (IndicatorLED Lit). Get Chassis Status reports
+// them as "temporary (timed) on" and "indefinite on".
 func chassisIdentify(r *request) (byte, []byte) {
 	d := r.msg.Data
-	dur := 15 * time.Second
+	set := hardware.IdentifySetting{Mode: hardware.IdentifyBlinking, For: 15 * time.Second}
 	if len(d) >= 1 {
-		dur = time.Duration(d[0]) * time.Second
+		set.For = time.Duration(d[0]) * time.Second
+		if d[0] == 0 {
+			set.Mode = hardware.IdentifyOff
+		}
 	}
 	if len(d) >= 2 {
 		if d[1]&0xFE != 0 {
 			return CCInvalidData, nil
 		}
 		if d[1]&1 != 0 {
-			dur = -1
+			set = hardware.IdentifySetting{Mode: hardware.IdentifyLit}
 		}
 	}
-	r.s.m.SetIdentify(dur)
+	if err := r.s.m.SetIdentify(set); err != nil {
+		return machineCC(err), nil
+	}
 	return CCOK, nil
 }
 

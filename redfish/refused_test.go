@@ -61,6 +61,7 @@ func TestRefusedRequestChangesNothing(t *testing.T) {
 		{"eject and unknown parameter", "POST", mgrCD + ejectA, M{"Force": true}, 400, "ActionParameterUnknown", []string{mgrCD}},
 		{"account create and locked", "POST", acctsURI, M{"UserName": "x1", "Password": "password1", "RoleId": "Operator", "Locked": true}, 400, "PropertyValueNotInList", []string{acctsURI}},
 		{"account create and short password", "POST", acctsURI, M{"UserName": "x1", "Password": "short", "RoleId": "Operator"}, 400, "PasswordIncorrectLength", []string{acctsURI}},
+		{"account create and bad Id type", "POST", acctsURI, M{"UserName": "x1", "Password": "password1", "RoleId": "Operator", "Id": 5}, 400, "PropertyValueTypeError", []string{acctsURI}},
 		{"account role and short password", "PATCH", op, M{"RoleId": "ReadOnly", "Password": "short"}, 400, "PasswordIncorrectLength", []string{op}},
 		{"account disable and lock", "PATCH", op, M{"Enabled": false, "Locked": true}, 400, "PropertyValueNotInList", []string{op}},
 		{"account rename and bad role", "PATCH", op, M{"UserName": "renamed", "RoleId": "God"}, 400, "PropertyValueNotInList", []string{op}},

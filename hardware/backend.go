@@ -56,6 +56,14 @@ type PowerWatcher interface {
 	OnPowerChange(fn func(from, to PowerState))
 }
 
+// POSTReporter is implemented by backends that know when the host firmware
+// is running its power-on self test: while powering on, and with the power
+// still applied (PowerOn) after a warm reset, until the firmware picks its
+// boot device.
+type POSTReporter interface {
+	InPOST() bool
+}
+
 // SensorType classifies a sensor.
 type SensorType string
 

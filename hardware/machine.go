@@ -64,9 +64,9 @@ type Machine struct {
 	inserting map[string]bool
 
 	// The identify indication is volatile, as on real hardware.
-	identifyUntil   time.Time
-	identifyForever bool
-	identifyTimer   *time.Timer
+	identifyMode  IdentifyMode
+	identifyUntil time.Time // zero: until changed
+	identifyTimer *time.Timer
 
 	consoleOnce sync.Once
 	console     *Console // see console.go
@@ -194,7 +194,19 @@ func (m *Machine) PowerState(ctx context.Context) (PowerState, error) {
 	return m.backend.PowerState(ctx)
 }
 
-// Reset carries out a power action.
+// InPOST reports whether the host firmware is running its power-on self
+// test (see POSTReporter); false when the backend cannot tell.
+func (m *Machine) InPOST() bool {
+	if p, ok := m.backend.(POSTReporter); ok {
+		return p.InPOST()
+	}
+	return false
+}
+
+// Reset carries out a power action. Errors: ErrNotSupported when the
+// backend lacks r; what the backend returns otherwise (ErrState when r
+// does not apply in the present power state). An NMI is not a reset: it
+// leaves LastReset as it is.
 func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 	if !m.caps.CanReset(r) {
 		return fmt.Errorf("reset %s: %w", r, ErrNotSupported)
@@ -203,9 +215,10 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 		return fmt.Errorf("reset %s: %w", r, err)
 	}
 	m.mu.Lock()
-	m.lastReset = time.Now()
 	if r == ResetNmi {
 		m.addEventLocked(EventNmi, SeverityWarning, "Diagnostic interrupt (NMI) sent to the host")
+	} else {
+		m.lastReset = time.Now()
 	}
 	m.mu.Unlock()
 	m.gen.Add(1)
@@ -320,17 +333,19 @@ func (m *Machine) BootOverrideSupported() bool { return len(m.caps.BootTargets) 
 // SetBootOverride records a new override for the next boot(s). Empty fields
 // keep their current value. A backend without boot control accepts the call
 // and changes nothing, as PiKVM does, so provisioning tools carry on.
+// Errors: ErrInvalid for a target, duration or mode the machine cannot
+// honour (and then nothing changes).
 func (m *Machine) SetBootOverride(ov BootOverride) error {
-	if !m.BootOverrideSupported() {
-		m.log.Debug("boot override ignored: backend has no boot control", "target", ov.Target)
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	return m.Apply(Change{BootOverride: &ov})
+}
+
+// nextOverrideLocked checks ov against the capabilities and returns the
+// override it makes of the current one; the caller holds m.mu.
+func (m *Machine) nextOverrideLocked(ov BootOverride) (BootOverride, error) {
 	next := m.st.Override
 	if ov.Target != "" {
 		if ov.Target != BootNone && !m.caps.CanBoot(ov.Target) {
-			return fmt.Errorf("boot target %q: %w", ov.Target, ErrInvalid)
+			return next, fmt.Errorf("boot target %q: %w", ov.Target, ErrInvalid)
 		}
 		next.Target = ov.Target
 	}
@@ -338,25 +353,17 @@ func (m *Machine) SetBootOverride(ov BootOverride) error {
 		switch ov.Enabled {
 		case BootDisabled, BootOnce, BootContinuous:
 		default:
-			return fmt.Errorf("boot override enabled %q: %w", ov.Enabled, ErrInvalid)
+			return next, fmt.Errorf("boot override enabled %q: %w", ov.Enabled, ErrInvalid)
 		}
 		next.Enabled = ov.Enabled
 	}
 	if ov.Mode != "" {
 		if !containsMode(m.caps.BootModes, ov.Mode) {
-			return fmt.Errorf("boot mode %q: %w", ov.Mode, ErrInvalid)
+			return next, fmt.Errorf("boot mode %q: %w", ov.Mode, ErrInvalid)
 		}
 		next.Mode = ov.Mode
 	}
-	if next == m.st.Override {
-		return nil
-	}
-	if err := m.updateLocked(func(st *state) error { st.Override = next; return nil }); err != nil {
-		return err
-	}
-	m.addEventLocked(EventBootOverride, SeverityOK,
-		fmt.Sprintf("Boot override set: %s %s (%s)", next.Target, next.Enabled, next.Mode))
-	return nil
+	return next, nil
 }
 
 func containsMode(ms []BootMode, x BootMode) bool {

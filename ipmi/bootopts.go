@@ -223,8 +223,9 @@ func setBootOptions(r *request) (byte, []byte) {
 func (s *Server) setBootFlags(r *request, data []byte) byte {
 	raw := append([]byte(nil), data...)
 	valid, persistent, efi := raw[0]&0x80 != 0, raw[0]&0x40 != 0, raw[0]&0x20 != 0
-	if persistent && valid && r.priv < PrivAdmin {
-		// §28.13: persistent flags take ADMINISTRATOR over a session.
+	if persistent && valid && r.priv < PrivAdmin && s.cfg.StrictBootPrivilege {
+		// Table G-1 note 6: the persistent bit takes ADMINISTRATOR. Only
+		// when configured so: OPERATOR sets it on the common BMCs.
 		return CCInsufficientPriv
 	}
 	target, ok := bootDevices[raw[1]>>2&0x0F]

@@ -49,24 +49,28 @@ func resetActionInfo(path string, types []hardware.ResetType) M {
 	}
 }
 
-func powerStatus(p hardware.PowerState) M {
-	switch p {
-	case hardware.PowerOn:
-		return enabledStatus()
-	case hardware.PowerPoweringOn:
+// powerStatus is a system's Status for its power state; post says the
+// firmware is running its POST (with the power On after a warm reset).
+func powerStatus(p hardware.PowerState, post bool) M {
+	switch {
+	case p == hardware.PowerOn && post:
 		return status("Starting", "OK")
-	case hardware.PowerPoweringOff:
+	case p == hardware.PowerOn:
+		return enabledStatus()
+	case p == hardware.PowerPoweringOn:
+		return status("Starting", "OK")
+	case p == hardware.PowerPoweringOff:
 		return status("Disabled", "OK")
 	}
 	return status("StandbyOffline", "OK")
 }
 
-func bootProgress(p hardware.PowerState) string {
-	switch p {
-	case hardware.PowerOn:
-		return "OSRunning"
-	case hardware.PowerPoweringOn:
+func bootProgress(p hardware.PowerState, post bool) string {
+	switch {
+	case p == hardware.PowerPoweringOn, p == hardware.PowerOn && post:
 		return "PrimaryProcessorInitializationStarted"
+	case p == hardware.PowerOn:
+		return "OSRunning"
 	}
 	return "None"
 }
@@ -80,6 +84,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	post := m.InPOST()
 	info, caps, id := m.Info(), m.Capabilities(), m.ID()
 	path := systemPath(id)
 	ov := m.BootOverride()
@@ -118,8 +123,8 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"HostName":     info.HostName,
 		"BiosVersion":  info.BiosVersion,
 		"PowerState":   ps,
-		"Status":       powerStatus(ps),
-		"BootProgress": M{"LastState": bootProgress(ps)},
+		"Status":       powerStatus(ps, post),
+		"BootProgress": M{"LastState": bootProgress(ps, post)},
 		"Boot":         boot,
 		"ProcessorSummary": M{
 			"Count":                 info.ProcessorCount,
@@ -156,7 +161,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 	if caps.SecureBoot {
 		sys["SecureBoot"] = link{path + "/SecureBoot"}
 	}
-	sys["IndicatorLED"], sys["LocationIndicatorActive"] = indicator(m)
+	addIndicator(sys, m)
 	if port, ok := s.cfg.IPMIPorts[id]; ok && m.Console().Available() {
 		// The host serial line, reachable as IPMI Serial over LAN.
 		sys["SerialConsole"] = M{
@@ -174,25 +179,6 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 }
 
 const timeFormat = "2006-01-02T15:04:05Z07:00"
-
-// indicator renders the identify LED, which blinks while on.
-func indicator(m *hardware.Machine) (led string, active bool) {
-	if m.Identify().On {
-		return "Blinking", true
-	}
-	return "Off", false
-}
-
-// setIndicator applies IndicatorLED / LocationIndicatorActive from a PATCH:
-// Lit and Blinking both turn the identify indication on until turned off.
-func setIndicator(m *hardware.Machine, led *string, active *bool) {
-	switch {
-	case led != nil && *led == "Off", active != nil && !*active:
-		m.SetIdentify(0)
-	case led != nil, active != nil:
-		m.SetIdentify(-1)
-	}
-}
 
 type systemPatch struct {
 	IndicatorLED            *string `json:"IndicatorLED" validate:"omitempty,oneof=Lit Blinking Off"`
@@ -215,6 +201,9 @@ var systemReadOnly = map[string]bool{
 	"Links": true, "Actions": true, "BootProgress": true, "LastResetTime": true,
 }
 
+// patchSystem checks the whole body, then applies it as one machine
+// Change: a refused value leaves the LED and the boot override as they
+// were.
 func (s *Service) patchSystem(r *http.Request) error {
 	m, err := s.machine(r, "ComputerSystem")
 	if err != nil {
@@ -224,12 +213,12 @@ func (s *Service) patchSystem(r *http.Request) error {
 	if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }}); err != nil {
 		return err
 	}
-	if p.IndicatorLED != nil && p.LocationIndicatorActive != nil && (*p.IndicatorLED == "Off") == *p.LocationIndicatorActive {
-		return apiErr(http.StatusBadRequest, "PropertyValueConflict", "IndicatorLED", "LocationIndicatorActive")
+	var c hardware.Change
+	if c.Identify, err = identifySetting(m, p.IndicatorLED, p.LocationIndicatorActive); err != nil {
+		return err
 	}
-	setIndicator(m, p.IndicatorLED, p.LocationIndicatorActive)
 	if p.Boot == nil {
-		return nil
+		return m.Apply(c)
 	}
 	var ov hardware.BootOverride
 	if b := p.Boot; b.BootSourceOverrideTarget != nil {
@@ -250,7 +239,8 @@ func (s *Service) patchSystem(r *http.Request) error {
 			return apiErr(http.StatusBadRequest, "PropertyValueNotInList", string(ov.Mode), "/Boot/BootSourceOverrideMode")
 		}
 	}
-	return m.SetBootOverride(ov)
+	c.BootOverride = &ov
+	return m.Apply(c)
 }
 
 func containsMode(ms []hardware.BootMode, x hardware.BootMode) bool {

@@ -170,11 +170,17 @@ func (b *insertBody) check(md hardware.Media, action string) error {
 	if b.Inserted != nil && !*b.Inserted {
 		return apiErr(http.StatusBadRequest, "ActionParameterNotSupported", "Inserted", action)
 	}
-	if p := b.TransferProtocolType; p != nil && !strings.EqualFold(*p, u.Scheme) {
-		if *p != "HTTP" && *p != "HTTPS" {
-			return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *p, "TransferProtocolType", action)
-		}
+	if p := b.TransferProtocolType; p != nil && (*p == "HTTP" || *p == "HTTPS") && !strings.EqualFold(*p, u.Scheme) {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueConflict", "TransferProtocolType", *p)
+	}
+	return b.checkParams(md, action)
+}
+
+// checkParams applies what the slot and the backend accept of the
+// parameters that qualify an image, with or without one.
+func (b *insertBody) checkParams(md hardware.Media, action string) error {
+	if p := b.TransferProtocolType; p != nil && *p != "HTTP" && *p != "HTTPS" {
+		return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *p, "TransferProtocolType", action)
 	}
 	if b.TransferMethod != nil && *b.TransferMethod != "Stream" {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *b.TransferMethod, "TransferMethod", action)
@@ -295,14 +301,16 @@ func (s *Service) patchMedia(r *http.Request, owner string) error {
 		return err
 	}
 	eject := (p.Inserted != nil && !*p.Inserted) || string(top["Image"]) == "null" || (p.Image != nil && *p.Image == "")
+	// Check the whole body (the new image too) before ejecting the old
+	// one: a rejected PATCH changes nothing.
+	b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
+		TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
+	check := b.checkParams
 	if !eject && p.Image != nil {
-		// Check the new image before ejecting the old one: a rejected
-		// PATCH changes nothing.
-		b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
-			TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
-		if err := b.check(md, "PATCH"); err != nil {
-			return asPropertyError(err)
-		}
+		check = b.check
+	}
+	if err := check(md, "PATCH"); err != nil {
+		return asPropertyError(err)
 	}
 	if eject || p.Image != nil {
 		if err := m.EjectMedia(r.Context(), md.ID); err != nil {

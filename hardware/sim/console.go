@@ -39,7 +39,7 @@ func (m *Machine) AttachConsole(out func(p []byte)) func(p []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.con.out = out
-	if m.state == hardware.PowerOn {
+	if m.state == hardware.PowerOn && !m.post {
 		// Started powered on: the OS is already up, at its login prompt.
 		m.con.state = shellLogin
 	}

@@ -134,3 +134,29 @@ func TestConsoleStartsPoweredOn(t *testing.T) {
 		t.Fatalf("break: %q", scr.String())
 	}
 }
+
+// A warm reset takes the shell down at once (typing reaches nothing while
+// the firmware POSTs) and the host boots again with power applied.
+func TestConsoleWarmReset(t *testing.T) {
+	m := New(Config{ID: "8", Seed: "console", PowerOnDelay: forever, PoweredOn: true})
+	defer m.Close()
+	var scr screen
+	in := m.AttachConsole(scr.out)
+	in([]byte("root\r"))
+	pos := scr.waitFor(t, 0, "# ")
+	if err := m.Reset(context.Background(), hardware.ResetForceRestart, cdFirmware{}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := m.PowerState(context.Background()); s != hardware.PowerOn || !m.InPOST() {
+		t.Fatalf("after a warm reset: %s, POST %v", s, m.InPOST())
+	}
+	in([]byte("echo lost\r"))
+	if strings.Contains(scr.String()[pos:], "lost") {
+		t.Fatalf("the shell answered during POST: %q", scr.String()[pos:])
+	}
+	fire(m)
+	scr.waitFor(t, pos, "sim-8 login: ")
+	if m.InPOST() {
+		t.Error("still in POST after the boot")
+	}
+}

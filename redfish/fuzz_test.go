@@ -142,6 +142,36 @@ func FuzzPatchMedia(f *testing.F) {
 	})
 }
 
+// FuzzCreateCertificate posts arbitrary bodies to a slot's Certificates:
+// a 201 adds exactly one readable certificate, anything else none.
+func FuzzCreateCertificate(f *testing.F) {
+	e := fuzzEnv(f)
+	m := e.machines["0"]
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before, _ := m.MediaSlot("CD")
+		r := e.with(t).post(cdCerts, body)
+		checkFuzzResponse(t, r, body)
+		after, _ := m.MediaSlot("CD")
+		switch r.Code {
+		case http.StatusCreated:
+			loc := r.Header.Get("Location")
+			if len(after.Certificates) != len(before.Certificates)+1 || !strings.HasPrefix(loc, cdCerts+"/") {
+				t.Fatalf("201 with Location %q, %d certificates before, %d after", loc, len(before.Certificates), len(after.Certificates))
+			}
+			if v := e.with(t).get(loc).obj(); v["CertificateString"] != after.Certificates[len(after.Certificates)-1].PEM {
+				t.Fatalf("GET %s: %v", loc, v)
+			}
+			e.with(t).delete(loc).want(http.StatusNoContent)
+		case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge:
+			if len(after.Certificates) != len(before.Certificates) {
+				t.Fatalf("%d but the certificates went from %d to %d", r.Code, len(before.Certificates), len(after.Certificates))
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
 func FuzzCreateSession(f *testing.F) {
 	e := fuzzEnv(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -203,6 +233,7 @@ func FuzzDecodeBody(f *testing.F) {
 		{"reset", func() any { return new(resetBody) }, bodyKind{action: "ComputerSystem.Reset"}},
 		{"insert", func() any { return new(insertBody) }, bodyKind{action: "VirtualMedia.InsertMedia"}},
 		{"media", func() any { return new(mediaPatch) }, bodyKind{readOnly: func(n string) bool { return mediaReadOnly[n] }}},
+		{"certificate", func() any { return new(certificateBody) }, bodyKind{readOnly: func(n string) bool { return certificateReadOnly[n] }}},
 		{"account", func() any { return new(accountBody) }, bodyKind{}},
 		{"timeout", func() any {
 			return new(struct {

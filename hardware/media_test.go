@@ -3,6 +3,7 @@ package hardware_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"strconv"
@@ -85,6 +86,33 @@ func TestMediaTLSPolicy(t *testing.T) {
 				t.Errorf("a refused image left the slot %+v", md)
 			}
 		})
+	}
+}
+
+// With verification on, the trusted roots are the slot's certificates
+// only: an empty pool, not nil (which would mean the host's roots).
+func TestMediaTLSPolicyRoots(t *testing.T) {
+	ca := fetchtest.NewCA(t, "Image CA")
+	for _, tc := range []struct {
+		md    hardware.Media
+		roots int // -1: nil
+	}{
+		{hardware.Media{}, -1},
+		{hardware.Media{Certificates: []hardware.Certificate{{ID: "1", PEM: ca.PEM}}}, -1},
+		{hardware.Media{VerifyCertificate: true}, 0},
+		{hardware.Media{VerifyCertificate: true, Certificates: []hardware.Certificate{{ID: "1", PEM: ca.PEM}}}, 1},
+	} {
+		p := tc.md.TLSPolicy()
+		switch {
+		case p.Verify != tc.md.VerifyCertificate:
+			t.Errorf("%+v: Verify %v", tc.md, p.Verify)
+		case tc.roots < 0 && p.Roots != nil:
+			t.Errorf("%+v: roots without verification", tc.md)
+		case tc.roots == 0 && (p.Roots == nil || !p.Roots.Equal(x509.NewCertPool())):
+			t.Errorf("%+v: roots %v, want an empty pool", tc.md, p.Roots)
+		case tc.roots == 1 && (p.Roots == nil || !p.Roots.Equal(fetch.Pool(ca.PEM))):
+			t.Errorf("%+v: roots are not the slot's certificate", tc.md)
+		}
 	}
 }
 

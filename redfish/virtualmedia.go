@@ -12,7 +12,6 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
-	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // insertWait is how long InsertMedia may take before it becomes a Task.
@@ -243,28 +242,9 @@ func mediaError(err error, certificates string) error {
 	if !errors.As(err, &me) {
 		return err
 	}
-	u := hardware.RedactURL(me.URL)
-	switch {
-	case errors.Is(err, fetch.ErrNotFound):
-		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", u)
-	case errors.Is(err, fetch.ErrUnauthorized):
-		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", u, me.Error())
-	case errors.Is(err, fetch.ErrStatus):
-		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", u), me)
-	case errors.Is(err, fetch.ErrCertificate):
-		// Base 1.22 has no message of its own for an untrusted server
-		// certificate; the resolution says what to do.
-		cause := me.Error()
-		if fe := (*fetch.Error)(nil); errors.As(err, &fe) && fe.Err != nil {
-			cause = fe.Err.Error()
-		}
-		e := apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", u)
-		e.msgs[0].Resolution = "The image server's certificate is not trusted (" + cause + ") and VerifyCertificate is true. " +
-			"POST the certificate of the CA that issued it (CertificateString, CertificateType PEM) to " + certificates +
-			", or PATCH VerifyCertificate to false, and resubmit the request."
-		return e
-	}
-	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", u), me)
+	return fetchError(me, hardware.RedactURL(me.URL),
+		"VerifyCertificate is true: POST the certificate of the CA that issued it (CertificateString, CertificateType PEM) to "+
+			certificates+", or PATCH VerifyCertificate to false, and resubmit the request.")
 }
 
 func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner string) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/conformance/schemacheck"
+	"github.com/bmcd/bmcd/internal/fetch/fetchtest"
 )
 
 // schemaDir is the project's copy of the DMTF Redfish JSON schemas.
@@ -18,8 +19,9 @@ const schemaDir = "../schemas"
 
 // TestSchemaConformance crawls every resource bmcd serves, with optional
 // branches populated (a powered-on system, inserted media, a task, a
-// session, an extra account, pending BIOS settings, log entries), and
-// validates each document against the DMTF schemas.
+// session, an extra account, pending BIOS settings, log entries, a media
+// slot's trusted certificate), and validates each document against the
+// DMTF schemas.
 func TestSchemaConformance(t *testing.T) {
 	t.Parallel()
 	v, err := schemacheck.Load(schemaDir)
@@ -53,6 +55,10 @@ func TestSchemaConformance(t *testing.T) {
 	})
 	b.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/SessionService/Sessions",
 		Body: map[string]any{"UserName": b.User, "Password": b.Password}, NoAuth: true})
+	// A trusted certificate for a media slot, with verification on.
+	b.Must(t, http.StatusCreated, post("/redfish/v1/Systems/0/VirtualMedia/CD/Certificates",
+		map[string]any{"CertificateString": fetchtest.NewCA(t, "Schema walk CA").PEM, "CertificateType": "PEM"}))
+	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Managers/0/VirtualMedia/CD", map[string]any{"VerifyCertificate": true}))
 	b.Must(t, http.StatusCreated, post("/redfish/v1/AccountService/Accounts",
 		map[string]any{"UserName": "operator1", "Password": "Operator-pw1", "RoleId": "Operator"}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/Bios/Settings",
@@ -84,7 +90,7 @@ func TestSchemaConformance(t *testing.T) {
 	for _, want := range []string{
 		"ServiceRoot", "ComputerSystemCollection", "ComputerSystem", "ActionInfo", "Bios", "SecureBoot",
 		"EthernetInterface", "Processor", "Memory", "Manager", "ManagerNetworkProtocol",
-		"VirtualMediaCollection", "VirtualMedia", "Chassis", "Power", "Thermal", "Sensor",
+		"VirtualMediaCollection", "VirtualMedia", "CertificateCollection", "Certificate", "Chassis", "Power", "Thermal", "Sensor",
 		"SessionService", "Session", "AccountService", "ManagerAccount", "Role",
 		"MessageRegistryFileCollection", "MessageRegistryFile", "TaskService", "Task",
 		"LogService", "LogEntryCollection", "LogEntry",
@@ -232,6 +238,10 @@ func TestErrorResponsesConformance(t *testing.T) {
 		{"no credentials", request{Method: "GET", Path: "/redfish/v1/Systems", NoAuth: true}, 401, ""},
 		{"stale If-Match", request{Method: "PATCH", Path: "/redfish/v1/Systems/0", Header: map[string]string{"If-Match": `"0000000000000000"`},
 			Body: map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Pxe"}}}, 412, "PreconditionFailed"},
+		{"certificate not PEM", request{Method: "POST", Path: "/redfish/v1/Systems/0/VirtualMedia/CD/Certificates",
+			Body: map[string]any{"CertificateString": "not a certificate", "CertificateType": "PEM"}}, 400, "PropertyValueFormatError"},
+		{"VerifyCertificate not a boolean", request{Method: "PATCH", Path: "/redfish/v1/Managers/0/VirtualMedia/CD",
+			Body: map[string]any{"VerifyCertificate": "yes"}}, 400, "PropertyValueTypeError"},
 		{"duplicate account", request{Method: "POST", Path: "/redfish/v1/AccountService/Accounts",
 			Body: map[string]any{"UserName": adminUser, "Password": "Another-pw1", "RoleId": "ReadOnly"}}, 409, "ResourceAlreadyExists"},
 	}

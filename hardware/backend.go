@@ -3,6 +3,8 @@ package hardware
 import (
 	"context"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // Backend drives one machine: a simulation, a virtual machine or real
@@ -37,11 +39,21 @@ type BootResult struct {
 
 // MediaBackend is implemented by backends that attach virtual media.
 type MediaBackend interface {
-	// InsertMedia attaches the image at url to the slot, after checking it
-	// can be read; it returns the size in bytes (-1 if unknown) and a format
-	// hint ("iso9660", "raw").
-	InsertMedia(ctx context.Context, slot, url string) (size int64, format string, err error)
+	// InsertMedia attaches img to the slot, after checking it can be read
+	// under img.TLS; it returns the size in bytes (-1 if unknown) and a
+	// format hint ("iso9660", "raw"). A failure to reach or read the image
+	// is a *MediaError.
+	InsertMedia(ctx context.Context, slot string, img MediaImage) (size int64, format string, err error)
 	EjectMedia(ctx context.Context, slot string) error
+}
+
+// MediaImage is what a backend needs to reach a virtual media image.
+type MediaImage struct {
+	URL string // http or https; may carry user information
+	// TLS is how an https server's certificate is checked: the slot's
+	// VerifyCertificate and Certificates. A backend that fetches by other
+	// means must apply it too (or refuse https).
+	TLS fetch.Policy
 }
 
 // SensorReader is implemented by backends that report sensors.

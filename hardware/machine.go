@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // Store persists machine state. internal/store implements it over bbolt;
@@ -418,7 +420,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	m.inserting[slot] = true
 	m.mu.Unlock()
 
-	size, format, err := mb.InsertMedia(ctx, slot, rawURL)
+	size, format, err := mb.InsertMedia(ctx, slot, MediaImage{URL: rawURL, TLS: md.TLSPolicy()})
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -426,6 +428,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	if err != nil {
 		return fmt.Errorf("insert media %s into %s: %w", RedactURL(rawURL), slot, err)
 	}
+	md = m.st.Media[slot] // the slot's settings may have changed meanwhile
 	md.Image, md.Inserted, md.WriteProtected = rawURL, true, writeProtected
 	md.Size, md.Format, md.InsertedAt = size, format, time.Now().UTC()
 	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
@@ -456,7 +459,8 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	}
 	img := md.Image
 	err := m.updateLocked(func(st *state) error {
-		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1}
+		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1,
+			VerifyCertificate: md.VerifyCertificate, Certificates: md.Certificates}
 		return nil
 	})
 	if err != nil {
@@ -613,10 +617,4 @@ func (m *Machine) Close() error { return m.backend.Close() }
 
 // RedactURL hides the password of a URL's user information, so image
 // URLs can be shown and logged.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
-}
+func RedactURL(raw string) string { return fetch.RedactURL(raw) }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/internal/fetch"
 	"github.com/bmcd/bmcd/internal/store"
 )
 
@@ -101,7 +102,7 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	b := sim.New(sim.Config{ID: "sys1", Seed: "test", PowerOnDelay: delay, PowerOffDelay: delay, ShutdownDelay: delay,
-		HTTPClient: &http.Client{Timeout: deadline}})
+		Fetcher: &fetch.Fetcher{Timeout: deadline}})
 	m, err := hardware.NewMachine("sys1", b, db, quiet)
 	if err != nil {
 		db.Close()

@@ -59,7 +59,7 @@ var servedTypes = []string{
 	"ProcessorCollection", "Processor.v1_22_0", "MemoryCollection", "Memory.v1_23_0",
 	"StorageCollection", "Storage.v1_21_0", "Drive.v1_22_0", "SimpleStorageCollection", "SimpleStorage.v1_3_2",
 	"ManagerCollection", "Manager.v1_24_0", "ManagerNetworkProtocol.v1_12_0",
-	"VirtualMediaCollection", "VirtualMedia.v1_6_5",
+	"VirtualMediaCollection", "VirtualMedia.v1_6_5", "CertificateCollection", "Certificate.v1_11_0",
 	"ChassisCollection", "Chassis.v1_28_0", "Power.v1_7_3", "Thermal.v1_7_3",
 	"SensorCollection", "Sensor.v1_12_0",
 	"SessionService.v1_2_0", "SessionCollection", "Session.v1_8_0",

@@ -7,11 +7,11 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // Config sets up one simulated machine.
@@ -27,9 +27,9 @@ type Config struct {
 	ShutdownDelay time.Duration // ACPI graceful shutdown of the OS
 	// PoweredOn starts the machine On instead of Off.
 	PoweredOn bool
-	// HTTPClient fetches virtual media images; nil uses a client with a
-	// 30 s timeout.
-	HTTPClient *http.Client
+	// Fetcher fetches virtual media images (under each slot's TLS policy);
+	// nil uses the defaults of internal/fetch.
+	Fetcher *fetch.Fetcher
 }
 
 // Defaults for the power delays.
@@ -43,9 +43,9 @@ const (
 // hardware.MediaBackend, hardware.SensorReader, hardware.PowerWatcher and
 // hardware.POSTReporter.
 type Machine struct {
-	cfg  Config
-	info hardware.Info
-	http *http.Client
+	cfg   Config
+	info  hardware.Info
+	fetch *fetch.Fetcher
 
 	mu       sync.Mutex
 	state    hardware.PowerState
@@ -73,11 +73,11 @@ func New(cfg Config) *Machine {
 	if cfg.ShutdownDelay == 0 {
 		cfg.ShutdownDelay = DefaultShutdownDelay
 	}
-	c := cfg.HTTPClient
-	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
+	f := cfg.Fetcher
+	if f == nil {
+		f = &fetch.Fetcher{}
 	}
-	m := &Machine{cfg: cfg, http: c, state: hardware.PowerOff, info: inventory(cfg.Seed, cfg.ID)}
+	m := &Machine{cfg: cfg, fetch: f, state: hardware.PowerOff, info: inventory(cfg.Seed, cfg.ID)}
 	if cfg.PoweredOn {
 		m.state = hardware.PowerOn
 		m.bootedAt = time.Now()

@@ -426,8 +426,8 @@ func TestNewDefaults(t *testing.T) {
 	if m.cfg.PowerOnDelay != DefaultPowerOnDelay || m.cfg.PowerOffDelay != DefaultPowerOffDelay || m.cfg.ShutdownDelay != DefaultShutdownDelay {
 		t.Errorf("defaults not applied: %+v", m.cfg)
 	}
-	if m.http == nil || m.http.Timeout == 0 {
-		t.Error("no default HTTP client with a timeout")
+	if m.fetch == nil {
+		t.Error("no default image fetcher")
 	}
 	if powerOf(t, m) != off {
 		t.Error("a new machine must start Off")
@@ -614,7 +614,7 @@ func TestInsertMedia(t *testing.T) {
 	m := New(Config{})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			size, format, err := m.InsertMedia(context.Background(), "CD", c.url)
+			size, format, err := m.InsertMedia(context.Background(), "CD", hardware.MediaImage{URL: c.url})
 			switch {
 			case c.invalid:
 				if !errors.Is(err, hardware.ErrInvalid) {
@@ -670,7 +670,7 @@ func TestInsertMediaCancelled(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, _, err := New(Config{}).InsertMedia(ctx, "CD", srv.URL+"/slow.iso")
+	_, _, err := New(Config{}).InsertMedia(ctx, "CD", hardware.MediaImage{URL: srv.URL + "/slow.iso"})
 	var me *hardware.MediaError
 	if !errors.As(err, &me) || me.HTTPStatus != 0 {
 		t.Fatalf("err %v, want a MediaError without status", err)

@@ -99,6 +99,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		boot["BootSourceOverrideTarget"] = hardware.BootNone
 		boot["BootSourceOverrideEnabled"] = hardware.BootDisabled
 	}
+	addBootOrder(boot, m, path)
 	threads := info.ThreadsPerCore
 	if threads == 0 {
 		threads = 1
@@ -153,6 +154,9 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		},
 		"Oem": M{"bmcd": oem},
 	}
+	if _, ok := boot["BootOrder"]; ok {
+		sys["Actions"].(M)["#ComputerSystem.SetDefaultBootOrder"] = M{"target": path + "/Actions/ComputerSystem.SetDefaultBootOrder"}
+	}
 	if caps.SecureBoot {
 		sys["SecureBoot"] = link{path + "/SecureBoot"}
 	}
@@ -198,12 +202,7 @@ type systemPatch struct {
 	IndicatorLED            *string `json:"IndicatorLED" validate:"omitempty,oneof=Lit Blinking Off"`
 	LocationIndicatorActive *bool   `json:"LocationIndicatorActive"`
 
-	Boot *struct {
-		BootSourceOverrideTarget     *string `json:"BootSourceOverrideTarget" validate:"omitempty,oneof=None Pxe Floppy Cd Usb Hdd BiosSetup Utilities Diags UefiShell UefiTarget SDCard UefiHttp RemoteDrive UefiBootNext Recovery"`
-		BootSourceOverrideEnabled    *string `json:"BootSourceOverrideEnabled" validate:"omitempty,oneof=Disabled Once Continuous"`
-		BootSourceOverrideMode       *string `json:"BootSourceOverrideMode" validate:"omitempty,oneof=UEFI Legacy"`
-		UefiTargetBootSourceOverride *string `json:"UefiTargetBootSourceOverride"`
-	} `json:"Boot"`
+	Boot *bootPatch `json:"Boot"` // see bootoptions.go
 }
 
 // systemReadOnly are ComputerSystem properties that exist but that clients
@@ -221,45 +220,27 @@ func (s *Service) patchSystem(r *http.Request) error {
 		return err
 	}
 	var p systemPatch
-	if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }}); err != nil {
+	top, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }})
+	if err != nil {
 		return err
 	}
+	// Validate everything, then apply.
 	if p.IndicatorLED != nil && p.LocationIndicatorActive != nil && (*p.IndicatorLED == "Off") == *p.LocationIndicatorActive {
 		return apiErr(http.StatusBadRequest, "PropertyValueConflict", "IndicatorLED", "LocationIndicatorActive")
 	}
+	var boot *hardware.BootChange
+	if p.Boot != nil {
+		c := p.Boot.change(top["Boot"])
+		if err := m.CheckBoot(c); err != nil {
+			return bootErrors(err)
+		}
+		boot = &c
+	}
 	setIndicator(m, p.IndicatorLED, p.LocationIndicatorActive)
-	if p.Boot == nil {
+	if boot == nil {
 		return nil
 	}
-	var ov hardware.BootOverride
-	if b := p.Boot; b.BootSourceOverrideTarget != nil {
-		ov.Target = hardware.BootSource(*b.BootSourceOverrideTarget)
-	}
-	if b := p.Boot; b.BootSourceOverrideEnabled != nil {
-		ov.Enabled = hardware.BootEnabled(*b.BootSourceOverrideEnabled)
-	}
-	if b := p.Boot; b.BootSourceOverrideMode != nil {
-		ov.Mode = hardware.BootMode(*b.BootSourceOverrideMode)
-	}
-	if m.BootOverrideSupported() {
-		caps := m.Capabilities()
-		if ov.Target != "" && !caps.CanBoot(ov.Target) {
-			return apiErr(http.StatusBadRequest, "PropertyValueNotInList", string(ov.Target), "/Boot/BootSourceOverrideTarget")
-		}
-		if ov.Mode != "" && !containsMode(caps.BootModes, ov.Mode) {
-			return apiErr(http.StatusBadRequest, "PropertyValueNotInList", string(ov.Mode), "/Boot/BootSourceOverrideMode")
-		}
-	}
-	return m.SetBootOverride(ov)
-}
-
-func containsMode(ms []hardware.BootMode, x hardware.BootMode) bool {
-	for _, m := range ms {
-		if m == x {
-			return true
-		}
-	}
-	return false
+	return bootErrors(m.ChangeBoot(*boot))
 }
 
 type resetBody struct {

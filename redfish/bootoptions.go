@@ -177,8 +177,8 @@ type bootPatch struct {
 
 // change turns the PATCH into a machine BootChange. raw is the Boot
 // object as sent, where a null BootNext or UefiTargetBootSourceOverride
-// (which clears it) differs from an absent one.
-func (b *bootPatch) change(raw json.RawMessage) hardware.BootChange {
+// (which clears it) differs from an absent one; BootOrder cannot be null.
+func (b *bootPatch) change(raw json.RawMessage) (hardware.BootChange, error) {
 	var c hardware.BootChange
 	if b.BootSourceOverrideTarget != nil {
 		c.Target = hardware.BootSource(*b.BootSourceOverrideTarget)
@@ -199,8 +199,11 @@ func (b *bootPatch) change(raw json.RawMessage) hardware.BootChange {
 	if string(members["BootNext"]) == "null" {
 		c.Next = &empty
 	}
+	if string(members["BootOrder"]) == "null" {
+		return c, apiErr(http.StatusBadRequest, "PropertyValueTypeError", "null", "/Boot/BootOrder")
+	}
 	c.Order = b.BootOrder
-	return c
+	return c, nil
 }
 
 // bootFieldPointer is where a machine boot field is in the Redfish Boot

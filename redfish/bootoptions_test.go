@@ -164,6 +164,7 @@ func TestPatchBootOrderErrors(t *testing.T) {
 				"PropertyValueNotInList y|/Boot/BootNext"}},
 		{"order not an array", M{"Boot": M{"BootOrder": "Boot0001"}}, []string{"PropertyValueTypeError Boot0001|/Boot/BootOrder"}},
 		{"order of numbers", M{"Boot": M{"BootOrder": []int{1}}}, []string{"PropertyValueTypeError [1]|/Boot/BootOrder"}},
+		{"order null", M{"Boot": M{"BootOrder": nil}}, []string{"PropertyValueTypeError null|/Boot/BootOrder"}},
 		{"unknown BootNext", M{"Boot": M{"BootNext": "Boot9999"}}, []string{"PropertyValueNotInList Boot9999|/Boot/BootNext"}},
 		{"BootNext a number", M{"Boot": M{"BootNext": 5}}, []string{"PropertyValueTypeError 5|/Boot/BootNext"}},
 		{"UefiBootNext Continuous", M{"Boot": M{"BootSourceOverrideTarget": "UefiBootNext", "BootSourceOverrideEnabled": "Continuous", "BootNext": "Boot0005"}},

@@ -230,7 +230,10 @@ func (s *Service) patchSystem(r *http.Request) error {
 	}
 	var boot *hardware.BootChange
 	if p.Boot != nil {
-		c := p.Boot.change(top["Boot"])
+		c, err := p.Boot.change(top["Boot"])
+		if err != nil {
+			return err
+		}
 		if err := m.CheckBoot(c); err != nil {
 			return bootErrors(err)
 		}

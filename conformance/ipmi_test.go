@@ -274,6 +274,30 @@ func TestIPMIConformance(t *testing.T) {
 		ib.mustIpmitool(t, "0", nil, "", "chassis", "identify", "0")
 	})
 
+	// A persistent IPMI boot device is a Continuous override, as in
+	// OpenBMC: the UEFI BootOrder and BootNext stay as they are, and the
+	// override is tried before them at every boot. A Redfish UefiBootNext
+	// override reads back over IPMI as the class of the BootNext option.
+	t.Run("BootdevAndBootOrder", func(t *testing.T) {
+		sys := "/redfish/v1/Systems/1"
+		order := []string{"Boot0002", "Boot0001"}
+		ib.Must(t, http.StatusNoContent, request{Method: http.MethodPatch, Path: sys, Body: map[string]any{
+			"Boot": map[string]any{"BootOrder": order, "BootNext": "Boot0007"}}})
+		ib.mustIpmitool(t, "1", nil, "Set Boot Device to pxe", "chassis", "bootdev", "pxe", "options=persistent,efiboot")
+		bo := ib.Get(t, sys)["Boot"].(map[string]any)
+		if bo["BootSourceOverrideTarget"] != "Pxe" || bo["BootSourceOverrideEnabled"] != "Continuous" ||
+			fmt.Sprint(bo["BootOrder"]) != fmt.Sprint(order) || bo["BootNext"] != "Boot0007" {
+			t.Errorf("after a persistent bootdev: %v", bo)
+		}
+		ib.mustIpmitool(t, "1", nil, "Set Boot Device to none", "chassis", "bootdev", "none")
+		ib.Must(t, http.StatusNoContent, request{Method: http.MethodPatch, Path: sys, Body: map[string]any{
+			"Boot": map[string]any{"BootSourceOverrideTarget": "UefiBootNext", "BootSourceOverrideEnabled": "Once"}}})
+		out := ib.mustIpmitool(t, "1", nil, "Force PXE", "chassis", "bootparam", "get", "5")
+		if !strings.Contains(out, "Options apply to only next boot") {
+			t.Errorf("UefiBootNext to a PXE option over IPMI:\n%s", out)
+		}
+	})
+
 	t.Run("Privileges", func(t *testing.T) {
 		out, code := ib.ipmitool(t, "0", []string{"-L", "USER"}, "power", "on")
 		if code == 0 || !strings.Contains(out, "Insufficient privilege") {

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -65,6 +66,11 @@ func TestSchemaConformance(t *testing.T) {
 		map[string]any{"Attributes": map[string]any{"ProcTurboMode": "Disabled"}}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1",
 		map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Continuous"}}))
+	// A boot order, BootNext, a UefiTarget and a disabled boot option.
+	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1",
+		map[string]any{"Boot": map[string]any{"BootOrder": []string{"Boot0005", "Boot0001"}, "BootNext": "Boot0003",
+			"UefiTargetBootSourceOverride": b.Get(t, "/redfish/v1/Systems/1/BootOptions/Boot0002")["UefiDevicePath"]}}))
+	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/BootOptions/Boot0002", map[string]any{"BootOptionEnabled": false}))
 	b.WaitPower(t, "0", "On")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -89,6 +95,7 @@ func TestSchemaConformance(t *testing.T) {
 	// The optional branches must really have been crawled.
 	for _, want := range []string{
 		"ServiceRoot", "ComputerSystemCollection", "ComputerSystem", "ActionInfo", "Bios", "SecureBoot",
+		"BootOptionCollection", "BootOption",
 		"EthernetInterface", "Processor", "Memory", "Manager", "ManagerNetworkProtocol",
 		"VirtualMediaCollection", "VirtualMedia", "CertificateCollection", "Certificate", "Chassis", "Power", "Thermal", "Sensor",
 		"SessionService", "Session", "AccountService", "ManagerAccount", "Role",
@@ -100,6 +107,7 @@ func TestSchemaConformance(t *testing.T) {
 		}
 	}
 	checkMetadata(t, b, results)
+	checkRegistryDocuments(t, b, v)
 
 	// Every resource names itself by the URI it is served at, and its
 	// @odata.etag is its ETag header.
@@ -123,6 +131,37 @@ func TestSchemaConformance(t *testing.T) {
 	}
 	sort.Strings(seen)
 	t.Logf("validated %d documents: %s", len(results), strings.Join(seen, " "))
+}
+
+// checkRegistryDocuments validates the registries themselves, which the
+// crawl does not reach (a MessageRegistryFile's Location.Uri is not an
+// @odata.id): the Base message registry and every BIOS attribute registry,
+// each the one its Bios resource names.
+func checkRegistryDocuments(t *testing.T, b *bmc, v *schemacheck.Validator) {
+	t.Helper()
+	types := map[string]int{}
+	var names []string
+	for _, m := range b.Get(t, "/redfish/v1/Registries")["Members"].([]any) {
+		file := b.Get(t, m.(map[string]any)["@odata.id"].(string))
+		for _, loc := range file["Location"].([]any) {
+			uri, _ := loc.(map[string]any)["Uri"].(string)
+			r := b.Must(t, http.StatusOK, request{Method: http.MethodGet, Path: uri})
+			if err := v.Validate(r.Body); err != nil {
+				t.Errorf("registry %s does not validate: %v", uri, err)
+			}
+			doc := r.JSON(t)
+			types[typeName(doc["@odata.type"].(string))]++
+			names = append(names, doc["Id"].(string))
+		}
+	}
+	if types["MessageRegistry"] != 1 || types["AttributeRegistry"] != 1 {
+		t.Errorf("registries served: %v", types)
+	}
+	for _, sys := range []string{"0", "1"} {
+		if id := b.Get(t, "/redfish/v1/Systems/"+sys+"/Bios")["AttributeRegistry"]; !slices.Contains(names, id.(string)) {
+			t.Errorf("system %s's Bios names registry %v; served: %v", sys, id, names)
+		}
+	}
 }
 
 // checkMetadata checks the OData documents against what the crawl saw:

@@ -119,3 +119,26 @@ func runSushyFlow(t *testing.T, b *bmc, imageURL, system string, extra ...string
 	}
 	t.Logf("sushy flow:\n%s", out)
 }
+
+// TestSushyBiosAndBootOrder runs clients/sushy_bios_boot.py: the BIOS
+// attribute registry and set_attributes checked against it, as Ironic's
+// redfish BIOS interface uses them, then BootOrder, BootNext and
+// UefiBootNext through sushy's connection.
+func TestSushyBiosAndBootOrder(t *testing.T) {
+	t.Parallel()
+	requireSushy(t)
+	b := startBMC(t, bmcOpts{Systems: 1})
+	script, err := filepath.Abs(filepath.Join("clients", "sushy_bios_boot.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := runClient(t, 2*time.Minute, systemPython, script,
+		"--url", b.URL, "--username", b.User, "--password", b.Password, "--system", "/redfish/v1/Systems/0")
+	if code != 0 {
+		t.Fatalf("sushy_bios_boot.py exited %d:\n%s\nbmcd output:\n%s", code, out, b.Output())
+	}
+	if !strings.Contains(out, "OK: sushy BIOS and boot order flow passed") {
+		t.Fatalf("sushy_bios_boot.py did not report success:\n%s", out)
+	}
+	t.Logf("sushy BIOS and boot order flow:\n%s", out)
+}

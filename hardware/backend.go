@@ -34,6 +34,9 @@ type BootResult struct {
 	Source BootSource
 	Mode   BootMode
 	Image  string // media image URL when booting virtual media
+	// Option is the boot option booted; zero when the backend declares
+	// none, or for targets that are not options (BiosSetup, Diags).
+	Option BootOption
 	Time   time.Time
 }
 

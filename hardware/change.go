@@ -1,7 +1,5 @@
 package hardware
 
-import "fmt"
-
 // Change is a set of settings applied to a machine as one step by Apply.
 // Nil fields are left as they are. A protocol request that sets several
 // things at once (a Redfish PATCH of IndicatorLED and Boot) builds one
@@ -9,10 +7,10 @@ import "fmt"
 type Change struct {
 	// Identify sets the identify indication.
 	Identify *IdentifySetting
-	// BootOverride sets the boot override; its empty fields keep their
-	// current value (as SetBootOverride). Ignored when the backend has no
-	// boot control.
-	BootOverride *BootOverride
+	// Boot changes the boot override, BootOrder and BootNext, checked as
+	// ChangeBoot checks them; its empty fields keep their current value.
+	// Override changes are ignored when the backend has no boot control.
+	Boot *BootChange
 }
 
 // Apply checks every setting of c, then applies them all: either all take
@@ -27,25 +25,19 @@ func (m *Machine) Apply(c Change) error {
 			return err
 		}
 	}
-	ov, setOverride := m.st.Override, false
-	if c.BootOverride != nil {
-		if !m.BootOverrideSupported() {
-			m.log.Debug("boot override ignored: backend has no boot control", "target", c.BootOverride.Target)
-		} else {
-			next, err := m.nextOverrideLocked(*c.BootOverride)
-			if err != nil {
-				return err
-			}
-			ov, setOverride = next, next != m.st.Override
+	var next state
+	if c.Boot != nil {
+		var errs BootErrors
+		if next, errs = m.checkBootLocked(*c.Boot); len(errs) > 0 {
+			return errs
 		}
-	}
-	// The persistent part first: if it cannot be stored, nothing changed.
-	if setOverride {
-		if err := m.updateLocked(func(st *state) error { st.Override = ov; return nil }); err != nil {
+		if !m.BootOverrideSupported() && c.Boot.Target != "" {
+			m.log.Debug("boot override ignored: backend has no boot control", "target", c.Boot.Target)
+		}
+		// The persistent part first: if it cannot be stored, nothing changed.
+		if err := m.applyBootLocked(next); err != nil {
 			return err
 		}
-		m.addEventLocked(EventBootOverride, SeverityOK,
-			fmt.Sprintf("Boot override set: %s %s (%s)", ov.Target, ov.Enabled, ov.Mode))
 	}
 	if c.Identify != nil {
 		m.setIdentifyLocked(*c.Identify)

@@ -13,7 +13,7 @@ import (
 // TestApply: a Change takes effect whole or not at all.
 func TestApply(t *testing.T) {
 	lit := &hardware.IdentifySetting{Mode: hardware.IdentifyLit}
-	pxe := hardware.BootOverride{Target: hardware.BootPxe, Enabled: hardware.BootOnce}
+	pxe := hardware.BootChange{Target: hardware.BootPxe, Enabled: hardware.BootOnce}
 	for _, tc := range []struct {
 		name     string
 		change   hardware.Change
@@ -21,11 +21,11 @@ func TestApply(t *testing.T) {
 		identify hardware.IdentifyMode
 		target   hardware.BootSource
 	}{
-		{"LED and a target the machine lacks", hardware.Change{Identify: lit, BootOverride: &hardware.BootOverride{Target: hardware.BootFloppy}}, hardware.ErrInvalid, "Off", "None"},
-		{"LED and an unknown duration", hardware.Change{Identify: lit, BootOverride: &hardware.BootOverride{Target: hardware.BootPxe, Enabled: "Always"}}, hardware.ErrInvalid, "Off", "None"},
-		{"target and an unknown LED mode", hardware.Change{Identify: &hardware.IdentifySetting{Mode: "Dim"}, BootOverride: &pxe}, hardware.ErrInvalid, "Off", "None"},
-		{"target and a negative duration", hardware.Change{Identify: &hardware.IdentifySetting{Mode: hardware.IdentifyBlinking, For: -time.Second}, BootOverride: &pxe}, hardware.ErrInvalid, "Off", "None"},
-		{"both good", hardware.Change{Identify: lit, BootOverride: &pxe}, nil, "Lit", "Pxe"},
+		{"LED and a target the machine lacks", hardware.Change{Identify: lit, Boot: &hardware.BootChange{Target: hardware.BootFloppy}}, hardware.ErrInvalid, "Off", "None"},
+		{"LED and an unknown duration", hardware.Change{Identify: lit, Boot: &hardware.BootChange{Target: hardware.BootPxe, Enabled: "Always"}}, hardware.ErrInvalid, "Off", "None"},
+		{"target and an unknown LED mode", hardware.Change{Identify: &hardware.IdentifySetting{Mode: "Dim"}, Boot: &pxe}, hardware.ErrInvalid, "Off", "None"},
+		{"target and a negative duration", hardware.Change{Identify: &hardware.IdentifySetting{Mode: hardware.IdentifyBlinking, For: -time.Second}, Boot: &pxe}, hardware.ErrInvalid, "Off", "None"},
+		{"both good", hardware.Change{Identify: lit, Boot: &pxe}, nil, "Lit", "Pxe"},
 		{"nothing", hardware.Change{}, nil, "Off", "None"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,8 +73,8 @@ func TestApplyStoreFailure(t *testing.T) {
 	defer m.Close()
 	st.fail.Store(true)
 	err = m.Apply(hardware.Change{
-		Identify:     &hardware.IdentifySetting{Mode: hardware.IdentifyBlinking},
-		BootOverride: &hardware.BootOverride{Target: hardware.BootCd},
+		Identify: &hardware.IdentifySetting{Mode: hardware.IdentifyBlinking},
+		Boot:     &hardware.BootChange{Target: hardware.BootCd},
 	})
 	if !errors.Is(err, errDisk) {
 		t.Fatalf("Apply: %v", err)

@@ -43,6 +43,13 @@ type state struct {
 	SecureBoot  bool             `json:"secure_boot"`
 	// SecureBootCurrent is what the firmware ran with at the last boot.
 	SecureBootCurrent bool `json:"secure_boot_current"`
+	// The UEFI boot manager's variables (see boot.go). BootOrder is only
+	// meaningful when BootOrderSet; otherwise the order is the backend's.
+	BootOrder    []string `json:"boot_order,omitempty"`
+	BootOrderSet bool     `json:"boot_order_set,omitempty"`
+	BootNext     string   `json:"boot_next,omitempty"`
+	// BootDisabled are the options whose LOAD_OPTION_ACTIVE is clear.
+	BootDisabled []string `json:"boot_disabled,omitempty"`
 }
 
 // Machine is one managed server: a backend plus the state a BMC keeps for
@@ -52,6 +59,9 @@ type Machine struct {
 	backend Backend
 	info    Info
 	caps    Capabilities
+	bios    BiosRegistry
+	opts    []BootOption   // the backend's boot options, Disabled always false
+	optIdx  map[string]int // Reference -> index in opts
 	store   Store
 	log     *slog.Logger
 
@@ -88,6 +98,8 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		log:       log.With("system", id),
 		inserting: map[string]bool{},
 	}
+	m.bios = biosRegistry(m.info, m.caps, m.defaultMode())
+	m.opts, m.optIdx = bootOptionIndex(m.caps.BootOptions)
 	if err := m.load(); err != nil {
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
 	}
@@ -118,17 +130,8 @@ func (m *Machine) load() error {
 		}
 		m.st.Media[s.ID] = md
 	}
-	if m.st.Bios == nil {
-		m.st.Bios = map[string]any{}
-	}
-	if _, ok := m.st.Bios["BootMode"]; !ok {
-		m.st.Bios["BootMode"] = string(m.defaultMode())
-	}
-	for k, v := range m.info.BiosAttributes {
-		if _, ok := m.st.Bios[k]; !ok {
-			m.st.Bios[k] = v
-		}
-	}
+	m.loadBiosLocked()
+	m.loadBootLocked()
 	err = m.store.List(eventsBucket(m.id), func(_ string, raw []byte) error {
 		var e Event
 		if err := json.Unmarshal(raw, &e); err != nil {
@@ -175,6 +178,8 @@ func (s state) clone() state {
 	}
 	c.Bios = cloneMap(s.Bios)
 	c.BiosPending = cloneMap(s.BiosPending)
+	c.BootOrder = append([]string(nil), s.BootOrder...)
+	c.BootDisabled = append([]string(nil), s.BootDisabled...)
 	return c
 }
 
@@ -245,136 +250,6 @@ func (m *Machine) powerChanged(from, to PowerState) {
 	}
 	m.mu.Unlock()
 	m.gen.Add(1)
-}
-
-// Boot implements Firmware: the backend calls it when the host firmware
-// picks its boot device. A one-time override is consumed here, pending BIOS
-// settings are applied, and the choice is logged.
-func (m *Machine) Boot() BootResult {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// The boot happens whatever the store says, so the state changes even
-	// if it cannot be persisted.
-	st := m.st.clone()
-	// Staged settings take effect at POST, before the firmware picks the
-	// boot mode and device: a pending BootMode applies to this very boot.
-	applied := len(st.BiosPending) > 0
-	for k, v := range st.BiosPending {
-		st.Bios[k] = v
-	}
-	st.BiosPending = nil
-	ov := st.Override
-	res := BootResult{Source: BootHdd, Mode: biosMode(st.Bios, m.defaultMode()), Time: time.Now()}
-	if ov.Enabled != BootDisabled && ov.Target != BootNone {
-		res.Source, res.Mode = ov.Target, ov.Mode
-	}
-	if ov.Enabled == BootOnce {
-		st.Override.Enabled = BootDisabled
-		st.Override.Target = BootNone
-	}
-	note := ""
-	if slot, ok := m.slotForLocked(res.Source); ok {
-		if md := st.Media[slot]; md.Inserted {
-			res.Image = md.Image
-		} else {
-			note = fmt.Sprintf(" (no medium in %s, fell through to Hdd)", slot)
-			res.Source = BootHdd
-		}
-	}
-	st.SecureBootCurrent = st.SecureBoot
-	if err := m.store.Put(machinesBucket, m.id, &st); err != nil {
-		m.log.Error("persist after boot", "err", err)
-	}
-	m.st = st
-	m.lastBoot = res
-	if applied {
-		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")
-	}
-	msg := fmt.Sprintf("Host firmware booting from %s in %s mode", res.Source, res.Mode)
-	if res.Image != "" {
-		msg += " image " + RedactURL(res.Image)
-	}
-	m.addEventLocked(EventBoot, SeverityOK, msg+note)
-	return res
-}
-
-func biosMode(bios map[string]any, def BootMode) BootMode {
-	if s, ok := bios["BootMode"].(string); ok && (s == string(BootModeUEFI) || s == string(BootModeLegacy)) {
-		return BootMode(s)
-	}
-	return def
-}
-
-func (m *Machine) slotForLocked(b BootSource) (string, bool) {
-	for _, s := range m.caps.MediaSlots {
-		if s.Boot == b {
-			return s.ID, true
-		}
-	}
-	return "", false
-}
-
-// LastBoot is what the firmware booted last (zero Time if never).
-func (m *Machine) LastBoot() BootResult {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.lastBoot
-}
-
-// BootOverride returns the current override.
-func (m *Machine) BootOverride() BootOverride {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.st.Override
-}
-
-// BootOverrideSupported reports whether the backend can change the boot
-// device. When it cannot, SetBootOverride accepts and ignores requests.
-func (m *Machine) BootOverrideSupported() bool { return len(m.caps.BootTargets) > 0 }
-
-// SetBootOverride records a new override for the next boot(s). Empty fields
-// keep their current value. A backend without boot control accepts the call
-// and changes nothing, as PiKVM does, so provisioning tools carry on.
-// Errors: ErrInvalid for a target, duration or mode the machine cannot
-// honour (and then nothing changes).
-func (m *Machine) SetBootOverride(ov BootOverride) error {
-	return m.Apply(Change{BootOverride: &ov})
-}
-
-// nextOverrideLocked checks ov against the capabilities and returns the
-// override it makes of the current one; the caller holds m.mu.
-func (m *Machine) nextOverrideLocked(ov BootOverride) (BootOverride, error) {
-	next := m.st.Override
-	if ov.Target != "" {
-		if ov.Target != BootNone && !m.caps.CanBoot(ov.Target) {
-			return next, fmt.Errorf("boot target %q: %w", ov.Target, ErrInvalid)
-		}
-		next.Target = ov.Target
-	}
-	if ov.Enabled != "" {
-		switch ov.Enabled {
-		case BootDisabled, BootOnce, BootContinuous:
-		default:
-			return next, fmt.Errorf("boot override enabled %q: %w", ov.Enabled, ErrInvalid)
-		}
-		next.Enabled = ov.Enabled
-	}
-	if ov.Mode != "" {
-		if !containsMode(m.caps.BootModes, ov.Mode) {
-			return next, fmt.Errorf("boot mode %q: %w", ov.Mode, ErrInvalid)
-		}
-		next.Mode = ov.Mode
-	}
-	return next, nil
-}
-
-func containsMode(ms []BootMode, x BootMode) bool {
-	for _, m := range ms {
-		if m == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Media lists the virtual media slots in the backend's order.
@@ -468,55 +343,6 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	}
 	m.addEventLocked(EventMediaEject, SeverityOK, fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(img), slot))
 	return nil
-}
-
-// Bios returns the current attributes and those pending for the next boot.
-func (m *Machine) Bios() (current, pending map[string]any) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return cloneMap(m.st.Bios), cloneMap(m.st.BiosPending)
-}
-
-// SetBiosPending stages attribute changes for the next boot. Attributes
-// must exist and keep their type.
-func (m *Machine) SetBiosPending(attrs map[string]any) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k, v := range attrs {
-		cur, ok := m.st.Bios[k]
-		if !ok {
-			return fmt.Errorf("BIOS attribute %q: %w", k, ErrNotFound)
-		}
-		if fmt.Sprintf("%T", cur) != fmt.Sprintf("%T", v) {
-			return fmt.Errorf("BIOS attribute %q wants %T, got %T: %w", k, cur, v, ErrInvalid)
-		}
-		if k == "BootMode" && !containsMode(m.caps.BootModes, BootMode(fmt.Sprint(v))) {
-			return fmt.Errorf("BIOS attribute BootMode %v: %w", v, ErrInvalid)
-		}
-	}
-	return m.updateLocked(func(st *state) error {
-		if st.BiosPending == nil {
-			st.BiosPending = map[string]any{}
-		}
-		for k, v := range attrs {
-			st.BiosPending[k] = v
-		}
-		return nil
-	})
-}
-
-// ResetBios stages the factory attribute values for the next boot.
-func (m *Machine) ResetBios() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.updateLocked(func(st *state) error {
-		st.BiosPending = cloneMap(m.info.BiosAttributes)
-		if st.BiosPending == nil {
-			st.BiosPending = map[string]any{}
-		}
-		st.BiosPending["BootMode"] = string(m.defaultMode())
-		return nil
-	})
 }
 
 // SecureBoot returns whether Secure Boot is enabled for the next boot and

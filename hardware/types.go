@@ -64,6 +64,10 @@ const (
 	BootUefiShell BootSource = "UefiShell"
 	BootUefiHttp  BootSource = "UefiHttp"
 	BootFloppy    BootSource = "Floppy"
+	// BootUefiTarget boots the UEFI device path BootOverride.UefiTarget.
+	BootUefiTarget BootSource = "UefiTarget"
+	// BootUefiBootNext boots the boot option BootNext names, once.
+	BootUefiBootNext BootSource = "UefiBootNext"
 )
 
 // BootEnabled says whether a boot override applies, and for how long.
@@ -86,11 +90,15 @@ const (
 )
 
 // BootOverride is the one-time or persistent boot device override a BMC
-// hands to the firmware.
+// hands to the firmware. It takes precedence over BootNext and the boot
+// order, and changes neither.
 type BootOverride struct {
 	Target  BootSource  `json:"target"`
 	Enabled BootEnabled `json:"enabled"`
 	Mode    BootMode    `json:"mode"`
+	// UefiTarget is the UEFI device path booted when Target is
+	// BootUefiTarget: one of the boot options' DevicePath.
+	UefiTarget string `json:"uefi_target,omitempty"`
 }
 
 // MediaType is the kind of virtual medium a slot emulates.
@@ -195,8 +203,9 @@ type Info struct {
 	MemoryGiB         float64
 	NICs              []NIC
 	Disks             []Disk
-	// BiosAttributes are the firmware settings and their factory values.
-	BiosAttributes map[string]any
+	// BiosRegistry describes the firmware settings: every attribute, its
+	// type, the values it takes and its factory value (see bios.go).
+	BiosRegistry BiosRegistry
 }
 
 // Capabilities says what a backend can do. Protocols report it to clients
@@ -209,6 +218,11 @@ type Capabilities struct {
 	BootTargets []BootSource
 	BootModes   []BootMode
 	MediaSlots  []SlotSpec
+	// BootOptions are the firmware's UEFI boot options (Boot####), in the
+	// order it enumerates them, which is also the default boot order.
+	// Empty means the firmware's boot order is not visible to the BMC:
+	// without an override it boots the disk.
+	BootOptions []BootOption
 	// SecureBoot reports whether the firmware has a Secure Boot toggle.
 	SecureBoot bool
 }

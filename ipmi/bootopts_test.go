@@ -127,6 +127,53 @@ func TestBootFlagsPersistentPrivilege(t *testing.T) {
 	}
 }
 
+// TestBootFlagsWithBootOrder: a Redfish UefiBootNext or UefiTarget
+// override reads back as the class of the option it names; a persistent
+// IPMI override is a Continuous override, not a boot order change, and
+// BootNext waits behind it.
+func TestBootFlagsWithBootOrder(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	var pxe, cd hardware.BootOption
+	for _, o := range e.m.BootOptions() {
+		switch {
+		case o.Alias == hardware.BootPxe && pxe.Reference == "":
+			pxe = o
+		case o.Alias == hardware.BootCd:
+			cd = o
+		}
+	}
+	next := pxe.Reference
+	if err := e.m.ChangeBoot(hardware.BootChange{Target: hardware.BootUefiBootNext, Enabled: hardware.BootOnce,
+		Mode: hardware.BootModeUEFI, Next: &next}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0xA0, 0x04, 0, 0, 0}) {
+		t.Errorf("UefiBootNext to a PXE option: % x, want PXE", got)
+	}
+	if err := e.m.ChangeBoot(hardware.BootChange{Target: hardware.BootUefiTarget, Enabled: hardware.BootContinuous,
+		UefiTarget: &cd.DevicePath}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0xE0, 0x14, 0, 0, 0}) {
+		t.Errorf("UefiTarget at the virtual CD: % x, want CD/DVD", got)
+	}
+	// chassis bootdev disk options=persistent,efiboot
+	order := e.m.BootOrder()
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x08, 0, 0, 0); cc != 0 {
+		t.Fatal(cc)
+	}
+	if ov := e.m.BootOverride(); ov.Target != hardware.BootHdd || ov.Enabled != hardware.BootContinuous {
+		t.Errorf("override %+v", ov)
+	}
+	if got := e.m.BootOrder(); len(got) != len(order) || got[0] != order[0] || e.m.BootNext() != next {
+		t.Errorf("a persistent IPMI override changed the order %v or BootNext %q", got, e.m.BootNext())
+	}
+	if res := e.m.Boot(); res.Source != hardware.BootHdd || e.m.BootNext() != next {
+		t.Errorf("booted %s; BootNext %q", res.Source, e.m.BootNext())
+	}
+}
+
 func TestOtherBootParameters(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)

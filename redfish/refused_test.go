@@ -71,7 +71,7 @@ func TestRefusedRequestChangesNothing(t *testing.T) {
 		{"login and unknown", "POST", sessions, M{"UserName": adminUser, "Password": adminPass, "Bogus": 1}, 400, "PropertyUnknown", []string{sessions}},
 		{"secure boot and read-only", "PATCH", secure, M{"SecureBootEnable": true, "SecureBootMode": "SetupMode"}, 400, "PropertyNotWritable", []string{secure}},
 		{"bios attribute and unknown attribute", "PATCH", bios + "/Settings", M{"Attributes": M{"PxeNicIndex": 1, "NoSuch": 1}}, 400, "PropertyUnknown", []string{bios + "/Settings", bios}},
-		{"bios attribute and wrong type", "PATCH", bios + "/Settings", M{"Attributes": M{"PxeNicIndex": 1, "SerialConsole": 2}}, 400, "PropertyValueError", []string{bios + "/Settings"}},
+		{"bios attribute and wrong type", "PATCH", bios + "/Settings", M{"Attributes": M{"PxeNicIndex": 1, "SerialConsole": 2}}, 400, "PropertyValueTypeError", []string{bios + "/Settings"}},
 		{"bios attributes and read-only", "PATCH", bios + "/Settings", M{"Attributes": M{"PxeNicIndex": 1}, "Id": "x"}, 400, "PropertyNotWritable", []string{bios + "/Settings"}},
 		{"reset bios and unknown parameter", "POST", bios + "/Actions/Bios.ResetBios", M{"Now": true}, 400, "ActionParameterUnknown", []string{bios + "/Settings"}},
 		{"clear log and unknown parameter", "POST", log + "/Actions/LogService.ClearLog", M{"Bogus": 1}, 400, "ActionParameterUnknown", []string{log + "/Entries"}},

@@ -3,9 +3,15 @@ package redfish
 import "net/http"
 
 func (s *Service) registryRoutes() {
+	// The Base message registry, then each BIOS attribute registry.
+	attrs := s.attributeRegistries()
+	members := []string{"/redfish/v1/Registries/Base"}
+	for _, r := range attrs {
+		members = append(members, registryFilePath(r.reg.ID()))
+	}
+	s.attributeRegistryRoutes(attrs)
 	s.handle("/redfish/v1/Registries", &resource{get: func(*http.Request) (any, error) {
-		return collection("MessageRegistryFileCollection", "Registry File Collection", "/redfish/v1/Registries",
-			[]string{"/redfish/v1/Registries/Base"}), nil
+		return collection("MessageRegistryFileCollection", "Registry File Collection", "/redfish/v1/Registries", members), nil
 	}})
 	s.handle("/redfish/v1/Registries/Base", &resource{get: func(*http.Request) (any, error) {
 		return M{

@@ -104,6 +104,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		boot["BootSourceOverrideTarget"] = hardware.BootNone
 		boot["BootSourceOverrideEnabled"] = hardware.BootDisabled
 	}
+	addBootOrder(boot, m, path)
 	threads := info.ThreadsPerCore
 	if threads == 0 {
 		threads = 1
@@ -158,6 +159,9 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		},
 		"Oem": M{"bmcd": oem},
 	}
+	if _, ok := boot["BootOrder"]; ok {
+		sys["Actions"].(M)["#ComputerSystem.SetDefaultBootOrder"] = M{"target": path + "/Actions/ComputerSystem.SetDefaultBootOrder"}
+	}
 	if caps.SecureBoot {
 		sys["SecureBoot"] = link{path + "/SecureBoot"}
 	}
@@ -184,12 +188,7 @@ type systemPatch struct {
 	IndicatorLED            *string `json:"IndicatorLED" validate:"omitempty,oneof=Lit Blinking Off"`
 	LocationIndicatorActive *bool   `json:"LocationIndicatorActive"`
 
-	Boot *struct {
-		BootSourceOverrideTarget     *string `json:"BootSourceOverrideTarget" validate:"omitempty,oneof=None Pxe Floppy Cd Usb Hdd BiosSetup Utilities Diags UefiShell UefiTarget SDCard UefiHttp RemoteDrive UefiBootNext Recovery"`
-		BootSourceOverrideEnabled    *string `json:"BootSourceOverrideEnabled" validate:"omitempty,oneof=Disabled Once Continuous"`
-		BootSourceOverrideMode       *string `json:"BootSourceOverrideMode" validate:"omitempty,oneof=UEFI Legacy"`
-		UefiTargetBootSourceOverride *string `json:"UefiTargetBootSourceOverride"`
-	} `json:"Boot"`
+	Boot *bootPatch `json:"Boot"` // see bootoptions.go
 }
 
 // systemReadOnly are ComputerSystem properties that exist but that clients
@@ -210,46 +209,23 @@ func (s *Service) patchSystem(r *http.Request) error {
 		return err
 	}
 	var p systemPatch
-	if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }}); err != nil {
+	top, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }})
+	if err != nil {
 		return err
 	}
+	// Validate everything, then apply it as one change.
 	var c hardware.Change
 	if c.Identify, err = identifySetting(m, p.IndicatorLED, p.LocationIndicatorActive); err != nil {
 		return err
 	}
-	if p.Boot == nil {
-		return m.Apply(c)
-	}
-	var ov hardware.BootOverride
-	if b := p.Boot; b.BootSourceOverrideTarget != nil {
-		ov.Target = hardware.BootSource(*b.BootSourceOverrideTarget)
-	}
-	if b := p.Boot; b.BootSourceOverrideEnabled != nil {
-		ov.Enabled = hardware.BootEnabled(*b.BootSourceOverrideEnabled)
-	}
-	if b := p.Boot; b.BootSourceOverrideMode != nil {
-		ov.Mode = hardware.BootMode(*b.BootSourceOverrideMode)
-	}
-	if m.BootOverrideSupported() {
-		caps := m.Capabilities()
-		if ov.Target != "" && !caps.CanBoot(ov.Target) {
-			return apiErr(http.StatusBadRequest, "PropertyValueNotInList", string(ov.Target), "/Boot/BootSourceOverrideTarget")
+	if p.Boot != nil {
+		bc, err := p.Boot.change(top["Boot"])
+		if err != nil {
+			return err
 		}
-		if ov.Mode != "" && !containsMode(caps.BootModes, ov.Mode) {
-			return apiErr(http.StatusBadRequest, "PropertyValueNotInList", string(ov.Mode), "/Boot/BootSourceOverrideMode")
-		}
+		c.Boot = &bc
 	}
-	c.BootOverride = &ov
-	return m.Apply(c)
-}
-
-func containsMode(ms []hardware.BootMode, x hardware.BootMode) bool {
-	for _, m := range ms {
-		if m == x {
-			return true
-		}
-	}
-	return false
+	return bootErrors(m.Apply(c))
 }
 
 type resetBody struct {

@@ -225,8 +225,8 @@ func TestBiosSettings(t *testing.T) {
 		key  string
 	}{
 		{M{"Attributes": M{"NoSuchAttribute": "x"}}, "PropertyUnknown"},
-		{M{"Attributes": M{"ProcTurboMode": 1}}, "PropertyValueError"},
-		{M{"Attributes": M{"BootMode": "BIOS"}}, "PropertyValueError"},
+		{M{"Attributes": M{"ProcTurboMode": 1}}, "PropertyValueTypeError"},
+		{M{"Attributes": M{"BootMode": "BIOS"}}, "PropertyValueNotInList"},
 		{M{"Attributes": "x"}, "PropertyValueTypeError"},
 		{M{"Attributes": nil}, "PropertyMissing"},
 		{M{"Id": "x"}, "PropertyNotWritable"},

@@ -92,6 +92,9 @@ func (m *Machine) bootedLocked(res hardware.BootResult, fw hardware.Firmware) {
 	} else {
 		m.printLocked("Booting from %s\r\n", src)
 	}
+	if o := res.Option; o.Reference != "" {
+		m.printLocked("%s: %s\r\n", o.Reference, o.DisplayName)
+	}
 	m.printLocked("\r\n[    0.000000] Linux version 6.1.0-bmcd-sim (sim@bmcd) #1 SMP PREEMPT_DYNAMIC\r\n")
 	m.printLocked("[    0.000000] Command line: root=/dev/nvme0n1p2 ro console=ttyS0,115200n8\r\n")
 	m.printLocked("[    0.412000] Serial: 8250/16550 driver, 4 ports, IRQ sharing enabled\r\n")
@@ -212,6 +215,9 @@ func (m *Machine) runLocked(args []string) (out string, next bool) {
 	case "bootinfo":
 		b := m.con.boot
 		s := fmt.Sprintf("source=%s mode=%s", b.Source, b.Mode)
+		if b.Option.Reference != "" {
+			s += " option=" + b.Option.Reference
+		}
 		if b.Image != "" {
 			s += " image=" + hardware.RedactURL(b.Image)
 		}

@@ -93,7 +93,7 @@ func inventory(seed, id string) hardware.Info {
 	mac := func(n byte) string {
 		return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[10], h[11], h[12]^n)
 	}
-	return hardware.Info{
+	info := hardware.Info{
 		Manufacturer:      "bmcd",
 		Model:             "Simulated Server S1",
 		SerialNumber:      fmt.Sprintf("SIM%X", h[13:18]),
@@ -117,15 +117,9 @@ func inventory(seed, id string) hardware.Info {
 			{ID: "Disk1", Model: "Simulated SATA HDD 4TB", SerialNumber: fmt.Sprintf("SIMD%X1", h[14:17]),
 				CapacityBytes: 4_000_787_030_016, MediaType: "HDD", Protocol: "SATA"},
 		},
-		BiosAttributes: map[string]any{
-			"BootMode":           "UEFI",
-			"ProcTurboMode":      "Enabled",
-			"ProcVirtualization": "Enabled",
-			"PxeNicIndex":        float64(0),
-			"SerialConsole":      "COM1",
-			"AssetTag":           "",
-		},
 	}
+	info.BiosRegistry = biosRegistry(info)
+	return info
 }
 
 // Info implements hardware.Backend.
@@ -134,12 +128,12 @@ func (m *Machine) Info() hardware.Info { return m.info }
 // Capabilities implements hardware.Backend: the simulation can do
 // everything a full-featured server can.
 func (m *Machine) Capabilities() hardware.Capabilities {
-	return hardware.Capabilities{
+	c := hardware.Capabilities{
 		ResetTypes: hardware.AllResetTypes,
 		BootTargets: []hardware.BootSource{
 			hardware.BootPxe, hardware.BootCd, hardware.BootUsb, hardware.BootHdd,
 			hardware.BootBiosSetup, hardware.BootDiags, hardware.BootUefiShell,
-			hardware.BootUefiHttp,
+			hardware.BootUefiHttp, hardware.BootUefiTarget, hardware.BootUefiBootNext,
 		},
 		BootModes: []hardware.BootMode{hardware.BootModeUEFI, hardware.BootModeLegacy},
 		MediaSlots: []hardware.SlotSpec{
@@ -148,6 +142,8 @@ func (m *Machine) Capabilities() hardware.Capabilities {
 		},
 		SecureBoot: true,
 	}
+	c.BootOptions = bootOptions(m.info, c.MediaSlots, c.BootTargets)
+	return c
 }
 
 // OnPowerChange implements hardware.PowerWatcher.

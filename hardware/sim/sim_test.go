@@ -453,8 +453,8 @@ func TestInventoryStable(t *testing.T) {
 	if len(a1.NICs) != 2 || !mac.MatchString(a1.NICs[0].MAC) || a1.NICs[0].MAC == a1.NICs[1].MAC {
 		t.Errorf("NICs %+v", a1.NICs)
 	}
-	if a1.BiosAttributes["BootMode"] != "UEFI" {
-		t.Errorf("BootMode attribute %v", a1.BiosAttributes["BootMode"])
+	if a, ok := a1.BiosRegistry.Attribute("BootMode"); !ok || a.Default != "UEFI" {
+		t.Errorf("BootMode attribute %+v", a)
 	}
 }
 

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/bmcd/bmcd/internal/fetch/fetchtest"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -183,6 +186,7 @@ func TestGofish(t *testing.T) {
 	if cd = getMedia(t, c, cd.ODataID); cd.Inserted != nil && *cd.Inserted {
 		t.Errorf("after EjectMedia: still inserted (Image %q)", cd.Image)
 	}
+	gofishMediaCertificates(t, c, cd)
 
 	// Chassis sensors, with the host on.
 	chassis, err := sys.Chassis()
@@ -305,6 +309,63 @@ func getSystem(t *testing.T, c *gofish.APIClient, uri string) *schemas.ComputerS
 		t.Fatalf("GetComputerSystem %s: %v", uri, err)
 	}
 	return s
+}
+
+// gofishMediaCertificates sets the CD's TLS policy with gofish:
+// VerifyCertificate through VirtualMedia.Update, a certificate POSTed to
+// the Certificates collection (gofish has no call to create one) and read
+// back through VirtualMedia.Certificates, then both undone.
+func gofishMediaCertificates(t *testing.T, c *gofish.APIClient, cd *schemas.VirtualMedia) {
+	t.Helper()
+	if cd.VerifyCertificate {
+		t.Errorf("VerifyCertificate is true by default")
+	}
+	cd.VerifyCertificate = true
+	if err := cd.Update(); err != nil {
+		t.Fatalf("Update VerifyCertificate: %v", err)
+	}
+	if cd = getMedia(t, c, cd.ODataID); !cd.VerifyCertificate {
+		t.Fatal("VerifyCertificate false after Update")
+	}
+	var raw struct {
+		Certificates struct {
+			ID string `json:"@odata.id"`
+		}
+	}
+	if err := json.Unmarshal(cd.RawData, &raw); err != nil || raw.Certificates.ID == "" {
+		t.Fatalf("no Certificates link (%v): %s", err, cd.RawData)
+	}
+	ca := fetchtest.NewCA(t, "gofish CA")
+	resp, err := c.Post(raw.Certificates.ID, map[string]any{"CertificateString": ca.PEM, "CertificateType": "PEM"})
+	if err != nil {
+		t.Fatalf("POST %s: %v", raw.Certificates.ID, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") == "" {
+		t.Fatalf("POST %s: %d, Location %q", raw.Certificates.ID, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	certs, err := cd.Certificates()
+	if err != nil || len(certs) != 1 {
+		t.Fatalf("Certificates: %d, %v", len(certs), err)
+	}
+	if ct := certs[0]; ct.Subject.CommonName != "gofish CA" || ct.CertificateType != schemas.PEMCertificateType ||
+		ct.CertificateString != ca.PEM || ct.Fingerprint == "" {
+		t.Errorf("certificate: subject %q, type %q, fingerprint %q", ct.Subject.CommonName, ct.CertificateType, ct.Fingerprint)
+	}
+	if resp, err = c.Delete(certs[0].ODataID); err != nil {
+		t.Fatalf("DELETE %s: %v", certs[0].ODataID, err)
+	}
+	resp.Body.Close()
+	cd.VerifyCertificate = false
+	if err := cd.Update(); err != nil {
+		t.Fatalf("Update VerifyCertificate: %v", err)
+	}
+	if cd = getMedia(t, c, cd.ODataID); cd.VerifyCertificate {
+		t.Error("VerifyCertificate still true")
+	}
+	if certs, err := cd.Certificates(); err != nil || len(certs) != 0 {
+		t.Errorf("after DELETE: %d certificates, %v", len(certs), err)
+	}
 }
 
 func getMedia(t *testing.T, c *gofish.APIClient, uri string) *schemas.VirtualMedia {

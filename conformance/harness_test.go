@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -499,9 +500,16 @@ type imageServer struct {
 
 func serveImage(t testing.TB) *imageServer {
 	t.Helper()
+	return serveImageTLS(t, nil)
+}
+
+// serveImageTLS serves the image over https with cert, or over http when
+// cert is nil.
+func serveImageTLS(t testing.TB, cert *tls.Certificate) *imageServer {
+	t.Helper()
 	s := &imageServer{}
 	mod := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/images/boot.iso" {
 			http.NotFound(w, r)
 			return
@@ -511,6 +519,13 @@ func serveImage(t testing.TB) *imageServer {
 		s.mu.Unlock()
 		http.ServeContent(w, r, "boot.iso", mod, bytes.NewReader(isoImage))
 	}))
+	if cert != nil {
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL + "/images/boot.iso"
 	return s

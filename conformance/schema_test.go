@@ -5,12 +5,14 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bmcd/bmcd/conformance/schemacheck"
+	"github.com/bmcd/bmcd/internal/fetch/fetchtest"
 )
 
 // schemaDir is the project's copy of the DMTF Redfish JSON schemas.
@@ -18,9 +20,9 @@ const schemaDir = "../schemas"
 
 // TestSchemaConformance crawls every resource bmcd serves, with optional
 // branches populated (a powered-on system, inserted media, a task, a
-// session, an extra account, pending BIOS settings, log entries), and
-// validates each document against the DMTF schemas; a firmware update
-// adds its task and a staged image.
+// session, an extra account, pending BIOS settings, log entries, a media
+// slot's trusted certificate), and validates each document against the
+// DMTF schemas; a firmware update adds its task and a staged image.
 func TestSchemaConformance(t *testing.T) {
 	t.Parallel()
 	v, err := schemacheck.Load(schemaDir)
@@ -66,12 +68,21 @@ func TestSchemaConformance(t *testing.T) {
 	})
 	b.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/SessionService/Sessions",
 		Body: map[string]any{"UserName": b.User, "Password": b.Password}, NoAuth: true})
+	// A trusted certificate for a media slot, with verification on.
+	b.Must(t, http.StatusCreated, post("/redfish/v1/Systems/0/VirtualMedia/CD/Certificates",
+		map[string]any{"CertificateString": fetchtest.NewCA(t, "Schema walk CA").PEM, "CertificateType": "PEM"}))
+	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Managers/0/VirtualMedia/CD", map[string]any{"VerifyCertificate": true}))
 	b.Must(t, http.StatusCreated, post("/redfish/v1/AccountService/Accounts",
 		map[string]any{"UserName": "operator1", "Password": "Operator-pw1", "RoleId": "Operator"}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/Bios/Settings",
 		map[string]any{"Attributes": map[string]any{"ProcTurboMode": "Disabled"}}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1",
 		map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Continuous"}}))
+	// A boot order, BootNext, a UefiTarget and a disabled boot option.
+	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1",
+		map[string]any{"Boot": map[string]any{"BootOrder": []string{"Boot0005", "Boot0001"}, "BootNext": "Boot0003",
+			"UefiTargetBootSourceOverride": b.Get(t, "/redfish/v1/Systems/1/BootOptions/Boot0002")["UefiDevicePath"]}}))
+	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/BootOptions/Boot0002", map[string]any{"BootOptionEnabled": false}))
 	b.WaitPower(t, "0", "On")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -96,8 +107,9 @@ func TestSchemaConformance(t *testing.T) {
 	// The optional branches must really have been crawled.
 	for _, want := range []string{
 		"ServiceRoot", "ComputerSystemCollection", "ComputerSystem", "ActionInfo", "Bios", "SecureBoot",
+		"BootOptionCollection", "BootOption",
 		"EthernetInterface", "Processor", "Memory", "Manager", "ManagerNetworkProtocol",
-		"VirtualMediaCollection", "VirtualMedia", "Chassis", "Power", "Thermal", "Sensor",
+		"VirtualMediaCollection", "VirtualMedia", "CertificateCollection", "Certificate", "Chassis", "Power", "Thermal", "Sensor",
 		"SessionService", "Session", "AccountService", "ManagerAccount", "Role",
 		"MessageRegistryFileCollection", "MessageRegistryFile", "TaskService", "Task",
 		"LogService", "LogEntryCollection", "LogEntry",
@@ -108,6 +120,7 @@ func TestSchemaConformance(t *testing.T) {
 		}
 	}
 	checkMetadata(t, b, results)
+	checkRegistryDocuments(t, b, v)
 
 	// Every resource names itself by the URI it is served at, and its
 	// @odata.etag is its ETag header.
@@ -131,6 +144,44 @@ func TestSchemaConformance(t *testing.T) {
 	}
 	sort.Strings(seen)
 	t.Logf("validated %d documents: %s", len(results), strings.Join(seen, " "))
+}
+
+// checkRegistryDocuments validates the registries themselves, which the
+// crawl does not reach (a MessageRegistryFile's Location.Uri is not an
+// @odata.id): the Base message registry and every BIOS attribute registry,
+// each the one its Bios resource names.
+func checkRegistryDocuments(t *testing.T, b *bmc, v *schemacheck.Validator) {
+	t.Helper()
+	types := map[string]int{}
+	var names []string
+	for _, m := range b.Get(t, "/redfish/v1/Registries")["Members"].([]any) {
+		file := b.Get(t, m.(map[string]any)["@odata.id"].(string))
+		for _, loc := range file["Location"].([]any) {
+			uri, _ := loc.(map[string]any)["Uri"].(string)
+			r := b.Must(t, http.StatusOK, request{Method: http.MethodGet, Path: uri})
+			if err := v.Validate(r.Body); err != nil {
+				t.Errorf("registry %s does not validate: %v", uri, err)
+			}
+			doc := r.JSON(t)
+			types[typeName(doc["@odata.type"].(string))]++
+			names = append(names, doc["Id"].(string))
+		}
+	}
+	// Base and Update (the firmware update Tasks' messages); one BIOS
+	// attribute registry shared by both simulated systems.
+	if types["MessageRegistry"] != 2 || types["AttributeRegistry"] != 1 {
+		t.Errorf("registries served: %v", types)
+	}
+	for _, id := range []string{"Base.1.22.1", "Update.1.3.0"} {
+		if !slices.Contains(names, id) {
+			t.Errorf("registry %s not served: %v", id, names)
+		}
+	}
+	for _, sys := range []string{"0", "1"} {
+		if id := b.Get(t, "/redfish/v1/Systems/"+sys+"/Bios")["AttributeRegistry"]; !slices.Contains(names, id.(string)) {
+			t.Errorf("system %s's Bios names registry %v; served: %v", sys, id, names)
+		}
+	}
 }
 
 // checkMetadata checks the OData documents against what the crawl saw:
@@ -252,6 +303,10 @@ func TestErrorResponsesConformance(t *testing.T) {
 			Body: map[string]any{"ImageURI": "http://127.0.0.1:9/bmc-2.0.bin", "Targets": []string{"/redfish/v1/UpdateService/FirmwareInventory/BMC"}}},
 			400, "ActionParameterValueNotInList"},
 		{"unknown firmware", request{Method: "GET", Path: "/redfish/v1/UpdateService/FirmwareInventory/Tape_0"}, 404, "ResourceNotFound"},
+		{"certificate not PEM", request{Method: "POST", Path: "/redfish/v1/Systems/0/VirtualMedia/CD/Certificates",
+			Body: map[string]any{"CertificateString": "not a certificate", "CertificateType": "PEM"}}, 400, "PropertyValueFormatError"},
+		{"VerifyCertificate not a boolean", request{Method: "PATCH", Path: "/redfish/v1/Managers/0/VirtualMedia/CD",
+			Body: map[string]any{"VerifyCertificate": "yes"}}, 400, "PropertyValueTypeError"},
 		{"duplicate account", request{Method: "POST", Path: "/redfish/v1/AccountService/Accounts",
 			Body: map[string]any{"UserName": adminUser, "Password": "Another-pw1", "RoleId": "ReadOnly"}}, 409, "ResourceAlreadyExists"},
 	}

@@ -3,6 +3,8 @@ package hardware
 import (
 	"context"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // Backend drives one machine: a simulation, a virtual machine or real
@@ -32,6 +34,9 @@ type BootResult struct {
 	Source BootSource
 	Mode   BootMode
 	Image  string // media image URL when booting virtual media
+	// Option is the boot option booted; zero when the backend declares
+	// none, or for targets that are not options (BiosSetup, Diags).
+	Option BootOption
 	Time   time.Time
 	// BiosVersion is the BIOS that runs this boot (a staged BIOS update
 	// has just been activated).
@@ -40,11 +45,21 @@ type BootResult struct {
 
 // MediaBackend is implemented by backends that attach virtual media.
 type MediaBackend interface {
-	// InsertMedia attaches the image at url to the slot, after checking it
-	// can be read; it returns the size in bytes (-1 if unknown) and a format
-	// hint ("iso9660", "raw").
-	InsertMedia(ctx context.Context, slot, url string) (size int64, format string, err error)
+	// InsertMedia attaches img to the slot, after checking it can be read
+	// under img.TLS; it returns the size in bytes (-1 if unknown) and a
+	// format hint ("iso9660", "raw"). A failure to reach or read the image
+	// is a *MediaError.
+	InsertMedia(ctx context.Context, slot string, img MediaImage) (size int64, format string, err error)
 	EjectMedia(ctx context.Context, slot string) error
+}
+
+// MediaImage is what a backend needs to reach a virtual media image.
+type MediaImage struct {
+	URL string // http or https; may carry user information
+	// TLS is how an https server's certificate is checked: the slot's
+	// VerifyCertificate and Certificates. A backend that fetches by other
+	// means must apply it too (or refuse https).
+	TLS fetch.Policy
 }
 
 // SensorReader is implemented by backends that report sensors.
@@ -57,6 +72,14 @@ type SensorReader interface {
 // the backend calls it after every change.
 type PowerWatcher interface {
 	OnPowerChange(fn func(from, to PowerState))
+}
+
+// POSTReporter is implemented by backends that know when the host firmware
+// is running its power-on self test: while powering on, and with the power
+// still applied (PowerOn) after a warm reset, until the firmware picks its
+// boot device.
+type POSTReporter interface {
+	InPOST() bool
 }
 
 // SensorType classifies a sensor.

@@ -26,8 +26,11 @@ const (
 	EventMediaInsert  EventKind = "MediaInserted"
 	EventMediaEject   EventKind = "MediaEjected"
 	EventBootOverride EventKind = "BootOverride"
-	EventLogCleared   EventKind = "LogCleared"
-	EventSettings     EventKind = "SettingsApplied"
+	// EventBootOrder: the boot order, BootNext or an option's enabled
+	// state changed.
+	EventBootOrder  EventKind = "BootOrder"
+	EventLogCleared EventKind = "LogCleared"
+	EventSettings   EventKind = "SettingsApplied"
 )
 
 // Event is one entry of the machine's event log.

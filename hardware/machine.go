@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // Store persists machine state. internal/store implements it over bbolt;
@@ -41,7 +43,14 @@ type state struct {
 	SecureBoot  bool             `json:"secure_boot"`
 	// SecureBootCurrent is what the firmware ran with at the last boot.
 	SecureBootCurrent bool `json:"secure_boot_current"`
-	// Firmware holds updated versions and staged images (firmware.go).
+	// The UEFI boot manager's variables (see boot.go). BootOrder is only
+	// meaningful when BootOrderSet; otherwise the order is the backend's.
+	BootOrder    []string `json:"boot_order,omitempty"`
+	BootOrderSet bool     `json:"boot_order_set,omitempty"`
+	BootNext     string   `json:"boot_next,omitempty"`
+	// BootDisabled are the options whose LOAD_OPTION_ACTIVE is clear.
+	BootDisabled []string `json:"boot_disabled,omitempty"`
+	// Firmware holds updated versions and staged images (firmwareupdate.go).
 	Firmware map[string]firmwareState `json:"firmware,omitempty"`
 }
 
@@ -52,6 +61,9 @@ type Machine struct {
 	backend Backend
 	info    Info
 	caps    Capabilities
+	bios    BiosRegistry
+	opts    []BootOption   // the backend's boot options, Disabled always false
+	optIdx  map[string]int // Reference -> index in opts
 	store   Store
 	log     *slog.Logger
 
@@ -65,13 +77,13 @@ type Machine struct {
 	lastReset time.Time
 	inserting map[string]bool
 
-	firmware []FirmwareComponent // as shipped; see firmware.go
+	firmware []FirmwareComponent // as shipped; see firmwareupdate.go
 	fwBusy   map[string]bool     // components being updated
 
 	// The identify indication is volatile, as on real hardware.
-	identifyUntil   time.Time
-	identifyForever bool
-	identifyTimer   *time.Timer
+	identifyMode  IdentifyMode
+	identifyUntil time.Time // zero: until changed
+	identifyTimer *time.Timer
 
 	consoleOnce sync.Once
 	console     *Console // see console.go
@@ -92,6 +104,8 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		inserting: map[string]bool{},
 		fwBusy:    map[string]bool{},
 	}
+	m.bios = biosRegistry(m.info, m.caps, m.defaultMode())
+	m.opts, m.optIdx = bootOptionIndex(m.caps.BootOptions)
 	m.firmware = shippedFirmware(backend, m.info)
 	if err := m.load(); err != nil {
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
@@ -123,19 +137,10 @@ func (m *Machine) load() error {
 		}
 		m.st.Media[s.ID] = md
 	}
-	if m.st.Bios == nil {
-		m.st.Bios = map[string]any{}
-	}
+	m.loadBiosLocked()
+	m.loadBootLocked()
 	if m.st.Firmware == nil {
 		m.st.Firmware = map[string]firmwareState{}
-	}
-	if _, ok := m.st.Bios["BootMode"]; !ok {
-		m.st.Bios["BootMode"] = string(m.defaultMode())
-	}
-	for k, v := range m.info.BiosAttributes {
-		if _, ok := m.st.Bios[k]; !ok {
-			m.st.Bios[k] = v
-		}
 	}
 	err = m.store.List(eventsBucket(m.id), func(_ string, raw []byte) error {
 		var e Event
@@ -183,6 +188,8 @@ func (s state) clone() state {
 	}
 	c.Bios = cloneMap(s.Bios)
 	c.BiosPending = cloneMap(s.BiosPending)
+	c.BootOrder = append([]string(nil), s.BootOrder...)
+	c.BootDisabled = append([]string(nil), s.BootDisabled...)
 	c.Firmware = make(map[string]firmwareState, len(s.Firmware))
 	for k, v := range s.Firmware {
 		c.Firmware[k] = v // Pending is replaced, never changed in place
@@ -195,7 +202,7 @@ func (m *Machine) ID() string { return m.id }
 
 // Info is the machine's inventory. It is static except BiosVersion, which
 // is the version the BIOS runs now: it changes when a staged BIOS update is
-// activated at a host reset (firmware.go).
+// activated at a host reset (firmwareupdate.go).
 func (m *Machine) Info() Info {
 	in := m.info
 	m.mu.Lock()
@@ -216,7 +223,19 @@ func (m *Machine) PowerState(ctx context.Context) (PowerState, error) {
 	return m.backend.PowerState(ctx)
 }
 
-// Reset carries out a power action.
+// InPOST reports whether the host firmware is running its power-on self
+// test (see POSTReporter); false when the backend cannot tell.
+func (m *Machine) InPOST() bool {
+	if p, ok := m.backend.(POSTReporter); ok {
+		return p.InPOST()
+	}
+	return false
+}
+
+// Reset carries out a power action. Errors: ErrNotSupported when the
+// backend lacks r; what the backend returns otherwise (ErrState when r
+// does not apply in the present power state). An NMI is not a reset: it
+// leaves LastReset as it is.
 func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 	if !m.caps.CanReset(r) {
 		return fmt.Errorf("reset %s: %w", r, ErrNotSupported)
@@ -225,9 +244,10 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 		return fmt.Errorf("reset %s: %w", r, err)
 	}
 	m.mu.Lock()
-	m.lastReset = time.Now()
 	if r == ResetNmi {
 		m.addEventLocked(EventNmi, SeverityWarning, "Diagnostic interrupt (NMI) sent to the host")
+	} else {
+		m.lastReset = time.Now()
 	}
 	m.mu.Unlock()
 	m.gen.Add(1)
@@ -252,145 +272,6 @@ func (m *Machine) powerChanged(from, to PowerState) {
 	}
 	m.mu.Unlock()
 	m.gen.Add(1)
-}
-
-// Boot implements Firmware: the backend calls it when the host firmware
-// picks its boot device. A one-time override is consumed here, pending BIOS
-// settings are applied, and the choice is logged.
-func (m *Machine) Boot() BootResult {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// The boot happens whatever the store says, so the state changes even
-	// if it cannot be persisted.
-	st := m.st.clone()
-	// A staged firmware image is flashed first, then staged settings take
-	// effect at POST, before the firmware picks the boot mode and device:
-	// a pending BootMode applies to this very boot.
-	m.activateStagedLocked(&st)
-	applied := len(st.BiosPending) > 0
-	for k, v := range st.BiosPending {
-		st.Bios[k] = v
-	}
-	st.BiosPending = nil
-	ov := st.Override
-	res := BootResult{Source: BootHdd, Mode: biosMode(st.Bios, m.defaultMode()), Time: time.Now()}
-	if ov.Enabled != BootDisabled && ov.Target != BootNone {
-		res.Source, res.Mode = ov.Target, ov.Mode
-	}
-	if ov.Enabled == BootOnce {
-		st.Override.Enabled = BootDisabled
-		st.Override.Target = BootNone
-	}
-	note := ""
-	if slot, ok := m.slotForLocked(res.Source); ok {
-		if md := st.Media[slot]; md.Inserted {
-			res.Image = md.Image
-		} else {
-			note = fmt.Sprintf(" (no medium in %s, fell through to Hdd)", slot)
-			res.Source = BootHdd
-		}
-	}
-	st.SecureBootCurrent = st.SecureBoot
-	if err := m.store.Put(machinesBucket, m.id, &st); err != nil {
-		m.log.Error("persist after boot", "err", err)
-	}
-	m.st = st
-	res.BiosVersion = m.biosVersionLocked()
-	m.lastBoot = res
-	if applied {
-		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")
-	}
-	msg := fmt.Sprintf("Host firmware booting from %s in %s mode", res.Source, res.Mode)
-	if res.Image != "" {
-		msg += " image " + RedactURL(res.Image)
-	}
-	m.addEventLocked(EventBoot, SeverityOK, msg+note)
-	return res
-}
-
-func biosMode(bios map[string]any, def BootMode) BootMode {
-	if s, ok := bios["BootMode"].(string); ok && (s == string(BootModeUEFI) || s == string(BootModeLegacy)) {
-		return BootMode(s)
-	}
-	return def
-}
-
-func (m *Machine) slotForLocked(b BootSource) (string, bool) {
-	for _, s := range m.caps.MediaSlots {
-		if s.Boot == b {
-			return s.ID, true
-		}
-	}
-	return "", false
-}
-
-// LastBoot is what the firmware booted last (zero Time if never).
-func (m *Machine) LastBoot() BootResult {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.lastBoot
-}
-
-// BootOverride returns the current override.
-func (m *Machine) BootOverride() BootOverride {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.st.Override
-}
-
-// BootOverrideSupported reports whether the backend can change the boot
-// device. When it cannot, SetBootOverride accepts and ignores requests.
-func (m *Machine) BootOverrideSupported() bool { return len(m.caps.BootTargets) > 0 }
-
-// SetBootOverride records a new override for the next boot(s). Empty fields
-// keep their current value. A backend without boot control accepts the call
-// and changes nothing, as PiKVM does, so provisioning tools carry on.
-func (m *Machine) SetBootOverride(ov BootOverride) error {
-	if !m.BootOverrideSupported() {
-		m.log.Debug("boot override ignored: backend has no boot control", "target", ov.Target)
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	next := m.st.Override
-	if ov.Target != "" {
-		if ov.Target != BootNone && !m.caps.CanBoot(ov.Target) {
-			return fmt.Errorf("boot target %q: %w", ov.Target, ErrInvalid)
-		}
-		next.Target = ov.Target
-	}
-	if ov.Enabled != "" {
-		switch ov.Enabled {
-		case BootDisabled, BootOnce, BootContinuous:
-		default:
-			return fmt.Errorf("boot override enabled %q: %w", ov.Enabled, ErrInvalid)
-		}
-		next.Enabled = ov.Enabled
-	}
-	if ov.Mode != "" {
-		if !containsMode(m.caps.BootModes, ov.Mode) {
-			return fmt.Errorf("boot mode %q: %w", ov.Mode, ErrInvalid)
-		}
-		next.Mode = ov.Mode
-	}
-	if next == m.st.Override {
-		return nil
-	}
-	if err := m.updateLocked(func(st *state) error { st.Override = next; return nil }); err != nil {
-		return err
-	}
-	m.addEventLocked(EventBootOverride, SeverityOK,
-		fmt.Sprintf("Boot override set: %s %s (%s)", next.Target, next.Enabled, next.Mode))
-	return nil
-}
-
-func containsMode(ms []BootMode, x BootMode) bool {
-	for _, m := range ms {
-		if m == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Media lists the virtual media slots in the backend's order.
@@ -436,7 +317,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	m.inserting[slot] = true
 	m.mu.Unlock()
 
-	size, format, err := mb.InsertMedia(ctx, slot, rawURL)
+	size, format, err := mb.InsertMedia(ctx, slot, MediaImage{URL: rawURL, TLS: md.TLSPolicy()})
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -444,6 +325,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	if err != nil {
 		return fmt.Errorf("insert media %s into %s: %w", RedactURL(rawURL), slot, err)
 	}
+	md = m.st.Media[slot] // the slot's settings may have changed meanwhile
 	md.Image, md.Inserted, md.WriteProtected = rawURL, true, writeProtected
 	md.Size, md.Format, md.InsertedAt = size, format, time.Now().UTC()
 	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
@@ -474,7 +356,8 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	}
 	img := md.Image
 	err := m.updateLocked(func(st *state) error {
-		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1}
+		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1,
+			VerifyCertificate: md.VerifyCertificate, Certificates: md.Certificates}
 		return nil
 	})
 	if err != nil {
@@ -482,55 +365,6 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	}
 	m.addEventLocked(EventMediaEject, SeverityOK, fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(img), slot))
 	return nil
-}
-
-// Bios returns the current attributes and those pending for the next boot.
-func (m *Machine) Bios() (current, pending map[string]any) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return cloneMap(m.st.Bios), cloneMap(m.st.BiosPending)
-}
-
-// SetBiosPending stages attribute changes for the next boot. Attributes
-// must exist and keep their type.
-func (m *Machine) SetBiosPending(attrs map[string]any) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k, v := range attrs {
-		cur, ok := m.st.Bios[k]
-		if !ok {
-			return fmt.Errorf("BIOS attribute %q: %w", k, ErrNotFound)
-		}
-		if fmt.Sprintf("%T", cur) != fmt.Sprintf("%T", v) {
-			return fmt.Errorf("BIOS attribute %q wants %T, got %T: %w", k, cur, v, ErrInvalid)
-		}
-		if k == "BootMode" && !containsMode(m.caps.BootModes, BootMode(fmt.Sprint(v))) {
-			return fmt.Errorf("BIOS attribute BootMode %v: %w", v, ErrInvalid)
-		}
-	}
-	return m.updateLocked(func(st *state) error {
-		if st.BiosPending == nil {
-			st.BiosPending = map[string]any{}
-		}
-		for k, v := range attrs {
-			st.BiosPending[k] = v
-		}
-		return nil
-	})
-}
-
-// ResetBios stages the factory attribute values for the next boot.
-func (m *Machine) ResetBios() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.updateLocked(func(st *state) error {
-		st.BiosPending = cloneMap(m.info.BiosAttributes)
-		if st.BiosPending == nil {
-			st.BiosPending = map[string]any{}
-		}
-		st.BiosPending["BootMode"] = string(m.defaultMode())
-		return nil
-	})
 }
 
 // SecureBoot returns whether Secure Boot is enabled for the next boot and
@@ -631,10 +465,4 @@ func (m *Machine) Close() error { return m.backend.Close() }
 
 // RedactURL hides the password of a URL's user information, so image
 // URLs can be shown and logged.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
-}
+func RedactURL(raw string) string { return fetch.RedactURL(raw) }

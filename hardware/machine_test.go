@@ -20,6 +20,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/internal/fetch"
 	"github.com/bmcd/bmcd/internal/store"
 )
 
@@ -101,7 +102,7 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	b := sim.New(sim.Config{ID: "sys1", Seed: "test", PowerOnDelay: delay, PowerOffDelay: delay, ShutdownDelay: delay,
-		HTTPClient: &http.Client{Timeout: deadline}})
+		Fetcher: &fetch.Fetcher{Timeout: deadline}})
 	m, err := hardware.NewMachine("sys1", b, db, quiet)
 	if err != nil {
 		db.Close()
@@ -245,11 +246,11 @@ func TestBoot(t *testing.T) {
 		{name: "Once Cd without media falls through to Hdd",
 			ov:    &hardware.BootOverride{Target: hardware.BootCd, Enabled: hardware.BootOnce},
 			first: result{hardware.BootHdd, uefi, ""}, after: none, second: result{hardware.BootHdd, uefi, ""},
-			note: "fell through to Hdd"},
+			note: "boot override Cd skipped: no medium in CD"},
 		{name: "Once Cd with media only in USB falls through",
 			ov: &hardware.BootOverride{Target: hardware.BootCd, Enabled: hardware.BootOnce}, media: []string{"USB"},
 			first: result{hardware.BootHdd, uefi, ""}, after: none, second: result{hardware.BootHdd, uefi, ""},
-			note: "fell through to Hdd"},
+			note: "boot override Cd skipped: no medium in CD"},
 		{name: "Continuous Cd without media keeps falling through",
 			ov:     &hardware.BootOverride{Target: hardware.BootCd, Enabled: hardware.BootContinuous},
 			first:  result{hardware.BootHdd, uefi, ""},

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // PowerState is the power state of a machine, including the transitions a
@@ -62,6 +64,10 @@ const (
 	BootUefiShell BootSource = "UefiShell"
 	BootUefiHttp  BootSource = "UefiHttp"
 	BootFloppy    BootSource = "Floppy"
+	// BootUefiTarget boots the UEFI device path BootOverride.UefiTarget.
+	BootUefiTarget BootSource = "UefiTarget"
+	// BootUefiBootNext boots the boot option BootNext names, once.
+	BootUefiBootNext BootSource = "UefiBootNext"
 )
 
 // BootEnabled says whether a boot override applies, and for how long.
@@ -84,11 +90,15 @@ const (
 )
 
 // BootOverride is the one-time or persistent boot device override a BMC
-// hands to the firmware.
+// hands to the firmware. It takes precedence over BootNext and the boot
+// order, and changes neither.
 type BootOverride struct {
 	Target  BootSource  `json:"target"`
 	Enabled BootEnabled `json:"enabled"`
 	Mode    BootMode    `json:"mode"`
+	// UefiTarget is the UEFI device path booted when Target is
+	// BootUefiTarget: one of the boot options' DevicePath.
+	UefiTarget string `json:"uefi_target,omitempty"`
 }
 
 // MediaType is the kind of virtual medium a slot emulates.
@@ -119,6 +129,18 @@ type Media struct {
 	Size           int64     `json:"size,omitempty"` // bytes, -1 if unknown
 	Format         string    `json:"format,omitempty"`
 	InsertedAt     time.Time `json:"inserted_at,omitempty"`
+	// VerifyCertificate and Certificates are the slot's policy for https
+	// images (see TLSPolicy); they are settings of the slot and stay when
+	// the medium is ejected.
+	VerifyCertificate bool          `json:"verify_certificate,omitempty"`
+	Certificates      []Certificate `json:"certificates,omitempty"`
+}
+
+// Certificate is a certificate the BMC trusts for a remote server (an
+// image server): PEM text of one certificate or a chain, as added.
+type Certificate struct {
+	ID  string `json:"id"` // "1", "2", ... unique within its collection
+	PEM string `json:"pem"`
 }
 
 // ImageName is the last path element of the image URL.
@@ -181,8 +203,9 @@ type Info struct {
 	MemoryGiB         float64
 	NICs              []NIC
 	Disks             []Disk
-	// BiosAttributes are the firmware settings and their factory values.
-	BiosAttributes map[string]any
+	// BiosRegistry describes the firmware settings: every attribute, its
+	// type, the values it takes and its factory value (see bios.go).
+	BiosRegistry BiosRegistry
 }
 
 // Capabilities says what a backend can do. Protocols report it to clients
@@ -195,6 +218,11 @@ type Capabilities struct {
 	BootTargets []BootSource
 	BootModes   []BootMode
 	MediaSlots  []SlotSpec
+	// BootOptions are the firmware's UEFI boot options (Boot####), in the
+	// order it enumerates them, which is also the default boot order.
+	// Empty means the firmware's boot order is not visible to the BMC:
+	// without an override it boots the disk.
+	BootOptions []BootOption
 	// SecureBoot reports whether the firmware has a Secure Boot toggle.
 	SecureBoot bool
 }
@@ -236,10 +264,17 @@ var (
 	ErrState = errors.New("not possible in the current state")
 	// ErrMedia: a virtual media image could not be reached or read.
 	ErrMedia = errors.New("media unavailable")
+	// ErrFull: a collection holds as many entries as it can.
+	ErrFull = errors.New("no room for another entry")
+	// ErrExists: the entry is already there.
+	ErrExists = errors.New("already exists")
 )
 
 // MediaError says why a virtual media image could not be used. It wraps
-// ErrMedia.
+// ErrMedia and Err; a backend that reports only HTTPStatus gets the
+// internal/fetch class of that status wrapped too, so protocols tell
+// failures apart with errors.Is(err, fetch.ErrNotFound) and the like
+// whichever way the backend fetched.
 type MediaError struct {
 	URL        string
 	HTTPStatus int // 0 when no HTTP response came back
@@ -247,17 +282,24 @@ type MediaError struct {
 }
 
 func (e *MediaError) Error() string {
-	if e.HTTPStatus != 0 {
+	var fe *fetch.Error
+	switch {
+	case errors.As(e.Err, &fe): // it names the URL already
+		return "image " + fe.Error()
+	case e.HTTPStatus != 0:
 		return fmt.Sprintf("image %s: HTTP status %d", RedactURL(e.URL), e.HTTPStatus)
 	}
 	return fmt.Sprintf("image %s: %v", RedactURL(e.URL), e.Err)
 }
 
 // Unwrap makes errors.Is(err, ErrMedia) true, and keeps the cause (a
-// timeout, a refused connection) reachable.
+// fetch class, a timeout, a refused connection) reachable.
 func (e *MediaError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{ErrMedia}
+	out := []error{ErrMedia}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	} else if c := fetch.StatusClass(e.HTTPStatus); e.HTTPStatus != 0 && c != nil {
+		out = append(out, c)
 	}
-	return []error{ErrMedia, e.Err}
+	return out
 }

@@ -106,15 +106,17 @@ func deviceSelector(t hardware.BootSource) byte {
 	return 0x0 // None, UefiShell
 }
 
-// flagsFromOverride renders a machine override as parameter 5.
-func flagsFromOverride(ov hardware.BootOverride) []byte {
+// flagsFromOverride renders a machine override as parameter 5. device is
+// the class the override boots (hardware.Machine.BootOverrideDevice): for
+// UefiBootNext and UefiTarget, that of the boot option they name.
+func flagsFromOverride(ov hardware.BootOverride, device hardware.BootSource) []byte {
 	d := make([]byte, 5)
 	if ov.Enabled != hardware.BootDisabled && ov.Enabled != "" {
 		d[0] |= 0x80
 		if ov.Enabled == hardware.BootContinuous {
 			d[0] |= 0x40
 		}
-		d[1] = deviceSelector(ov.Target) << 2
+		d[1] = deviceSelector(device) << 2
 	}
 	if ov.Mode == hardware.BootModeUEFI {
 		d[0] |= 0x20
@@ -157,7 +159,7 @@ func getBootOptions(r *request) (byte, []byte) {
 		if b.raw5 != nil && cur == b.raw5For {
 			return CCOK, append(head, b.raw5...)
 		}
-		return CCOK, append(head, flagsFromOverride(cur)...)
+		return CCOK, append(head, flagsFromOverride(cur, r.s.m.BootOverrideDevice())...)
 	}
 	return CCOK, append(head, b.data[sel]...)
 }
@@ -223,8 +225,9 @@ func setBootOptions(r *request) (byte, []byte) {
 func (s *Server) setBootFlags(r *request, data []byte) byte {
 	raw := append([]byte(nil), data...)
 	valid, persistent, efi := raw[0]&0x80 != 0, raw[0]&0x40 != 0, raw[0]&0x20 != 0
-	if persistent && valid && r.priv < PrivAdmin {
-		// §28.13: persistent flags take ADMINISTRATOR over a session.
+	if persistent && valid && r.priv < PrivAdmin && s.cfg.StrictBootPrivilege {
+		// Table G-1 note 6: the persistent bit takes ADMINISTRATOR. Only
+		// when configured so: OPERATOR sets it on the common BMCs.
 		return CCInsufficientPriv
 	}
 	target, ok := bootDevices[raw[1]>>2&0x0F]

@@ -2,6 +2,7 @@ package ipmi
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -83,18 +84,93 @@ func TestBootFlagsFollowTheMachine(t *testing.T) {
 	}
 }
 
-func TestBootFlagsPersistentNeedsAdmin(t *testing.T) {
+// A persistent boot flag at OPERATOR (Ironic's last step of a deploy):
+// accepted by default, as OpenBMC does; refused with D4h when
+// StrictBootPrivilege asks for Table G-1 note 6. Clearing the flags and
+// one-time flags take OPERATOR either way.
+func TestBootFlagsPersistentPrivilege(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			e := newEnv(t, nil, func(c *Config) { c.StrictBootPrivilege = strict })
+			c := e.mustLogin(17, operUser, operPass, PrivOperator)
+			want, enabled := byte(CCOK), hardware.BootContinuous
+			if strict {
+				want, enabled = CCInsufficientPriv, hardware.BootDisabled
+			}
+			// ipmitool raw 0x00 0x08 0x05 0xe0 0x08 0x00 0x00 0x00
+			if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x08, 0, 0, 0); cc != want {
+				t.Fatalf("persistent at OPERATOR: %#x, want %#x", cc, want)
+			}
+			if ov := e.m.BootOverride(); ov.Enabled != enabled {
+				t.Errorf("override %+v, want %s", ov, enabled)
+			}
+			if strict {
+				a := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+				if cc, _ := a.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x08, 0, 0, 0); cc != CCOK {
+					t.Fatalf("persistent at ADMINISTRATOR: %#x", cc)
+				}
+			}
+			if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xA0, 0x04, 0, 0, 0); cc != 0 {
+				t.Fatalf("one-time at OPERATOR: %#x", cc)
+			}
+			if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0x00, 0x00, 0, 0, 0); cc != 0 {
+				t.Fatalf("clearing at OPERATOR: %#x", cc)
+			}
+			r := e.mustLogin(17, roUser, roPass, PrivUser)
+			if cc, _ := r.mustCmd(NetFnChassis, 0x09, 5, 0, 0); cc != CCInsufficientPriv {
+				t.Fatalf("get boot options at USER: %#x", cc)
+			}
+			if cc, _ := r.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x08, 0, 0, 0); cc != CCInsufficientPriv {
+				t.Fatalf("set boot options at USER: %#x", cc)
+			}
+		})
+	}
+}
+
+// TestBootFlagsWithBootOrder: a Redfish UefiBootNext or UefiTarget
+// override reads back as the class of the option it names; a persistent
+// IPMI override is a Continuous override, not a boot order change, and
+// BootNext waits behind it.
+func TestBootFlagsWithBootOrder(t *testing.T) {
 	e := newEnv(t, nil)
-	c := e.mustLogin(17, operUser, operPass, PrivOperator)
-	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x04, 0, 0, 0); cc != CCInsufficientPriv {
-		t.Fatalf("persistent at OPERATOR: %#x", cc)
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	var pxe, cd hardware.BootOption
+	for _, o := range e.m.BootOptions() {
+		switch {
+		case o.Alias == hardware.BootPxe && pxe.Reference == "":
+			pxe = o
+		case o.Alias == hardware.BootCd:
+			cd = o
+		}
 	}
-	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xA0, 0x04, 0, 0, 0); cc != 0 {
-		t.Fatalf("one-time at OPERATOR: %#x", cc)
+	next := pxe.Reference
+	if err := e.m.ChangeBoot(hardware.BootChange{Target: hardware.BootUefiBootNext, Enabled: hardware.BootOnce,
+		Mode: hardware.BootModeUEFI, Next: &next}); err != nil {
+		t.Fatal(err)
 	}
-	r := e.mustLogin(17, roUser, roPass, PrivUser)
-	if cc, _ := r.mustCmd(NetFnChassis, 0x09, 5, 0, 0); cc != CCInsufficientPriv {
-		t.Fatalf("get boot options at USER: %#x", cc)
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0xA0, 0x04, 0, 0, 0}) {
+		t.Errorf("UefiBootNext to a PXE option: % x, want PXE", got)
+	}
+	if err := e.m.ChangeBoot(hardware.BootChange{Target: hardware.BootUefiTarget, Enabled: hardware.BootContinuous,
+		UefiTarget: &cd.DevicePath}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0xE0, 0x14, 0, 0, 0}) {
+		t.Errorf("UefiTarget at the virtual CD: % x, want CD/DVD", got)
+	}
+	// chassis bootdev disk options=persistent,efiboot
+	order := e.m.BootOrder()
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0xE0, 0x08, 0, 0, 0); cc != 0 {
+		t.Fatal(cc)
+	}
+	if ov := e.m.BootOverride(); ov.Target != hardware.BootHdd || ov.Enabled != hardware.BootContinuous {
+		t.Errorf("override %+v", ov)
+	}
+	if got := e.m.BootOrder(); len(got) != len(order) || got[0] != order[0] || e.m.BootNext() != next {
+		t.Errorf("a persistent IPMI override changed the order %v or BootNext %q", got, e.m.BootNext())
+	}
+	if res := e.m.Boot(); res.Source != hardware.BootHdd || e.m.BootNext() != next {
+		t.Errorf("booted %s; BootNext %q", res.Source, e.m.BootNext())
 	}
 }
 

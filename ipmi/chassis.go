@@ -56,29 +56,34 @@ func getChassisStatus(r *request) (byte, []byte) {
 	switch id := r.s.m.Identify(); {
 	case id.Indefinite():
 		b3 |= 0x20
-	case id.On:
+	case id.On():
 		b3 |= 0x10
 	}
 	return CCOK, []byte{b1, b2, b3, 0x00}
 }
 
 // Chassis Control (§28.3), mapped onto the machine model's reset types.
+// What is accepted follows the power state Get Chassis Status reports:
+// with the power on (also while the host POSTs or its OS shuts down) every
+// control is carried out; with the power off, power cycle and hard reset
+// answer D5h as §28.3 recommends (nothing to cycle or reset), as does the
+// diagnostic interrupt (no processor to interrupt), while power down and
+// soft off succeed with nothing to do.
 func chassisControl(r *request) (byte, []byte) {
 	d := r.msg.Data
 	if len(d) < 1 {
 		return CCLengthInvalid, nil
 	}
 	var rt hardware.ResetType
-	powersOn := false
 	switch d[0] & 0x0F {
 	case 0:
 		rt = hardware.ResetForceOff
 	case 1:
-		rt, powersOn = hardware.ResetOn, true
+		rt = hardware.ResetOn
 	case 2:
-		rt, powersOn = hardware.ResetPowerCycle, true
+		rt = hardware.ResetPowerCycle
 	case 3:
-		rt, powersOn = hardware.ResetForceRestart, true
+		rt = hardware.ResetForceRestart
 	case 4:
 		rt = hardware.ResetNmi
 	case 5:
@@ -91,16 +96,21 @@ func chassisControl(r *request) (byte, []byte) {
 	if !r.s.m.Capabilities().CanReset(rt) {
 		return CCSubFnUnavailable, nil
 	}
-	if rt == hardware.ResetPowerCycle {
-		// §28.3 recommends no action and D5h when the power is off.
-		ps, err := r.s.m.PowerState(ctx)
-		if err != nil {
-			return machineCC(err), nil
-		}
-		if ps == hardware.PowerOff {
+	ps, err := r.s.m.PowerState(ctx)
+	if err != nil {
+		return machineCC(err), nil
+	}
+	powered := ps != hardware.PowerOff // what Get Chassis Status reports
+	switch rt {
+	case hardware.ResetPowerCycle, hardware.ResetForceRestart, hardware.ResetNmi:
+		if !powered {
 			return CCNotInPresentState, nil
 		}
 	}
+	r.s.mu.Lock()
+	before := r.s.m.LastReset()
+	wasViaIPMI := !r.s.lastIPMIPowerOn.IsZero() && r.s.lastIPMIPowerOn.Equal(before)
+	r.s.mu.Unlock()
 	if err := r.s.m.Reset(ctx, rt); err != nil {
 		r.s.log.Info("ipmi chassis control refused", "reset", rt, "err", err)
 		return machineCC(err), nil
@@ -108,31 +118,44 @@ func chassisControl(r *request) (byte, []byte) {
 	r.s.log.Info("ipmi chassis control", "reset", rt, "user", r.sess.userName)
 	r.s.mu.Lock()
 	at := r.s.m.LastReset()
-	if powersOn {
-		r.s.lastIPMIPowerOn = at
+	switch {
+	case rt == hardware.ResetOn && !powered, rt == hardware.ResetPowerCycle:
+		r.s.lastIPMIPowerOn = at // the power comes on because of this command
+	case wasViaIPMI:
+		r.s.lastIPMIPowerOn = at // power stays as IPMI turned it on
 	}
-	r.s.lastIPMIRestart = at
+	if rt != hardware.ResetNmi { // an NMI restarts nothing
+		r.s.lastIPMIRestart = at
+	}
 	r.s.mu.Unlock()
 	return CCOK, nil
 }
 
 // Chassis Identify (§28.5): byte 1 is the interval in seconds (default 15,
-// 0 turns it off), bit 0 of byte 2 forces it on indefinitely.
+// 0 turns it off): a temporary indication, shown as a blinking LED
+// (Redfish IndicatorLED Blinking). Bit 0 of byte 2 forces it on
+// indefinitely: a lit LED (IndicatorLED Lit). Get Chassis Status reports
+// them as "temporary (timed) on" and "indefinite on".
 func chassisIdentify(r *request) (byte, []byte) {
 	d := r.msg.Data
-	dur := 15 * time.Second
+	set := hardware.IdentifySetting{Mode: hardware.IdentifyBlinking, For: 15 * time.Second}
 	if len(d) >= 1 {
-		dur = time.Duration(d[0]) * time.Second
+		set.For = time.Duration(d[0]) * time.Second
+		if d[0] == 0 {
+			set.Mode = hardware.IdentifyOff
+		}
 	}
 	if len(d) >= 2 {
 		if d[1]&0xFE != 0 {
 			return CCInvalidData, nil
 		}
 		if d[1]&1 != 0 {
-			dur = -1
+			set = hardware.IdentifySetting{Mode: hardware.IdentifyLit}
 		}
 	}
-	r.s.m.SetIdentify(dur)
+	if err := r.s.m.SetIdentify(set); err != nil {
+		return machineCC(err), nil
+	}
 	return CCOK, nil
 }
 

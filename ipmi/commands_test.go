@@ -5,6 +5,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 )
@@ -122,15 +123,27 @@ func TestChassisControlAndStatus(t *testing.T) {
 		}
 		e.waitPower(tc.want)
 	}
-	// Identify: timed, indefinite, off.
-	if cc, _ := c.mustCmd(NetFnChassis, 0x04, 30); cc != 0 || status()[2] != 0x50 {
-		t.Fatal("timed identify")
+	// Identify: timed (a blink), indefinite (lit), default 15 s, off.
+	if cc, _ := c.mustCmd(NetFnChassis, 0x04, 30); cc != 0 || status()[2] != 0x50 || e.m.Identify().Mode != hardware.IdentifyBlinking {
+		t.Fatalf("timed identify: %+v", e.m.Identify())
 	}
-	if cc, _ := c.mustCmd(NetFnChassis, 0x04, 0, 1); cc != 0 || status()[2] != 0x60 {
-		t.Fatal("forced identify")
+	if cc, _ := c.mustCmd(NetFnChassis, 0x04, 0, 1); cc != 0 || status()[2] != 0x60 || e.m.Identify() != (hardware.IdentifyState{Mode: hardware.IdentifyLit}) {
+		t.Fatalf("forced identify: %+v", e.m.Identify())
 	}
-	if cc, _ := c.mustCmd(NetFnChassis, 0x04, 0); cc != 0 || status()[2] != 0x40 || e.m.Identify().On {
+	if cc, _ := c.mustCmd(NetFnChassis, 0x04); cc != 0 || status()[2] != 0x50 {
+		t.Fatal("default identify")
+	}
+	if until := time.Until(e.m.Identify().Until); until < 14*time.Second || until > 15*time.Second {
+		t.Errorf("default identify interval ends in %s, want 15 s", until)
+	}
+	if cc, _ := c.mustCmd(NetFnChassis, 0x04, 0); cc != 0 || status()[2] != 0x40 || e.m.Identify().On() {
 		t.Fatal("identify off")
+	}
+	// An indication Redfish set (indefinite, either look) is "indefinite on".
+	for _, mode := range []hardware.IdentifyMode{hardware.IdentifyLit, hardware.IdentifyBlinking} {
+		if err := e.m.SetIdentify(hardware.IdentifySetting{Mode: mode}); err != nil || status()[2] != 0x60 {
+			t.Fatalf("%s from Redfish: status % x", mode, status())
+		}
 	}
 	if cc, d := c.mustCmd(NetFnChassis, 0x00); cc != 0 || !bytes.Equal(d, []byte{0x04, 0x20, 0x20, 0x20, 0x20, 0x20}) {
 		t.Fatalf("capabilities % x", d)

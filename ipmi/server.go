@@ -75,6 +75,11 @@ type Config struct {
 	Limiter *Limiter
 	// Workers bounds concurrent packet handling (DefaultWorkers if zero).
 	Workers int
+	// StrictBootPrivilege makes Set System Boot Options demand
+	// ADMINISTRATOR for a persistent boot flag, as IPMI 2.0 §28.12 (Table
+	// G-1 note 6) does. Off by default: OPERATOR may set it, as OpenBMC and
+	// the common BMCs allow and as Ironic needs at the end of a deploy.
+	StrictBootPrivilege bool
 }
 
 // Server serves IPMI over LAN for one machine.

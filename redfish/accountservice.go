@@ -151,11 +151,42 @@ func (b *accountBody) checkCredentials() error {
 	return nil
 }
 
+// newAccountBody is a POST to the Accounts collection: an accountBody
+// and Id, which some tools send to pick the account's slot.
+type newAccountBody struct {
+	ID       *string `json:"Id"`
+	UserName *string `json:"UserName"`
+	Password *string `json:"Password"`
+	RoleID   *string `json:"RoleId" validate:"omitempty,oneof=Administrator Operator ReadOnly"`
+	Enabled  *bool   `json:"Enabled"`
+	Locked   *bool   `json:"Locked"`
+}
+
+// slot is the account ID an Id in a create request names: a number in
+// the range of account IDs (the IPMI user IDs 2..16), else 0 (ignored, as
+// DSP0266 lets a service ignore the service-controlled Id on create).
+func (n newAccountBody) slot() int {
+	if n.ID == nil {
+		return 0
+	}
+	id, err := strconv.Atoi(*n.ID)
+	if err != nil || strconv.Itoa(id) != *n.ID || id < 2 || id >= 2+auth.MaxAccounts {
+		return 0
+	}
+	return id
+}
+
+// createAccount creates an account (201 with Location): in the slot Id
+// names when it is a free account ID, else in the lowest free one. An Id
+// naming a taken slot is 409 ResourceAlreadyExists, as a taken UserName
+// is: putting the account elsewhere would leave the client addressing
+// another user's account.
 func (s *Service) createAccount(w http.ResponseWriter, r *http.Request) error {
-	var b accountBody
-	if _, err := decodeBody(r, &b, bodyKind{}); err != nil {
+	var n newAccountBody
+	if _, err := decodeBody(r, &n, bodyKind{}); err != nil {
 		return err
 	}
+	b := accountBody{UserName: n.UserName, Password: n.Password, RoleID: n.RoleID, Enabled: n.Enabled, Locked: n.Locked}
 	// One message per missing property, in a stable order.
 	missing := &apiError{status: http.StatusBadRequest}
 	for _, p := range []struct {
@@ -176,7 +207,20 @@ func (s *Service) createAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	enabled := b.Enabled == nil || *b.Enabled
-	a, err := s.accounts.Create(*b.UserName, *b.Password, auth.Role(*b.RoleID), enabled)
+	var (
+		a   auth.Account
+		err error
+	)
+	if id := n.slot(); id != 0 {
+		a, err = s.accounts.CreateWithID(id, *b.UserName, *b.Password, auth.Role(*b.RoleID), enabled)
+		if _, taken := s.accounts.Get(id); errors.Is(err, auth.ErrExists) && taken {
+			if _, named := s.accounts.ByName(*b.UserName); !named {
+				return apiErr(http.StatusConflict, "ResourceAlreadyExists", "ManagerAccount", "Id", *n.ID)
+			}
+		}
+	} else {
+		a, err = s.accounts.Create(*b.UserName, *b.Password, auth.Role(*b.RoleID), enabled)
+	}
 	if err != nil {
 		return accountError(err, *b.UserName)
 	}

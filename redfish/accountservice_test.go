@@ -129,3 +129,56 @@ func TestAccountLimit(t *testing.T) {
 		t.Errorf("%v accounts", n)
 	}
 }
+
+// Id in a create request (some tools send it to pick the slot): a free
+// account ID is honoured, a taken one is ResourceAlreadyExists naming Id,
+// anything that is not an account ID (2..16) is ignored as DSP0266 allows
+// for service-controlled properties.
+func TestAccountCreateWithID(t *testing.T) {
+	e := newEnv(t)
+	create := func(id any, name string) *resp {
+		return e.post(acctsURI, M{"Id": id, "UserName": name, "Password": "password1", "RoleId": "Operator"})
+	}
+	r := create("9", "slot9").want(http.StatusCreated)
+	if loc := r.Header.Get("Location"); loc != accountPath(9) || r.obj()["Id"] != "9" {
+		t.Fatalf("Id 9: Location %s, body %v", loc, r.obj())
+	}
+	if a := mustAccount(t, e, "slot9"); a.ID != 9 {
+		t.Errorf("slot9 has ID %d", a.ID)
+	}
+	r = create("9", "again9").wantError(http.StatusConflict, "ResourceAlreadyExists")
+	if got := strings.Join(r.args(), "|"); got != "ManagerAccount|Id|9" {
+		t.Errorf("taken Id args %q", got)
+	}
+	if _, ok := e.accounts.ByName("again9"); ok {
+		t.Error("an account was created on a taken Id")
+	}
+	// A taken name is still reported as the name.
+	create("10", "slot9").wantError(http.StatusConflict, "ResourceAlreadyExists")
+	if _, ok := e.accounts.Get(10); ok {
+		t.Error("slot 10 used by a refused create")
+	}
+	// Not an account ID: ignored, the lowest free slot is used.
+	for i, id := range []string{"1", "17", "0", "-3", "09", "alice", ""} {
+		name := fmt.Sprintf("ign%d", i)
+		r := create(id, name).want(http.StatusCreated)
+		a := mustAccount(t, e, name)
+		if r.Header.Get("Location") != accountPath(a.ID) || a.ID < 2 || a.ID > 16 || a.ID == 9 {
+			t.Errorf("Id %q: created as %d at %s", id, a.ID, r.Header.Get("Location"))
+		}
+	}
+	// The slot is the IPMI user ID too: honoured up to 16.
+	create("16", "slot16").want(http.StatusCreated)
+	if a := mustAccount(t, e, "slot16"); a.ID != 16 {
+		t.Errorf("slot16 has ID %d", a.ID)
+	}
+	// The rest of the body is checked as without Id.
+	e.post(acctsURI, M{"Id": "13", "UserName": "x13", "Password": "short", "RoleId": "Operator"}).wantError(http.StatusBadRequest, "PasswordIncorrectLength")
+	e.post(acctsURI, M{"Id": "13", "UserName": "x13"}).wantError(http.StatusBadRequest, "CreateFailedMissingReqProperties")
+	e.post(acctsURI, M{"Id": 13, "UserName": "x13", "Password": "password1", "RoleId": "Operator"}).wantError(http.StatusBadRequest, "PropertyValueTypeError")
+	if _, ok := e.accounts.Get(13); ok {
+		t.Error("slot 13 used by a refused create")
+	}
+	// PATCH still refuses Id: it is read-only.
+	e.patch(accountPath(9), M{"Id": "11"}).wantError(http.StatusBadRequest, "PropertyNotWritable")
+}

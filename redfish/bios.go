@@ -1,8 +1,11 @@
 package redfish
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
@@ -47,7 +50,9 @@ func (s *Service) getBios(r *http.Request) (any, error) {
 		"@odata.id":   path,
 		"Id":          "Bios",
 		"Name":        "BIOS Configuration Current Settings",
-		"Attributes":  cur,
+		// The registry that describes every attribute and its rules.
+		"AttributeRegistry": m.BiosRegistry().ID(),
+		"Attributes":        cur,
 		"@Redfish.Settings": M{
 			"@odata.type":         "#Settings.v1_4_0.Settings",
 			"SettingsObject":      link{path + "/Settings"},
@@ -89,16 +94,78 @@ func (s *Service) patchBiosSettings(r *http.Request) error {
 	if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return n == "Id" || n == "Name" }}); err != nil {
 		return err
 	}
-	if err := m.SetBiosPending(p.Attributes); err != nil {
-		if errors.Is(err, hardware.ErrNotFound) {
-			return withResolution(apiErr(http.StatusBadRequest, "PropertyUnknown", "/Attributes"), err)
-		}
-		if errors.Is(err, hardware.ErrInvalid) {
-			return withResolution(apiErr(http.StatusBadRequest, "PropertyValueError", "/Attributes"), err)
-		}
+	var errs hardware.AttributeErrors
+	if err := m.SetBiosPending(p.Attributes); errors.As(err, &errs) {
+		return attributeErrors(m.BiosRegistry(), errs)
+	} else if err != nil {
 		return err
 	}
 	return nil
+}
+
+// attributeErrors renders every rejected attribute as the Base message
+// that names it, as the JSON pointer /Attributes/<name>: unknown →
+// PropertyUnknown, read-only → PropertyNotWritable, wrong JSON type →
+// PropertyValueTypeError, not an allowed value → PropertyValueNotInList,
+// outside its bounds, step or length → PropertyValueOutOfRange (the
+// Resolution says the bounds from the attribute registry).
+func attributeErrors(reg hardware.BiosRegistry, errs hardware.AttributeErrors) *apiError {
+	out := &apiError{status: http.StatusBadRequest}
+	for _, e := range errs {
+		ptr := "/Attributes/" + pointerToken(e.Name)
+		val := messageValue(e.Value)
+		var msg message
+		switch e.Problem {
+		case hardware.AttrUnknown:
+			msg = newMessage("PropertyUnknown", ptr)
+		case hardware.AttrReadOnly:
+			msg = newMessage("PropertyNotWritable", ptr)
+		case hardware.AttrWrongType:
+			msg = newMessage("PropertyValueTypeError", val, ptr)
+		case hardware.AttrNotInList:
+			msg = newMessage("PropertyValueNotInList", val, ptr)
+		default:
+			msg = newMessage("PropertyValueOutOfRange", val, ptr)
+			if a, ok := reg.Attribute(e.Name); ok {
+				msg.Resolution = rangeResolution(a)
+			}
+		}
+		out.msgs = append(out.msgs, msg)
+	}
+	return out
+}
+
+// rangeResolution says which values an Integer or String attribute takes.
+func rangeResolution(a hardware.BiosAttribute) string {
+	if a.Type == hardware.AttrString {
+		if a.MaxLength > 0 {
+			return fmt.Sprintf("Provide %d to %d characters for %s.", a.MinLength, a.MaxLength, a.Name)
+		}
+		return fmt.Sprintf("Provide at least %d characters for %s.", a.MinLength, a.Name)
+	}
+	r := fmt.Sprintf("Provide an integer from %d to %d", a.LowerBound, a.UpperBound)
+	if a.ScalarIncrement > 1 {
+		r += fmt.Sprintf(" in steps of %d", a.ScalarIncrement)
+	}
+	return r + " for " + a.Name + "."
+}
+
+// messageValue renders a request value as a Base message argument:
+// strings as they are, null as "null", anything else as JSON.
+func messageValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return "null"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// pointerToken escapes a property name for a JSON pointer (RFC 6901 §3).
+func pointerToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 func (s *Service) getSecureBoot(r *http.Request) (any, error) {

@@ -35,8 +35,11 @@ func (s *Service) chassisRoutes() {
 			if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return ro[n] }}); err != nil {
 				return err
 			}
-			setIndicator(m, p.IndicatorLED, p.LocationIndicatorActive)
-			return nil
+			id, err := identifySetting(m, p.IndicatorLED, p.LocationIndicatorActive)
+			if err != nil {
+				return err
+			}
+			return m.Apply(hardware.Change{Identify: id})
 		},
 	})
 	s.handle("/redfish/v1/Chassis/{sys}/Sensors", &resource{get: func(r *http.Request) (any, error) {
@@ -89,7 +92,7 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 	info, id := m.Info(), m.ID()
 	path := chassisPath(id)
 	led, active := indicator(m)
-	return M{
+	ch := M{
 		"IndicatorLED":            led,
 		"LocationIndicatorActive": active,
 		"@odata.type":             "#Chassis.v1_28_0.Chassis",
@@ -112,7 +115,9 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 			"ComputerSystems": []link{{systemPath(id)}},
 			"ManagedBy":       []link{{managerPath(id)}},
 		},
-	}, nil
+	}
+	ch["IndicatorLED@Redfish.AllowableValues"] = hardware.IdentifyModes
+	return ch, nil
 }
 
 var readingTypes = map[hardware.SensorType]string{

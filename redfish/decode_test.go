@@ -39,7 +39,7 @@ func TestDecodeBodyIsCaseSensitive(t *testing.T) {
 }
 
 func TestImagePasswordNeverShown(t *testing.T) {
-	md := renderMedia("/x", mediaWithImage("http://user:s3cret@127.0.0.1/boot.iso"))
+	md := renderMedia("/x", "/x/Certificates", mediaWithImage("http://user:s3cret@127.0.0.1/boot.iso"))
 	if img := md["Image"].(string); strings.Contains(img, "s3cret") || !strings.Contains(img, "user:") {
 		t.Fatalf("Image = %q", img)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // baseRegistry is DMTF's Base message registry, served under
@@ -123,6 +124,34 @@ func fromHardware(err error) *apiError {
 		return withResolution(apiErr(http.StatusBadRequest, "OperationFailed"), err)
 	}
 	return internalError(err)
+}
+
+// fetchError maps a failed fetch of a remote file (an image, a firmware
+// package), classified by internal/fetch, to the Base message that says
+// why: 404/410 ResourceMissingAtURI, 401/403/407
+// ResourceAtUriUnauthorized, another HTTP status
+// ResourceAtUriInUnknownFormat, anything else CouldNotEstablishConnection.
+// shown is the URL as it may be shown (redacted); certHint completes the
+// resolution when the server's certificate is not trusted (Base 1.22 has
+// no message of its own for that) and says how to fix the policy.
+func fetchError(err error, shown, certHint string) *apiError {
+	switch {
+	case errors.Is(err, fetch.ErrNotFound):
+		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", shown)
+	case errors.Is(err, fetch.ErrUnauthorized):
+		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", shown, err.Error())
+	case errors.Is(err, fetch.ErrStatus):
+		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", shown), err)
+	case errors.Is(err, fetch.ErrCertificate):
+		cause := err.Error()
+		if fe := (*fetch.Error)(nil); errors.As(err, &fe) && fe.Err != nil {
+			cause = fe.Err.Error()
+		}
+		e := apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", shown)
+		e.msgs[0].Resolution = "The server's certificate is not trusted (" + cause + "). " + certHint
+		return e
+	}
+	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", shown), err)
 }
 
 // withResolution puts err's text in the first message's Resolution, where

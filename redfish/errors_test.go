@@ -1,7 +1,9 @@
 package redfish
 
 import (
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
@@ -12,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 func TestEmbeddedRegistry(t *testing.T) {
@@ -172,6 +177,32 @@ func TestRegistryKeysInSource(t *testing.T) {
 		}
 		if c.args >= 0 && c.args != rm.NumberOfArgs {
 			t.Errorf("%s: %s takes %d args, call passes %d", c.pos, c.key, rm.NumberOfArgs, c.args)
+		}
+	}
+}
+
+func TestFetchError(t *testing.T) {
+	const u = "https://127.0.0.1:1/x.iso"
+	certErr := &fetch.Error{URL: u, Err: x509.UnknownAuthorityError{}}
+	for _, tc := range []struct {
+		name string
+		err  error
+		key  string
+		res  string // in the resolution
+	}{
+		{"404", &fetch.Error{URL: u, Status: 404}, "ResourceMissingAtURI", ""},
+		{"410", &fetch.Error{URL: u, Status: 410}, "ResourceMissingAtURI", ""},
+		{"401", &fetch.Error{URL: u, Status: 401}, "ResourceAtUriUnauthorized", ""},
+		{"407", &fetch.Error{URL: u, Status: 407}, "ResourceAtUriUnauthorized", ""},
+		{"500", &fetch.Error{URL: u, Status: 500}, "ResourceAtUriInUnknownFormat", "HTTP status 500"},
+		{"bare status from another backend", &hardware.MediaError{URL: u, HTTPStatus: 404}, "ResourceMissingAtURI", ""},
+		{"refused", &fetch.Error{URL: u, Err: errors.New("connection refused")}, "CouldNotEstablishConnection", "refused"},
+		{"untrusted certificate", &hardware.MediaError{URL: u, Err: certErr}, "CouldNotEstablishConnection", "not trusted (x509: certificate signed by unknown authority). HINT"},
+	} {
+		e := fetchError(tc.err, u, "HINT")
+		m := e.msgs[0]
+		if e.status != 400 || m.MessageID != baseMessagePrefix+tc.key || m.MessageArgs[0] != u || !strings.Contains(m.Resolution, tc.res) {
+			t.Errorf("%s: %d %s %v, resolution %q; want 400 %s, resolution with %q", tc.name, e.status, m.MessageID, m.MessageArgs, m.Resolution, tc.key, tc.res)
 		}
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // The fuzz targets send arbitrary bytes as the body of one request to the
@@ -19,29 +22,29 @@ import (
 // checks). Their seed corpora live in testdata/fuzz/<FuzzName>/ and run as
 // ordinary tests.
 
-// fakeImages answers image fetches in memory, without any network:
-// http://images.test/ok.iso is an image, anything else on images.test is
-// 404 and every other host is unreachable.
-type fakeImages struct{}
-
-func (fakeImages) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		_ = r.Body.Close()
-	}
-	if r.URL.Host != "images.test" {
-		return nil, fmt.Errorf("fuzz: no network to %q", r.URL.Host)
-	}
-	res := &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: http.NoBody, Request: r, ProtoMajor: 1, ProtoMinor: 1}
-	if r.URL.Path == "/ok.iso" {
-		iso := make([]byte, 40*1024)
-		copy(iso[32769:], "CD001")
-		res.StatusCode, res.ContentLength, res.Body = http.StatusOK, int64(len(iso)), io.NopCloser(bytes.NewReader(iso))
-	}
-	return res, nil
-}
-
+// fuzzEnv's machines fetch images from a server on 127.0.0.1 that
+// stands for http://images.test: /ok.iso is an image, anything else 404.
+// Every other host is unreachable, so invented URLs reach no network.
 func fuzzEnv(f *testing.F) *env {
-	return newEnv(f, withImageClient(&http.Client{Transport: fakeImages{}}))
+	iso := make([]byte, 40*1024)
+	copy(iso[32769:], "CD001")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ok.iso" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, "ok.iso", time.Time{}, bytes.NewReader(iso))
+	}))
+	f.Cleanup(srv.Close)
+	images := srv.Listener.Addr().String()
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr != "images.test:80" {
+			return nil, fmt.Errorf("fuzz: no network to %q", addr)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, images)
+	}
+	return newEnv(f, withImageFetcher(&fetch.Fetcher{DialContext: dial}))
 }
 
 // checkFuzzResponse holds for every response to an arbitrary body.
@@ -162,6 +165,36 @@ func FuzzSimpleUpdate(f *testing.F) {
 	})
 }
 
+// FuzzCreateCertificate posts arbitrary bodies to a slot's Certificates:
+// a 201 adds exactly one readable certificate, anything else none.
+func FuzzCreateCertificate(f *testing.F) {
+	e := fuzzEnv(f)
+	m := e.machines["0"]
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before, _ := m.MediaSlot("CD")
+		r := e.with(t).post(cdCerts, body)
+		checkFuzzResponse(t, r, body)
+		after, _ := m.MediaSlot("CD")
+		switch r.Code {
+		case http.StatusCreated:
+			loc := r.Header.Get("Location")
+			if len(after.Certificates) != len(before.Certificates)+1 || !strings.HasPrefix(loc, cdCerts+"/") {
+				t.Fatalf("201 with Location %q, %d certificates before, %d after", loc, len(before.Certificates), len(after.Certificates))
+			}
+			if v := e.with(t).get(loc).obj(); v["CertificateString"] != after.Certificates[len(after.Certificates)-1].PEM {
+				t.Fatalf("GET %s: %v", loc, v)
+			}
+			e.with(t).delete(loc).want(http.StatusNoContent)
+		case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge:
+			if len(after.Certificates) != len(before.Certificates) {
+				t.Fatalf("%d but the certificates went from %d to %d", r.Code, len(before.Certificates), len(after.Certificates))
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
 func FuzzCreateSession(f *testing.F) {
 	e := fuzzEnv(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -223,6 +256,7 @@ func FuzzDecodeBody(f *testing.F) {
 		{"reset", func() any { return new(resetBody) }, bodyKind{action: "ComputerSystem.Reset"}},
 		{"insert", func() any { return new(insertBody) }, bodyKind{action: "VirtualMedia.InsertMedia"}},
 		{"media", func() any { return new(mediaPatch) }, bodyKind{readOnly: func(n string) bool { return mediaReadOnly[n] }}},
+		{"certificate", func() any { return new(certificateBody) }, bodyKind{readOnly: func(n string) bool { return certificateReadOnly[n] }}},
 		{"account", func() any { return new(accountBody) }, bodyKind{}},
 		{"timeout", func() any {
 			return new(struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/sim"
 	"github.com/bmcd/bmcd/internal/auth"
+	"github.com/bmcd/bmcd/internal/fetch"
 	"github.com/bmcd/bmcd/internal/store"
 )
 
@@ -69,8 +70,8 @@ type env struct {
 }
 
 type envConfig struct {
-	extra      []extraBackend
-	httpClient *http.Client
+	extra   []extraBackend
+	fetcher *fetch.Fetcher
 }
 
 type extraBackend struct {
@@ -85,28 +86,28 @@ func withBackend(id string, b hardware.Backend) envOption {
 	return func(c *envConfig) { c.extra = append(c.extra, extraBackend{id, b}) }
 }
 
-// withImageClient makes the sim machines fetch images with c.
-func withImageClient(c *http.Client) envOption {
-	return func(cfg *envConfig) { cfg.httpClient = c }
+// withImageFetcher makes the sim machines fetch images with f.
+func withImageFetcher(f *fetch.Fetcher) envOption {
+	return func(cfg *envConfig) { cfg.fetcher = f }
 }
 
-// loopbackClient fetches only from literal loopback addresses, so no test
+// loopbackDial connects only to literal loopback addresses, so no test
 // (nor a fuzzer that invents URLs) ever reaches beyond 127.0.0.1.
-func loopbackClient(tb testing.TB) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				return nil, fmt.Errorf("test client refuses %s: only loopback", addr)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
+func loopbackDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
 	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("test client refuses %s: only loopback", addr)
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return d.DialContext(ctx, network, addr)
+}
+
+// loopbackClient is an HTTP client that reaches only loopback addresses.
+func loopbackClient(tb testing.TB) *http.Client {
+	tr := &http.Transport{Proxy: nil, DialContext: loopbackDial}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
@@ -117,8 +118,8 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.httpClient == nil {
-		cfg.httpClient = loopbackClient(tb)
+	if cfg.fetcher == nil {
+		cfg.fetcher = &fetch.Fetcher{DialContext: loopbackDial}
 	}
 	log := slog.New(slog.DiscardHandler)
 	db, err := store.Open(filepath.Join(tb.TempDir(), "state.db"))
@@ -155,7 +156,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	}
 	for _, id := range []string{"0", "1"} {
 		add(id, sim.New(sim.Config{ID: id, Seed: "redfish-test", PowerOnDelay: simDelay, PowerOffDelay: simDelay,
-			ShutdownDelay: simDelay, HTTPClient: cfg.httpClient}))
+			ShutdownDelay: simDelay, Fetcher: cfg.fetcher}))
 	}
 	for _, x := range cfg.extra {
 		add(x.id, x.b)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/bmcd/bmcd/internal/fetch/fetchtest"
 )
 
 func TestODataVersionAndCacheHeaders(t *testing.T) {
@@ -175,8 +177,11 @@ var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfi
 func TestWalk(t *testing.T) {
 	e := newEnv(t)
 	img := newImageServer(t)
-	// Make the URIs that exist only sometimes: a session, a task, log entries.
+	// Make the URIs that exist only sometimes: a session, a task, log
+	// entries, a trusted certificate.
 	e.login(roUser, roPass)
+	e.post(sysCD+"/Certificates", M{"CertificateString": fetchtest.NewCA(t, "Walk CA").PEM, "CertificateType": "PEM"}).
+		want(http.StatusCreated)
 	e.post("/redfish/v1/Managers/1/VirtualMedia/CD/Actions/VirtualMedia.InsertMedia",
 		M{"Image": img.URL + "/ok.iso"}, header("Prefer", "respond-async")).want(http.StatusAccepted)
 	e.powerOn("0")

@@ -48,12 +48,19 @@ var servedRegistries = []struct {
 }
 
 func (s *Service) registryRoutes() {
+	// The message registries (Base, Update), then each BIOS attribute
+	// registry.
+	attrs := s.attributeRegistries()
+	var members []string
+	for _, reg := range servedRegistries {
+		members = append(members, "/redfish/v1/Registries/"+reg.id)
+	}
+	for _, r := range attrs {
+		members = append(members, registryFilePath(r.reg.ID()))
+	}
+	s.attributeRegistryRoutes(attrs)
 	s.handle("/redfish/v1/Registries", &resource{get: func(*http.Request) (any, error) {
-		var ids []string
-		for _, reg := range servedRegistries {
-			ids = append(ids, "/redfish/v1/Registries/"+reg.id)
-		}
-		return collection("MessageRegistryFileCollection", "Registry File Collection", "/redfish/v1/Registries", ids), nil
+		return collection("MessageRegistryFileCollection", "Registry File Collection", "/redfish/v1/Registries", members), nil
 	}})
 	for _, reg := range servedRegistries {
 		path := "/redfish/v1/Registries/" + reg.id

@@ -107,6 +107,7 @@ func (s *Service) routes() {
 	s.inventoryRoutes()
 	s.storageRoutes()
 	s.biosRoutes()
+	s.bootOptionRoutes()
 	s.managerRoutes()
 	s.virtualMediaRoutes()
 	s.chassisRoutes()

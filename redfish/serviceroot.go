@@ -56,11 +56,12 @@ func (s *Service) getServiceRoot(*http.Request) (any, error) {
 var servedTypes = []string{
 	"ServiceRoot.v1_20_0", "ComputerSystemCollection", "ComputerSystem.v1_27_0",
 	"ActionInfo.v1_5_0", "Bios.v1_2_3", "SecureBoot.v1_1_2",
+	"BootOptionCollection", "BootOption.v1_0_6", "AttributeRegistry.v1_4_0",
 	"EthernetInterfaceCollection", "EthernetInterface.v1_12_4",
 	"ProcessorCollection", "Processor.v1_22_0", "MemoryCollection", "Memory.v1_23_0",
 	"StorageCollection", "Storage.v1_21_0", "Drive.v1_22_0", "SimpleStorageCollection", "SimpleStorage.v1_3_2",
 	"ManagerCollection", "Manager.v1_24_0", "ManagerNetworkProtocol.v1_12_0",
-	"VirtualMediaCollection", "VirtualMedia.v1_6_5",
+	"VirtualMediaCollection", "VirtualMedia.v1_6_5", "CertificateCollection", "Certificate.v1_11_0",
 	"ChassisCollection", "Chassis.v1_28_0", "Power.v1_7_3", "Thermal.v1_7_3",
 	"SensorCollection", "Sensor.v1_12_0",
 	"SessionService.v1_2_0", "SessionCollection", "Session.v1_8_0",

@@ -49,24 +49,28 @@ func resetActionInfo(path string, types []hardware.ResetType) M {
 	}
 }
 
-func powerStatus(p hardware.PowerState) M {
-	switch p {
-	case hardware.PowerOn:
-		return enabledStatus()
-	case hardware.PowerPoweringOn:
+// powerStatus is a system's Status for its power state; post says the
+// firmware is running its POST (with the power On after a warm reset).
+func powerStatus(p hardware.PowerState, post bool) M {
+	switch {
+	case p == hardware.PowerOn && post:
 		return status("Starting", "OK")
-	case hardware.PowerPoweringOff:
+	case p == hardware.PowerOn:
+		return enabledStatus()
+	case p == hardware.PowerPoweringOn:
+		return status("Starting", "OK")
+	case p == hardware.PowerPoweringOff:
 		return status("Disabled", "OK")
 	}
 	return status("StandbyOffline", "OK")
 }
 
-func bootProgress(p hardware.PowerState) string {
-	switch p {
-	case hardware.PowerOn:
-		return "OSRunning"
-	case hardware.PowerPoweringOn:
+func bootProgress(p hardware.PowerState, post bool) string {
+	switch {
+	case p == hardware.PowerPoweringOn, p == hardware.PowerOn && post:
 		return "PrimaryProcessorInitializationStarted"
+	case p == hardware.PowerOn:
+		return "OSRunning"
 	}
 	return "None"
 }
@@ -80,6 +84,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	post := m.InPOST()
 	info, caps, id := m.Info(), m.Capabilities(), m.ID()
 	path := systemPath(id)
 	ov := m.BootOverride()
@@ -99,6 +104,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		boot["BootSourceOverrideTarget"] = hardware.BootNone
 		boot["BootSourceOverrideEnabled"] = hardware.BootDisabled
 	}
+	addBootOrder(boot, m, path)
 	threads := info.ThreadsPerCore
 	if threads == 0 {
 		threads = 1
@@ -118,8 +124,8 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"HostName":     info.HostName,
 		"BiosVersion":  info.BiosVersion,
 		"PowerState":   ps,
-		"Status":       powerStatus(ps),
-		"BootProgress": M{"LastState": bootProgress(ps)},
+		"Status":       powerStatus(ps, post),
+		"BootProgress": M{"LastState": bootProgress(ps, post)},
 		"Boot":         boot,
 		"ProcessorSummary": M{
 			"Count":                 info.ProcessorCount,
@@ -153,10 +159,13 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		},
 		"Oem": M{"bmcd": oem},
 	}
+	if _, ok := boot["BootOrder"]; ok {
+		sys["Actions"].(M)["#ComputerSystem.SetDefaultBootOrder"] = M{"target": path + "/Actions/ComputerSystem.SetDefaultBootOrder"}
+	}
 	if caps.SecureBoot {
 		sys["SecureBoot"] = link{path + "/SecureBoot"}
 	}
-	sys["IndicatorLED"], sys["LocationIndicatorActive"] = indicator(m)
+	addIndicator(sys, m)
 	if port, ok := s.cfg.IPMIPorts[id]; ok && m.Console().Available() {
 		// The host serial line, reachable as IPMI Serial over LAN.
 		sys["SerialConsole"] = M{
@@ -175,35 +184,11 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 
 const timeFormat = "2006-01-02T15:04:05Z07:00"
 
-// indicator renders the identify LED, which blinks while on.
-func indicator(m *hardware.Machine) (led string, active bool) {
-	if m.Identify().On {
-		return "Blinking", true
-	}
-	return "Off", false
-}
-
-// setIndicator applies IndicatorLED / LocationIndicatorActive from a PATCH:
-// Lit and Blinking both turn the identify indication on until turned off.
-func setIndicator(m *hardware.Machine, led *string, active *bool) {
-	switch {
-	case led != nil && *led == "Off", active != nil && !*active:
-		m.SetIdentify(0)
-	case led != nil, active != nil:
-		m.SetIdentify(-1)
-	}
-}
-
 type systemPatch struct {
 	IndicatorLED            *string `json:"IndicatorLED" validate:"omitempty,oneof=Lit Blinking Off"`
 	LocationIndicatorActive *bool   `json:"LocationIndicatorActive"`
 
-	Boot *struct {
-		BootSourceOverrideTarget     *string `json:"BootSourceOverrideTarget" validate:"omitempty,oneof=None Pxe Floppy Cd Usb Hdd BiosSetup Utilities Diags UefiShell UefiTarget SDCard UefiHttp RemoteDrive UefiBootNext Recovery"`
-		BootSourceOverrideEnabled    *string `json:"BootSourceOverrideEnabled" validate:"omitempty,oneof=Disabled Once Continuous"`
-		BootSourceOverrideMode       *string `json:"BootSourceOverrideMode" validate:"omitempty,oneof=UEFI Legacy"`
-		UefiTargetBootSourceOverride *string `json:"UefiTargetBootSourceOverride"`
-	} `json:"Boot"`
+	Boot *bootPatch `json:"Boot"` // see bootoptions.go
 }
 
 // systemReadOnly are ComputerSystem properties that exist but that clients
@@ -215,51 +200,32 @@ var systemReadOnly = map[string]bool{
 	"Links": true, "Actions": true, "BootProgress": true, "LastResetTime": true,
 }
 
+// patchSystem checks the whole body, then applies it as one machine
+// Change: a refused value leaves the LED and the boot override as they
+// were.
 func (s *Service) patchSystem(r *http.Request) error {
 	m, err := s.machine(r, "ComputerSystem")
 	if err != nil {
 		return err
 	}
 	var p systemPatch
-	if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }}); err != nil {
+	top, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return systemReadOnly[n] }})
+	if err != nil {
 		return err
 	}
-	if p.IndicatorLED != nil && p.LocationIndicatorActive != nil && (*p.IndicatorLED == "Off") == *p.LocationIndicatorActive {
-		return apiErr(http.StatusBadRequest, "PropertyValueConflict", "IndicatorLED", "LocationIndicatorActive")
+	// Validate everything, then apply it as one change.
+	var c hardware.Change
+	if c.Identify, err = identifySetting(m, p.IndicatorLED, p.LocationIndicatorActive); err != nil {
+		return err
 	}
-	setIndicator(m, p.IndicatorLED, p.LocationIndicatorActive)
-	if p.Boot == nil {
-		return nil
-	}
-	var ov hardware.BootOverride
-	if b := p.Boot; b.BootSourceOverrideTarget != nil {
-		ov.Target = hardware.BootSource(*b.BootSourceOverrideTarget)
-	}
-	if b := p.Boot; b.BootSourceOverrideEnabled != nil {
-		ov.Enabled = hardware.BootEnabled(*b.BootSourceOverrideEnabled)
-	}
-	if b := p.Boot; b.BootSourceOverrideMode != nil {
-		ov.Mode = hardware.BootMode(*b.BootSourceOverrideMode)
-	}
-	if m.BootOverrideSupported() {
-		caps := m.Capabilities()
-		if ov.Target != "" && !caps.CanBoot(ov.Target) {
-			return apiErr(http.StatusBadRequest, "PropertyValueNotInList", string(ov.Target), "/Boot/BootSourceOverrideTarget")
+	if p.Boot != nil {
+		bc, err := p.Boot.change(top["Boot"])
+		if err != nil {
+			return err
 		}
-		if ov.Mode != "" && !containsMode(caps.BootModes, ov.Mode) {
-			return apiErr(http.StatusBadRequest, "PropertyValueNotInList", string(ov.Mode), "/Boot/BootSourceOverrideMode")
-		}
+		c.Boot = &bc
 	}
-	return m.SetBootOverride(ov)
-}
-
-func containsMode(ms []hardware.BootMode, x hardware.BootMode) bool {
-	for _, m := range ms {
-		if m == x {
-			return true
-		}
-	}
-	return false
+	return bootErrors(m.Apply(c))
 }
 
 type resetBody struct {

@@ -1,9 +1,13 @@
 package redfish
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bmcd/bmcd/hardware"
 )
 
 const (
@@ -121,8 +125,6 @@ func TestReset(t *testing.T) {
 		{"wrong type", M{"ResetType": 1}, 400, "ActionParameterValueTypeError", []string{"1", "ResetType", "ComputerSystem.Reset"}},
 		{"malformed", `{"ResetType":"On"`, 400, "MalformedJSON", nil},
 		{"array", `["On"]`, 400, "UnrecognizedRequestBody", nil},
-		{"GracefulRestart when off", M{"ResetType": "GracefulRestart"}, 409, "OperationNotAllowed", nil},
-		{"ForceRestart when off", M{"ResetType": "ForceRestart"}, 409, "OperationNotAllowed", nil},
 		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "OperationNotAllowed", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +137,12 @@ func TestReset(t *testing.T) {
 		})
 	}
 	e.waitPower("0", "Off")
+	// A restart from Off powers on: on success the schema has PowerState On.
+	for _, rt := range []string{"GracefulRestart", "ForceRestart"} {
+		e.post(reset0, M{"ResetType": rt}).want(http.StatusNoContent)
+		e.waitPower("0", "On")
+		e.post(reset0, M{"ResetType": "ForceOff"}).want(http.StatusNoContent)
+	}
 	e.post(reset0, M{"ResetType": "On"}).want(http.StatusNoContent)
 	e.waitPower("0", "On")
 	sys := e.get(sys0).obj()
@@ -217,8 +225,8 @@ func TestBiosSettings(t *testing.T) {
 		key  string
 	}{
 		{M{"Attributes": M{"NoSuchAttribute": "x"}}, "PropertyUnknown"},
-		{M{"Attributes": M{"ProcTurboMode": 1}}, "PropertyValueError"},
-		{M{"Attributes": M{"BootMode": "BIOS"}}, "PropertyValueError"},
+		{M{"Attributes": M{"ProcTurboMode": 1}}, "PropertyValueTypeError"},
+		{M{"Attributes": M{"BootMode": "BIOS"}}, "PropertyValueNotInList"},
 		{M{"Attributes": "x"}, "PropertyValueTypeError"},
 		{M{"Attributes": nil}, "PropertyMissing"},
 		{M{"Id": "x"}, "PropertyNotWritable"},
@@ -376,21 +384,82 @@ func TestInventory(t *testing.T) {
 func TestIndicatorLED(t *testing.T) {
 	e := newEnv(t)
 	const ch0 = "/redfish/v1/Chassis/0"
-	if got := e.get(sys0).obj()["IndicatorLED"]; got != "Off" {
-		t.Fatalf("initial IndicatorLED %v", got)
-	}
-	e.patch(sys0, M{"IndicatorLED": "Lit"}).want(http.StatusNoContent)
 	for _, p := range []string{sys0, ch0} {
 		o := e.get(p).obj()
-		if o["IndicatorLED"] != "Blinking" || o["LocationIndicatorActive"] != true {
-			t.Errorf("%s after Lit: %v %v", p, o["IndicatorLED"], o["LocationIndicatorActive"])
+		if o["IndicatorLED"] != "Off" || o["LocationIndicatorActive"] != false {
+			t.Fatalf("%s initial: %v %v", p, o["IndicatorLED"], o["LocationIndicatorActive"])
+		}
+		if got := fmt.Sprint(o["IndicatorLED@Redfish.AllowableValues"]); got != "[Lit Blinking Off]" {
+			t.Errorf("%s IndicatorLED@Redfish.AllowableValues %s", p, got)
 		}
 	}
-	e.patch(ch0, M{"LocationIndicatorActive": false}).want(http.StatusNoContent)
-	if got := e.get(sys0).obj()["IndicatorLED"]; got != "Off" {
-		t.Errorf("after LocationIndicatorActive false: %v", got)
+	// What was accepted reads back, on both resources, and a repeated
+	// PATCH changes nothing: the same ETag, no new Generation.
+	for _, tc := range []struct {
+		path   string
+		body   M
+		led    string
+		active bool
+	}{
+		{sys0, M{"IndicatorLED": "Lit"}, "Lit", true},
+		{ch0, M{"IndicatorLED": "Blinking"}, "Blinking", true},
+		{sys0, M{"LocationIndicatorActive": true}, "Blinking", true}, // keeps the look
+		{ch0, M{"IndicatorLED": "Lit", "LocationIndicatorActive": true}, "Lit", true},
+		{sys0, M{"LocationIndicatorActive": true}, "Lit", true},
+		{ch0, M{"LocationIndicatorActive": false}, "Off", false},
+		{sys0, M{"LocationIndicatorActive": true}, "Blinking", true}, // from off: the identify blink
+		{sys0, M{"IndicatorLED": "Off"}, "Off", false},
+	} {
+		e.patch(tc.path, tc.body).want(http.StatusNoContent)
+		tags := map[string]string{}
+		for _, p := range []string{sys0, ch0} {
+			r := e.get(p)
+			o := r.obj()
+			if o["IndicatorLED"] != tc.led || o["LocationIndicatorActive"] != tc.active {
+				t.Errorf("after %s %v: %s shows %v %v, want %s %v", tc.path, tc.body, p, o["IndicatorLED"], o["LocationIndicatorActive"], tc.led, tc.active)
+			}
+			tags[p] = r.Header.Get("ETag")
+		}
+		gen := e.machines["0"].Generation()
+		e.patch(tc.path, tc.body).want(http.StatusNoContent)
+		for _, p := range []string{sys0, ch0} {
+			if got := e.get(p).Header.Get("ETag"); got != tags[p] {
+				t.Errorf("repeating %s %v changed %s's ETag %s -> %s", tc.path, tc.body, p, tags[p], got)
+			}
+		}
+		if e.machines["0"].Generation() != gen {
+			t.Errorf("repeating %s %v changed the machine", tc.path, tc.body)
+		}
 	}
-	e.patch(sys0, M{"IndicatorLED": "Dim"}).wantError(http.StatusBadRequest, "PropertyValueNotInList")
-	e.patch(sys0, M{"IndicatorLED": "Off", "LocationIndicatorActive": true}).wantError(http.StatusBadRequest, "PropertyValueConflict")
-	e.patch(ch0, M{"IndicatorLED": "Lit"}, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
+	// IPMI's Chassis Identify shows too: an interval blinks, force is lit.
+	m := e.machines["0"]
+	for _, tc := range []struct {
+		set hardware.IdentifySetting
+		led string
+	}{
+		{hardware.IdentifySetting{Mode: hardware.IdentifyBlinking, For: time.Minute}, "Blinking"},
+		{hardware.IdentifySetting{Mode: hardware.IdentifyLit}, "Lit"},
+	} {
+		if err := m.SetIdentify(tc.set); err != nil {
+			t.Fatal(err)
+		}
+		if o := e.get(ch0).obj(); o["IndicatorLED"] != tc.led || o["LocationIndicatorActive"] != true {
+			t.Errorf("after %+v: %v %v", tc.set, o["IndicatorLED"], o["LocationIndicatorActive"])
+		}
+	}
+	// A timed indication ends by itself, and the cached GET sees it.
+	if err := m.SetIdentify(hardware.IdentifySetting{Mode: hardware.IdentifyBlinking, For: 30 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the timed identify to end", func() bool { return e.get(sys0).obj()["IndicatorLED"] == "Off" })
+
+	for _, p := range []string{sys0, ch0} {
+		e.patch(p, M{"IndicatorLED": "Dim"}).wantError(http.StatusBadRequest, "PropertyValueNotInList")
+		e.patch(p, M{"IndicatorLED": "Off", "LocationIndicatorActive": true}).wantError(http.StatusBadRequest, "PropertyValueConflict")
+		e.patch(p, M{"IndicatorLED": "Lit", "LocationIndicatorActive": false}).wantError(http.StatusBadRequest, "PropertyValueConflict")
+		e.patch(p, M{"IndicatorLED": "Lit"}, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
+	}
+	if m.Identify().On() {
+		t.Errorf("refused PATCHes turned identify on: %+v", m.Identify())
+	}
 }

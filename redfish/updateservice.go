@@ -406,8 +406,8 @@ func updateError(err error, image string, t updateTarget) (message, *apiError) {
 	var me *hardware.MediaError
 	switch {
 	case errors.As(err, &me):
-		ae, _ := mediaError(err).(*apiError)
-		return updateMessage("TransferFailed", image, target), ae
+		return updateMessage("TransferFailed", image, target), fetchError(me, hardware.RedactURL(me.URL),
+			"VerifyRemoteServerCertificate is true: PATCH it to false, or serve the image with a certificate the system trusts, and resubmit the request.")
 	case errors.Is(err, context.DeadlineExceeded):
 		return updateMessage("TransferFailed", image, target), withResolution(apiErr(http.StatusBadRequest, "OperationTimeout"), err)
 	case errors.Is(err, hardware.ErrFirmwareTooLarge):

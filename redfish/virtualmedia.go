@@ -50,7 +50,7 @@ func (s *Service) virtualMediaRoutes() {
 				if err != nil {
 					return nil, err
 				}
-				return renderMedia(base(m.ID())+"/VirtualMedia/"+md.ID, md), nil
+				return renderMedia(base(m.ID())+"/VirtualMedia/"+md.ID, mediaCertificatesPath(m.ID(), md.ID), md), nil
 			},
 			patch:     func(r *http.Request) error { return s.patchMedia(r, owner) },
 			patchPriv: auth.PrivConfigureManager,
@@ -84,6 +84,45 @@ func (s *Service) virtualMediaRoutes() {
 			}, nil
 		}})
 	}
+	// DSP0268 defines a slot's CertificateCollection under the System's
+	// VirtualMedia only; the Manager's representation of the same slot
+	// links there too.
+	s.certificateRoutes(mediaCertificatesPath("{sys}", "{slot}"), certificateStore{
+		path: func(r *http.Request) (string, error) {
+			m, md, err := s.slot(r, "ComputerSystem")
+			if err != nil {
+				return "", err
+			}
+			return mediaCertificatesPath(m.ID(), md.ID), nil
+		},
+		list: func(r *http.Request) ([]hardware.Certificate, error) {
+			_, md, err := s.slot(r, "ComputerSystem")
+			return md.Certificates, err
+		},
+		add: func(r *http.Request, pemText string) (hardware.Certificate, error) {
+			m, md, err := s.slot(r, "ComputerSystem")
+			if err != nil {
+				return hardware.Certificate{}, err
+			}
+			return m.AddMediaCertificate(md.ID, pemText)
+		},
+		remove: func(r *http.Request, id string) error {
+			m, md, err := s.slot(r, "ComputerSystem")
+			if err != nil {
+				return err
+			}
+			return m.DeleteMediaCertificate(md.ID, id)
+		},
+		purpose: func(r *http.Request) string {
+			return "the https servers of virtual media " + chi.URLParam(r, "slot") + " images, when VerifyCertificate is true"
+		},
+		priv: auth.PrivConfigureManager,
+	})
+}
+
+// mediaCertificatesPath is the URI of a slot's Certificates collection.
+func mediaCertificatesPath(sys, slot string) string {
+	return systemPath(sys) + "/VirtualMedia/" + slot + "/Certificates"
 }
 
 func (s *Service) slot(r *http.Request, owner string) (*hardware.Machine, hardware.Media, error) {
@@ -99,7 +138,7 @@ func (s *Service) slot(r *http.Request, owner string) (*hardware.Machine, hardwa
 	return m, md, nil
 }
 
-func renderMedia(path string, md hardware.Media) M {
+func renderMedia(path, certificates string, md hardware.Media) M {
 	v := M{
 		"@odata.type":       "#VirtualMedia.v1_6_5.VirtualMedia",
 		"@odata.id":         path,
@@ -112,7 +151,8 @@ func renderMedia(path string, md hardware.Media) M {
 		"Image":             nil,
 		"ImageName":         nil,
 		"TransferMethod":    "Stream",
-		"VerifyCertificate": false,
+		"VerifyCertificate": md.VerifyCertificate,
+		"Certificates":      link{certificates},
 		"Status":            enabledStatus(),
 		"Actions": M{
 			"#VirtualMedia.InsertMedia": M{"target": path + "/Actions/VirtualMedia.InsertMedia", "@Redfish.ActionInfo": path + "/InsertMediaActionInfo"},
@@ -170,11 +210,17 @@ func (b *insertBody) check(md hardware.Media, action string) error {
 	if b.Inserted != nil && !*b.Inserted {
 		return apiErr(http.StatusBadRequest, "ActionParameterNotSupported", "Inserted", action)
 	}
-	if p := b.TransferProtocolType; p != nil && !strings.EqualFold(*p, u.Scheme) {
-		if *p != "HTTP" && *p != "HTTPS" {
-			return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *p, "TransferProtocolType", action)
-		}
+	if p := b.TransferProtocolType; p != nil && (*p == "HTTP" || *p == "HTTPS") && !strings.EqualFold(*p, u.Scheme) {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueConflict", "TransferProtocolType", *p)
+	}
+	return b.checkParams(md, action)
+}
+
+// checkParams applies what the slot and the backend accept of the
+// parameters that qualify an image, with or without one.
+func (b *insertBody) checkParams(md hardware.Media, action string) error {
+	if p := b.TransferProtocolType; p != nil && *p != "HTTP" && *p != "HTTPS" {
+		return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *p, "TransferProtocolType", action)
 	}
 	if b.TransferMethod != nil && *b.TransferMethod != "Stream" {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", *b.TransferMethod, "TransferMethod", action)
@@ -194,21 +240,17 @@ func (b *insertBody) check(md hardware.Media, action string) error {
 	return nil
 }
 
-// mediaError maps a failed image fetch to the Base message that says why.
-func mediaError(err error) error {
+// mediaError maps a failed image fetch to the Base message that says why;
+// certificates is the slot's Certificates collection, named in the
+// resolution when the server's certificate is not trusted.
+func mediaError(err error, certificates string) error {
 	var me *hardware.MediaError
 	if !errors.As(err, &me) {
 		return err
 	}
-	switch {
-	case me.HTTPStatus == http.StatusNotFound || me.HTTPStatus == http.StatusGone:
-		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", hardware.RedactURL(me.URL))
-	case me.HTTPStatus == http.StatusUnauthorized || me.HTTPStatus == http.StatusForbidden:
-		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", hardware.RedactURL(me.URL), me.Error())
-	case me.HTTPStatus != 0:
-		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", hardware.RedactURL(me.URL)), me)
-	}
-	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", hardware.RedactURL(me.URL)), me)
+	return fetchError(me, hardware.RedactURL(me.URL),
+		"VerifyCertificate is true: POST the certificate of the CA that issued it (CertificateString, CertificateType PEM) to "+
+			certificates+", or PATCH VerifyCertificate to false, and resubmit the request.")
 }
 
 func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner string) error {
@@ -241,7 +283,7 @@ func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardwar
 	t, err := s.tasks.run("Insert media "+hardware.RedactURL(image), r, wait, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, insertTimeout)
 		defer cancel()
-		return mediaError(m.InsertMedia(ctx, slot, image, wp))
+		return mediaError(m.InsertMedia(ctx, slot, image, wp), mediaCertificatesPath(m.ID(), slot))
 	})
 	if err != nil {
 		return err
@@ -277,14 +319,18 @@ type mediaPatch struct {
 	TransferMethod       *string `json:"TransferMethod" validate:"omitempty,oneof=Stream Upload"`
 	UserName             *string `json:"UserName"`
 	Password             *string `json:"Password"`
+	VerifyCertificate    *bool   `json:"VerifyCertificate"`
 }
 
 var mediaReadOnly = map[string]bool{"Id": true, "Name": true, "MediaTypes": true, "ConnectedVia": true,
-	"ImageName": true, "Status": true, "Actions": true, "VerifyCertificate": true}
+	"ImageName": true, "Status": true, "Actions": true, "Certificates": true}
 
-// patchMedia is the older way to mount an image: PATCH Image (and
-// Inserted). Image null or "", or Inserted false, ejects.
-func (s *Service) patchMedia(r *http.Request, owner string) error {
+// patchMedia sets VerifyCertificate (persisted; it applies from the next
+// insert on) and is the older way to mount an image: PATCH Image (and
+// Inserted). Image null or "", or Inserted false, ejects. A new
+// VerifyCertificate applies to an Image in the same PATCH, and is undone
+// if that image fails.
+func (s *Service) patchMedia(r *http.Request, owner string) (err error) {
 	m, md, err := s.slot(r, owner)
 	if err != nil {
 		return err
@@ -294,15 +340,30 @@ func (s *Service) patchMedia(r *http.Request, owner string) error {
 	if err != nil {
 		return err
 	}
+	if string(top["VerifyCertificate"]) == "null" {
+		return apiErr(http.StatusBadRequest, "PropertyValueTypeError", "null", "/VerifyCertificate")
+	}
 	eject := (p.Inserted != nil && !*p.Inserted) || string(top["Image"]) == "null" || (p.Image != nil && *p.Image == "")
+	// Check the whole body (the new image too) before ejecting the old
+	// one: a rejected PATCH changes nothing.
+	b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
+		TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
+	check := b.checkParams
 	if !eject && p.Image != nil {
-		// Check the new image before ejecting the old one: a rejected
-		// PATCH changes nothing.
-		b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
-			TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
-		if err := b.check(md, "PATCH"); err != nil {
-			return asPropertyError(err)
+		check = b.check
+	}
+	if err := check(md, "PATCH"); err != nil {
+		return asPropertyError(err)
+	}
+	if v := p.VerifyCertificate; v != nil && *v != md.VerifyCertificate {
+		if err := m.SetMediaVerifyCertificate(md.ID, *v); err != nil {
+			return err
 		}
+		defer func() {
+			if err != nil {
+				_ = m.SetMediaVerifyCertificate(md.ID, md.VerifyCertificate)
+			}
+		}()
 	}
 	if eject || p.Image != nil {
 		if err := m.EjectMedia(r.Context(), md.ID); err != nil {
@@ -318,7 +379,7 @@ func (s *Service) patchMedia(r *http.Request, owner string) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), insertTimeout)
 	defer cancel()
-	return mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp))
+	return mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp), mediaCertificatesPath(m.ID(), md.ID))
 }
 
 // asPropertyError restates an InsertMedia parameter error for a PATCH,

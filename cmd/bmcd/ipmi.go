@@ -82,7 +82,7 @@ func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts
 		srv, err := ipmi.New(ipmi.Config{
 			Addr: addr, Machine: m, Accounts: accounts, InstallUUID: installID, Version: version, Log: log,
 			SessionTimeout: timeout, MaxSessions: c.MaxSessions, EnableIPMI15: c.EnableIPMI15,
-			CipherSuites: suites, Limiter: limiter,
+			CipherSuites: suites, Limiter: limiter, StrictBootPrivilege: c.StrictBootPrivilege,
 		})
 		if err != nil {
 			stop()

@@ -8,6 +8,13 @@ the System and through its Manager, power on, confirmation that the
 one-time override was consumed by a CD boot, eject, BIOS settings, Secure
 Boot, and the power-off paths. Written for Debian's python3-sushy 4.3.3.
 
+With an https image from a server with its own certificate, it can first
+set the CD's TLS policy as an operator of Ironic or Metal3 does:
+--vmedia-verify PATCHes VerifyCertificate true, --vmedia-ca FILE POSTs the
+certificate to the CD's Certificates collection (and both are undone after
+the eject); --expect-insert-refused expects insert_media to be refused
+(CouldNotEstablishConnection) and stops there.
+
 Prints each step and exits 0 on success, 1 on a failed check, 2 on an
 unexpected exception.
 
@@ -201,11 +208,64 @@ def run(args):
     check(system.boot.mode == sushy.BOOT_SOURCE_MODE_UEFI,
           "mode %s" % system.boot.mode)
 
-    step("insert_media on the CD device found by media_types")
     cd = find_cd(mgr_vm)
     check(cd is not None, "no CD/DVD virtual media device")
+    cert = None
+    if args.vmedia_verify or args.vmedia_ca:
+        step("the CD's TLS policy: VerifyCertificate and Certificates")
+        check(cd.verify_certificate is False,
+              "VerifyCertificate is %r by default, want False" %
+              cd.verify_certificate)
+        certs = cd.certificates
+        info("certificates at %s: %s" % (
+            certs.path, sorted(certs.members_identities)))
+        if args.vmedia_ca:
+            with open(args.vmedia_ca) as f:
+                pem = f.read()
+            cert = certs.create_member(pem, sushy.CertificateType.PEM)
+            check(cert is not None, "POST Certificates gave no Location")
+            info("certificate %s: subject %s, issuer %s, valid until %s" % (
+                cert.path, cert.subject.common_name,
+                cert.issuer.common_name, cert.valid_not_after))
+            check(cert.certificate_type == sushy.CertificateType.PEM,
+                  "CertificateType %s" % cert.certificate_type)
+            check(cert.certificate_string.strip() == pem.strip(),
+                  "CertificateString differs from the PEM posted")
+            check(cert.path in certs.members_identities,
+                  "%s is not a member of %s" % (cert.path, certs.path))
+        if args.vmedia_verify:
+            cd.set_verify_certificate(True)
+            cd.refresh()
+            check(cd.verify_certificate is True,
+                  "VerifyCertificate %r after set_verify_certificate(True)" %
+                  cd.verify_certificate)
+            sys_cd = find_cd(system_virtual_media(system))
+            check(sys_cd.verify_certificate is True,
+                  "the System's CD does not verify certificates")
+
+    step("insert_media on the CD device found by media_types")
     info("device %s (%s)" % (cd.path, ", ".join(
         t.value for t in cd.media_types)))
+    if args.expect_insert_refused:
+        try:
+            cd.insert_media(args.image_url, inserted=True,
+                            write_protected=True)
+        except sushy_exc.BadRequestError as e:
+            info("refused: %s" % e.code)
+            check(e.code.endswith(".CouldNotEstablishConnection"),
+                  "refused with %s, want CouldNotEstablishConnection" % e.code)
+            res = e.body["@Message.ExtendedInfo"][0].get("Resolution", "")
+            info("resolution: %s" % res)
+            check("certificate" in res, "the resolution does not say why")
+        else:
+            raise CheckFailed("insert_media of an image from an untrusted "
+                              "server succeeded")
+        cd.refresh()
+        check(not cd.inserted and not cd.image,
+              "the refused image is in the CD: %r" % cd.image)
+        undo_tls_policy(args, cd, cert)
+        log_out(args, conn, auth, session_uri)
+        return
     cd.insert_media(args.image_url, inserted=True, write_protected=True)
     cd.refresh()
     check(cd.inserted, "not inserted after insert_media")
@@ -235,6 +295,7 @@ def run(args):
     cd.refresh()
     check(not cd.inserted, "still inserted after eject_media")
     check(not cd.image, "image %r after eject" % cd.image)
+    undo_tls_policy(args, cd, cert)
 
     step("bios: attributes, set_attributes -> pending")
     bios = system.bios
@@ -283,6 +344,27 @@ def run(args):
     system.reset_system(sushy.RESET_GRACEFUL_SHUTDOWN)
     wait_power(system, sushy.SYSTEM_POWER_STATE_OFF)
 
+    log_out(args, conn, auth, session_uri)
+
+
+def undo_tls_policy(args, cd, cert):
+    """Delete the certificate posted and turn verification off again."""
+    if cert is not None:
+        step("delete the CD's certificate")
+        cert.delete()
+        certs = cd.certificates
+        certs.refresh()
+        check(cert.path not in certs.members_identities,
+              "%s still listed after DELETE" % cert.path)
+    if args.vmedia_verify:
+        step("set_verify_certificate(False)")
+        cd.set_verify_certificate(False)
+        cd.refresh()
+        check(cd.verify_certificate is False, "VerifyCertificate still %r" %
+              cd.verify_certificate)
+
+
+def log_out(args, conn, auth, session_uri):
     step("log out")
     auth.close()
     check(auth.get_session_key() is None, "session key kept after close")
@@ -306,6 +388,12 @@ def main():
     p.add_argument("--password", required=True)
     p.add_argument("--image-url", required=True)
     p.add_argument("--system", help="System path (default: first member)")
+    p.add_argument("--vmedia-verify", action="store_true",
+                   help="set VerifyCertificate on the CD before inserting")
+    p.add_argument("--vmedia-ca", metavar="FILE",
+                   help="POST this PEM certificate to the CD's Certificates")
+    p.add_argument("--expect-insert-refused", action="store_true",
+                   help="insert_media must fail (CouldNotEstablishConnection)")
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
     try:

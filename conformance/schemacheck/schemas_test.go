@@ -20,6 +20,8 @@ var servedRoots = []string{
 	"ServiceRoot.v1_20_0.json",
 	"ComputerSystemCollection.json", "ComputerSystem.v1_27_0.json",
 	"Bios.v1_2_3.json", "SecureBoot.v1_1_2.json",
+	"BootOptionCollection.json", "BootOption.v1_0_6.json",
+	"AttributeRegistry.json", "AttributeRegistry.v1_4_0.json",
 	"EthernetInterfaceCollection.json", "EthernetInterface.v1_12_4.json",
 	"ProcessorCollection.json", "Processor.v1_22_0.json",
 	"MemoryCollection.json", "Memory.v1_23_0.json",

@@ -39,7 +39,7 @@ func (m *Machine) AttachConsole(out func(p []byte)) func(p []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.con.out = out
-	if m.state == hardware.PowerOn {
+	if m.state == hardware.PowerOn && !m.post {
 		// Started powered on: the OS is already up, at its login prompt.
 		m.con.state = shellLogin
 	}
@@ -95,6 +95,9 @@ func (m *Machine) bootedLocked(res hardware.BootResult, fw hardware.Firmware) {
 		m.printLocked("Booting from %s: %s\r\n", src, hardware.RedactURL(res.Image))
 	} else {
 		m.printLocked("Booting from %s\r\n", src)
+	}
+	if o := res.Option; o.Reference != "" {
+		m.printLocked("%s: %s\r\n", o.Reference, o.DisplayName)
 	}
 	m.printLocked("\r\n[    0.000000] Linux version 6.1.0-bmcd-sim (sim@bmcd) #1 SMP PREEMPT_DYNAMIC\r\n")
 	m.printLocked("[    0.000000] Command line: root=/dev/nvme0n1p2 ro console=ttyS0,115200n8\r\n")
@@ -216,6 +219,9 @@ func (m *Machine) runLocked(args []string) (out string, next bool) {
 	case "bootinfo":
 		b := m.con.boot
 		s := fmt.Sprintf("source=%s mode=%s", b.Source, b.Mode)
+		if b.Option.Reference != "" {
+			s += " option=" + b.Option.Reference
+		}
 		if b.Image != "" {
 			s += " image=" + hardware.RedactURL(b.Image)
 		}

@@ -47,7 +47,8 @@ type cdFirmware struct{}
 
 func (cdFirmware) Boot() hardware.BootResult {
 	return hardware.BootResult{Source: hardware.BootCd, Mode: hardware.BootModeLegacy,
-		Image: "http://user:secret@images.example/boot.iso"}
+		Image:  "http://user:secret@images.example/boot.iso",
+		Option: hardware.BootOption{Reference: "Boot0003", DisplayName: "UEFI BMC Virtual CD/DVD", Alias: hardware.BootCd, Slot: "CD"}}
 }
 
 func TestConsoleShell(t *testing.T) {
@@ -66,7 +67,8 @@ func TestConsoleShell(t *testing.T) {
 	}
 	pos := scr.waitFor(t, 0, "sim-7 login: ")
 	banner := scr.String()
-	for _, want := range []string{"BIOS SIM 2.4.1", "Boot mode Legacy", "Booting from Cd: http://user:xxxxx@images.example/boot.iso", "Linux version"} {
+	for _, want := range []string{"BIOS SIM 2.4.1", "Boot mode Legacy", "Booting from Cd: http://user:xxxxx@images.example/boot.iso",
+		"Boot0003: UEFI BMC Virtual CD/DVD", "Linux version"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
@@ -88,7 +90,7 @@ func TestConsoleShell(t *testing.T) {
 		"hostname":       "sim-7\r\n",
 		"echo  hi   you": "hi you\r\n",
 		"whoami":         "root\r\n",
-		"bootinfo":       "source=Cd mode=Legacy image=http://user:xxxxx@images.example/boot.iso\r\n",
+		"bootinfo":       "source=Cd mode=Legacy option=Boot0003 image=http://user:xxxxx@images.example/boot.iso\r\n",
 		"frobnicate":     "-sh: frobnicate: command not found\r\n",
 		"uptime":         "up ",
 		"help":           "commands:",
@@ -132,5 +134,31 @@ func TestConsoleStartsPoweredOn(t *testing.T) {
 	m.SendBreak()
 	if !strings.HasSuffix(scr.String(), "^C\r\nsim-1 login: ") {
 		t.Fatalf("break: %q", scr.String())
+	}
+}
+
+// A warm reset takes the shell down at once (typing reaches nothing while
+// the firmware POSTs) and the host boots again with power applied.
+func TestConsoleWarmReset(t *testing.T) {
+	m := New(Config{ID: "8", Seed: "console", PowerOnDelay: forever, PoweredOn: true})
+	defer m.Close()
+	var scr screen
+	in := m.AttachConsole(scr.out)
+	in([]byte("root\r"))
+	pos := scr.waitFor(t, 0, "# ")
+	if err := m.Reset(context.Background(), hardware.ResetForceRestart, cdFirmware{}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := m.PowerState(context.Background()); s != hardware.PowerOn || !m.InPOST() {
+		t.Fatalf("after a warm reset: %s, POST %v", s, m.InPOST())
+	}
+	in([]byte("echo lost\r"))
+	if strings.Contains(scr.String()[pos:], "lost") {
+		t.Fatalf("the shell answered during POST: %q", scr.String()[pos:])
+	}
+	fire(m)
+	scr.waitFor(t, pos, "sim-8 login: ")
+	if m.InPOST() {
+		t.Error("still in POST after the boot")
 	}
 }

@@ -1,164 +1,94 @@
 package sim
 
 import (
-	"bytes"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"path"
-	"regexp"
 	"strings"
-	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 )
 
-// The simulated server's firmware: the BIOS, the firmware (with option
-// ROM) of its dual-port network adapter, and the NVMe SSD's firmware.
-// The BIOS and the adapter activate a new image at the next host reset;
-// the SSD activates at once (NVMe Firmware Commit action 3).
+// The simulated server's UEFI firmware: its setup attributes and the boot
+// options it enumerates.
 
-// FirmwareComponents implements hardware.FirmwareUpdater.
-func (m *Machine) FirmwareComponents() []hardware.FirmwareComponent {
-	var nics []string
-	for _, n := range m.info.NICs {
-		nics = append(nics, n.ID)
-	}
-	return []hardware.FirmwareComponent{
-		{ID: "BIOS", Name: "System BIOS", Kind: hardware.FirmwareBIOS, Manufacturer: m.info.Manufacturer,
-			SoftwareID: "SIM-S1-BIOS", Version: m.info.BiosVersion, ReleaseDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
-			Updateable: true, ResetRequired: true},
-		{ID: "NIC", Name: "Simulated 10GbE adapter firmware and option ROM", Kind: hardware.FirmwareNIC, Devices: nics,
-			Manufacturer: m.info.Manufacturer, SoftwareID: "SIM-NIC-10G", Version: "22.31.6",
-			ReleaseDate: time.Date(2025, 11, 14, 0, 0, 0, 0, time.UTC), Updateable: true, ResetRequired: true},
-		{ID: "Disk0", Name: "NVMe SSD firmware", Kind: hardware.FirmwareDrive, Devices: []string{"Disk0"},
-			Manufacturer: m.info.Manufacturer, SoftwareID: "SIM-NVME-960", Version: "1.0.3",
-			ReleaseDate: time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC), Updateable: true},
+// biosRegistry is the simulated firmware's attribute registry.
+func biosRegistry(info hardware.Info) hardware.BiosRegistry {
+	onOff := []hardware.AttributeValue{{Name: "Enabled", DisplayName: "Enabled"}, {Name: "Disabled", DisplayName: "Disabled"}}
+	return hardware.BiosRegistry{
+		Name:    "BiosAttributeRegistryS1",
+		Version: "1.0.0",
+		Attributes: []hardware.BiosAttribute{
+			{Name: "BootMode", Type: hardware.AttrEnumeration, DisplayName: "Boot Mode",
+				HelpText: "UEFI or legacy BIOS boot, when no boot override names a mode.",
+				Default:  "UEFI", Values: []hardware.AttributeValue{{Name: "UEFI", DisplayName: "UEFI"}, {Name: "Legacy", DisplayName: "Legacy BIOS"}}},
+			{Name: "ProcTurboMode", Type: hardware.AttrEnumeration, DisplayName: "Turbo Mode",
+				HelpText: "Lets the processor cores run above their base frequency.", Default: "Enabled", Values: onOff},
+			{Name: "ProcVirtualization", Type: hardware.AttrEnumeration, DisplayName: "Virtualization Technology",
+				HelpText: "The processor's hardware virtualization extensions (VT-x).", Default: "Enabled", Values: onOff},
+			{Name: "SriovGlobalEnable", Type: hardware.AttrBoolean, DisplayName: "SR-IOV Global Enable",
+				HelpText: "Lets PCIe devices expose SR-IOV virtual functions.", Default: false},
+			{Name: "PxeNicIndex", Type: hardware.AttrInteger, DisplayName: "PXE NIC",
+				HelpText: "Which network interface network boot uses first, counted from 0.",
+				Default:  float64(0), LowerBound: 0, UpperBound: int64(len(info.NICs) - 1), ScalarIncrement: 1},
+			{Name: "SerialConsole", Type: hardware.AttrEnumeration, DisplayName: "Serial Console Redirection",
+				HelpText: "The serial port the firmware console is redirected to.", Default: "COM1",
+				Values: []hardware.AttributeValue{{Name: "COM1", DisplayName: "COM1"}, {Name: "COM2", DisplayName: "COM2"}, {Name: "Disabled", DisplayName: "Disabled"}}},
+			{Name: "AssetTag", Type: hardware.AttrString, DisplayName: "Asset Tag",
+				HelpText: "The owner's asset tag, up to 32 characters.", Default: "", MaxLength: 32},
+			{Name: "SystemBiosVersion", Type: hardware.AttrString, DisplayName: "System BIOS Version",
+				HelpText: "The firmware version.", Default: info.BiosVersion, ReadOnly: true},
+		},
 	}
 }
 
-// headerMagic starts the first line of an image that says what it is:
-//
-//	BMCD-FW component=bios version=2.5.0
-//
-// Fields are separated by blanks; either may be missing.
-const headerMagic = "BMCD-FW"
-
-// imageName matches a file name such as bios-2.5.0.bin, NIC_v22.32.1.rom
-// or disk0-1.0.4: the component, then the version.
-var imageName = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*)[-_][vV]?([0-9][0-9A-Za-z.+~_-]*?)(\.(bin|img|rom|fw|fd|cap|hpm|upd|pkg))?$`)
-
-// IdentifyFirmware implements hardware.FirmwareUpdater: the header line,
-// if the image has one, says what it is; otherwise the file name does.
-func (m *Machine) IdentifyFirmware(img hardware.FirmwareImage) hardware.FirmwareIdentity {
-	var id hardware.FirmwareIdentity
-	if sm := imageName.FindStringSubmatch(img.Name); sm != nil {
-		id.Component, id.Version = sm[1], sm[2]
+// bootOptions are what the simulated firmware enumerates, in its default
+// boot order: each disk, the virtual media drives the BMC presents over
+// USB, PXE (and HTTP boot, when it can) on each NIC, and the UEFI Shell.
+func bootOptions(info hardware.Info, slots []hardware.SlotSpec, targets []hardware.BootSource) []hardware.BootOption {
+	var out []hardware.BootOption
+	add := func(o hardware.BootOption) {
+		o.Reference = fmt.Sprintf("Boot%04X", len(out)+1)
+		out = append(out, o)
 	}
-	line, _, _ := bytes.Cut(img.Data[:min(len(img.Data), 256)], []byte("\n"))
-	fields := strings.Fields(string(line))
-	if len(fields) == 0 || fields[0] != headerMagic {
-		return id
+	can := func(b hardware.BootSource) bool {
+		for _, t := range targets {
+			if t == b {
+				return true
+			}
+		}
+		return false
 	}
-	for _, f := range fields[1:] {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok || v == "" {
+	for i, d := range info.Disks {
+		o := hardware.BootOption{Alias: hardware.BootHdd, Disk: d.ID, DisplayName: fmt.Sprintf("UEFI %s: %s", d.Protocol, d.Model)}
+		switch d.Protocol {
+		case "NVMe":
+			o.DevicePath = fmt.Sprintf("PciRoot(0x0)/Pci(0x1D,0x%X)/Pci(0x0,0x0)/NVMe(0x1,00-00-00-00-00-00-00-00)", i)
+		default:
+			o.DevicePath = fmt.Sprintf("PciRoot(0x0)/Pci(0x17,0x0)/Sata(0x%X,0xFFFF,0x0)", i)
+		}
+		add(o)
+	}
+	for i, s := range slots {
+		if !can(s.Boot) {
 			continue
 		}
-		switch k {
-		case "component":
-			id.Component = v
-		case "version":
-			id.Version = v
+		add(hardware.BootOption{Alias: s.Boot, Slot: s.ID, DisplayName: "UEFI BMC " + s.Name,
+			DevicePath: fmt.Sprintf("PciRoot(0x0)/Pci(0x14,0x0)/USB(0xE,0x0)/USB(0x%X,0x0)", i)})
+	}
+	for i, n := range info.NICs {
+		mac := strings.ReplaceAll(n.MAC, ":", "")
+		path := fmt.Sprintf("PciRoot(0x0)/Pci(0x1C,0x0)/Pci(0x0,0x%X)/MAC(%s,0x1)/IPv4(0.0.0.0)", i, mac)
+		if can(hardware.BootPxe) {
+			add(hardware.BootOption{Alias: hardware.BootPxe, NIC: n.ID, DevicePath: path,
+				DisplayName: fmt.Sprintf("UEFI PXEv4: %s (MAC %s)", n.ID, n.MAC)})
+		}
+		if can(hardware.BootUefiHttp) {
+			add(hardware.BootOption{Alias: hardware.BootUefiHttp, NIC: n.ID, DevicePath: path + "/Uri()",
+				DisplayName: fmt.Sprintf("UEFI HTTPv4: %s (MAC %s)", n.ID, n.MAC)})
 		}
 	}
-	return id
-}
-
-// FetchFirmware implements hardware.FirmwareUpdater: it downloads the
-// whole image, as a BMC does before it flashes anything.
-func (m *Machine) FetchFirmware(ctx context.Context, src hardware.ImageSource, progress func(done, total int64)) (hardware.FirmwareImage, error) {
-	u, err := url.Parse(src.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return hardware.FirmwareImage{}, fmt.Errorf("image %q: only http and https URLs are supported: %w",
-			hardware.RedactURL(src.URL), hardware.ErrInvalid)
+	if can(hardware.BootUefiShell) {
+		add(hardware.BootOption{Alias: hardware.BootUefiShell, DisplayName: "UEFI Shell",
+			DevicePath: "Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)"})
 	}
-	body, total, err := m.download(ctx, src.URL, src.VerifyCertificate, src.RootCAs)
-	if err != nil {
-		return hardware.FirmwareImage{}, err
-	}
-	defer body.Close()
-	if total > hardware.MaxFirmwareImageSize {
-		return hardware.FirmwareImage{}, fmt.Errorf("image %s is %d bytes: %w", hardware.RedactURL(src.URL), total, hardware.ErrFirmwareTooLarge)
-	}
-	var buf bytes.Buffer
-	if total > 0 {
-		buf.Grow(int(total))
-	}
-	chunk := make([]byte, 256<<10)
-	lim := io.LimitReader(body, hardware.MaxFirmwareImageSize+1)
-	for {
-		n, rerr := lim.Read(chunk)
-		buf.Write(chunk[:n])
-		if n > 0 && progress != nil {
-			progress(int64(buf.Len()), total)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return hardware.FirmwareImage{}, &hardware.MediaError{URL: src.URL, Err: rerr}
-		}
-	}
-	if buf.Len() > hardware.MaxFirmwareImageSize {
-		return hardware.FirmwareImage{}, fmt.Errorf("image %s: %w", hardware.RedactURL(src.URL), hardware.ErrFirmwareTooLarge)
-	}
-	return hardware.FirmwareImage{Name: path.Base(u.Path), Data: buf.Bytes()}, nil
-}
-
-// download opens the image at rawURL: the one place the simulation
-// fetches an update image, so that a shared image fetcher (with its TLS
-// policy) can replace it. verify checks an https server's certificate
-// against roots (nil: the system's); off, any certificate is accepted.
-// User information in the URL is sent as HTTP Basic credentials. It
-// returns the body and its length (-1 if unknown); anything but 200 OK,
-// or no connection, is a *hardware.MediaError.
-func (m *Machine) download(ctx context.Context, rawURL string, verify bool, roots *x509.CertPool) (io.ReadCloser, int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
-	}
-	c := &http.Client{Transport: m.imageTransport(verify, roots)} // no timeout: ctx bounds it
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, 0, &hardware.MediaError{URL: rawURL, Err: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, 0, &hardware.MediaError{URL: rawURL, HTTPStatus: resp.StatusCode}
-	}
-	return resp.Body, resp.ContentLength, nil
-}
-
-// imageTransport is the configured client's transport with the TLS
-// policy applied. A transport that is not an *http.Transport (a test
-// double) is used as it is.
-func (m *Machine) imageTransport(verify bool, roots *x509.CertPool) http.RoundTripper {
-	var base *http.Transport
-	switch t := m.http.Transport.(type) {
-	case nil:
-		base = http.DefaultTransport.(*http.Transport)
-	case *http.Transport:
-		base = t
-	default:
-		return t
-	}
-	tr := base.Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !verify, RootCAs: roots} //nolint:gosec // Redfish VerifyCertificate off
-	tr.DisableKeepAlives = true
-	return tr
+	return out
 }

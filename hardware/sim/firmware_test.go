@@ -1,190 +1,99 @@
 package sim
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
+	"regexp"
 	"testing"
 
 	"github.com/bmcd/bmcd/hardware"
 )
 
-var _ hardware.FirmwareUpdater = (*Machine)(nil)
-
-func TestFirmwareComponents(t *testing.T) {
-	m := New(Config{ID: "0", Seed: "fw"})
-	cs := m.FirmwareComponents()
-	ids := map[string]hardware.FirmwareComponent{}
-	for _, c := range cs {
-		ids[c.ID] = c
-		if c.Version == "" || c.SoftwareID == "" || c.Name == "" || !c.Updateable || c.Pending != nil {
-			t.Errorf("%s: incomplete %+v", c.ID, c)
+// TestBiosRegistry: every attribute is fully described and its factory
+// value obeys its own rules.
+func TestBiosRegistry(t *testing.T) {
+	info := New(Config{ID: "0", Seed: "s"}).Info()
+	r := info.BiosRegistry
+	if r.Name == "" || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(r.Version) {
+		t.Fatalf("registry %q version %q", r.Name, r.Version)
+	}
+	seen := map[string]bool{}
+	types := map[hardware.AttributeType]int{}
+	for _, a := range r.Attributes {
+		if seen[a.Name] || a.Name == "" || a.DisplayName == "" || a.HelpText == "" {
+			t.Errorf("attribute %+v: duplicate or undescribed", a)
+		}
+		seen[a.Name] = true
+		types[a.Type]++
+		if a.ReadOnly {
+			if _, err := r.Check(a.Name, a.Default); err == nil || err.Problem != hardware.AttrReadOnly {
+				t.Errorf("%s: read-only attribute accepted a write (%v)", a.Name, err)
+			}
+			continue
+		}
+		if _, err := r.Check(a.Name, a.Default); err != nil {
+			t.Errorf("%s: factory value %v refused: %v", a.Name, a.Default, err)
 		}
 	}
-	bios, ok := ids["BIOS"]
-	if !ok || bios.Kind != hardware.FirmwareBIOS || bios.Version != m.Info().BiosVersion || !bios.ResetRequired {
-		t.Errorf("BIOS component %+v, Info.BiosVersion %q", bios, m.Info().BiosVersion)
+	for _, typ := range []hardware.AttributeType{hardware.AttrEnumeration, hardware.AttrString, hardware.AttrInteger, hardware.AttrBoolean} {
+		if types[typ] == 0 {
+			t.Errorf("no %s attribute", typ)
+		}
 	}
-	if nic := ids["NIC"]; nic.Kind != hardware.FirmwareNIC || len(nic.Devices) != len(m.Info().NICs) || !nic.ResetRequired {
-		t.Errorf("NIC component %+v", nic)
+	if a, _ := r.Attribute("PxeNicIndex"); a.UpperBound != int64(len(info.NICs)-1) {
+		t.Errorf("PxeNicIndex upper bound %d for %d NICs", a.UpperBound, len(info.NICs))
 	}
-	if d := ids["Disk0"]; d.Kind != hardware.FirmwareDrive || d.ResetRequired || len(d.Devices) != 1 || d.Devices[0] != m.Info().Disks[0].ID {
-		t.Errorf("Disk0 component %+v", d)
+	if a, _ := r.Attribute("SystemBiosVersion"); a.Default != info.BiosVersion || !a.ReadOnly {
+		t.Errorf("SystemBiosVersion %+v", a)
 	}
 }
 
-func TestIdentifyFirmware(t *testing.T) {
-	m := New(Config{ID: "0", Seed: "fw"})
-	bin := []byte{0x7f, 'E', 'L', 'F', 0, 1, 2}
-	for _, c := range []struct {
-		name       string
-		data       []byte
-		comp, vers string
-	}{
-		{"bios-2.5.0.bin", bin, "bios", "2.5.0"},
-		{"BIOS_v2.5.1.rom", bin, "BIOS", "2.5.1"},
-		{"nic-22.32.1", bin, "nic", "22.32.1"},
-		{"disk0-1.0.4.fw", bin, "disk0", "1.0.4"},
-		{"bios-2.6.0-rc1.cap", bin, "bios", "2.6.0-rc1"},
-		{"firmware.bin", bin, "", ""},
-		{"bios.bin", bin, "", ""},
-		{"bios-latest.bin", bin, "", ""},
-		{"", bin, "", ""},
-		// The header wins over the name, field by field.
-		{"firmware.bin", []byte("BMCD-FW component=bios version=3.0.0\nrest"), "bios", "3.0.0"},
-		{"bios-2.5.0.bin", []byte("BMCD-FW version=2.5.0-hotfix\n"), "bios", "2.5.0-hotfix"},
-		{"blob", []byte("BMCD-FW  component=nic\tversion=1\r\n"), "nic", "1"},
-		{"blob", []byte("BMCD-FW component= version\n"), "", ""},
-		{"blob", []byte("bmcd-fw component=nic version=1\n"), "", ""}, // the magic is case-sensitive
-		{"blob", []byte("XBMCD-FW component=nic version=1\n"), "", ""},
-	} {
-		got := m.IdentifyFirmware(hardware.FirmwareImage{Name: c.name, Data: c.data})
-		if got.Component != c.comp || got.Version != c.vers {
-			t.Errorf("%q %q: got %+v, want component %q version %q", c.name, c.data, got, c.comp, c.vers)
+// TestBootOptions: one option per disk, virtual media slot, network boot
+// kind per NIC and the UEFI Shell, each with a unique reference and
+// device path naming what it boots.
+func TestBootOptions(t *testing.T) {
+	m := New(Config{ID: "0", Seed: "s"})
+	info, caps := m.Info(), m.Capabilities()
+	opts := caps.BootOptions
+	refs, paths := map[string]bool{}, map[string]bool{}
+	byAlias := map[hardware.BootSource]int{}
+	for i, o := range opts {
+		if o.Reference != []string{"Boot0001", "Boot0002", "Boot0003", "Boot0004", "Boot0005", "Boot0006", "Boot0007", "Boot0008", "Boot0009"}[i] {
+			t.Errorf("option %d is %s", i, o.Reference)
+		}
+		if refs[o.Reference] || paths[o.DevicePath] || o.DevicePath == "" || o.DisplayName == "" || o.Disabled {
+			t.Errorf("option %+v: duplicate, undescribed or disabled", o)
+		}
+		refs[o.Reference], paths[o.DevicePath] = true, true
+		byAlias[o.Alias]++
+		if !caps.CanBoot(o.Alias) {
+			t.Errorf("%s: alias %s is not a boot target", o.Reference, o.Alias)
 		}
 	}
-}
-
-func TestFetchFirmware(t *testing.T) {
-	img := bytes.Repeat([]byte{0x5A}, 3<<20)
-	var authMu sync.Mutex
-	var gotAuth string
-	mux := http.NewServeMux()
-	mux.HandleFunc("/bios-2.5.0.bin", func(w http.ResponseWriter, r *http.Request) {
-		authMu.Lock()
-		u, p, _ := r.BasicAuth()
-		gotAuth = u + ":" + p
-		authMu.Unlock()
-		w.Header().Set("Content-Length", fmt.Sprint(len(img)))
-		_, _ = w.Write(img)
-	})
-	mux.HandleFunc("/stream.bin", func(w http.ResponseWriter, r *http.Request) {
-		// No Content-Length: the size is learnt by reading.
-		w.(http.Flusher).Flush()
-		_, _ = w.Write(img[:1000])
-	})
-	mux.HandleFunc("/huge.bin", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", fmt.Sprint(hardware.MaxFirmwareImageSize+1))
-	})
-	mux.HandleFunc("/endless.bin", func(w http.ResponseWriter, r *http.Request) {
-		w.(http.Flusher).Flush() // chunked, no length
-		chunk := make([]byte, 1<<20)
-		for i := 0; i <= hardware.MaxFirmwareImageSize>>20; i++ {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	})
-	mux.HandleFunc("/private.bin", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "no", http.StatusForbidden)
-	})
-	plain := httptest.NewServer(mux)
-	defer plain.Close()
-	tlsSrv := httptest.NewTLSServer(mux)
-	defer tlsSrv.Close()
-	closed := httptest.NewServer(mux)
-	closed.Close()
-
-	m := New(Config{ID: "0", Seed: "fw"})
-	ctx := context.Background()
-	t.Run("ok with progress and credentials", func(t *testing.T) {
-		u := strings.Replace(plain.URL, "http://", "http://fw:s3cret@", 1) + "/bios-2.5.0.bin"
-		var calls, last, total int64
-		got, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: u}, func(done, tot int64) { calls++; last, total = done, tot })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Name != "bios-2.5.0.bin" || !bytes.Equal(got.Data, img) {
-			t.Errorf("image %q, %d bytes", got.Name, len(got.Data))
-		}
-		if calls < 2 || last != int64(len(img)) || total != int64(len(img)) {
-			t.Errorf("progress: %d calls, last %d of %d", calls, last, total)
-		}
-		authMu.Lock()
-		defer authMu.Unlock()
-		if gotAuth != "fw:s3cret" {
-			t.Errorf("credentials sent %q", gotAuth)
-		}
-	})
-	t.Run("unknown length", func(t *testing.T) {
-		var total int64
-		got, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: plain.URL + "/stream.bin"}, func(_, tot int64) { total = tot })
-		if err != nil || len(got.Data) != 1000 || total != -1 {
-			t.Errorf("%d bytes, total %d, %v", len(got.Data), total, err)
-		}
-	})
-	t.Run("https, certificate not verified by default", func(t *testing.T) {
-		got, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: tlsSrv.URL + "/bios-2.5.0.bin"}, nil)
-		if err != nil || len(got.Data) != len(img) {
-			t.Errorf("%d bytes, %v", len(got.Data), err)
-		}
-	})
-	t.Run("https, certificate verified against the given roots", func(t *testing.T) {
-		roots := tlsSrv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-		if _, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: tlsSrv.URL + "/bios-2.5.0.bin", VerifyCertificate: true, RootCAs: roots}, nil); err != nil {
-			t.Error(err)
-		}
-	})
-	for _, c := range []struct {
-		name, url string
-		status    int  // MediaError.HTTPStatus; 0 for none
-		media     bool // a *MediaError
-		tooLarge  bool
-	}{
-		{"404", plain.URL + "/missing.bin", 404, true, false},
-		{"403", plain.URL + "/private.bin", 403, true, false},
-		{"no server", closed.URL + "/bios-2.5.0.bin", 0, true, false},
-		{"untrusted certificate", tlsSrv.URL + "/bios-2.5.0.bin#verify", 0, true, false},
-		{"Content-Length over the bound", plain.URL + "/huge.bin", 0, false, true},
-		{"stream over the bound", plain.URL + "/endless.bin", 0, false, true},
-		{"not http", "ftp://127.0.0.1/bios-2.5.0.bin", 0, false, false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			src := hardware.ImageSource{URL: c.url, VerifyCertificate: strings.HasSuffix(c.url, "#verify")}
-			_, err := m.FetchFirmware(ctx, src, nil)
-			var me *hardware.MediaError
-			switch {
-			case err == nil:
-				t.Fatal("no error")
-			case c.media && (!errors.As(err, &me) || me.HTTPStatus != c.status):
-				t.Errorf("want a MediaError with status %d, got %v", c.status, err)
-			case c.tooLarge && !errors.Is(err, hardware.ErrFirmwareTooLarge):
-				t.Errorf("want ErrFirmwareTooLarge, got %v", err)
-			case !c.media && !c.tooLarge && !errors.Is(err, hardware.ErrInvalid):
-				t.Errorf("want ErrInvalid, got %v", err)
-			}
-		})
+	want := map[hardware.BootSource]int{
+		hardware.BootHdd: len(info.Disks), hardware.BootCd: 1, hardware.BootUsb: 1,
+		hardware.BootPxe: len(info.NICs), hardware.BootUefiHttp: len(info.NICs), hardware.BootUefiShell: 1,
 	}
-	t.Run("cancelled", func(t *testing.T) {
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		if _, err := m.FetchFirmware(cctx, hardware.ImageSource{URL: plain.URL + "/bios-2.5.0.bin"}, nil); !errors.Is(err, context.Canceled) {
-			t.Errorf("got %v", err)
+	for a, n := range want {
+		if byAlias[a] != n {
+			t.Errorf("%d %s options, want %d", byAlias[a], a, n)
 		}
-	})
+	}
+	if len(opts) != 9 {
+		t.Errorf("%d options", len(opts))
+	}
+	// Disks come first: the default order boots the system disk.
+	if opts[0].Alias != hardware.BootHdd || opts[0].Disk != info.Disks[0].ID {
+		t.Errorf("first option %+v", opts[0])
+	}
+	for _, o := range opts {
+		switch o.Alias {
+		case hardware.BootCd, hardware.BootUsb:
+			if o.Slot == "" {
+				t.Errorf("%s: media option without a slot", o.Reference)
+			}
+		case hardware.BootPxe, hardware.BootUefiHttp:
+			if o.NIC == "" || !regexp.MustCompile(`/MAC\([0-9a-f]{12},0x1\)/`).MatchString(o.DevicePath) {
+				t.Errorf("%s: %s / %s", o.Reference, o.NIC, o.DevicePath)
+			}
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // probeBytes is how much of an image the simulation reads: enough to reach
@@ -18,33 +19,30 @@ import (
 const probeBytes = 36 * 1024
 
 // InsertMedia implements hardware.MediaBackend. It fetches the head of the
-// image to prove it exists and is readable, as a BMC mounting it would.
-func (m *Machine) InsertMedia(ctx context.Context, slot, url string) (int64, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// image under the slot's TLS policy to prove it exists and is readable, as
+// a BMC mounting it would. A URL that is not http or https is ErrInvalid;
+// every fetch failure is a *hardware.MediaError wrapping the *fetch.Error.
+func (m *Machine) InsertMedia(ctx context.Context, slot string, img hardware.MediaImage) (int64, string, error) {
+	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
 	if err != nil {
-		return 0, "", fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
-	}
-	req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", probeBytes-1))
-	resp, err := m.http.Do(req)
-	if err != nil {
-		return 0, "", &hardware.MediaError{URL: url, Err: err}
+		if errors.Is(err, fetch.ErrUnsupported) {
+			return 0, "", fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
+		}
+		var fe *fetch.Error
+		errors.As(err, &fe)
+		return 0, "", &hardware.MediaError{URL: img.URL, HTTPStatus: fe.Status, Err: err}
 	}
 	defer resp.Body.Close()
-	size := int64(-1)
-	switch resp.StatusCode {
-	case http.StatusOK:
-		size = resp.ContentLength
-	case http.StatusPartialContent:
+	size := resp.ContentLength
+	if resp.StatusCode == http.StatusPartialContent {
 		size = totalFromContentRange(resp.Header.Get("Content-Range"))
-	default:
-		return 0, "", &hardware.MediaError{URL: url, HTTPStatus: resp.StatusCode}
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, probeBytes))
 	if err != nil {
-		return 0, "", &hardware.MediaError{URL: url, Err: err}
+		return 0, "", &hardware.MediaError{URL: img.URL, Err: err}
 	}
 	if len(head) == 0 {
-		return 0, "", &hardware.MediaError{URL: url, Err: errors.New("image is empty")}
+		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
 	}
 	format := "raw"
 	if len(head) >= 32774 && bytes.Equal(head[32769:32774], []byte("CD001")) {

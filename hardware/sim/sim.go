@@ -7,11 +7,11 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // Config sets up one simulated machine.
@@ -27,9 +27,9 @@ type Config struct {
 	ShutdownDelay time.Duration // ACPI graceful shutdown of the OS
 	// PoweredOn starts the machine On instead of Off.
 	PoweredOn bool
-	// HTTPClient fetches virtual media images; nil uses a client with a
-	// 30 s timeout. Firmware images are fetched through its transport.
-	HTTPClient *http.Client
+	// Fetcher fetches virtual media images (under each slot's TLS policy)
+	// and firmware update images; nil uses the defaults of internal/fetch.
+	Fetcher *fetch.Fetcher
 }
 
 // Defaults for the power delays.
@@ -40,12 +40,12 @@ const (
 )
 
 // Machine is a simulated server. It implements hardware.Backend,
-// hardware.MediaBackend, hardware.SensorReader, hardware.PowerWatcher and
-// hardware.FirmwareUpdater.
+// hardware.MediaBackend, hardware.SensorReader, hardware.PowerWatcher,
+// hardware.POSTReporter and hardware.FirmwareUpdater.
 type Machine struct {
-	cfg  Config
-	info hardware.Info
-	http *http.Client
+	cfg   Config
+	info  hardware.Info
+	fetch *fetch.Fetcher
 
 	mu       sync.Mutex
 	state    hardware.PowerState
@@ -53,8 +53,13 @@ type Machine struct {
 	timer    *time.Timer
 	onChange func(from, to hardware.PowerState)
 	bootedAt time.Time
-	closed   bool
-	con      simConsole // serial line, see console.go
+	// post: the firmware is running its POST (PoweringOn, or On after a
+	// warm reset); restart: power on again once the shutdown in progress
+	// is done.
+	post    bool
+	restart hardware.Firmware
+	closed  bool
+	con     simConsole // serial line, see console.go
 }
 
 // New creates a simulated machine.
@@ -68,11 +73,11 @@ func New(cfg Config) *Machine {
 	if cfg.ShutdownDelay == 0 {
 		cfg.ShutdownDelay = DefaultShutdownDelay
 	}
-	c := cfg.HTTPClient
-	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
+	f := cfg.Fetcher
+	if f == nil {
+		f = &fetch.Fetcher{}
 	}
-	m := &Machine{cfg: cfg, http: c, state: hardware.PowerOff, info: inventory(cfg.Seed, cfg.ID)}
+	m := &Machine{cfg: cfg, fetch: f, state: hardware.PowerOff, info: inventory(cfg.Seed, cfg.ID)}
 	if cfg.PoweredOn {
 		m.state = hardware.PowerOn
 		m.bootedAt = time.Now()
@@ -88,7 +93,7 @@ func inventory(seed, id string) hardware.Info {
 	mac := func(n byte) string {
 		return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[10], h[11], h[12]^n)
 	}
-	return hardware.Info{
+	info := hardware.Info{
 		Manufacturer:      "bmcd",
 		Model:             "Simulated Server S1",
 		SerialNumber:      fmt.Sprintf("SIM%X", h[13:18]),
@@ -112,15 +117,9 @@ func inventory(seed, id string) hardware.Info {
 			{ID: "Disk1", Model: "Simulated SATA HDD 4TB", SerialNumber: fmt.Sprintf("SIMD%X1", h[14:17]),
 				CapacityBytes: 4_000_787_030_016, MediaType: "HDD", Protocol: "SATA"},
 		},
-		BiosAttributes: map[string]any{
-			"BootMode":           "UEFI",
-			"ProcTurboMode":      "Enabled",
-			"ProcVirtualization": "Enabled",
-			"PxeNicIndex":        float64(0),
-			"SerialConsole":      "COM1",
-			"AssetTag":           "",
-		},
 	}
+	info.BiosRegistry = biosRegistry(info)
+	return info
 }
 
 // Info implements hardware.Backend.
@@ -129,12 +128,12 @@ func (m *Machine) Info() hardware.Info { return m.info }
 // Capabilities implements hardware.Backend: the simulation can do
 // everything a full-featured server can.
 func (m *Machine) Capabilities() hardware.Capabilities {
-	return hardware.Capabilities{
+	c := hardware.Capabilities{
 		ResetTypes: hardware.AllResetTypes,
 		BootTargets: []hardware.BootSource{
 			hardware.BootPxe, hardware.BootCd, hardware.BootUsb, hardware.BootHdd,
 			hardware.BootBiosSetup, hardware.BootDiags, hardware.BootUefiShell,
-			hardware.BootUefiHttp,
+			hardware.BootUefiHttp, hardware.BootUefiTarget, hardware.BootUefiBootNext,
 		},
 		BootModes: []hardware.BootMode{hardware.BootModeUEFI, hardware.BootModeLegacy},
 		MediaSlots: []hardware.SlotSpec{
@@ -143,6 +142,8 @@ func (m *Machine) Capabilities() hardware.Capabilities {
 		},
 		SecureBoot: true,
 	}
+	c.BootOptions = bootOptions(m.info, c.MediaSlots, c.BootTargets)
+	return c
 }
 
 // OnPowerChange implements hardware.PowerWatcher.
@@ -159,7 +160,14 @@ func (m *Machine) PowerState(context.Context) (hardware.PowerState, error) {
 	return m.state, nil
 }
 
-// Reset implements hardware.Backend.
+// Reset implements hardware.Backend. The only refusal is an NMI with the
+// power off: every other reset applies in every state and ends where the
+// Redfish ResetType says (On, ForceOn, GracefulRestart, ForceRestart and
+// PowerCycle end On; ForceOff and GracefulShutdown end Off; Nmi changes
+// nothing; PushPowerButton turns a machine that is off on and one that is
+// on off). Power stays applied through a warm reset (ForceRestart, or a
+// restart while the firmware runs its POST): the state stays On (or
+// PoweringOn) while the host POSTs again, as InPOST reports.
 func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Firmware) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -174,37 +182,58 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 			m.powerOnLocked(0, fw)
 		case hardware.PowerPoweringOff:
 			if r == hardware.ResetOn {
-				return fmt.Errorf("shutdown in progress: %w", hardware.ErrBusy)
+				// The OS is already shutting down; power comes back on
+				// once it is off, as after a graceful restart.
+				m.restart = fw
+				break
 			}
+			m.cancelLocked()
 			m.setLocked(hardware.PowerOff)
 			m.powerOnLocked(0, fw)
 		}
 	case hardware.ResetForceOff:
 		m.cancelLocked()
 		m.setLocked(hardware.PowerOff)
-	case hardware.ResetGracefulShutdown:
-		switch s {
-		case hardware.PowerOn:
+	case hardware.ResetGracefulShutdown, hardware.ResetPushPowerButton:
+		switch {
+		case s == hardware.PowerOff:
+			if r == hardware.ResetPushPowerButton {
+				m.powerOnLocked(0, fw)
+			}
+		case m.post:
+			// No OS runs yet: the firmware handles the power button
+			// itself and turns the power off at once.
+			m.cancelLocked()
+			m.setLocked(hardware.PowerOff)
+		case s == hardware.PowerOn:
 			m.shutdownLocked(nil)
-		case hardware.PowerPoweringOn:
-			return fmt.Errorf("host is still booting: %w", hardware.ErrBusy)
+		case s == hardware.PowerPoweringOff && r == hardware.ResetGracefulShutdown:
+			m.restart = nil // a restart in progress now ends off
 		}
 	case hardware.ResetGracefulRestart:
-		switch s {
-		case hardware.PowerOn:
+		switch {
+		case s == hardware.PowerOff:
+			// Redfish ResetType: on success the system is On.
+			m.powerOnLocked(0, fw)
+		case m.post:
+			m.postLocked(fw) // no OS to shut down: the firmware restarts
+		case s == hardware.PowerOn:
 			m.shutdownLocked(fw)
-		case hardware.PowerOff:
-			return fmt.Errorf("host is off: %w", hardware.ErrState)
-		default:
-			return fmt.Errorf("power transition in progress: %w", hardware.ErrBusy)
+		case s == hardware.PowerPoweringOff:
+			m.restart = fw
 		}
 	case hardware.ResetForceRestart:
-		if s == hardware.PowerOff {
-			return fmt.Errorf("host is off: %w", hardware.ErrState)
+		switch s {
+		case hardware.PowerOff:
+			m.powerOnLocked(0, fw)
+		case hardware.PowerPoweringOff:
+			// A warm reset during the OS shutdown: the power is still
+			// on, and the host POSTs again.
+			m.setLocked(hardware.PowerOn)
+			m.postLocked(fw)
+		default:
+			m.postLocked(fw) // a warm reset: power stays applied
 		}
-		m.cancelLocked()
-		m.setLocked(hardware.PowerPoweringOn) // a warm reset: power stays applied
-		m.powerOnLocked(0, fw)
 	case hardware.ResetPowerCycle:
 		if s == hardware.PowerOff {
 			// Redfish ResetType PowerCycle: "If currently in the power off
@@ -216,15 +245,10 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		m.setLocked(hardware.PowerOff)
 		m.powerOnLocked(m.cfg.PowerOffDelay, fw)
 	case hardware.ResetNmi:
-		if s != hardware.PowerOn {
-			return fmt.Errorf("host is not running: %w", hardware.ErrState)
-		}
-	case hardware.ResetPushPowerButton:
-		switch s {
-		case hardware.PowerOff:
-			m.powerOnLocked(0, fw)
-		case hardware.PowerOn:
-			m.shutdownLocked(nil)
+		// The NMI line reaches the processors whenever they have power,
+		// whatever runs on them.
+		if s == hardware.PowerOff {
+			return fmt.Errorf("host is off: %w", hardware.ErrState)
 		}
 	default:
 		return fmt.Errorf("reset type %q: %w", r, hardware.ErrNotSupported)
@@ -232,22 +256,22 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 	return nil
 }
 
-// powerOnLocked goes PoweringOn after wait, then On after the POST delay,
-// when the firmware picks its boot device.
+// InPOST implements hardware.POSTReporter: whether the host firmware is
+// running its power-on self test, after a power-on (PoweringOn) or a warm
+// reset (On).
+func (m *Machine) InPOST() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.post
+}
+
+// powerOnLocked goes PoweringOn after wait, then runs the POST.
 func (m *Machine) powerOnLocked(wait time.Duration, fw hardware.Firmware) {
 	m.cancelLocked()
 	epoch := m.epoch
 	start := func() {
 		m.setLocked(hardware.PowerPoweringOn)
-		m.afterLocked(m.cfg.PowerOnDelay, epoch, func() {
-			m.setLocked(hardware.PowerOn)
-			m.bootedAt = time.Now()
-			var res hardware.BootResult
-			if fw != nil {
-				res = fw.Boot()
-			}
-			m.bootedLocked(res, fw)
-		})
+		m.postLocked(fw)
 	}
 	if wait <= 0 {
 		start()
@@ -256,16 +280,40 @@ func (m *Machine) powerOnLocked(wait time.Duration, fw hardware.Firmware) {
 	m.afterLocked(wait, epoch, start)
 }
 
-// shutdownLocked asks the OS to shut down; then is called with the lock
-// held once the host is off (used for restart).
+// postLocked (re)starts the firmware's POST with the power applied: the
+// state stays as it is (PoweringOn, or On after a warm reset) until the
+// firmware picks its boot device after the POST delay; then the machine is
+// On and the OS boots.
+func (m *Machine) postLocked(fw hardware.Firmware) {
+	m.cancelLocked()
+	epoch := m.epoch
+	m.post = true
+	m.con.state = shellDown // the OS, and its shell, are gone
+	m.afterLocked(m.cfg.PowerOnDelay, epoch, func() {
+		m.post = false
+		m.setLocked(hardware.PowerOn)
+		m.bootedAt = time.Now()
+		var res hardware.BootResult
+		if fw != nil {
+			res = fw.Boot()
+		}
+		m.bootedLocked(res, fw)
+	})
+}
+
+// shutdownLocked asks the OS to shut down; once the host is off, the
+// power comes back on if restart (or a later request, through m.restart)
+// asks for it.
 func (m *Machine) shutdownLocked(restart hardware.Firmware) {
 	m.cancelLocked()
 	epoch := m.epoch
+	m.restart = restart
 	m.setLocked(hardware.PowerPoweringOff)
 	m.afterLocked(m.cfg.ShutdownDelay, epoch, func() {
 		m.setLocked(hardware.PowerOff)
-		if restart != nil {
-			m.powerOnLocked(m.cfg.PowerOffDelay, restart)
+		if fw := m.restart; fw != nil {
+			m.restart = nil
+			m.powerOnLocked(m.cfg.PowerOffDelay, fw)
 		}
 	})
 }
@@ -285,6 +333,7 @@ func (m *Machine) afterLocked(d time.Duration, epoch uint64, fn func()) {
 
 func (m *Machine) cancelLocked() {
 	m.epoch++
+	m.restart, m.post = nil, false
 	if m.timer != nil {
 		m.timer.Stop()
 		m.timer = nil

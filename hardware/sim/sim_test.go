@@ -122,29 +122,40 @@ func assertIdle(t *testing.T, m *Machine) {
 	}
 }
 
+// onPOST stands for "On, the firmware POSTing after a warm reset": power
+// stays applied, so the power state is On.
+const onPOST = hardware.PowerState("On+POST")
+
 // newAt returns a simulated machine in state from. The transitional states
-// are reached the real way (Reset On / GracefulShutdown) with every delay
-// set to forever, so the machine stays parked there until the test fires
-// the pending transition.
+// are reached the real way (Reset On / GracefulShutdown / ForceRestart)
+// with every delay set to forever, so the machine stays parked there until
+// the test fires the pending transition.
 func newAt(t *testing.T, from hardware.PowerState, fw *firmware, rec *recorder) *Machine {
 	t.Helper()
 	cfg := Config{ID: "t", Seed: "s", PowerOnDelay: forever, PowerOffDelay: forever, ShutdownDelay: forever}
-	cfg.PoweredOn = from == hardware.PowerOn || from == hardware.PowerPoweringOff
+	cfg.PoweredOn = from == hardware.PowerOn || from == hardware.PowerPoweringOff || from == onPOST
 	m := New(cfg)
 	t.Cleanup(func() { _ = m.Close() })
 	m.OnPowerChange(rec.record)
+	want, post := from, false
 	switch from {
 	case hardware.PowerPoweringOn:
 		if err := m.Reset(context.Background(), hardware.ResetOn, fw); err != nil {
 			t.Fatal(err)
 		}
+		post = true
 	case hardware.PowerPoweringOff:
 		if err := m.Reset(context.Background(), hardware.ResetGracefulShutdown, fw); err != nil {
 			t.Fatal(err)
 		}
+	case onPOST:
+		if err := m.Reset(context.Background(), hardware.ResetForceRestart, fw); err != nil {
+			t.Fatal(err)
+		}
+		want, post = hardware.PowerOn, true
 	}
-	if got := powerOf(t, m); got != from {
-		t.Fatalf("setup: state %s, want %s", got, from)
+	if got := powerOf(t, m); got != want || m.InPOST() != post {
+		t.Fatalf("setup: state %s (POST %v), want %s (POST %v)", got, m.InPOST(), want, post)
 	}
 	rec.reset()
 	return m
@@ -164,70 +175,96 @@ func seq(s ...hardware.PowerState) []hardware.PowerState { return s }
 // checked without racing a timer; then the delays become short, whatever
 // transition is pending is fired, and the machine runs on by itself. seq is
 // every transition reported from the reset until the machine settles.
+//
+// The rule the table holds the simulation to: the only refusal is an NMI
+// with the power off; every other reset ends where the Redfish ResetType
+// says (On, ForceOn, GracefulRestart, ForceRestart, PowerCycle: On;
+// ForceOff, GracefulShutdown: Off; PushPowerButton toggles; Nmi: as it
+// was), and a warm reset keeps the power On while the host POSTs.
 func TestResetStateMachine(t *testing.T) {
 	type tc struct {
 		from  hardware.PowerState
 		reset hardware.ResetType
 		err   error
 		now   hardware.PowerState // state right after Reset returns
+		post  bool                // InPOST right after Reset returns
 		seq   []hardware.PowerState
 		boots int
 	}
 	cases := []tc{
 		// Off
-		{off, hardware.ResetOn, nil, pOn, seq(pOn, on), 1},
-		{off, hardware.ResetForceOn, nil, pOn, seq(pOn, on), 1},
-		{off, hardware.ResetForceOff, nil, off, nil, 0},
-		{off, hardware.ResetGracefulShutdown, nil, off, nil, 0},
-		{off, hardware.ResetGracefulRestart, hardware.ErrState, off, nil, 0},
-		{off, hardware.ResetForceRestart, hardware.ErrState, off, nil, 0},
+		{off, hardware.ResetOn, nil, pOn, true, seq(pOn, on), 1},
+		{off, hardware.ResetForceOn, nil, pOn, true, seq(pOn, on), 1},
+		{off, hardware.ResetForceOff, nil, off, false, nil, 0},
+		{off, hardware.ResetGracefulShutdown, nil, off, false, nil, 0},
+		// Redfish ResetType: on success of a restart the system is On.
+		{off, hardware.ResetGracefulRestart, nil, pOn, true, seq(pOn, on), 1},
+		{off, hardware.ResetForceRestart, nil, pOn, true, seq(pOn, on), 1},
 		// Redfish: PowerCycle from Off powers on (Resource.json ResetType).
-		{off, hardware.ResetPowerCycle, nil, pOn, seq(pOn, on), 1},
-		{off, hardware.ResetNmi, hardware.ErrState, off, nil, 0},
-		{off, hardware.ResetPushPowerButton, nil, pOn, seq(pOn, on), 1},
-		// PoweringOn: the boot in progress completes exactly once unless
-		// the reset cancels or restarts it.
-		{pOn, hardware.ResetOn, nil, pOn, seq(on), 1},
-		{pOn, hardware.ResetForceOn, nil, pOn, seq(on), 1},
-		{pOn, hardware.ResetForceOff, nil, off, seq(off), 0},
-		{pOn, hardware.ResetGracefulShutdown, hardware.ErrBusy, pOn, seq(on), 1},
-		{pOn, hardware.ResetGracefulRestart, hardware.ErrBusy, pOn, seq(on), 1},
-		{pOn, hardware.ResetForceRestart, nil, pOn, seq(on), 1},
-		{pOn, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
-		{pOn, hardware.ResetNmi, hardware.ErrState, pOn, seq(on), 1},
-		{pOn, hardware.ResetPushPowerButton, nil, pOn, seq(on), 1},
+		{off, hardware.ResetPowerCycle, nil, pOn, true, seq(pOn, on), 1},
+		{off, hardware.ResetNmi, hardware.ErrState, off, false, nil, 0},
+		{off, hardware.ResetPushPowerButton, nil, pOn, true, seq(pOn, on), 1},
+		// PoweringOn: the firmware POSTs. The boot in progress completes
+		// exactly once unless the reset cancels or restarts it; with no
+		// OS yet, a power button (soft off) turns the power off at once.
+		{pOn, hardware.ResetOn, nil, pOn, true, seq(on), 1},
+		{pOn, hardware.ResetForceOn, nil, pOn, true, seq(on), 1},
+		{pOn, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+		{pOn, hardware.ResetGracefulShutdown, nil, off, false, seq(off), 0},
+		{pOn, hardware.ResetGracefulRestart, nil, pOn, true, seq(on), 1},
+		{pOn, hardware.ResetForceRestart, nil, pOn, true, seq(on), 1},
+		{pOn, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+		{pOn, hardware.ResetNmi, nil, pOn, true, seq(on), 1},
+		{pOn, hardware.ResetPushPowerButton, nil, off, false, seq(off), 0},
 		// On
-		{on, hardware.ResetOn, nil, on, nil, 0},
-		{on, hardware.ResetForceOn, nil, on, nil, 0},
-		{on, hardware.ResetForceOff, nil, off, seq(off), 0},
-		{on, hardware.ResetGracefulShutdown, nil, pOff, seq(pOff, off), 0},
-		{on, hardware.ResetGracefulRestart, nil, pOff, seq(pOff, off, pOn, on), 1},
-		{on, hardware.ResetForceRestart, nil, pOn, seq(pOn, on), 1},
-		{on, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
-		{on, hardware.ResetNmi, nil, on, nil, 0},
-		{on, hardware.ResetPushPowerButton, nil, pOff, seq(pOff, off), 0},
-		// PoweringOff (a graceful shutdown in progress)
-		{pOff, hardware.ResetOn, hardware.ErrBusy, pOff, seq(off), 0},
-		{pOff, hardware.ResetForceOn, nil, pOn, seq(off, pOn, on), 1},
-		{pOff, hardware.ResetForceOff, nil, off, seq(off), 0},
-		{pOff, hardware.ResetGracefulShutdown, nil, pOff, seq(off), 0},
-		{pOff, hardware.ResetGracefulRestart, hardware.ErrBusy, pOff, seq(off), 0},
-		{pOff, hardware.ResetForceRestart, nil, pOn, seq(pOn, on), 1},
-		{pOff, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
-		{pOff, hardware.ResetNmi, hardware.ErrState, pOff, seq(off), 0},
-		{pOff, hardware.ResetPushPowerButton, nil, pOff, seq(off), 0},
+		{on, hardware.ResetOn, nil, on, false, nil, 0},
+		{on, hardware.ResetForceOn, nil, on, false, nil, 0},
+		{on, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+		{on, hardware.ResetGracefulShutdown, nil, pOff, false, seq(pOff, off), 0},
+		{on, hardware.ResetGracefulRestart, nil, pOff, false, seq(pOff, off, pOn, on), 1},
+		// A warm reset: the power stays on, the host POSTs and boots.
+		{on, hardware.ResetForceRestart, nil, on, true, nil, 1},
+		{on, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+		{on, hardware.ResetNmi, nil, on, false, nil, 0},
+		{on, hardware.ResetPushPowerButton, nil, pOff, false, seq(pOff, off), 0},
+		// On, POSTing after a warm reset: what PoweringOn does, at On.
+		{onPOST, hardware.ResetOn, nil, on, true, nil, 1},
+		{onPOST, hardware.ResetForceOn, nil, on, true, nil, 1},
+		{onPOST, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+		{onPOST, hardware.ResetGracefulShutdown, nil, off, false, seq(off), 0},
+		{onPOST, hardware.ResetGracefulRestart, nil, on, true, nil, 1},
+		{onPOST, hardware.ResetForceRestart, nil, on, true, nil, 1},
+		{onPOST, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+		{onPOST, hardware.ResetNmi, nil, on, true, nil, 1},
+		{onPOST, hardware.ResetPushPowerButton, nil, off, false, seq(off), 0},
+		// PoweringOff (a graceful shutdown in progress): On and
+		// GracefulRestart bring the power back once the OS is down.
+		{pOff, hardware.ResetOn, nil, pOff, false, seq(off, pOn, on), 1},
+		{pOff, hardware.ResetForceOn, nil, pOn, true, seq(off, pOn, on), 1},
+		{pOff, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+		{pOff, hardware.ResetGracefulShutdown, nil, pOff, false, seq(off), 0},
+		{pOff, hardware.ResetGracefulRestart, nil, pOff, false, seq(off, pOn, on), 1},
+		{pOff, hardware.ResetForceRestart, nil, on, true, seq(on), 1},
+		{pOff, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+		{pOff, hardware.ResetNmi, nil, pOff, false, seq(off), 0},
+		{pOff, hardware.ResetPushPowerButton, nil, pOff, false, seq(off), 0},
 	}
 	// Every pair is covered.
 	seen := map[[2]string]bool{}
 	for _, c := range cases {
 		seen[[2]string{string(c.from), string(c.reset)}] = true
 	}
-	for _, from := range []hardware.PowerState{off, pOn, on, pOff} {
+	for _, from := range []hardware.PowerState{off, pOn, on, onPOST, pOff} {
 		for _, r := range hardware.AllResetTypes {
 			if !seen[[2]string{string(from), string(r)}] {
 				t.Errorf("no case for %s from %s", r, from)
 			}
 		}
+	}
+	final := map[hardware.ResetType]hardware.PowerState{
+		hardware.ResetOn: on, hardware.ResetForceOn: on, hardware.ResetGracefulRestart: on,
+		hardware.ResetForceRestart: on, hardware.ResetPowerCycle: on,
+		hardware.ResetForceOff: off, hardware.ResetGracefulShutdown: off,
 	}
 
 	for _, c := range cases {
@@ -235,13 +272,17 @@ func TestResetStateMachine(t *testing.T) {
 			t.Parallel()
 			fw, rec := &firmware{}, &recorder{}
 			m := newAt(t, c.from, fw, rec)
+			start := c.from
+			if start == onPOST {
+				start = on
+			}
 
 			err := m.Reset(context.Background(), c.reset, fw)
 			if c.err == nil && err != nil || c.err != nil && !errors.Is(err, c.err) {
 				t.Fatalf("Reset: err %v, want %v", err, c.err)
 			}
-			if got := powerOf(t, m); got != c.now {
-				t.Fatalf("right after Reset: state %s, want %s", got, c.now)
+			if got := powerOf(t, m); got != c.now || m.InPOST() != c.post {
+				t.Fatalf("right after Reset: state %s (POST %v), want %s (POST %v)", got, m.InPOST(), c.now, c.post)
 			}
 			setDelays(m, short)
 			fire(m)
@@ -255,12 +296,16 @@ func TestResetStateMachine(t *testing.T) {
 			if got := fw.count(); got != c.boots {
 				t.Errorf("Boot called %d times, want %d", got, c.boots)
 			}
-			want := c.from
+			want := start
 			if len(c.seq) > 0 {
 				want = c.seq[len(c.seq)-1]
 			}
-			if got := powerOf(t, m); got != want {
-				t.Errorf("final state %s, want %s", got, want)
+			if got := powerOf(t, m); got != want || m.InPOST() {
+				t.Errorf("final state %s (POST %v), want %s", got, m.InPOST(), want)
+			}
+			// The table itself keeps to the schema's end states.
+			if f, ok := final[c.reset]; ok && err == nil && want != f {
+				t.Errorf("%s ends %s; Redfish says %s", c.reset, want, f)
 			}
 		})
 	}
@@ -381,8 +426,8 @@ func TestNewDefaults(t *testing.T) {
 	if m.cfg.PowerOnDelay != DefaultPowerOnDelay || m.cfg.PowerOffDelay != DefaultPowerOffDelay || m.cfg.ShutdownDelay != DefaultShutdownDelay {
 		t.Errorf("defaults not applied: %+v", m.cfg)
 	}
-	if m.http == nil || m.http.Timeout == 0 {
-		t.Error("no default HTTP client with a timeout")
+	if m.fetch == nil {
+		t.Error("no default image fetcher")
 	}
 	if powerOf(t, m) != off {
 		t.Error("a new machine must start Off")
@@ -408,8 +453,8 @@ func TestInventoryStable(t *testing.T) {
 	if len(a1.NICs) != 2 || !mac.MatchString(a1.NICs[0].MAC) || a1.NICs[0].MAC == a1.NICs[1].MAC {
 		t.Errorf("NICs %+v", a1.NICs)
 	}
-	if a1.BiosAttributes["BootMode"] != "UEFI" {
-		t.Errorf("BootMode attribute %v", a1.BiosAttributes["BootMode"])
+	if a, ok := a1.BiosRegistry.Attribute("BootMode"); !ok || a.Default != "UEFI" {
+		t.Errorf("BootMode attribute %+v", a)
 	}
 }
 
@@ -569,7 +614,7 @@ func TestInsertMedia(t *testing.T) {
 	m := New(Config{})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			size, format, err := m.InsertMedia(context.Background(), "CD", c.url)
+			size, format, err := m.InsertMedia(context.Background(), "CD", hardware.MediaImage{URL: c.url})
 			switch {
 			case c.invalid:
 				if !errors.Is(err, hardware.ErrInvalid) {
@@ -625,7 +670,7 @@ func TestInsertMediaCancelled(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, _, err := New(Config{}).InsertMedia(ctx, "CD", srv.URL+"/slow.iso")
+	_, _, err := New(Config{}).InsertMedia(ctx, "CD", hardware.MediaImage{URL: srv.URL + "/slow.iso"})
 	var me *hardware.MediaError
 	if !errors.As(err, &me) || me.HTTPStatus != 0 {
 		t.Fatalf("err %v, want a MediaError without status", err)

@@ -33,6 +33,10 @@ type File struct {
 		MaxSessions int `yaml:"max_sessions" validate:"omitempty,min=1,max=1024"`
 		// CipherSuites are the RMCP+ cipher suites offered ([17, 3]).
 		CipherSuites []int `yaml:"cipher_suites" validate:"dive,oneof=2 3 7 8 16 17"`
+		// StrictBootPrivilege makes a persistent boot flag (Set System
+		// Boot Options) need ADMINISTRATOR, as IPMI 2.0 §28.12 says;
+		// by default OPERATOR may set it, as on OpenBMC.
+		StrictBootPrivilege bool `yaml:"strict_boot_privilege"`
 	} `yaml:"ipmi"`
 	Users   []User   `yaml:"users" validate:"dive"`
 	Systems []System `yaml:"systems" validate:"unique=ID,dive"`

@@ -30,8 +30,31 @@ systems:
 }
 
 func TestParseEmpty(t *testing.T) {
-	if _, err := Parse(nil); err != nil {
+	f, err := Parse(nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if f.IPMI.StrictBootPrivilege {
+		t.Error("strict_boot_privilege is on by default")
+	}
+}
+
+func TestStrictBootPrivilege(t *testing.T) {
+	for text, want := range map[string]bool{
+		"ipmi: {strict_boot_privilege: true}":  true,
+		"ipmi: {strict_boot_privilege: false}": false,
+		"ipmi: {addr: \":623\"}":               false,
+	} {
+		f, err := Parse([]byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if f.IPMI.StrictBootPrivilege != want {
+			t.Errorf("%s: StrictBootPrivilege %v", text, f.IPMI.StrictBootPrivilege)
+		}
+	}
+	if _, err := Parse([]byte("ipmi: {strict_boot_privilege: sometimes}")); err == nil {
+		t.Error("a non-boolean strict_boot_privilege was accepted")
 	}
 }
 

@@ -155,6 +155,56 @@ func TestFirmwareStagedUntilReset(t *testing.T) {
 	}
 }
 
+// TestFirmwareActivatedOnceAtBoot: Machine.Boot activates staged images
+// exactly once, before pending BIOS settings and the boot choice (which
+// still follows BootNext, then the order); the next boot activates nothing.
+func TestFirmwareActivatedOnceAtBoot(t *testing.T) {
+	e := newEnv(t)
+	im := newFwImages(t)
+	for _, c := range []struct{ component, image string }{{"BIOS", "bios-2.5.0.bin"}, {"NIC", "nic-22.40.0.bin"}} {
+		if _, err := e.m.UpdateFirmware(context.Background(), c.component, im.src(c.image), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.m.SetBiosPending(map[string]any{"ProcTurboMode": "Disabled"}); err != nil {
+		t.Fatal(err)
+	}
+	var pxe string
+	for _, o := range e.m.BootOptions() {
+		if o.Alias == hardware.BootPxe && pxe == "" {
+			pxe = o.Reference
+		}
+	}
+	if err := e.m.ChangeBoot(hardware.BootChange{Next: &pxe}); err != nil {
+		t.Fatal(err)
+	}
+	firstEvent := len(e.m.Events())
+
+	res := e.m.Boot()
+	if res.BiosVersion != "2.5.0" || res.Source != hardware.BootPxe || res.Option.Reference != pxe {
+		t.Fatalf("first boot %+v", res)
+	}
+	var kinds []hardware.EventKind
+	for _, ev := range e.m.Events()[firstEvent:] {
+		kinds = append(kinds, ev.Kind)
+	}
+	want := []hardware.EventKind{hardware.EventFirmwareUpdated, hardware.EventFirmwareUpdated, hardware.EventSettings, hardware.EventBoot}
+	if len(kinds) != len(want) || kinds[0] != want[0] || kinds[1] != want[1] || kinds[2] != want[2] || kinds[3] != want[3] {
+		t.Errorf("first boot logged %v, want %v", kinds, want)
+	}
+	if c := component(t, e.m, "NIC"); c.Version != "22.40.0" || c.Pending != nil {
+		t.Errorf("NIC after the boot %+v", c)
+	}
+
+	res = e.m.Boot()
+	if res.BiosVersion != "2.5.0" || res.Source != hardware.BootHdd {
+		t.Errorf("second boot %+v", res)
+	}
+	if n := count(e.m.Events(), hardware.EventFirmwareUpdated); n != 2 {
+		t.Errorf("%d FirmwareUpdated events after two boots, want 2", n)
+	}
+}
+
 // TestFirmwareImmediate: the SSD runs a new image at once; untargeted
 // images find their component by name or header.
 func TestFirmwareImmediate(t *testing.T) {

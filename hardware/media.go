@@ -1,0 +1,110 @@
+package hardware
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/bmcd/bmcd/internal/fetch"
+)
+
+// MaxMediaCertificates is how many certificates one media slot keeps.
+const MaxMediaCertificates = 16
+
+// TLSPolicy is how the slot checks an https image server: with
+// VerifyCertificate false any certificate is accepted (the default, as on
+// real BMCs); with it true the server must present a certificate that
+// chains to one of the slot's Certificates and names the URL's host. The
+// host's system roots are not consulted, so a slot with no certificates
+// refuses every https image.
+func (md Media) TLSPolicy() fetch.Policy {
+	if !md.VerifyCertificate {
+		return fetch.Policy{}
+	}
+	pems := make([]string, len(md.Certificates))
+	for i, c := range md.Certificates {
+		pems[i] = c.PEM
+	}
+	return fetch.Policy{Verify: true, Roots: fetch.Pool(pems...)}
+}
+
+// SetMediaVerifyCertificate sets whether the slot verifies the certificate
+// of https image servers, from the next insert on; it is persisted.
+// Errors: ErrNotFound for an unknown slot.
+func (m *Machine) SetMediaVerifyCertificate(slot string, verify bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md, ok := m.st.Media[slot]
+	if !ok {
+		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
+	}
+	if md.VerifyCertificate == verify {
+		return nil
+	}
+	md.VerifyCertificate = verify
+	return m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil })
+}
+
+// AddMediaCertificate adds PEM text of one certificate or a chain to the
+// certificates the slot trusts, and returns it as stored (re-encoded, text
+// outside the PEM blocks dropped) with its new ID. Errors: ErrNotFound
+// for an unknown slot; ErrInvalid (wrapping fetch.ErrBadCertificate, with
+// the reason) when the text is not PEM certificates; ErrExists when the
+// slot holds the same certificates already; ErrFull beyond
+// MaxMediaCertificates.
+func (m *Machine) AddMediaCertificate(slot, pemText string) (Certificate, error) {
+	certs, err := fetch.ParseCertificates(pemText)
+	if err != nil {
+		return Certificate{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	c := Certificate{PEM: fetch.EncodeCertificates(certs)}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md, ok := m.st.Media[slot]
+	if !ok {
+		return Certificate{}, fmt.Errorf("slot %q: %w", slot, ErrNotFound)
+	}
+	next := 1
+	for _, have := range md.Certificates {
+		if have.PEM == c.PEM {
+			return Certificate{}, fmt.Errorf("slot %q: certificate %s: %w", slot, have.ID, ErrExists)
+		}
+		if n, err := strconv.Atoi(have.ID); err == nil && n >= next {
+			next = n + 1
+		}
+	}
+	if len(md.Certificates) >= MaxMediaCertificates {
+		return Certificate{}, fmt.Errorf("slot %q holds %d certificates: %w", slot, MaxMediaCertificates, ErrFull)
+	}
+	c.ID = strconv.Itoa(next)
+	// A new slice: copies of the state handed out keep theirs.
+	md.Certificates = append(append([]Certificate(nil), md.Certificates...), c)
+	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
+		return Certificate{}, err
+	}
+	return c, nil
+}
+
+// DeleteMediaCertificate removes certificate id from the slot. Errors:
+// ErrNotFound for an unknown slot or certificate.
+func (m *Machine) DeleteMediaCertificate(slot, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md, ok := m.st.Media[slot]
+	if !ok {
+		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
+	}
+	keep := make([]Certificate, 0, len(md.Certificates))
+	for _, c := range md.Certificates {
+		if c.ID != id {
+			keep = append(keep, c)
+		}
+	}
+	if len(keep) == len(md.Certificates) {
+		return fmt.Errorf("slot %q: certificate %q: %w", slot, id, ErrNotFound)
+	}
+	if len(keep) == 0 {
+		keep = nil
+	}
+	md.Certificates = keep
+	return m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil })
+}

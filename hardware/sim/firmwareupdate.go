@@ -1,0 +1,145 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
+)
+
+// The simulated server's firmware: the BIOS, the firmware (with option
+// ROM) of its dual-port network adapter, and the NVMe SSD's firmware.
+// The BIOS and the adapter activate a new image at the next host reset;
+// the SSD activates at once (NVMe Firmware Commit action 3).
+
+// FirmwareComponents implements hardware.FirmwareUpdater.
+func (m *Machine) FirmwareComponents() []hardware.FirmwareComponent {
+	var nics []string
+	for _, n := range m.info.NICs {
+		nics = append(nics, n.ID)
+	}
+	return []hardware.FirmwareComponent{
+		{ID: "BIOS", Name: "System BIOS", Kind: hardware.FirmwareBIOS, Manufacturer: m.info.Manufacturer,
+			SoftwareID: "SIM-S1-BIOS", Version: m.info.BiosVersion, ReleaseDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
+			Updateable: true, ResetRequired: true},
+		{ID: "NIC", Name: "Simulated 10GbE adapter firmware and option ROM", Kind: hardware.FirmwareNIC, Devices: nics,
+			Manufacturer: m.info.Manufacturer, SoftwareID: "SIM-NIC-10G", Version: "22.31.6",
+			ReleaseDate: time.Date(2025, 11, 14, 0, 0, 0, 0, time.UTC), Updateable: true, ResetRequired: true},
+		{ID: "Disk0", Name: "NVMe SSD firmware", Kind: hardware.FirmwareDrive, Devices: []string{"Disk0"},
+			Manufacturer: m.info.Manufacturer, SoftwareID: "SIM-NVME-960", Version: "1.0.3",
+			ReleaseDate: time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC), Updateable: true},
+	}
+}
+
+// headerMagic starts the first line of an image that says what it is:
+//
+//	BMCD-FW component=bios version=2.5.0
+//
+// Fields are separated by blanks; either may be missing.
+const headerMagic = "BMCD-FW"
+
+// imageName matches a file name such as bios-2.5.0.bin, NIC_v22.32.1.rom
+// or disk0-1.0.4: the component, then the version.
+var imageName = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*)[-_][vV]?([0-9][0-9A-Za-z.+~_-]*?)(\.(bin|img|rom|fw|fd|cap|hpm|upd|pkg))?$`)
+
+// IdentifyFirmware implements hardware.FirmwareUpdater: the header line,
+// if the image has one, says what it is; otherwise the file name does.
+func (m *Machine) IdentifyFirmware(img hardware.FirmwareImage) hardware.FirmwareIdentity {
+	var id hardware.FirmwareIdentity
+	if sm := imageName.FindStringSubmatch(img.Name); sm != nil {
+		id.Component, id.Version = sm[1], sm[2]
+	}
+	line, _, _ := bytes.Cut(img.Data[:min(len(img.Data), 256)], []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) == 0 || fields[0] != headerMagic {
+		return id
+	}
+	for _, f := range fields[1:] {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || v == "" {
+			continue
+		}
+		switch k {
+		case "component":
+			id.Component = v
+		case "version":
+			id.Version = v
+		}
+	}
+	return id
+}
+
+// FetchFirmware implements hardware.FirmwareUpdater: it downloads the
+// whole image, as a BMC does before it flashes anything.
+func (m *Machine) FetchFirmware(ctx context.Context, src hardware.ImageSource, progress func(done, total int64)) (hardware.FirmwareImage, error) {
+	u, err := url.Parse(src.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return hardware.FirmwareImage{}, fmt.Errorf("image %q: only http and https URLs are supported: %w",
+			hardware.RedactURL(src.URL), hardware.ErrInvalid)
+	}
+	body, total, err := m.download(ctx, src.URL, src.VerifyCertificate, src.RootCAs)
+	if err != nil {
+		return hardware.FirmwareImage{}, err
+	}
+	defer body.Close()
+	if total > hardware.MaxFirmwareImageSize {
+		return hardware.FirmwareImage{}, fmt.Errorf("image %s is %d bytes: %w", hardware.RedactURL(src.URL), total, hardware.ErrFirmwareTooLarge)
+	}
+	var buf bytes.Buffer
+	if total > 0 {
+		buf.Grow(int(total))
+	}
+	chunk := make([]byte, 256<<10)
+	lim := io.LimitReader(body, hardware.MaxFirmwareImageSize+1)
+	for {
+		n, rerr := lim.Read(chunk)
+		buf.Write(chunk[:n])
+		if n > 0 && progress != nil {
+			progress(int64(buf.Len()), total)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return hardware.FirmwareImage{}, &hardware.MediaError{URL: src.URL, Err: rerr}
+		}
+	}
+	if buf.Len() > hardware.MaxFirmwareImageSize {
+		return hardware.FirmwareImage{}, fmt.Errorf("image %s: %w", hardware.RedactURL(src.URL), hardware.ErrFirmwareTooLarge)
+	}
+	return hardware.FirmwareImage{Name: path.Base(u.Path), Data: buf.Bytes()}, nil
+}
+
+// download opens the image at rawURL: the one place the simulation
+// fetches an update image, so that a shared image fetcher (with its TLS
+// policy) can replace it. verify checks an https server's certificate
+// against roots (nil: the system's); off, any certificate is accepted.
+// User information in the URL is sent as HTTP Basic credentials. It
+// returns the body and its length (-1 if unknown); anything but 200 OK,
+// or no connection, is a *hardware.MediaError.
+func (m *Machine) download(ctx context.Context, rawURL string, verify bool, roots *x509.CertPool) (io.ReadCloser, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
+	}
+	c := m.fetch.Client(fetch.Policy{Verify: verify, Roots: roots})
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, 0, &hardware.MediaError{URL: rawURL, Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, 0, &hardware.MediaError{URL: rawURL, HTTPStatus: resp.StatusCode}
+	}
+	return resp.Body, resp.ContentLength, nil
+}

@@ -38,6 +38,11 @@ type BiosAttribute struct {
 	// float64 holding an integer (Integer) or a bool (Boolean).
 	Default  any
 	ReadOnly bool
+	// ShowsBiosVersion marks a read-only String attribute that reports the
+	// version the BIOS runs: its current value is Info().BiosVersion, so it
+	// follows a BIOS update activated at a host reset (firmwareupdate.go),
+	// while Default stays the factory version.
+	ShowsBiosVersion bool
 	// Values are what an Enumeration takes.
 	Values []AttributeValue
 	// Integer: LowerBound <= v <= UpperBound and, when ScalarIncrement is
@@ -262,7 +267,13 @@ func (m *Machine) BiosRegistry() BiosRegistry { return m.bios }
 func (m *Machine) Bios() (current, pending map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return cloneMap(m.st.Bios), cloneMap(m.st.BiosPending)
+	current = cloneMap(m.st.Bios)
+	for _, a := range m.bios.Attributes {
+		if a.ShowsBiosVersion {
+			current[a.Name] = m.biosVersionLocked()
+		}
+	}
+	return current, cloneMap(m.st.BiosPending)
 }
 
 // SetBiosPending stages attribute changes for the next boot, merged with

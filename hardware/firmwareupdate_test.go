@@ -195,6 +195,10 @@ func TestFirmwareActivatedOnceAtBoot(t *testing.T) {
 	if c := component(t, e.m, "NIC"); c.Version != "22.40.0" || c.Pending != nil {
 		t.Errorf("NIC after the boot %+v", c)
 	}
+	// The read-only attribute that shows the BIOS version follows it.
+	if cur, _ := e.m.Bios(); cur["SystemBiosVersion"] != "2.5.0" || cur["ProcTurboMode"] != "Disabled" {
+		t.Errorf("BIOS attributes after the boot %v", cur)
+	}
 
 	res = e.m.Boot()
 	if res.BiosVersion != "2.5.0" || res.Source != hardware.BootHdd {

@@ -35,7 +35,7 @@ func biosRegistry(info hardware.Info) hardware.BiosRegistry {
 			{Name: "AssetTag", Type: hardware.AttrString, DisplayName: "Asset Tag",
 				HelpText: "The owner's asset tag, up to 32 characters.", Default: "", MaxLength: 32},
 			{Name: "SystemBiosVersion", Type: hardware.AttrString, DisplayName: "System BIOS Version",
-				HelpText: "The firmware version.", Default: info.BiosVersion, ReadOnly: true},
+				HelpText: "The firmware version.", Default: info.BiosVersion, ReadOnly: true, ShowsBiosVersion: true},
 		},
 	}
 }

@@ -41,7 +41,7 @@ func TestBiosRegistry(t *testing.T) {
 	if a, _ := r.Attribute("PxeNicIndex"); a.UpperBound != int64(len(info.NICs)-1) {
 		t.Errorf("PxeNicIndex upper bound %d for %d NICs", a.UpperBound, len(info.NICs))
 	}
-	if a, _ := r.Attribute("SystemBiosVersion"); a.Default != info.BiosVersion || !a.ReadOnly {
+	if a, _ := r.Attribute("SystemBiosVersion"); a.Default != info.BiosVersion || !a.ReadOnly || !a.ShowsBiosVersion {
 		t.Errorf("SystemBiosVersion %+v", a)
 	}
 }

@@ -3,10 +3,11 @@ package hardware
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // FirmwareKind says what a firmware component runs on, so protocols can
@@ -63,11 +64,12 @@ type ImageSource struct {
 	// URL is http or https; user information in it is sent as HTTP Basic
 	// credentials.
 	URL string
-	// VerifyCertificate checks an https server's certificate against
-	// RootCAs (nil: the system's roots). Off, any certificate is accepted,
-	// as Redfish's VerifyCertificate defaults to false.
-	VerifyCertificate bool
-	RootCAs           *x509.CertPool
+	// TLS is how an https server's certificate is checked, the same kind
+	// of policy as MediaImage.TLS: the zero value accepts any certificate
+	// (VerifyRemoteServerCertificate false, the Redfish default). A
+	// backend that fetches by other means must apply it too (or refuse
+	// https).
+	TLS fetch.Policy
 }
 
 // FirmwareImage is an update image in memory.
@@ -93,8 +95,10 @@ type FirmwareUpdater interface {
 	FirmwareComponents() []FirmwareComponent
 	// FetchFirmware downloads the image at src, reading at most
 	// MaxFirmwareImageSize+1 bytes and reporting progress (bytes so far,
-	// total bytes or -1 if unknown) as it goes. An image that cannot be
-	// reached or read is a *MediaError.
+	// total bytes or -1 if unknown) as it goes. A URL that is not http or
+	// https is ErrInvalid; an image that cannot be reached or read is a
+	// *MediaError that wraps the internal/fetch class of the failure
+	// (fetch.ErrCertificate, fetch.ErrNotFound, ...), as InsertMedia's.
 	FetchFirmware(ctx context.Context, src ImageSource, progress func(done, total int64)) (FirmwareImage, error)
 	// IdentifyFirmware says which component img is for and which version
 	// it carries; either may be "" when the image does not say.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // The UpdateService (Redfish UpdateService v1_17, DSP0266 §13.2 for the
@@ -303,7 +304,7 @@ func (u *updateService) simpleUpdate(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	src := hardware.ImageSource{URL: image, VerifyCertificate: u.settings().VerifyRemoteServerCertificate}
+	src := hardware.ImageSource{URL: image, TLS: fetch.Policy{Verify: u.settings().VerifyRemoteServerCertificate}}
 	shown := hardware.RedactURL(image)
 	t, err := u.s.tasks.runProgress("Firmware update "+shown, r, 0, func(ctx context.Context, p *taskProgress) error {
 		p.set(0)
@@ -405,11 +406,16 @@ func updateError(err error, image string, t updateTarget) (message, *apiError) {
 	target := t.uri()
 	var me *hardware.MediaError
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		// The update's own time limit (updateTimeout), not the server's
+		// fault: checked before the fetch classes, which would call it
+		// CouldNotEstablishConnection.
+		return updateMessage("TransferFailed", image, target), withResolution(apiErr(http.StatusBadRequest, "OperationTimeout"), err)
 	case errors.As(err, &me):
+		// Classified by internal/fetch and mapped as virtual media's
+		// fetches are (fetchError).
 		return updateMessage("TransferFailed", image, target), fetchError(me, hardware.RedactURL(me.URL),
 			"VerifyRemoteServerCertificate is true: PATCH it to false, or serve the image with a certificate the system trusts, and resubmit the request.")
-	case errors.Is(err, context.DeadlineExceeded):
-		return updateMessage("TransferFailed", image, target), withResolution(apiErr(http.StatusBadRequest, "OperationTimeout"), err)
 	case errors.Is(err, hardware.ErrFirmwareTooLarge):
 		return updateMessage("TransferFailed", image, target), withResolution(apiErr(http.StatusBadRequest, "PayloadTooLarge"), err)
 	case errors.Is(err, hardware.ErrFirmwareNotApplicable):

@@ -2,7 +2,11 @@ package redfish
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"mime/multipart"
@@ -11,15 +15,17 @@ import (
 	"net/textproto"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // fwServer serves update images on 127.0.0.1: /fw/NAME is firmware,
-// /html/NAME a web page, /auth/NAME wants user fw password pw, anything
-// else 404.
+// /html/NAME a web page, /auth/NAME wants user fw password pw, /gone/NAME
+// answers 410, /broken/NAME 500, anything else 404.
 type fwServer struct {
 	*httptest.Server
 	hits atomic.Int64
@@ -32,6 +38,10 @@ func newFwServer(tb testing.TB, tls bool) *fwServer {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/fw/"):
 			_, _ = w.Write([]byte{0x7f, 'F', 'W', 0, 1, 2, 3})
+		case strings.HasPrefix(r.URL.Path, "/gone/"):
+			http.Error(w, "gone", http.StatusGone)
+		case strings.HasPrefix(r.URL.Path, "/broken/"):
+			http.Error(w, "oops", http.StatusInternalServerError)
 		case strings.HasPrefix(r.URL.Path, "/html/"):
 			_, _ = w.Write([]byte("<html><body>login</body></html>"))
 		case strings.HasPrefix(r.URL.Path, "/auth/"):
@@ -323,6 +333,8 @@ func TestSimpleUpdateFailures(t *testing.T) {
 		update      string // Update message in the task
 	}{
 		{"404", fs.URL + "/nothing/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceMissingAtURI", "TransferFailed"},
+		{"410", fs.URL + "/gone/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceMissingAtURI", "TransferFailed"},
+		{"500", fs.URL + "/broken/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceAtUriInUnknownFormat", "TransferFailed"},
 		{"no server", gone.URL + "/fw/bios-2.5.0.bin", nil, 400, "CouldNotEstablishConnection", "TransferFailed"},
 		{"credentials wanted", fs.URL + "/auth/bios-2.5.0.bin", []string{fwInventory + "/BIOS_0"}, 400, "ResourceAtUriUnauthorized", "TransferFailed"},
 		{"a web page", fs.URL + "/html/bios-2.5.0.bin", []string{fwInventory + "/BIOS_0"}, 400, "ResourceAtUriInUnknownFormat", "VerificationFailed"},
@@ -528,5 +540,49 @@ func TestSimpleUpdateFetchSlots(t *testing.T) {
 	released = true
 	for _, m := range monitors {
 		eventually(t, "task "+m, func() bool { return e.get(m).Code == http.StatusNoContent })
+	}
+}
+
+// TestUpdateErrorMapping: each way an update fails gives the Update
+// message for the task and the Base error for the monitor; fetch failures
+// are classified as virtual media's are (fetchError).
+func TestUpdateErrorMapping(t *testing.T) {
+	e := newEnv(t)
+	const image = "https://images.example/bios-2.5.0.bin"
+	target := updateTarget{m: e.machines["0"], component: "BIOS"}
+	fetchFailed := func(status int, cause error) error {
+		return fmt.Errorf("fetch firmware: %w", &hardware.MediaError{URL: image, HTTPStatus: status,
+			Err: &fetch.Error{URL: image, Status: status, Err: cause}})
+	}
+	untrusted := x509.UnknownAuthorityError{}
+	for _, c := range []struct {
+		name   string
+		err    error
+		update string
+		status int
+		key    string
+	}{
+		{"404", fetchFailed(404, nil), "TransferFailed", 400, "ResourceMissingAtURI"},
+		{"401", fetchFailed(401, nil), "TransferFailed", 400, "ResourceAtUriUnauthorized"},
+		{"502", fetchFailed(502, nil), "TransferFailed", 400, "ResourceAtUriInUnknownFormat"},
+		{"refused", fetchFailed(0, syscall.ECONNREFUSED), "TransferFailed", 400, "CouldNotEstablishConnection"},
+		{"untrusted certificate", fetchFailed(0, &tls.CertificateVerificationError{Err: untrusted}), "TransferFailed", 400, "CouldNotEstablishConnection"},
+		{"the update's deadline", fetchFailed(0, context.DeadlineExceeded), "TransferFailed", 400, "OperationTimeout"},
+		{"too large", fmt.Errorf("x: %w", hardware.ErrFirmwareTooLarge), "TransferFailed", 400, "PayloadTooLarge"},
+		{"not firmware", fmt.Errorf("x: %w", hardware.ErrFirmwareImage), "VerificationFailed", 400, "ResourceAtUriInUnknownFormat"},
+		{"another component", fmt.Errorf("x: %w", hardware.ErrFirmwareNotApplicable), "UpdateNotApplicable", 400, "ActionParameterValueConflict"},
+		{"busy", fmt.Errorf("x: %w", hardware.ErrBusy), "UpdateInProgress", 409, "ResourceInUse"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			msg, ae := updateError(c.err, image, target)
+			if msg.MessageID != updateMessagePrefix+c.update || ae.status != c.status || ae.msgs[0].MessageID != baseMessagePrefix+c.key {
+				t.Errorf("got %s, %d %s; want %s, %d %s", msg.MessageID, ae.status, ae.msgs[0].MessageID, c.update, c.status, c.key)
+			}
+		})
+	}
+	// An untrusted certificate says why and what to do.
+	_, ae := updateError(fetchFailed(0, &tls.CertificateVerificationError{Err: untrusted}), image, target)
+	if res := ae.msgs[0].Resolution; !strings.Contains(res, "not trusted") || !strings.Contains(res, "VerifyRemoteServerCertificate") {
+		t.Errorf("resolution %q", res)
 	}
 }

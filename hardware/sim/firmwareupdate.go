@@ -3,10 +3,8 @@ package sim
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"path"
 	"regexp"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
-	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // The simulated server's firmware: the BIOS, the firmware (with option
@@ -80,18 +77,19 @@ func (m *Machine) IdentifyFirmware(img hardware.FirmwareImage) hardware.Firmware
 }
 
 // FetchFirmware implements hardware.FirmwareUpdater: it downloads the
-// whole image, as a BMC does before it flashes anything.
+// whole image, as a BMC does before it flashes anything, through the same
+// fetcher and under the same kind of TLS policy as virtual media
+// (internal/fetch), so failures are classified the same way: a URL that
+// is not http or https is ErrInvalid, any other fetch failure a
+// *hardware.MediaError wrapping the *fetch.Error. User information in the
+// URL is sent as HTTP Basic credentials.
 func (m *Machine) FetchFirmware(ctx context.Context, src hardware.ImageSource, progress func(done, total int64)) (hardware.FirmwareImage, error) {
-	u, err := url.Parse(src.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return hardware.FirmwareImage{}, fmt.Errorf("image %q: only http and https URLs are supported: %w",
-			hardware.RedactURL(src.URL), hardware.ErrInvalid)
-	}
-	body, total, err := m.download(ctx, src.URL, src.VerifyCertificate, src.RootCAs)
+	resp, err := m.fetch.Get(ctx, src.URL, src.TLS, nil)
 	if err != nil {
-		return hardware.FirmwareImage{}, err
+		return hardware.FirmwareImage{}, fetchFailed(src.URL, err)
 	}
-	defer body.Close()
+	defer resp.Body.Close()
+	total := resp.ContentLength
 	if total > hardware.MaxFirmwareImageSize {
 		return hardware.FirmwareImage{}, fmt.Errorf("image %s is %d bytes: %w", hardware.RedactURL(src.URL), total, hardware.ErrFirmwareTooLarge)
 	}
@@ -100,7 +98,7 @@ func (m *Machine) FetchFirmware(ctx context.Context, src hardware.ImageSource, p
 		buf.Grow(int(total))
 	}
 	chunk := make([]byte, 256<<10)
-	lim := io.LimitReader(body, hardware.MaxFirmwareImageSize+1)
+	lim := io.LimitReader(resp.Body, hardware.MaxFirmwareImageSize+1)
 	for {
 		n, rerr := lim.Read(chunk)
 		buf.Write(chunk[:n])
@@ -117,29 +115,9 @@ func (m *Machine) FetchFirmware(ctx context.Context, src hardware.ImageSource, p
 	if buf.Len() > hardware.MaxFirmwareImageSize {
 		return hardware.FirmwareImage{}, fmt.Errorf("image %s: %w", hardware.RedactURL(src.URL), hardware.ErrFirmwareTooLarge)
 	}
-	return hardware.FirmwareImage{Name: path.Base(u.Path), Data: buf.Bytes()}, nil
-}
-
-// download opens the image at rawURL: the one place the simulation
-// fetches an update image, so that a shared image fetcher (with its TLS
-// policy) can replace it. verify checks an https server's certificate
-// against roots (nil: the system's); off, any certificate is accepted.
-// User information in the URL is sent as HTTP Basic credentials. It
-// returns the body and its length (-1 if unknown); anything but 200 OK,
-// or no connection, is a *hardware.MediaError.
-func (m *Machine) download(ctx context.Context, rawURL string, verify bool, roots *x509.CertPool) (io.ReadCloser, int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
+	name := ""
+	if u, err := url.Parse(src.URL); err == nil { // fetch.Get parsed it already
+		name = path.Base(u.Path)
 	}
-	c := m.fetch.Client(fetch.Policy{Verify: verify, Roots: roots})
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, 0, &hardware.MediaError{URL: rawURL, Err: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, 0, &hardware.MediaError{URL: rawURL, HTTPStatus: resp.StatusCode}
-	}
-	return resp.Body, resp.ContentLength, nil
+	return hardware.FirmwareImage{Name: name, Data: buf.Bytes()}, nil
 }

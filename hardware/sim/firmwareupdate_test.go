@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
+	"github.com/bmcd/bmcd/internal/fetch/fetchtest"
 )
 
 var _ hardware.FirmwareUpdater = (*Machine)(nil)
@@ -105,8 +107,10 @@ func TestFetchFirmware(t *testing.T) {
 	})
 	plain := httptest.NewServer(mux)
 	defer plain.Close()
-	tlsSrv := httptest.NewTLSServer(mux)
-	defer tlsSrv.Close()
+	selfCert, _ := fetchtest.SelfSigned(t)
+	selfSigned := fetchtest.NewTLSServer(t, mux, selfCert)
+	ca := fetchtest.NewCA(t, "Firmware CA")
+	caSigned := fetchtest.NewTLSServer(t, mux, ca.ServerCert(t))
 	closed := httptest.NewServer(mux)
 	closed.Close()
 
@@ -138,45 +142,49 @@ func TestFetchFirmware(t *testing.T) {
 			t.Errorf("%d bytes, total %d, %v", len(got.Data), total, err)
 		}
 	})
-	t.Run("https, certificate not verified by default", func(t *testing.T) {
-		got, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: tlsSrv.URL + "/bios-2.5.0.bin"}, nil)
-		if err != nil || len(got.Data) != len(img) {
-			t.Errorf("%d bytes, %v", len(got.Data), err)
-		}
-	})
-	t.Run("https, certificate verified against the given roots", func(t *testing.T) {
-		roots := tlsSrv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-		if _, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: tlsSrv.URL + "/bios-2.5.0.bin", VerifyCertificate: true, RootCAs: roots}, nil); err != nil {
-			t.Error(err)
-		}
-	})
+	// The TLS policy is internal/fetch's, as for virtual media.
 	for _, c := range []struct {
-		name, url string
-		status    int  // MediaError.HTTPStatus; 0 for none
-		media     bool // a *MediaError
-		tooLarge  bool
+		name   string
+		server string
+		policy fetch.Policy
 	}{
-		{"404", plain.URL + "/missing.bin", 404, true, false},
-		{"403", plain.URL + "/private.bin", 403, true, false},
-		{"no server", closed.URL + "/bios-2.5.0.bin", 0, true, false},
-		{"untrusted certificate", tlsSrv.URL + "/bios-2.5.0.bin#verify", 0, true, false},
-		{"Content-Length over the bound", plain.URL + "/huge.bin", 0, false, true},
-		{"stream over the bound", plain.URL + "/endless.bin", 0, false, true},
-		{"not http", "ftp://127.0.0.1/bios-2.5.0.bin", 0, false, false},
+		{"https, verification off: a self-signed certificate is accepted", selfSigned.URL, fetch.Policy{}},
+		{"https, verification on: a server issued by a trusted CA", caSigned.URL, fetch.Policy{Verify: true, Roots: fetch.Pool(ca.PEM)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			src := hardware.ImageSource{URL: c.url, VerifyCertificate: strings.HasSuffix(c.url, "#verify")}
-			_, err := m.FetchFirmware(ctx, src, nil)
+			got, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: c.server + "/bios-2.5.0.bin", TLS: c.policy}, nil)
+			if err != nil || len(got.Data) != len(img) {
+				t.Errorf("%d bytes, %v", len(got.Data), err)
+			}
+		})
+	}
+	trustCA := fetch.Policy{Verify: true, Roots: fetch.Pool(ca.PEM)}
+	for _, c := range []struct {
+		name, url string
+		policy    fetch.Policy
+		status    int   // MediaError.HTTPStatus; 0 for none
+		class     error // the internal/fetch class a MediaError wraps
+		want      error // for errors that are not a MediaError
+	}{
+		{"404", plain.URL + "/missing.bin", fetch.Policy{}, 404, fetch.ErrNotFound, nil},
+		{"403", plain.URL + "/private.bin", fetch.Policy{}, 403, fetch.ErrUnauthorized, nil},
+		{"no server", closed.URL + "/bios-2.5.0.bin", fetch.Policy{}, 0, fetch.ErrUnreachable, nil},
+		{"self-signed, verification on", selfSigned.URL + "/bios-2.5.0.bin", trustCA, 0, fetch.ErrCertificate, nil},
+		{"verification on, no certificate trusted", caSigned.URL + "/bios-2.5.0.bin", fetch.Policy{Verify: true, Roots: fetch.Pool()}, 0, fetch.ErrCertificate, nil},
+		{"Content-Length over the bound", plain.URL + "/huge.bin", fetch.Policy{}, 0, nil, hardware.ErrFirmwareTooLarge},
+		{"stream over the bound", plain.URL + "/endless.bin", fetch.Policy{}, 0, nil, hardware.ErrFirmwareTooLarge},
+		{"not http", "ftp://127.0.0.1/bios-2.5.0.bin", fetch.Policy{}, 0, nil, hardware.ErrInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := m.FetchFirmware(ctx, hardware.ImageSource{URL: c.url, TLS: c.policy}, nil)
 			var me *hardware.MediaError
 			switch {
 			case err == nil:
 				t.Fatal("no error")
-			case c.media && (!errors.As(err, &me) || me.HTTPStatus != c.status):
-				t.Errorf("want a MediaError with status %d, got %v", c.status, err)
-			case c.tooLarge && !errors.Is(err, hardware.ErrFirmwareTooLarge):
-				t.Errorf("want ErrFirmwareTooLarge, got %v", err)
-			case !c.media && !c.tooLarge && !errors.Is(err, hardware.ErrInvalid):
-				t.Errorf("want ErrInvalid, got %v", err)
+			case c.class != nil && (!errors.As(err, &me) || me.HTTPStatus != c.status || !errors.Is(err, c.class)):
+				t.Errorf("want a MediaError with status %d wrapping %v, got %v", c.status, c.class, err)
+			case c.want != nil && !errors.Is(err, c.want):
+				t.Errorf("want %v, got %v", c.want, err)
 			}
 		})
 	}

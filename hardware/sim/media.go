@@ -25,12 +25,7 @@ const probeBytes = 36 * 1024
 func (m *Machine) InsertMedia(ctx context.Context, slot string, img hardware.MediaImage) (int64, string, error) {
 	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
 	if err != nil {
-		if errors.Is(err, fetch.ErrUnsupported) {
-			return 0, "", fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
-		}
-		var fe *fetch.Error
-		errors.As(err, &fe)
-		return 0, "", &hardware.MediaError{URL: img.URL, HTTPStatus: fe.Status, Err: err}
+		return 0, "", fetchFailed(img.URL, err)
 	}
 	defer resp.Body.Close()
 	size := resp.ContentLength
@@ -49,6 +44,23 @@ func (m *Machine) InsertMedia(ctx context.Context, slot string, img hardware.Med
 		format = "iso9660"
 	}
 	return size, format, nil
+}
+
+// fetchFailed maps a failed m.fetch.Get of rawURL (a media image or a
+// firmware image) to what the hardware interfaces promise: a URL that is
+// not http or https is ErrInvalid; anything else is a *hardware.MediaError
+// wrapping the *fetch.Error, so its class (fetch.ErrCertificate,
+// fetch.ErrNotFound, ...) and HTTP status stay visible to protocols.
+func fetchFailed(rawURL string, err error) error {
+	if errors.Is(err, fetch.ErrUnsupported) {
+		return fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
+	}
+	var fe *fetch.Error
+	status := 0
+	if errors.As(err, &fe) {
+		status = fe.Status
+	}
+	return &hardware.MediaError{URL: rawURL, HTTPStatus: status, Err: err}
 }
 
 // totalFromContentRange parses "bytes 0-1023/4096"; -1 when unknown.

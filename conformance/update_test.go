@@ -2,6 +2,9 @@ package conformance
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +18,8 @@ import (
 
 	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/bmcd/bmcd/internal/fetch/fetchtest"
 )
 
 // firmwareServer serves update images on 127.0.0.1: /firmware/NAME is an
@@ -25,10 +30,26 @@ type firmwareServer struct {
 	hits atomic.Int64
 }
 
+// serveFirmware serves images over http.
 func serveFirmware(t testing.TB) *firmwareServer {
 	t.Helper()
 	s := &firmwareServer{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(s.handler())
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// serveFirmwareTLS serves images over https with cert (see fetchtest).
+func serveFirmwareTLS(t testing.TB, cert tls.Certificate) *firmwareServer {
+	t.Helper()
+	s := &firmwareServer{}
+	s.URL = fetchtest.NewTLSServer(t, s.handler(), cert).URL
+	return s
+}
+
+func (s *firmwareServer) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/firmware/") {
 			http.NotFound(w, r)
 			return
@@ -36,20 +57,22 @@ func serveFirmware(t testing.TB) *firmwareServer {
 		s.hits.Add(1)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write(append([]byte{0x7f, 'B', 'I', 'O', 'S'}, make([]byte, 64<<10)...))
-	}))
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
-	return s
+	})
 }
 
 // TestSushyFirmwareUpdate runs clients/sushy_firmware_flow.py: what
 // OpenStack Ironic's redfish firmware interface (and Metal3's
-// HostFirmwareComponents through it) does, with sushy, to update a BIOS.
+// HostFirmwareComponents through it) does, with sushy, to update a BIOS,
+// then a NIC from an https server with a self-signed certificate (as
+// Ironic's and Metal3's image servers have) under the default
+// VerifyRemoteServerCertificate.
 func TestSushyFirmwareUpdate(t *testing.T) {
 	t.Parallel()
 	requireSushy(t)
 	b := startBMC(t, bmcOpts{Systems: 2})
 	fw := serveFirmware(t)
+	selfCert, _ := fetchtest.SelfSigned(t)
+	fwTLS := serveFirmwareTLS(t, selfCert)
 	script, err := filepath.Abs(filepath.Join("clients", "sushy_firmware_flow.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -57,15 +80,16 @@ func TestSushyFirmwareUpdate(t *testing.T) {
 	out, code := runClient(t, 2*time.Minute, systemPython, script,
 		"--url", b.URL, "--username", b.User, "--password", b.Password,
 		"--image-url", fw.URL+"/firmware/bios-2.5.0.bin", "--version", "2.5.0",
-		"--missing-url", fw.URL+"/nothing/bios-2.6.0.bin", "--system", "/redfish/v1/Systems/1")
+		"--missing-url", fw.URL+"/nothing/bios-2.6.0.bin", "--system", "/redfish/v1/Systems/1",
+		"--https-image-url", fwTLS.URL+"/firmware/nic-22.40.0.bin", "--https-version", "22.40.0")
 	if code != 0 {
 		t.Fatalf("sushy_firmware_flow.py exited %d:\n%s\nbmcd output:\n%s", code, out, b.Output())
 	}
 	if !strings.Contains(out, "OK: sushy Ironic firmware update flow passed") {
 		t.Fatalf("sushy_firmware_flow.py did not report success:\n%s", out)
 	}
-	if fw.hits.Load() == 0 {
-		t.Error("bmcd never fetched the image sushy asked for")
+	if fw.hits.Load() == 0 || fwTLS.hits.Load() == 0 {
+		t.Errorf("bmcd fetched %d http and %d https images sushy asked for", fw.hits.Load(), fwTLS.hits.Load())
 	}
 	// The other system was not touched, and the update survives a restart.
 	if v := b.Get(t, "/redfish/v1/Systems/0")["BiosVersion"]; v == "2.5.0" {
@@ -174,5 +198,92 @@ func TestGofishFirmwareUpdate(t *testing.T) {
 	})
 	if v := version("BIOS_0"); v != "3.1.0" {
 		t.Errorf("FirmwareInventory BIOS_0 %q after the reset", v)
+	}
+	gofishRemoteServerCertificates(t, c, us)
+}
+
+// gofishRemoteServerCertificates sets SimpleUpdate's TLS policy with
+// gofish: VerifyRemoteServerCertificate through UpdateService.Update, a
+// CA POSTed to RemoteServerCertificates (gofish has no call to create
+// one) and read back through UpdateService.RemoteServerCertificates; an
+// https image server issued by that CA is refused before and accepted
+// after, and a self-signed one is refused.
+func gofishRemoteServerCertificates(t *testing.T, c *gofish.APIClient, us *schemas.UpdateService) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ca := fetchtest.NewCA(t, "gofish firmware CA")
+	caSigned := serveFirmwareTLS(t, ca.ServerCert(t))
+	selfCert, _ := fetchtest.SelfSigned(t)
+	self := serveFirmwareTLS(t, selfCert)
+	// update runs a SimpleUpdate and returns how its task monitor ended:
+	// 204, or the status and code of the Redfish error gofish returns.
+	update := func(image string) (int, string) {
+		t.Helper()
+		mon, err := us.SimpleUpdate(&schemas.UpdateServiceSimpleUpdateParameters{
+			ImageURI: image, Targets: []string{"/redfish/v1/UpdateService/FirmwareInventory/Disk0_0"}})
+		if err != nil {
+			t.Fatalf("SimpleUpdate %s: %v", image, err)
+		}
+		resp, err := schemas.WaitForTaskMonitor(ctx, c, 100*time.Millisecond, mon, nil)
+		defer schemas.DeferredCleanupHTTPResponse(resp)
+		var rfErr *schemas.Error
+		switch {
+		case errors.As(err, &rfErr):
+			return rfErr.HTTPReturnedStatusCode, rfErr.Code
+		case err != nil || resp == nil:
+			t.Fatalf("task monitor %s: %v", mon.TaskMonitor, err)
+		}
+		return resp.StatusCode, ""
+	}
+	const refused = "Base.1.22.CouldNotEstablishConnection"
+
+	if us.VerifyRemoteServerCertificate {
+		t.Error("VerifyRemoteServerCertificate is true by default")
+	}
+	us.VerifyRemoteServerCertificate = true
+	if err := us.Update(); err != nil {
+		t.Fatalf("Update VerifyRemoteServerCertificate: %v", err)
+	}
+	if code, key := update(caSigned.URL + "/firmware/disk0-1.0.5.bin"); code != http.StatusBadRequest || key != refused {
+		t.Errorf("verification on, no certificate: the task ended with %d %s", code, key)
+	}
+	var raw struct {
+		RemoteServerCertificates struct {
+			ID string `json:"@odata.id"`
+		}
+	}
+	if err := json.Unmarshal(us.RawData, &raw); err != nil || raw.RemoteServerCertificates.ID == "" {
+		t.Fatalf("no RemoteServerCertificates link (%v): %s", err, us.RawData)
+	}
+	resp, err := c.Post(raw.RemoteServerCertificates.ID, map[string]any{"CertificateString": ca.PEM, "CertificateType": "PEM"})
+	if err != nil {
+		t.Fatalf("POST %s: %v", raw.RemoteServerCertificates.ID, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %d", raw.RemoteServerCertificates.ID, resp.StatusCode)
+	}
+	certs, err := us.RemoteServerCertificates()
+	if err != nil || len(certs) != 1 || certs[0].Subject.CommonName != "gofish firmware CA" {
+		t.Fatalf("RemoteServerCertificates: %v, %v", certs, err)
+	}
+	if code, key := update(caSigned.URL + "/firmware/disk0-1.0.5.bin"); code != http.StatusNoContent {
+		t.Errorf("verification on, the CA trusted: the task ended with %d %s", code, key)
+	}
+	if code, key := update(self.URL + "/firmware/disk0-1.0.6.bin"); code != http.StatusBadRequest || key != refused {
+		t.Errorf("verification on, a self-signed server: the task ended with %d %s", code, key)
+	}
+	if caSigned.hits.Load() != 1 || self.hits.Load() != 0 {
+		t.Errorf("images sent by untrusted servers: CA-signed %d (want 1), self-signed %d (want 0)",
+			caSigned.hits.Load(), self.hits.Load())
+	}
+	if resp, err = c.Delete(certs[0].ODataID); err != nil {
+		t.Fatalf("DELETE %s: %v", certs[0].ODataID, err)
+	}
+	resp.Body.Close()
+	us.VerifyRemoteServerCertificate = false
+	if err := us.Update(); err != nil {
+		t.Fatalf("Update VerifyRemoteServerCertificate: %v", err)
 	}
 }

@@ -1,30 +1,23 @@
 package hardware
 
 import (
+	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // MaxMediaCertificates is how many certificates one media slot keeps.
-const MaxMediaCertificates = 16
+const MaxMediaCertificates = MaxTrustedCertificates
 
-// TLSPolicy is how the slot checks an https image server: with
-// VerifyCertificate false any certificate is accepted (the default, as on
-// real BMCs); with it true the server must present a certificate that
-// chains to one of the slot's Certificates and names the URL's host. The
-// host's system roots are not consulted, so a slot with no certificates
-// refuses every https image.
+// TLSPolicy is how the slot checks an https image server: TrustPolicy of
+// its VerifyCertificate and Certificates. With VerifyCertificate false any
+// certificate is accepted (the default, as on real BMCs); with it true the
+// server must present a certificate that chains to one of the slot's
+// Certificates and names the URL's host. The host's system roots are not
+// consulted, so a slot with no certificates refuses every https image.
 func (md Media) TLSPolicy() fetch.Policy {
-	if !md.VerifyCertificate {
-		return fetch.Policy{}
-	}
-	pems := make([]string, len(md.Certificates))
-	for i, c := range md.Certificates {
-		pems[i] = c.PEM
-	}
-	return fetch.Policy{Verify: true, Roots: fetch.Pool(pems...)}
+	return TrustPolicy(md.VerifyCertificate, md.Certificates)
 }
 
 // SetMediaVerifyCertificate sets whether the slot verifies the certificate
@@ -52,32 +45,20 @@ func (m *Machine) SetMediaVerifyCertificate(slot string, verify bool) error {
 // slot holds the same certificates already; ErrFull beyond
 // MaxMediaCertificates.
 func (m *Machine) AddMediaCertificate(slot, pemText string) (Certificate, error) {
-	certs, err := fetch.ParseCertificates(pemText)
-	if err != nil {
-		return Certificate{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	c := Certificate{PEM: fetch.EncodeCertificates(certs)}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	md, ok := m.st.Media[slot]
 	if !ok {
 		return Certificate{}, fmt.Errorf("slot %q: %w", slot, ErrNotFound)
 	}
-	next := 1
-	for _, have := range md.Certificates {
-		if have.PEM == c.PEM {
-			return Certificate{}, fmt.Errorf("slot %q: certificate %s: %w", slot, have.ID, ErrExists)
-		}
-		if n, err := strconv.Atoi(have.ID); err == nil && n >= next {
-			next = n + 1
-		}
+	certs, c, err := AddCertificate(md.Certificates, pemText)
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return Certificate{}, err // the reason, as protocols show it
+	case err != nil:
+		return Certificate{}, fmt.Errorf("slot %q: %w", slot, err)
 	}
-	if len(md.Certificates) >= MaxMediaCertificates {
-		return Certificate{}, fmt.Errorf("slot %q holds %d certificates: %w", slot, MaxMediaCertificates, ErrFull)
-	}
-	c.ID = strconv.Itoa(next)
-	// A new slice: copies of the state handed out keep theirs.
-	md.Certificates = append(append([]Certificate(nil), md.Certificates...), c)
+	md.Certificates = certs
 	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
 		return Certificate{}, err
 	}
@@ -93,18 +74,10 @@ func (m *Machine) DeleteMediaCertificate(slot, id string) error {
 	if !ok {
 		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
 	}
-	keep := make([]Certificate, 0, len(md.Certificates))
-	for _, c := range md.Certificates {
-		if c.ID != id {
-			keep = append(keep, c)
-		}
+	certs, err := RemoveCertificate(md.Certificates, id)
+	if err != nil {
+		return fmt.Errorf("slot %q: %w", slot, err)
 	}
-	if len(keep) == len(md.Certificates) {
-		return fmt.Errorf("slot %q: certificate %q: %w", slot, id, ErrNotFound)
-	}
-	if len(keep) == 0 {
-		keep = nil
-	}
-	md.Certificates = keep
+	md.Certificates = certs
 	return m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil })
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // certificateStore backs one CertificateCollection of trusted
-// certificates (a VirtualMedia slot's Certificates; later the
+// certificates (a VirtualMedia slot's Certificates, the
 // UpdateService's RemoteServerCertificates). Each function resolves the
 // URL parameters of r itself, so an unknown parent answers 404.
 type certificateStore struct {
@@ -158,7 +158,7 @@ func certificateError(err error, r *http.Request, value ...string) error {
 			certificateArg(value...)), err)
 	case errors.Is(err, hardware.ErrFull):
 		return withResolution(apiErr(http.StatusBadRequest, "CreateLimitReachedForResource"),
-			fmt.Errorf("at most %d certificates; delete one first", hardware.MaxMediaCertificates))
+			fmt.Errorf("at most %d certificates; delete one first", hardware.MaxTrustedCertificates))
 	case errors.Is(err, hardware.ErrNotFound):
 		return notFound("Certificate", chi.URLParam(r, "cert"))
 	}

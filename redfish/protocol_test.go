@@ -178,10 +178,12 @@ func TestWalk(t *testing.T) {
 	e := newEnv(t)
 	img := newImageServer(t)
 	// Make the URIs that exist only sometimes: a session, a task, log
-	// entries, a trusted certificate.
+	// entries, trusted certificates (a media slot's, the UpdateService's).
 	e.login(roUser, roPass)
 	e.post(sysCD+"/Certificates", M{"CertificateString": fetchtest.NewCA(t, "Walk CA").PEM, "CertificateType": "PEM"}).
 		want(http.StatusCreated)
+	e.post("/redfish/v1/UpdateService/RemoteServerCertificates", M{"CertificateString": fetchtest.NewCA(t, "Walk update CA").PEM,
+		"CertificateType": "PEM"}).want(http.StatusCreated)
 	e.post("/redfish/v1/Managers/1/VirtualMedia/CD/Actions/VirtualMedia.InsertMedia",
 		M{"Image": img.URL + "/ok.iso"}, header("Prefer", "respond-async")).want(http.StatusAccepted)
 	e.powerOn("0")

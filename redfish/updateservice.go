@@ -13,7 +13,6 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
-	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // The UpdateService (Redfish UpdateService v1_17, DSP0266 §13.2 for the
@@ -38,9 +37,11 @@ const (
 // transferProtocols are the TransferProtocol values SimpleUpdate accepts.
 var transferProtocols = []string{"HTTP", "HTTPS"}
 
-// updateSettings is what the UpdateService persists.
+// updateSettings is what the UpdateService persists: the TLS policy for
+// SimpleUpdate's image servers.
 type updateSettings struct {
-	VerifyRemoteServerCertificate bool `json:"verify_remote_server_certificate"`
+	VerifyRemoteServerCertificate bool                   `json:"verify_remote_server_certificate"`
+	RemoteServerCertificates      []hardware.Certificate `json:"remote_server_certificates,omitempty"`
 }
 
 // updateService holds the service's settings.
@@ -57,6 +58,25 @@ func (u *updateService) settings() updateSettings {
 	return u.st
 }
 
+// change applies fn to a copy of the settings and, when it succeeds and
+// the copy is persisted, makes it current: a failure changes nothing.
+// fn must not modify slices of the current settings in place.
+func (u *updateService) change(fn func(*updateSettings) error) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	next := u.st
+	if err := fn(&next); err != nil {
+		return err
+	}
+	if st := u.s.cfg.Store; st != nil {
+		if err := st.Put(settingsBucket, "UpdateService", &next); err != nil {
+			return internalError(err)
+		}
+	}
+	u.st = next
+	return nil
+}
+
 func (s *Service) updateServiceRoutes() {
 	u := &updateService{s: s, fetching: make(chan struct{}, maxFetching)}
 	if st := s.cfg.Store; st != nil {
@@ -67,6 +87,7 @@ func (s *Service) updateServiceRoutes() {
 	s.handle(updateServicePath, &resource{get: u.get, patch: u.patch, patchPriv: auth.PrivConfigureComponents})
 	s.handle(updateServicePath+"/SimpleUpdateActionInfo", &resource{get: u.actionInfo})
 	s.handle(updateServicePath+"/Actions/"+simpleUpdateName, &resource{post: u.simpleUpdate, postPriv: auth.PrivConfigureComponents})
+	u.remoteServerCertificateRoutes()
 	s.firmwareInventoryRoutes()
 	s.multipartRoutes(u)
 }
@@ -83,6 +104,7 @@ func (u *updateService) get(*http.Request) (any, error) {
 		"MaxImageSizeBytes":             hardware.MaxFirmwareImageSize,
 		"MultipartHttpPushUri":          multipartPushPath,
 		"VerifyRemoteServerCertificate": u.settings().VerifyRemoteServerCertificate,
+		"RemoteServerCertificates":      link{remoteServerCertificatesPath},
 		"Actions": M{
 			"#" + simpleUpdateName: M{
 				"target":              updateServicePath + "/Actions/" + simpleUpdateName,
@@ -94,10 +116,11 @@ func (u *updateService) get(*http.Request) (any, error) {
 }
 
 var updateServiceReadOnly = map[string]bool{"Id": true, "Name": true, "Status": true, "ServiceEnabled": true,
-	"FirmwareInventory": true, "MaxImageSizeBytes": true, "MultipartHttpPushUri": true, "Actions": true}
+	"FirmwareInventory": true, "MaxImageSizeBytes": true, "MultipartHttpPushUri": true, "RemoteServerCertificates": true, "Actions": true}
 
 // patch sets VerifyRemoteServerCertificate: whether SimpleUpdate checks
-// an https image server's certificate (against the system's roots).
+// an https image server's certificate, against RemoteServerCertificates
+// only (see remoteservercertificates.go).
 func (u *updateService) patch(r *http.Request) error {
 	var p struct {
 		VerifyRemoteServerCertificate *bool `json:"VerifyRemoteServerCertificate" validate:"required"`
@@ -105,17 +128,10 @@ func (u *updateService) patch(r *http.Request) error {
 	if _, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return updateServiceReadOnly[n] }}); err != nil {
 		return err
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	next := u.st
-	next.VerifyRemoteServerCertificate = *p.VerifyRemoteServerCertificate
-	if st := u.s.cfg.Store; st != nil {
-		if err := st.Put(settingsBucket, "UpdateService", &next); err != nil {
-			return internalError(err)
-		}
-	}
-	u.st = next
-	return nil
+	return u.change(func(st *updateSettings) error {
+		st.VerifyRemoteServerCertificate = *p.VerifyRemoteServerCertificate
+		return nil
+	})
 }
 
 // updateTargets are what Targets may name: each system (its components
@@ -304,7 +320,7 @@ func (u *updateService) simpleUpdate(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	src := hardware.ImageSource{URL: image, TLS: fetch.Policy{Verify: u.settings().VerifyRemoteServerCertificate}}
+	src := hardware.ImageSource{URL: image, TLS: u.settings().tlsPolicy()}
 	shown := hardware.RedactURL(image)
 	t, err := u.s.tasks.runProgress("Firmware update "+shown, r, 0, func(ctx context.Context, p *taskProgress) error {
 		p.set(0)
@@ -415,7 +431,8 @@ func updateError(err error, image string, t updateTarget) (message, *apiError) {
 		// Classified by internal/fetch and mapped as virtual media's
 		// fetches are (fetchError).
 		return updateMessage("TransferFailed", image, target), fetchError(me, hardware.RedactURL(me.URL),
-			"VerifyRemoteServerCertificate is true: PATCH it to false, or serve the image with a certificate the system trusts, and resubmit the request.")
+			"VerifyRemoteServerCertificate is true: POST the certificate of the CA that issued it (CertificateString, CertificateType PEM) to "+
+				remoteServerCertificatesPath+", or PATCH VerifyRemoteServerCertificate to false, and resubmit the request.")
 	case errors.Is(err, hardware.ErrFirmwareTooLarge):
 		return updateMessage("TransferFailed", image, target), withResolution(apiErr(http.StatusBadRequest, "PayloadTooLarge"), err)
 	case errors.Is(err, hardware.ErrFirmwareNotApplicable):

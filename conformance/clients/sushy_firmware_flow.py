@@ -7,15 +7,20 @@ interface takes to update a node's BIOS: read the components it caches
 UpdateService and its FirmwareInventory, UpdateService.SimpleUpdate with
 Targets naming the System (as Ironic does when the BMC has several), poll
 the Task through sushy's task monitor, reset the System, and read the new
-BiosVersion and FirmwareInventory version. Then an image that is not there
-must end its Task in Exception. Written for Debian's python3-sushy 4.3.3.
+BiosVersion and FirmwareInventory version. With --https-image-url, an
+image on an https server with its own (self-signed) certificate is then
+updated with VerifyRemoteServerCertificate left at its default (false), as
+Ironic and Metal3 leave it. Then an image that is not there must end its
+Task in Exception. Written for Debian's python3-sushy 4.3.3.
 
 Prints each step and exits 0 on success, 1 on a failed check, 2 on an
 unexpected exception.
 
 usage: sushy_firmware_flow.py --url https://127.0.0.1:8443 --username admin \
            --password PASS --image-url http://127.0.0.1:8080/bios-2.5.0.bin \
-           --version 2.5.0 --missing-url http://127.0.0.1:8080/nothing.bin
+           --version 2.5.0 --missing-url http://127.0.0.1:8080/nothing.bin \
+           [--https-image-url https://127.0.0.1:8443/nic-22.40.0.bin \
+            --https-version 22.40.0]
 """
 
 import argparse
@@ -119,6 +124,14 @@ def bios_entry(update_service, system_path, staged=False):
         if "BIOS" in fw.identity.upper() and is_staged == staged:
             return fw
     return None
+
+
+def inventory_versions(update_service):
+    """The version of each FirmwareInventory member, by Id."""
+    inventory = update_service.firmware_inventory
+    inventory.refresh(force=True)
+    return {fw.identity: fw.version for fw in
+            [inventory.get_member(i) for i in inventory.members_identities]}
 
 
 def event_messages(conn, system):
@@ -225,6 +238,25 @@ def run(args):
     check([m for m in msgs if "to " + args.version in m],
           "no update entry in the event log: %s" % msgs)
 
+    if args.https_image_url:
+        step("an https image server with a self-signed certificate, "
+             "VerifyRemoteServerCertificate left at its default")
+        us.refresh()
+        check(us.json.get("VerifyRemoteServerCertificate") is False,
+              "VerifyRemoteServerCertificate %r" %
+              us.json.get("VerifyRemoteServerCertificate"))
+        check("RemoteServerCertificates" in us.json,
+              "no RemoteServerCertificates collection")
+        monitor = us.simple_update(args.https_image_url, targets=targets)
+        task = wait_task(conn, monitor.task_monitor_uri)
+        check(task.task_state == sushy.TASK_STATE_COMPLETED,
+              "task %s: %s" % (task.task_state, [
+                  m.message for m in task.messages or []]))
+        versions = inventory_versions(us)
+        info("FirmwareInventory: %s" % versions)
+        check(args.https_version in versions.values(),
+              "no FirmwareInventory member at %s" % args.https_version)
+
     step("an image that is not there ends the task in Exception")
     monitor = us.simple_update(args.missing_url, targets=targets)
     task = wait_task(conn, monitor.task_monitor_uri)
@@ -252,6 +284,10 @@ def main():
                    help="the version the image carries")
     p.add_argument("--missing-url", required=True)
     p.add_argument("--system", help="System path (default: first member)")
+    p.add_argument("--https-image-url",
+                   help="an image on an https server with its own certificate")
+    p.add_argument("--https-version",
+                   help="the version the https image carries")
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
     try:

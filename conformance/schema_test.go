@@ -18,10 +18,13 @@ import (
 // schemaDir is the project's copy of the DMTF Redfish JSON schemas.
 const schemaDir = "../schemas"
 
+const remoteServerCertificates = "/redfish/v1/UpdateService/RemoteServerCertificates"
+
 // TestSchemaConformance crawls every resource bmcd serves, with optional
 // branches populated (a powered-on system, inserted media, a task, a
-// session, an extra account, pending BIOS settings, log entries, a media
-// slot's trusted certificate), and validates each document against the
+// session, an extra account, pending BIOS settings, log entries, trusted
+// certificates of a media slot and of the UpdateService's
+// RemoteServerCertificates), and validates each document against the
 // DMTF schemas; a firmware update adds its task and a staged image.
 func TestSchemaConformance(t *testing.T) {
 	t.Parallel()
@@ -72,6 +75,10 @@ func TestSchemaConformance(t *testing.T) {
 	b.Must(t, http.StatusCreated, post("/redfish/v1/Systems/0/VirtualMedia/CD/Certificates",
 		map[string]any{"CertificateString": fetchtest.NewCA(t, "Schema walk CA").PEM, "CertificateType": "PEM"}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Managers/0/VirtualMedia/CD", map[string]any{"VerifyCertificate": true}))
+	// The UpdateService's trusted certificate, with verification on.
+	b.Must(t, http.StatusCreated, post(remoteServerCertificates,
+		map[string]any{"CertificateString": fetchtest.NewCA(t, "Schema walk update CA").PEM, "CertificateType": "PEM"}))
+	b.Must(t, http.StatusNoContent, patch("/redfish/v1/UpdateService", map[string]any{"VerifyRemoteServerCertificate": true}))
 	b.Must(t, http.StatusCreated, post("/redfish/v1/AccountService/Accounts",
 		map[string]any{"UserName": "operator1", "Password": "Operator-pw1", "RoleId": "Operator"}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/Bios/Settings",
@@ -117,6 +124,24 @@ func TestSchemaConformance(t *testing.T) {
 	} {
 		if types[want] == 0 {
 			t.Errorf("the crawl validated no %s document", want)
+		}
+	}
+	// Certificate collections hang under several resources; each must
+	// have been reached and validated, with its member.
+	validated := map[string]string{}
+	for _, r := range results {
+		if r.Err == nil {
+			validated[strings.TrimSuffix(r.Path, "/")] = typeName(r.Type)
+		}
+	}
+	for path, typ := range map[string]string{
+		"/redfish/v1/Systems/0/VirtualMedia/CD/Certificates":   "CertificateCollection",
+		"/redfish/v1/Systems/0/VirtualMedia/CD/Certificates/1": "Certificate",
+		remoteServerCertificates:                               "CertificateCollection",
+		remoteServerCertificates + "/1":                        "Certificate",
+	} {
+		if validated[path] != typ {
+			t.Errorf("the crawl did not validate %s as a %s (got %q)", path, typ, validated[path])
 		}
 	}
 	checkMetadata(t, b, results)
@@ -307,6 +332,10 @@ func TestErrorResponsesConformance(t *testing.T) {
 			Body: map[string]any{"CertificateString": "not a certificate", "CertificateType": "PEM"}}, 400, "PropertyValueFormatError"},
 		{"VerifyCertificate not a boolean", request{Method: "PATCH", Path: "/redfish/v1/Managers/0/VirtualMedia/CD",
 			Body: map[string]any{"VerifyCertificate": "yes"}}, 400, "PropertyValueTypeError"},
+		{"remote server certificate not PEM", request{Method: "POST", Path: remoteServerCertificates,
+			Body: map[string]any{"CertificateString": "not a certificate", "CertificateType": "PEM"}}, 400, "PropertyValueFormatError"},
+		{"RemoteServerCertificates not writable", request{Method: "PATCH", Path: "/redfish/v1/UpdateService",
+			Body: map[string]any{"RemoteServerCertificates": map[string]any{"@odata.id": remoteServerCertificates}}}, 400, "PropertyNotWritable"},
 		{"duplicate account", request{Method: "POST", Path: "/redfish/v1/AccountService/Accounts",
 			Body: map[string]any{"UserName": adminUser, "Password": "Another-pw1", "RoleId": "ReadOnly"}}, 409, "ResourceAlreadyExists"},
 	}

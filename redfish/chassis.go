@@ -1,9 +1,9 @@
 package redfish
 
 import (
-	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -172,6 +172,14 @@ func threshold(v float64) any {
 	return v
 }
 
+// memberRef is the @odata.id of member i of array prop in the resource at
+// path: "<path>#/<prop>/<i>". In Thermal and Power (and the deprecated
+// Storage.StorageControllers) the member's MemberId is that same index, so
+// the two identify it alike (Redfish Specification, "Referenceable members").
+func memberRef(path, prop string, i int) string {
+	return path + "#/" + prop + "/" + strconv.Itoa(i)
+}
+
 func (s *Service) getThermal(r *http.Request) (any, error) {
 	m, sensors, err := s.sensors(r)
 	if err != nil {
@@ -187,7 +195,7 @@ func (s *Service) getThermal(r *http.Request) (any, error) {
 		switch x.Type {
 		case hardware.SensorTemperature:
 			temps = append(temps, M{
-				"@odata.id": fmt.Sprintf("%s#/Temperatures/%d", path, len(temps)), "MemberId": x.ID, "Name": x.Name,
+				"@odata.id": memberRef(path, "Temperatures", len(temps)), "MemberId": strconv.Itoa(len(temps)), "Name": x.Name,
 				"ReadingCelsius": reading, "UpperThresholdNonCritical": threshold(x.UpperCaution),
 				"UpperThresholdCritical": threshold(x.UpperCritical), "Status": sensorStatus(x),
 			})
@@ -197,7 +205,7 @@ func (s *Service) getThermal(r *http.Request) (any, error) {
 				reading = math.Round(x.Reading)
 			}
 			fans = append(fans, M{
-				"@odata.id": fmt.Sprintf("%s#/Fans/%d", path, len(fans)), "MemberId": x.ID, "Name": x.Name,
+				"@odata.id": memberRef(path, "Fans", len(fans)), "MemberId": strconv.Itoa(len(fans)), "Name": x.Name,
 				"Reading": reading, "ReadingUnits": "RPM", "LowerThresholdCritical": threshold(math.Round(x.LowerCritical)),
 				"Status": sensorStatus(x),
 			})
@@ -224,12 +232,12 @@ func (s *Service) getPower(r *http.Request) (any, error) {
 		switch x.Type {
 		case hardware.SensorPower:
 			ctl = append(ctl, M{
-				"@odata.id": fmt.Sprintf("%s#/PowerControl/%d", path, len(ctl)), "MemberId": x.ID, "Name": x.Name,
+				"@odata.id": memberRef(path, "PowerControl", len(ctl)), "MemberId": strconv.Itoa(len(ctl)), "Name": x.Name,
 				"PowerConsumedWatts": x.Reading, "Status": sensorStatus(x),
 			})
 		case hardware.SensorVoltage:
 			volts = append(volts, M{
-				"@odata.id": fmt.Sprintf("%s#/Voltages/%d", path, len(volts)), "MemberId": x.ID, "Name": x.Name,
+				"@odata.id": memberRef(path, "Voltages", len(volts)), "MemberId": strconv.Itoa(len(volts)), "Name": x.Name,
 				"ReadingVolts": x.Reading, "UpperThresholdCritical": threshold(x.UpperCritical),
 				"LowerThresholdCritical": threshold(x.LowerCritical), "Status": sensorStatus(x),
 			})

@@ -88,6 +88,8 @@ func TestSchemaConformance(t *testing.T) {
 		"SessionService", "Session", "AccountService", "ManagerAccount", "Role",
 		"MessageRegistryFileCollection", "MessageRegistryFile", "TaskService", "Task",
 		"LogService", "LogEntryCollection", "LogEntry",
+		"ThermalSubsystem", "FanCollection", "Fan", "ThermalMetrics",
+		"PowerSubsystem", "PowerSupplyCollection", "PowerSupply", "PowerSupplyMetrics",
 	} {
 		if types[want] == 0 {
 			t.Errorf("the crawl validated no %s document", want)

@@ -11,7 +11,10 @@ import (
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
-// One chassis per system: the enclosure its sensors live in.
+// One chassis per system: the enclosure its sensors live in. Its thermal
+// and power data are served twice: the deprecated Thermal and Power that
+// sushy and Ironic read, and their successors ThermalSubsystem and
+// PowerSubsystem (thermalsubsystem.go, powersubsystem.go).
 func (s *Service) chassisRoutes() {
 	s.handle("/redfish/v1/Chassis", &resource{get: func(*http.Request) (any, error) {
 		ids := make([]string, len(s.order))
@@ -66,6 +69,8 @@ func (s *Service) chassisRoutes() {
 	}})
 	s.handle("/redfish/v1/Chassis/{sys}/Thermal", &resource{get: s.getThermal})
 	s.handle("/redfish/v1/Chassis/{sys}/Power", &resource{get: s.getPower})
+	s.thermalSubsystemRoutes()
+	s.powerSubsystemRoutes()
 }
 
 func (s *Service) sensors(r *http.Request) (*hardware.Machine, []hardware.Sensor, error) {
@@ -108,6 +113,8 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 		"Sensors":                 link{path + "/Sensors"},
 		"Thermal":                 link{path + "/Thermal"},
 		"Power":                   link{path + "/Power"},
+		"ThermalSubsystem":        link{path + "/ThermalSubsystem"},
+		"PowerSubsystem":          link{path + "/PowerSubsystem"},
 		"Links": M{
 			"ComputerSystems": []link{{systemPath(id)}},
 			"ManagedBy":       []link{{managerPath(id)}},

@@ -68,6 +68,9 @@ var servedTypes = []string{
 	"MessageRegistryFileCollection", "MessageRegistryFile.v1_1_5", "Message.v1_3_0",
 	"TaskService.v1_3_0", "TaskCollection", "Task.v1_7_4",
 	"LogServiceCollection", "LogService.v1_9_0", "LogEntryCollection", "LogEntry.v1_21_0",
+	// Chassis: the successors of Thermal and Power.
+	"ThermalSubsystem.v1_5_0", "FanCollection", "Fan.v1_6_0", "ThermalMetrics.v1_3_2",
+	"PowerSubsystem.v1_1_3", "PowerSupplyCollection", "PowerSupply.v1_6_0", "PowerSupplyMetrics.v1_2_0",
 }
 
 var metadataDocument = func() rawDocument {

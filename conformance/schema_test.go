@@ -90,6 +90,7 @@ func TestSchemaConformance(t *testing.T) {
 		"LogService", "LogEntryCollection", "LogEntry",
 		"ThermalSubsystem", "FanCollection", "Fan", "ThermalMetrics",
 		"PowerSubsystem", "PowerSupplyCollection", "PowerSupply", "PowerSupplyMetrics",
+		"Storage", "Drive", "StorageControllerCollection", "StorageController", "VolumeCollection", "SimpleStorage",
 	} {
 		if types[want] == 0 {
 			t.Errorf("the crawl validated no %s document", want)

@@ -181,6 +181,10 @@ type Info struct {
 	MemoryGiB         float64
 	NICs              []NIC
 	Disks             []Disk
+	// StorageControllers drive the Disks; Volumes are what they build
+	// from them (none without hardware RAID).
+	StorageControllers []StorageController
+	Volumes            []Volume
 	// BiosAttributes are the firmware settings and their factory values.
 	BiosAttributes map[string]any
 }

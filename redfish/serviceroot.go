@@ -71,6 +71,8 @@ var servedTypes = []string{
 	// Chassis: the successors of Thermal and Power.
 	"ThermalSubsystem.v1_5_0", "FanCollection", "Fan.v1_6_0", "ThermalMetrics.v1_3_2",
 	"PowerSubsystem.v1_1_3", "PowerSupplyCollection", "PowerSupply.v1_6_0", "PowerSupplyMetrics.v1_2_0",
+	// Storage: controllers and volumes.
+	"StorageControllerCollection", "StorageController.v1_11_0", "VolumeCollection", "Volume.v1_10_2",
 }
 
 var metadataDocument = func() rawDocument {

@@ -2,9 +2,11 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -237,6 +239,11 @@ func TestErrorResponsesConformance(t *testing.T) {
 			Body: map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Pxe"}}}, 412, "PreconditionFailed"},
 		{"duplicate account", request{Method: "POST", Path: "/redfish/v1/AccountService/Accounts",
 			Body: map[string]any{"UserName": adminUser, "Password": "Another-pw1", "RoleId": "ReadOnly"}}, 409, "ResourceAlreadyExists"},
+		{"restart a host that is off", request{Method: "POST", Path: "/redfish/v1/Systems/0/Actions/ComputerSystem.Reset",
+			Body: map[string]any{"ResetType": "GracefulRestart"}}, 409, "ResourceInStandby"},
+		{"delete the last administrator", request{Method: "DELETE", Path: "/redfish/v1/AccountService/Accounts/2"}, 409, "ResourceCannotBeDeleted"},
+		{"demote the last administrator", request{Method: "PATCH", Path: "/redfish/v1/AccountService/Accounts/2",
+			Body: map[string]any{"RoleId": "Operator"}}, 409, "PropertyValueResourceConflict"},
 	}
 	for _, c := range cases {
 		r, err := b.Do(c.req)
@@ -262,6 +269,13 @@ func TestErrorResponsesConformance(t *testing.T) {
 			t.Errorf("%s: no @Message.ExtendedInfo: %s", c.name, r.Body)
 			continue
 		}
+		for _, m := range info {
+			m, _ := m.(map[string]any)
+			id, _ := m["MessageId"].(string)
+			if res, _ := m["Resolution"].(string); res != baseResolutions[id[strings.LastIndexByte(id, '.')+1:]] {
+				t.Errorf("%s: %s Resolution %q is not the Base registry's", c.name, id, res)
+			}
+		}
 		if c.msgID != "" {
 			first, _ := info[0].(map[string]any)
 			id, _ := first["MessageId"].(string)
@@ -277,3 +291,23 @@ func TestErrorResponsesConformance(t *testing.T) {
 		}
 	}
 }
+
+// baseResolutions is each Base registry message's Resolution, read from
+// the registry bmcd serves.
+var baseResolutions = func() map[string]string {
+	raw, err := os.ReadFile("../redfish/registry/Base.1.22.1.json")
+	if err != nil {
+		panic(err)
+	}
+	var reg struct {
+		Messages map[string]struct{ Resolution string }
+	}
+	if err := json.Unmarshal(raw, &reg); err != nil {
+		panic(err)
+	}
+	out := map[string]string{}
+	for k, m := range reg.Messages {
+		out[k] = m.Resolution
+	}
+	return out
+}()

@@ -74,10 +74,15 @@ func newMessage(key string, args ...string) message {
 }
 
 // apiError is an error with its HTTP status and Base registry messages.
+// Every message is the registry's own text (Message with its arguments,
+// Resolution as the registry has it): what is known beyond the arguments,
+// such as a backend's error text, is the cause, which the service logs and
+// never sends.
 type apiError struct {
 	status int
 	msgs   []message
 	header http.Header
+	cause  error
 }
 
 func (e *apiError) Error() string {
@@ -85,8 +90,15 @@ func (e *apiError) Error() string {
 	for i, m := range e.msgs {
 		parts[i] = m.MessageID + ": " + m.Message
 	}
-	return fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
+	s := fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
+	if e.cause != nil {
+		s += " (cause: " + e.cause.Error() + ")"
+	}
+	return s
 }
+
+// Unwrap makes the cause reachable with errors.Is and errors.As.
+func (e *apiError) Unwrap() error { return e.cause }
 
 func apiErr(status int, key string, args ...string) *apiError {
 	return &apiError{status: status, msgs: []message{newMessage(key, args...)}}
@@ -96,7 +108,25 @@ func notFound(typ, id string) *apiError {
 	return apiErr(http.StatusNotFound, "ResourceNotFound", typ, id)
 }
 
-// fromHardware maps machine-model errors to Redfish responses.
+// withCause records err as the detail behind e, for the service's log. It
+// changes nothing that the client sees.
+func withCause(e *apiError, err error) *apiError {
+	e.cause = err
+	return e
+}
+
+// withResolution is the former name of withCause, which once put err's
+// text in Resolution, where the registry's text belongs.
+//
+// Deprecated: use withCause; kept only for callers on other branches
+// (bios.go) until they are merged.
+func withResolution(e *apiError, err error) *apiError { return withCause(e, err) }
+
+// fromHardware maps machine-model errors to Redfish responses. Where a
+// message needs arguments only the handler knows (an action's name, a
+// property), the handler maps the error itself (see mediaError,
+// accountError); what reaches here unmapped is answered with messages that
+// take no arguments.
 func fromHardware(err error) *apiError {
 	var ae *apiError
 	switch {
@@ -104,27 +134,24 @@ func fromHardware(err error) *apiError {
 		return nil
 	case errors.As(err, &ae):
 		return ae
-	case errors.Is(err, hardware.ErrNotSupported):
-		return apiErr(http.StatusBadRequest, "ActionNotSupported", err.Error())
-	case errors.Is(err, hardware.ErrBusy):
-		return apiErr(http.StatusConflict, "ResourceInUse")
-	case errors.Is(err, hardware.ErrState):
-		return withResolution(apiErr(http.StatusConflict, "OperationNotAllowed"), err)
-	case errors.Is(err, hardware.ErrMedia), errors.Is(err, hardware.ErrInvalid):
-		return withResolution(apiErr(http.StatusBadRequest, "OperationFailed"), err)
+	case errors.Is(err, hardware.ErrPoweredOff):
+		// The host is in standby (off, the BMC on): ResourceInStandby is
+		// Base's message for a request that needs it running.
+		return withCause(apiErr(http.StatusConflict, "ResourceInStandby"), err)
+	case errors.Is(err, hardware.ErrBusy), errors.Is(err, hardware.ErrState):
+		// "in use or in transition": a conflicting operation, or a state
+		// the machine must leave before it can do this.
+		return withCause(apiErr(http.StatusConflict, "ResourceInUse"), err)
 	}
+	// ErrNotSupported, ErrInvalid, ErrMedia and ErrNotFound are mapped by
+	// the handlers that can name what was not supported or invalid; one
+	// that arrives here is a handler bug, not the client's.
 	return internalError(err)
 }
 
-// withResolution puts err's text in the first message's Resolution, where
-// the registry's own text says nothing specific.
-func withResolution(e *apiError, err error) *apiError {
-	e.msgs[0].Resolution = err.Error()
-	return e
-}
-
+// internalError is a 500 InternalError; err is logged, not sent.
 func internalError(err error) *apiError {
-	return withResolution(apiErr(http.StatusInternalServerError, "InternalError"), err)
+	return withCause(apiErr(http.StatusInternalServerError, "InternalError"), err)
 }
 
 // writeError writes the Redfish error response for err.

@@ -173,7 +173,7 @@ var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfi
 // credentials (401 with WWW-Authenticate, or 200 for the public ones). It
 // ends by checking that the walk reached every route the router has.
 func TestWalk(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withBackend("raid", &raidBackend{})) // a machine with a Volume
 	img := newImageServer(t)
 	// Make the URIs that exist only sometimes: a session, a task, log entries.
 	e.login(roUser, roPass)

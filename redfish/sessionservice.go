@@ -3,6 +3,7 @@ package redfish
 import (
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -106,10 +107,10 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 		Password *string `json:"Password" validate:"required"`
 	}
 	if _, err := decodeBody(r, &b, bodyKind{}); err != nil {
-		var ae *apiError
 		if e, ok := err.(*apiError); ok && e.msgs[0].MessageID == baseMessagePrefix+"PropertyMissing" {
-			ae = apiErr(http.StatusBadRequest, "CreateFailedMissingReqProperties", e.msgs[0].MessageArgs[0])
-			return ae
+			// PropertyMissing takes a JSON pointer, this message the
+			// property's name.
+			return apiErr(http.StatusBadRequest, "CreateFailedMissingReqProperties", strings.TrimPrefix(e.msgs[0].MessageArgs[0], "/"))
 		}
 		return err
 	}

@@ -121,9 +121,9 @@ func TestReset(t *testing.T) {
 		{"wrong type", M{"ResetType": 1}, 400, "ActionParameterValueTypeError", []string{"1", "ResetType", "ComputerSystem.Reset"}},
 		{"malformed", `{"ResetType":"On"`, 400, "MalformedJSON", nil},
 		{"array", `["On"]`, 400, "UnrecognizedRequestBody", nil},
-		{"GracefulRestart when off", M{"ResetType": "GracefulRestart"}, 409, "OperationNotAllowed", nil},
-		{"ForceRestart when off", M{"ResetType": "ForceRestart"}, 409, "OperationNotAllowed", nil},
-		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "OperationNotAllowed", nil},
+		{"GracefulRestart when off", M{"ResetType": "GracefulRestart"}, 409, "ResourceInStandby", nil},
+		{"ForceRestart when off", M{"ResetType": "ForceRestart"}, 409, "ResourceInStandby", nil},
+		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "ResourceInStandby", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.with(t).post(reset0, tc.body).wantError(tc.code, tc.key)

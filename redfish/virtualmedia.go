@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -194,21 +195,48 @@ func (b *insertBody) check(md hardware.Media, action string) error {
 	return nil
 }
 
-// mediaError maps a failed image fetch to the Base message that says why.
-func mediaError(err error) error {
+// mediaError maps a failed insert of image by action (an InsertMedia, or
+// "PATCH" for a PATCH of Image, whose caller restates it with
+// asPropertyError) to the Base message that says why. The backend's own
+// text (a refused connection, a timeout) is the cause, logged and not
+// sent: the URL in the arguments says where, the message says what.
+func mediaError(err error, image, action string) error {
 	var me *hardware.MediaError
-	if !errors.As(err, &me) {
-		return err
-	}
 	switch {
-	case me.HTTPStatus == http.StatusNotFound || me.HTTPStatus == http.StatusGone:
-		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", hardware.RedactURL(me.URL))
-	case me.HTTPStatus == http.StatusUnauthorized || me.HTTPStatus == http.StatusForbidden:
-		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", hardware.RedactURL(me.URL), me.Error())
-	case me.HTTPStatus != 0:
-		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", hardware.RedactURL(me.URL)), me)
+	case err == nil:
+		return nil
+	case errors.As(err, &me):
+		url := hardware.RedactURL(me.URL)
+		switch st := me.HTTPStatus; {
+		case st == http.StatusNotFound || st == http.StatusGone:
+			return withCause(apiErr(http.StatusBadRequest, "ResourceMissingAtURI", url), err)
+		case st == http.StatusUnauthorized || st == http.StatusForbidden:
+			return withCause(apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", url, httpStatusText(st)), err)
+		case st >= 500:
+			// The image server failed: no usable connection to the image.
+			return withCause(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", url), err)
+		case st != 0:
+			// An answer that is not the image (another 4xx, a 3xx not
+			// followed, 204).
+			return withCause(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", url), err)
+		}
+		return withCause(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", url), err)
+	case errors.Is(err, hardware.ErrInvalid):
+		// The backend cannot use the URL (the syntax checks passed).
+		return withCause(apiErr(http.StatusBadRequest, "ActionParameterValueFormatError", hardware.RedactURL(image), "Image", action), err)
+	case errors.Is(err, hardware.ErrNotSupported):
+		return withCause(apiErr(http.StatusBadRequest, "ActionNotSupported", action), err)
 	}
-	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", hardware.RedactURL(me.URL)), me)
+	return err
+}
+
+// insertAction is the InsertMedia action's name in messages.
+const insertAction = "VirtualMedia.InsertMedia"
+
+// httpStatusText is "401 Unauthorized": the authorization error
+// ResourceAtUriUnauthorized reports.
+func httpStatusText(code int) string {
+	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
 
 func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner string) error {
@@ -216,7 +244,7 @@ func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner stri
 	if err != nil {
 		return err
 	}
-	const action = "VirtualMedia.InsertMedia"
+	const action = insertAction
 	var b insertBody
 	if _, err := decodeBody(r, &b, bodyKind{action: action}); err != nil {
 		return err
@@ -241,7 +269,14 @@ func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardwar
 	t, err := s.tasks.run("Insert media "+hardware.RedactURL(image), r, wait, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, insertTimeout)
 		defer cancel()
-		return mediaError(m.InsertMedia(ctx, slot, image, wp))
+		err := mediaError(m.InsertMedia(ctx, slot, image, wp), image, insertAction)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.cause != nil {
+			// A task's error reaches the client through the task monitor;
+			// its cause only here.
+			s.log.Info("insert media failed", "system", m.ID(), "slot", slot, "cause", ae.cause)
+		}
+		return err
 	})
 	if err != nil {
 		return err
@@ -318,7 +353,7 @@ func (s *Service) patchMedia(r *http.Request, owner string) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), insertTimeout)
 	defer cancel()
-	return mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp))
+	return asPropertyError(mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp), *p.Image, "PATCH"))
 }
 
 // asPropertyError restates an InsertMedia parameter error for a PATCH,
@@ -330,15 +365,21 @@ func asPropertyError(err error) error {
 		return err
 	}
 	a := ae.msgs[0].MessageArgs
+	var out *apiError
 	switch strings.TrimPrefix(ae.msgs[0].MessageID, baseMessagePrefix) {
 	case "ActionParameterValueFormatError":
-		return apiErr(ae.status, "PropertyValueFormatError", a[0], pointer(a[1]))
+		out = apiErr(ae.status, "PropertyValueFormatError", a[0], pointer(a[1]))
 	case "ActionParameterValueNotInList":
-		return apiErr(ae.status, "PropertyValueNotInList", a[0], pointer(a[1]))
+		out = apiErr(ae.status, "PropertyValueNotInList", a[0], pointer(a[1]))
 	case "ActionParameterValueConflict":
-		return apiErr(ae.status, "PropertyValueConflict", pointer(a[0]), "/Image")
+		// PropertyValueConflict takes property names, not JSON pointers.
+		out = apiErr(ae.status, "PropertyValueConflict", a[0], "Image")
 	case "ActionParameterNotSupported":
-		return apiErr(ae.status, "PropertyNotWritable", pointer(a[0]))
+		out = apiErr(ae.status, "PropertyNotWritable", pointer(a[0]))
+	case "ActionNotSupported":
+		out = apiErr(ae.status, "PropertyNotWritable", "/Image")
+	default:
+		return err
 	}
-	return err
+	return withCause(out, ae.cause)
 }

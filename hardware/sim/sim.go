@@ -200,13 +200,13 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		case hardware.PowerOn:
 			m.shutdownLocked(fw)
 		case hardware.PowerOff:
-			return fmt.Errorf("host is off: %w", hardware.ErrState)
+			return fmt.Errorf("graceful restart: %w", hardware.ErrPoweredOff)
 		default:
 			return fmt.Errorf("power transition in progress: %w", hardware.ErrBusy)
 		}
 	case hardware.ResetForceRestart:
 		if s == hardware.PowerOff {
-			return fmt.Errorf("host is off: %w", hardware.ErrState)
+			return fmt.Errorf("warm reset: %w", hardware.ErrPoweredOff)
 		}
 		m.cancelLocked()
 		m.setLocked(hardware.PowerPoweringOn) // a warm reset: power stays applied
@@ -222,8 +222,11 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		m.setLocked(hardware.PowerOff)
 		m.powerOnLocked(m.cfg.PowerOffDelay, fw)
 	case hardware.ResetNmi:
-		if s != hardware.PowerOn {
-			return fmt.Errorf("host is not running: %w", hardware.ErrState)
+		switch s {
+		case hardware.PowerOff:
+			return fmt.Errorf("NMI: %w", hardware.ErrPoweredOff)
+		case hardware.PowerPoweringOn, hardware.PowerPoweringOff:
+			return fmt.Errorf("NMI: power transition in progress: %w", hardware.ErrBusy)
 		}
 	case hardware.ResetPushPowerButton:
 		switch s {

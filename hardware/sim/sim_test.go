@@ -179,11 +179,11 @@ func TestResetStateMachine(t *testing.T) {
 		{off, hardware.ResetForceOn, nil, pOn, seq(pOn, on), 1},
 		{off, hardware.ResetForceOff, nil, off, nil, 0},
 		{off, hardware.ResetGracefulShutdown, nil, off, nil, 0},
-		{off, hardware.ResetGracefulRestart, hardware.ErrState, off, nil, 0},
-		{off, hardware.ResetForceRestart, hardware.ErrState, off, nil, 0},
+		{off, hardware.ResetGracefulRestart, hardware.ErrPoweredOff, off, nil, 0},
+		{off, hardware.ResetForceRestart, hardware.ErrPoweredOff, off, nil, 0},
 		// Redfish: PowerCycle from Off powers on (Resource.json ResetType).
 		{off, hardware.ResetPowerCycle, nil, pOn, seq(pOn, on), 1},
-		{off, hardware.ResetNmi, hardware.ErrState, off, nil, 0},
+		{off, hardware.ResetNmi, hardware.ErrPoweredOff, off, nil, 0},
 		{off, hardware.ResetPushPowerButton, nil, pOn, seq(pOn, on), 1},
 		// PoweringOn: the boot in progress completes exactly once unless
 		// the reset cancels or restarts it.
@@ -194,7 +194,7 @@ func TestResetStateMachine(t *testing.T) {
 		{pOn, hardware.ResetGracefulRestart, hardware.ErrBusy, pOn, seq(on), 1},
 		{pOn, hardware.ResetForceRestart, nil, pOn, seq(on), 1},
 		{pOn, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
-		{pOn, hardware.ResetNmi, hardware.ErrState, pOn, seq(on), 1},
+		{pOn, hardware.ResetNmi, hardware.ErrBusy, pOn, seq(on), 1},
 		{pOn, hardware.ResetPushPowerButton, nil, pOn, seq(on), 1},
 		// On
 		{on, hardware.ResetOn, nil, on, nil, 0},
@@ -214,7 +214,7 @@ func TestResetStateMachine(t *testing.T) {
 		{pOff, hardware.ResetGracefulRestart, hardware.ErrBusy, pOff, seq(off), 0},
 		{pOff, hardware.ResetForceRestart, nil, pOn, seq(pOn, on), 1},
 		{pOff, hardware.ResetPowerCycle, nil, off, seq(off, pOn, on), 1},
-		{pOff, hardware.ResetNmi, hardware.ErrState, pOff, seq(off), 0},
+		{pOff, hardware.ResetNmi, hardware.ErrBusy, pOff, seq(off), 0},
 		{pOff, hardware.ResetPushPowerButton, nil, pOff, seq(off), 0},
 	}
 	// Every pair is covered.

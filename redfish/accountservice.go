@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -213,6 +214,7 @@ func (s *Service) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return accountError(err, *b.UserName, nil)
 	}
+	s.record(r, audit.AccountCreated(a.UserName))
 	w.Header().Set("Location", accountPath(a.ID))
 	writeJSON(w, http.StatusCreated, renderAccount(a))
 	return nil
@@ -245,13 +247,44 @@ func (s *Service) patchAccount(r *http.Request) error {
 		role := auth.Role(*b.RoleID)
 		u.Role = &role
 	}
-	if _, err := s.accounts.Update(a.ID, u); err != nil {
+	after, err := s.accounts.Update(a.ID, u)
+	if err != nil {
 		return accountError(err, a.UserName, lastAdminError(&b))
 	}
 	if b.Password != nil || (b.Enabled != nil && !*b.Enabled) {
 		s.sessions.dropAccount(a.ID)
 	}
+	for _, m := range accountChanges(a, after, b.Password != nil) {
+		s.record(r, m)
+	}
 	return nil
+}
+
+// accountChanges are the audit messages for an account that went from
+// before to after (the password is never compared, only said to be set).
+func accountChanges(before, after auth.Account, password bool) []audit.Message {
+	var out []audit.Message
+	if after.UserName != before.UserName {
+		// No AccountSecurity message renames; the property change names
+		// the new name.
+		out = append(out, audit.PropertyModified("/UserName", after.UserName))
+	}
+	if password {
+		out = append(out, audit.PasswordModified(after.UserName))
+	}
+	if after.Role != before.Role {
+		out = append(out, audit.RoleChanged(after.UserName, string(before.Role), string(after.Role)))
+	}
+	switch {
+	case after.Enabled && !before.Enabled:
+		out = append(out, audit.AccountEnabled(after.UserName))
+	case !after.Enabled && before.Enabled:
+		out = append(out, audit.AccountDisabled(after.UserName))
+	}
+	if before.Locked && !after.Locked {
+		out = append(out, audit.AccountUnlocked(after.UserName))
+	}
+	return out
 }
 
 func (s *Service) deleteAccount(r *http.Request) error {
@@ -263,5 +296,6 @@ func (s *Service) deleteAccount(r *http.Request) error {
 		return accountError(err, a.UserName, lastAdminError(nil))
 	}
 	s.sessions.dropAccount(a.ID)
+	s.record(r, audit.AccountRemoved(a.UserName))
 	return nil
 }

@@ -3,6 +3,7 @@ package redfish
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -165,7 +166,8 @@ func collectLinks(v any, out func(string)) {
 	}
 }
 
-var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfish/v1/odata": true, "/redfish/v1/$metadata": true}
+var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfish/v1/odata": true, "/redfish/v1/$metadata": true,
+	oemSchemaURI: true}
 
 // TestWalk follows every link from the service root and, for every URI it
 // reaches, checks GET (Allow, ETag, If-None-Match, HEAD), an unsupported
@@ -213,6 +215,15 @@ func TestWalk(t *testing.T) {
 		default:
 			t.Errorf("GET %s: %d\n%s", p, g.Code, g.Body)
 			continue
+		}
+		if g.Code == http.StatusOK && p == "/redfish/v1/$metadata" {
+			// $metadata links the schema files the service serves itself.
+			for _, m := range regexp.MustCompile(`Uri="(/redfish/[^"]+)"`).FindAllStringSubmatch(string(g.Body), -1) {
+				if !seen[m[1]] {
+					seen[m[1]] = true
+					queue = append(queue, m[1])
+				}
+			}
 		}
 		if g.Code == http.StatusOK && strings.HasPrefix(g.Header.Get("Content-Type"), "application/json") {
 			var v any

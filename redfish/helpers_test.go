@@ -20,6 +20,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/fetch"
 	"github.com/bmcd/bmcd/internal/store"
@@ -64,6 +65,7 @@ type env struct {
 	svc      *Service
 	db       *store.DB
 	accounts *auth.Accounts
+	audit    *audit.Log
 	machines map[string]*hardware.Machine
 	clock    *fakeClock
 	ids      map[string]int // user name -> account ID
@@ -133,7 +135,11 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{tb: tb, db: db, accounts: accounts, machines: map[string]*hardware.Machine{}, ids: map[string]int{}}
+	auditLog, err := audit.Open(db, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &env{tb: tb, db: db, accounts: accounts, audit: auditLog, machines: map[string]*hardware.Machine{}, ids: map[string]int{}}
 	for _, u := range []struct {
 		name, pass string
 		role       auth.Role
@@ -162,7 +168,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		add(x.id, x.b)
 	}
 	e.svc = New(Config{Machines: ms, Accounts: accounts, UUID: "92384634-2938-2342-8820-489239905423",
-		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}})
+		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}, Audit: auditLog})
 	e.clock = &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	e.svc.sessions.now = e.clock.now
 	tb.Cleanup(e.svc.Close)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -36,6 +37,8 @@ func (s *Service) managerRoutes() {
 		post:     s.resetManager,
 	})
 	s.handle("/redfish/v1/Managers/{sys}/NetworkProtocol", &resource{get: s.getNetworkProtocol})
+	s.auditLogRoutes()
+	s.managerEthernetRoutes()
 }
 
 // managerUUID derives a stable UUID for a system's manager.
@@ -69,6 +72,8 @@ func (s *Service) getManager(r *http.Request) (any, error) {
 		"DateTime":              time.Now().UTC().Format(timeFormat),
 		"DateTimeLocalOffset":   "+00:00",
 		"NetworkProtocol":       link{path + "/NetworkProtocol"},
+		"LogServices":           link{path + "/LogServices"},
+		"EthernetInterfaces":    link{path + "/EthernetInterfaces"},
 		"VirtualMedia":          link{path + "/VirtualMedia"},
 		"SerialConsole":         s.managerSerialConsole(m),
 		"Links": M{
@@ -101,6 +106,11 @@ func (s *Service) resetManager(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m.AddEvent(hardware.EventReset, hardware.SeverityOK, "Manager reset requested over Redfish")
+	rt := string(hardware.ResetGracefulRestart) // what a ResetType-less request means here
+	if b.ResetType != nil {
+		rt = *b.ResetType
+	}
+	s.record(r, audit.ManagerReset(m.ID(), rt))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -3,6 +3,7 @@ package redfish
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -167,7 +168,8 @@ func collectLinks(v any, out func(string)) {
 	}
 }
 
-var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfish/v1/odata": true, "/redfish/v1/$metadata": true}
+var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfish/v1/odata": true, "/redfish/v1/$metadata": true,
+	oemSchemaURI: true}
 
 // TestWalk follows every link from the service root and, for every URI it
 // reaches, checks GET (Allow, ETag, If-None-Match, HEAD), an unsupported
@@ -175,7 +177,7 @@ var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfi
 // credentials (401 with WWW-Authenticate, or 200 for the public ones). It
 // ends by checking that the walk reached every route the router has.
 func TestWalk(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withBackend("raid", &raidBackend{})) // a machine with a Volume
 	img := newImageServer(t)
 	// Make the URIs that exist only sometimes: a session, a task, log
 	// entries, a trusted certificate.
@@ -218,6 +220,15 @@ func TestWalk(t *testing.T) {
 		default:
 			t.Errorf("GET %s: %d\n%s", p, g.Code, g.Body)
 			continue
+		}
+		if g.Code == http.StatusOK && p == "/redfish/v1/$metadata" {
+			// $metadata links the schema files the service serves itself.
+			for _, m := range regexp.MustCompile(`Uri="(/redfish/[^"]+)"`).FindAllStringSubmatch(string(g.Body), -1) {
+				if !seen[m[1]] {
+					seen[m[1]] = true
+					queue = append(queue, m[1])
+				}
+			}
 		}
 		if g.Code == http.StatusOK && strings.HasPrefix(g.Header.Get("Content-Type"), "application/json") {
 			var v any

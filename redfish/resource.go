@@ -169,6 +169,8 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			}
 			if ae.status >= 500 {
 				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			} else if ae.cause != nil {
+				s.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "status", ae.status, "cause", ae.cause)
 			}
 			writeError(w, ae)
 		}

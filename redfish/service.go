@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -30,6 +31,9 @@ type Config struct {
 	HTTPPort  int
 	TLS       bool
 	IPMIPorts map[string]int
+	// Audit is the BMC's own log (logins, account and configuration
+	// changes), served under every Manager's LogServices; nil for none.
+	Audit *audit.Log
 }
 
 // Service serves the Redfish API. Create it with New; Close stops its

@@ -19,6 +19,7 @@ func (s *Service) rootRoutes() {
 	s.handle("/redfish/v1/$metadata", &resource{public: true, get: func(*http.Request) (any, error) {
 		return metadataDocument, nil
 	}})
+	s.oemSchemaRoutes()
 }
 
 func (s *Service) getServiceRoot(*http.Request) (any, error) {
@@ -69,18 +70,26 @@ var servedTypes = []string{
 	"MessageRegistryFileCollection", "MessageRegistryFile.v1_1_5", "Message.v1_3_0",
 	"TaskService.v1_3_0", "TaskCollection", "Task.v1_7_4",
 	"LogServiceCollection", "LogService.v1_9_0", "LogEntryCollection", "LogEntry.v1_21_0",
+	// Chassis: the successors of Thermal and Power.
+	"ThermalSubsystem.v1_5_0", "FanCollection", "Fan.v1_6_0", "ThermalMetrics.v1_3_2",
+	"PowerSubsystem.v1_1_3", "PowerSupplyCollection", "PowerSupply.v1_6_0", "PowerSupplyMetrics.v1_2_0",
+	// Storage: controllers and volumes.
+	"StorageControllerCollection", "StorageController.v1_11_0", "VolumeCollection", "Volume.v1_10_2",
 }
 
 var metadataDocument = func() rawDocument {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString(`<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">` + "\n")
-	ref := func(file string, namespaces ...string) {
-		b.WriteString(`  <edmx:Reference Uri="http://redfish.dmtf.org/schemas/v1/` + file + `">` + "\n")
+	refAt := func(uri string, namespaces ...string) {
+		b.WriteString(`  <edmx:Reference Uri="` + uri + `">` + "\n")
 		for _, ns := range namespaces {
 			b.WriteString(`    <edmx:Include Namespace="` + ns + `"/>` + "\n")
 		}
 		b.WriteString("  </edmx:Reference>\n")
+	}
+	ref := func(file string, namespaces ...string) {
+		refAt("http://redfish.dmtf.org/schemas/v1/"+file, namespaces...)
 	}
 	ref("RedfishExtensions_v1.xml", "RedfishExtensions.v1_0_0")
 	ref("Resource_v1.xml", "Resource", "Resource.v1_0_0")
@@ -92,6 +101,8 @@ var metadataDocument = func() rawDocument {
 			ref(base+"_v1.xml", base)
 		}
 	}
+	// bmcd's OEM types (oem.go), served here.
+	refAt(oemSchemaURI, oemName, oemName+"."+oemVersion)
 	b.WriteString(`  <edmx:DataServices>
     <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="Service">
       <EntityContainer Name="Service" Extends="ServiceRoot.v1_20_0.ServiceContainer"/>

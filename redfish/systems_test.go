@@ -125,7 +125,7 @@ func TestReset(t *testing.T) {
 		{"wrong type", M{"ResetType": 1}, 400, "ActionParameterValueTypeError", []string{"1", "ResetType", "ComputerSystem.Reset"}},
 		{"malformed", `{"ResetType":"On"`, 400, "MalformedJSON", nil},
 		{"array", `["On"]`, 400, "UnrecognizedRequestBody", nil},
-		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "OperationNotAllowed", nil},
+		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "ResourceInStandby", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.with(t).post(reset0, tc.body).wantError(tc.code, tc.key)

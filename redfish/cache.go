@@ -36,7 +36,8 @@ type rendered struct {
 	version   uint64
 	body      []byte
 	etag      string
-	odataType string // names the schema for the Link header
+	odataType string   // @odata.type
+	link      []string // the Link header naming its schema
 }
 
 // size is what an entry costs, its key and fixed overhead included.
@@ -85,32 +86,32 @@ func (c *renderCache) put(path string, r *rendered) {
 	if c.entries == nil {
 		c.entries = map[string]*cacheEntry{}
 	}
-	if e, ok := c.entries[path]; ok {
+	e, ok := c.entries[path]
+	if ok {
 		c.bytes += size - e.r.Load().size(path)
 		e.r.Store(r)
-		e.ref.Store(true)
 	} else {
-		e := &cacheEntry{key: path}
+		e = &cacheEntry{key: path}
 		e.r.Store(r)
-		e.ref.Store(true)
 		c.entries[path] = e
 		c.ring = append(c.ring, e)
 		c.bytes += size
 	}
 	for c.bytes > limit && len(c.ring) > 1 {
-		c.evictLocked()
+		c.evictLocked(e)
 	}
 }
 
 // evictLocked advances the CLOCK hand to the first entry not read since
-// the hand last passed it and drops it.
-func (c *renderCache) evictLocked() {
+// the hand last passed it, other than keep (the entry being stored), and
+// drops it.
+func (c *renderCache) evictLocked(keep *cacheEntry) {
 	for {
 		if c.hand >= len(c.ring) {
 			c.hand = 0
 		}
 		e := c.ring[c.hand]
-		if e.ref.Load() {
+		if e == keep || e.ref.Load() {
 			e.ref.Store(false)
 			c.hand++
 			continue

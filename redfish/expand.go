@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -172,7 +173,8 @@ func (s *Service) internalGet(parent *http.Request, path string) (*rendered, err
 		if !strings.HasPrefix(d.contentType, "application/json") || !bytes.HasPrefix(d.body, []byte("{")) {
 			return nil, errNotEmbeddable
 		}
-		return &rendered{body: d.body, etag: etagOf(d.body), odataType: topLevelString(d.body, "@odata.type")}, nil
+		t := topLevelString(d.body, "@odata.type")
+		return &rendered{body: d.body, etag: etagOf(d.body), odataType: t, link: describedBy(t)}, nil
 	}
 	if m, members, ok := collectionMembers(v); ok {
 		v = page(m, members, path, &query{skip: -1, top: -1}, s.pageSize)
@@ -229,4 +231,55 @@ func topLevelString(b []byte, key string) string {
 		}
 	}
 	return ""
+}
+
+// appendJSON encodes a decoded document: maps with their keys sorted, as
+// encoding/json writes them, and the raw renderings an expansion embedded
+// appended as they are (they are this service's own compact JSON, so
+// re-validating megabytes of them would only cost time).
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case json.RawMessage:
+		return append(b, t...), nil
+	case json.Number:
+		return append(b, t...), nil
+	case map[string]any:
+		ks := make([]string, 0, len(t))
+		for k := range t {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		b = append(b, '{')
+		for i, k := range ks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, k); err != nil {
+				return nil, err
+			}
+			b = append(b, ':')
+			if b, err = appendJSON(b, t[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	s, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, s...), nil
 }

@@ -237,7 +237,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 		// document, registry files) take no query.
 		w.Header().Set("Content-Type", d.contentType)
 		if t := topLevelString(d.body, "@odata.type"); t != "" {
-			w.Header().Set("Link", describedBy(t))
+			w.Header()["Link"] = describedBy(t)
 		}
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodGet {
@@ -254,7 +254,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 				return err
 			}
 		}
-		return writeRendered(w, r, c.body, c.etag, c.odataType)
+		return writeRendered(w, r, c.body, c.etag, c.link)
 	}
 	if c != nil && q.hasCollectionParams() {
 		// A cached rendering: the collection parameters need the value.
@@ -278,15 +278,15 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 		}
 	}
 	if !q.shapesBody() {
-		return writeRendered(w, r, c.body, c.etag, c.odataType)
+		return writeRendered(w, r, c.body, c.etag, c.link)
 	}
 	doc, err := decodeObject(c.body)
 	if err != nil {
 		return internalError(err)
 	}
 	etag := c.etag
+	x := &expander{s: s, parent: r, typ: q.expand}
 	if q.expand != expandNone {
-		x := &expander{s: s, parent: r, typ: q.expand}
 		if err := x.expand(doc, r.URL.Path, q.levels); err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 	if q.sel != nil {
 		applySelect(doc, q.sel)
 	}
-	body, err := json.Marshal(doc)
+	body, err := appendJSON(make([]byte, 0, len(c.body)+x.bytes), doc)
 	if err != nil {
 		return internalError(err)
 	}
@@ -306,7 +306,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 		// and excerpt derive from this resource alone and keep its tag.
 		etag = etagOf(body)
 	}
-	return writeRendered(w, r, body, etag, c.odataType)
+	return writeRendered(w, r, body, etag, c.link)
 }
 
 // serveOnly answers the only query parameter on a one-member collection
@@ -326,7 +326,7 @@ func (s *Service) serveOnly(w http.ResponseWriter, r *http.Request, member any) 
 	if err != nil {
 		return err
 	}
-	return writeRendered(w, r, c.body, c.etag, c.odataType)
+	return writeRendered(w, r, c.body, c.etag, c.link)
 }
 
 // renderDoc renders a GET result with its @odata.etag and notes its type.
@@ -341,29 +341,33 @@ func renderDoc(v any) (*rendered, error) {
 	} else {
 		t = topLevelString(body, "@odata.type")
 	}
-	return &rendered{body: body, etag: etag, odataType: t}, nil
+	return &rendered{body: body, etag: etag, odataType: t, link: describedBy(t)}, nil
 }
 
 // describedBy is the Link header naming the JSON schema of a resource of
-// type odataType (DSP0266 "Link header"): the versioned DMTF
-// schema file for a versioned type, as @odata.type names it, so the
-// Protocol Validator's version check holds.
-func describedBy(odataType string) string {
+// type odataType (DSP0266 "Link header"): the versioned DMTF schema file
+// for a versioned type, as @odata.type names it, so the Protocol
+// Validator's version check holds; nil without a type. Renderings keep it,
+// so a cached GET sets it without allocating.
+func describedBy(odataType string) []string {
+	if odataType == "" {
+		return nil
+	}
 	t := strings.TrimPrefix(odataType, "#")
 	if i := strings.LastIndexByte(t, '.'); i > 0 {
 		t = t[:i]
 	}
-	return "<" + schemaBaseURI + t + ".json>; rel=describedby"
+	return []string{"<" + schemaBaseURI + t + ".json>; rel=describedby"}
 }
 
 // schemaBaseURI is where DMTF publishes the schemas, as $metadata says.
 const schemaBaseURI = "http://redfish.dmtf.org/schemas/v1/"
 
-func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag, odataType string) error {
+func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag string, link []string) error {
 	h := w.Header()
 	h.Set("ETag", etag)
-	if odataType != "" {
-		h.Set("Link", describedBy(odataType))
+	if link != nil {
+		h["Link"] = link
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)

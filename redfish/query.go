@@ -91,18 +91,17 @@ func (n *selectNode) child(name string) *selectNode {
 //     not an integer;
 //   - 400 QueryParameterOutOfRange for a negative $skip or $top, or $levels
 //     outside 1..maxExpandLevels;
-//   - 400 QueryCombinationInvalid for a parameter given twice, or only
-//     with any other parameter.
+//   - 400 QueryCombinationInvalid for a parameter given twice with
+//     different values, or only with any other parameter.
 func parseQuery(raw string) (query, *apiError) {
 	q := query{skip: -1, top: -1}
 	if raw == "" {
 		return q, nil
 	}
-	seen := map[string]bool{}
-	for _, part := range strings.Split(raw, "&") {
-		if part == "" {
-			continue
-		}
+	seen := map[string]string{}
+	// "?" separates parameters too: clients such as gofish append their own
+	// "?$expand=..." to a Members@odata.nextLink that has a query already.
+	for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == '?' }) {
 		rk, rv, _ := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(rk)
 		if err != nil {
@@ -120,10 +119,13 @@ func parseQuery(raw string) (query, *apiError) {
 		if err != nil {
 			return q, apiErr(http.StatusBadRequest, "QueryParameterValueFormatError", rv, key)
 		}
-		if seen[key] {
-			return q, apiErr(http.StatusBadRequest, "QueryCombinationInvalid")
+		if prev, dup := seen[key]; dup {
+			if prev != rv {
+				return q, apiErr(http.StatusBadRequest, "QueryCombinationInvalid")
+			}
+			continue // the same parameter twice asks for it once
 		}
-		seen[key] = true
+		seen[key] = rv
 		var e *apiError
 		switch key {
 		case "only":

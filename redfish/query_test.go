@@ -68,6 +68,12 @@ func TestParseQuery(t *testing.T) {
 		{raw: "$select=" + strings.Repeat("a,", maxSelectProperties) + "a", status: 400, key: "QueryParameterValueFormatError"},
 		{raw: "$select=" + strings.Repeat("a", maxSelectLength+1), status: 400, key: "QueryParameterValueFormatError"},
 		{raw: "$top=1&$top=2", status: 400, key: "QueryCombinationInvalid"},
+		{raw: "$top=1&$top=1", check: func(q query) bool { return q.top == 1 }},
+		// gofish appends "?$expand=." to a next link that has a query.
+		{raw: "$expand=.&$skip=1000?$expand=.", check: func(q query) bool {
+			return q.expand == expandNoLinks && q.skip == 1000 && reflect.DeepEqual(q.keep, []string{"$expand=."})
+		}},
+		{raw: "$skip=1000?$expand=~", check: func(q query) bool { return q.expand == expandLinks && q.skip == 1000 }},
 		{raw: "only&$top=1", status: 400, key: "QueryCombinationInvalid"},
 		{raw: "$expand=.&only", status: 400, key: "QueryCombinationInvalid"},
 		{raw: "$top=%zz", status: 400, key: "QueryParameterValueFormatError", args: []string{"%zz", "$top"}},

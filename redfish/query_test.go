@@ -422,6 +422,15 @@ func TestTopSkipAndPaging(t *testing.T) {
 			}
 		}
 	}
+	// Members rendered inline (log entries) page the same way.
+	e.powerOn("0")
+	const entries = "/redfish/v1/Systems/0/LogServices/EventLog/Entries"
+	if n := len(e.decoded(entries)["Members"].([]any)); n < 2 {
+		t.Fatalf("%d log entries", n)
+	}
+	if p := e.decoded(entries + "?$top=1"); len(p["Members"].([]any)) != 1 || at(p, "Members", 0, "Message") == nil {
+		t.Errorf("log entries $top=1: %v", p)
+	}
 	// The first page of an unqueried GET is bounded too.
 	if p := e.decoded(accts); len(p["Members"].([]any)) != 2 || p["Members@odata.nextLink"] != accts+"?$skip=2" {
 		t.Errorf("first page: %v", p)

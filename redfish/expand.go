@@ -15,8 +15,8 @@ import (
 
 // maxExpandBytes bounds the resources one $expand answer embeds. Beyond
 // it the answer is 507 InsufficientStorage, as DSP0266 "Use of the $expand
-// query parameter" asks
-// of a service that cannot return a payload for its size.
+// query parameter" asks of a service that cannot return a payload for its
+// size.
 const maxExpandBytes = 32 << 20
 
 // expander resolves the hyperlinks of a $expand answer by calling each
@@ -31,9 +31,9 @@ type expander struct {
 
 // expand replaces, in doc (the resource at path), each hyperlink the
 // $expand option selects by the linked resource, cascading for levels
-// levels (DSP0266 "Use of the $expand query parameter"). A link that does not resolve (absent,
-// forbidden, not a JSON resource) or that leads back to a resource being
-// expanded stays a reference.
+// levels (DSP0266 "Use of the $expand query parameter"). A link that does
+// not resolve (absent, forbidden, not a JSON resource) or that leads back
+// to a resource being expanded stays a reference.
 func (x *expander) expand(doc map[string]any, path string, levels int) error {
 	return x.walk(doc, levels, []string{path}, false)
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// Query parameters (DSP0266 1.20 "Query parameters"). They are
-// parsed once for every request and applied once, in the shared GET path
+// Query parameters (DSP0266 1.20 "Query parameters"). They are parsed
+// once for every request and applied once, in the shared GET path
 // (serveGet), so every resource has them.
 const (
 	// maxExpandLevels is the largest $levels served (ProtocolFeaturesSupported
@@ -303,8 +303,8 @@ func collectionMembers(v any) (M, reflect.Value, bool) {
 	return m, rv, true
 }
 
-// page applies $skip, $top and the page size to a collection
-// (DSP0266 "Query parameters": $skip and $top before server-side paging). It
+// page applies $skip, $top and the page size to a collection (DSP0266
+// "Query parameters": $skip and $top before server-side paging). It
 // returns a shallow copy of m whose Members are the page, with
 // Members@odata.nextLink when members remain; Members@odata.count keeps
 // the total.
@@ -333,8 +333,9 @@ func page(m M, members reflect.Value, path string, q *query, pageSize int) M {
 }
 
 // reservedProperties are kept whatever $select or excerpt say (DSP0266
-// "Use of the $select query parameter": @odata.id, @odata.type, @odata.context and @odata.etag
-// are in the response as if $select was not given).
+// "Use of the $select query parameter": @odata.id, @odata.type,
+// @odata.context and @odata.etag are in the response as if $select was
+// not given).
 var reservedProperties = map[string]bool{
 	"@odata.id": true, "@odata.type": true, "@odata.context": true, "@odata.etag": true,
 }

@@ -65,10 +65,13 @@ func newMessage(key string, args ...string) message {
 	if args == nil {
 		args = []string{} // MessageArgs is an array, never null
 	}
-	text := rm.Message
-	for i := len(args); i >= 1; i-- { // %10 before %1
-		text = strings.ReplaceAll(text, fmt.Sprintf("%%%d", i), args[i-1])
+	// One pass, %10 before %1, so that an argument holding "%1" (a query
+	// value a client sent) is not substituted again.
+	pairs := make([]string, 0, 2*len(args))
+	for i := len(args); i >= 1; i-- {
+		pairs = append(pairs, fmt.Sprintf("%%%d", i), args[i-1])
 	}
+	text := strings.NewReplacer(pairs...).Replace(rm.Message)
 	return message{
 		ODataType: messageODataType, MessageID: baseMessagePrefix + key, Message: text,
 		MessageArgs: args, MessageSeverity: rm.MessageSeverity, Resolution: rm.Resolution,

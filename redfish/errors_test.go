@@ -446,3 +446,12 @@ func TestMessageArgumentKinds(t *testing.T) {
 		t.Errorf("checked only %d arguments; is the scanner broken?", checked)
 	}
 }
+
+// An argument that holds "%1" (a query value a client sent) is not
+// substituted again.
+func TestMessageArgumentsSubstitutedOnce(t *testing.T) {
+	m := newMessage("QueryParameterOutOfRange", "%2", "%1", "%3")
+	if want := "The value '%2' for the query parameter %1 is out of range %3."; m.Message != want {
+		t.Errorf("Message %q, want %q", m.Message, want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,6 +213,9 @@ func anonymous() reqOpt {
 
 func header(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
 
+// rawQuery sets the request's query string as is, whatever it holds.
+func rawQuery(q string) reqOpt { return func(r *http.Request) { r.URL.RawQuery = q } }
+
 // resp is a recorded response.
 type resp struct {
 	tb     testing.TB
@@ -243,7 +247,8 @@ func bodyReader(tb testing.TB, body any) io.Reader {
 // do sends a request through the Service (as Administrator unless an
 // option says otherwise) and checks what every response must satisfy: the
 // OData-Version header, a Base registry error body for every status >= 400
-// and, on a GET of a resource, an ETag header equal to @odata.etag.
+// and, on a GET of a resource, an ETag header equal to @odata.etag (but
+// for $expand answers) and a Link header naming its schema.
 func (e *env) do(method, path string, body any, opts ...reqOpt) *resp {
 	e.tb.Helper()
 	req := httptest.NewRequest(method, path, bodyReader(e.tb, body))
@@ -271,13 +276,21 @@ func (e *env) do(method, path string, body any, opts ...reqOpt) *resp {
 			e.tb.Errorf("%s %s: 405 without Allow", method, path)
 		}
 	}
+	if (method == http.MethodGet || method == http.MethodHead) && (r.Code == http.StatusOK || r.Code == http.StatusNotModified) {
+		if err := checkLinkHeader(r.Header.Get("Link"), r.Body); err != nil {
+			e.tb.Errorf("%s %s: %v", method, path, err)
+		}
+	}
 	if method == http.MethodGet && r.Code == http.StatusOK && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		var v map[string]any
 		if err := json.Unmarshal(r.Body, &v); err != nil {
 			e.tb.Errorf("GET %s: body is not a JSON object: %v", path, err)
 		} else if _, isResource := v["@odata.id"]; isResource {
+			// An expanded answer holds other resources and has a tag of
+			// its own; its @odata.etag stays the resource's.
 			tag, _ := v["@odata.etag"].(string)
-			if tag == "" || r.Header.Get("ETag") != tag {
+			q, _ := parseQuery(req.URL.RawQuery)
+			if tag == "" || r.Header.Get("ETag") == "" || (q.expand == expandNone && r.Header.Get("ETag") != tag) {
 				e.tb.Errorf("GET %s: ETag header %q, @odata.etag %q", path, r.Header.Get("ETag"), tag)
 			}
 		}
@@ -450,7 +463,7 @@ func checkErrorBody(body []byte) error {
 		if len(*m.MessageArgs) != rm.NumberOfArgs {
 			return fmt.Errorf("ExtendedInfo[%d]: %s has %d MessageArgs, registry says %d", i, key, len(*m.MessageArgs), rm.NumberOfArgs)
 		}
-		if m.Message == "" || strings.Contains(m.Message, "%1") {
+		if m.Message == "" || (strings.Contains(m.Message, "%1") && !strings.Contains(strings.Join(*m.MessageArgs, ""), "%1")) {
 			return fmt.Errorf("ExtendedInfo[%d]: Message %q", i, m.Message)
 		}
 		if m.MessageSeverity == "" || m.ODataType == "" {
@@ -619,4 +632,44 @@ func mustAccount(tb testing.TB, e *env, name string) auth.Account {
 		tb.Fatalf("no account %s", name)
 	}
 	return a
+}
+
+// checkLinkHeader checks a GET or HEAD answer's Link header as the DMTF
+// Protocol Validator does: rel=describedby naming a schema file (one of
+// those copied in schemas/), whose version, when it has one, is the
+// version of the body's @odata.type. A body without @odata.type (the
+// /redfish document, $metadata) needs no Link.
+func checkLinkHeader(link string, body []byte) error {
+	var doc struct {
+		Type string `json:"@odata.type"`
+	}
+	_ = json.Unmarshal(body, &doc)
+	if link == "" {
+		if doc.Type != "" {
+			return fmt.Errorf("no Link header for a %s", doc.Type)
+		}
+		return nil
+	}
+	uri, ok := strings.CutSuffix(link, ">; rel=describedby")
+	if !ok || !strings.HasPrefix(uri, "<") {
+		return fmt.Errorf("Link %q is not <URI>; rel=describedby", link)
+	}
+	file, ok := strings.CutPrefix(uri[1:], schemaBaseURI)
+	if !ok {
+		return fmt.Errorf("Link %q is not a DMTF schema URI", link)
+	}
+	if _, err := os.Stat(filepath.Join("..", "schemas", file)); err != nil {
+		return fmt.Errorf("Link %q: no such schema in schemas/: %v", link, err)
+	}
+	if doc.Type != "" {
+		t := strings.Split(strings.TrimPrefix(doc.Type, "#"), ".")
+		want := t[0] + ".json"
+		if len(t) == 3 {
+			want = t[0] + "." + t[1] + ".json"
+		}
+		if file != want {
+			return fmt.Errorf("Link names %s for a %s", file, doc.Type)
+		}
+	}
+	return nil
 }

@@ -84,7 +84,7 @@ func TestPatchSystemErrors(t *testing.T) {
 		{"empty object", `{}`, 400, "EmptyJSON", nil},
 		{"empty body", ``, 400, "EmptyJSON", nil},
 		{"whitespace body", " \n\t", 400, "EmptyJSON", nil},
-		{"only annotations", M{"@odata.etag": "x"}, 400, "EmptyJSON", nil},
+		{"only annotations", M{"@odata.etag": "x"}, 400, "NoOperation", nil},
 		{"array", `[{"Boot":{}}]`, 400, "UnrecognizedRequestBody", nil},
 		{"string", `"Boot"`, 400, "UnrecognizedRequestBody", nil},
 		{"null", `null`, 400, "UnrecognizedRequestBody", nil},

@@ -100,7 +100,12 @@ func (s *Service) resetManager(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decodeBody(r, &b, bodyKind{action: action}); err != nil {
 		return err
 	}
-	m.AddEvent(hardware.EventReset, hardware.SeverityOK, "Manager reset requested over Redfish")
+	rt := hardware.ResetGracefulRestart // bmcd's default: nothing the host sees either way
+	if b.ResetType != nil {
+		rt = hardware.ResetType(*b.ResetType)
+	}
+	m.LogEvent(hardware.Event{Kind: hardware.EventReset, Severity: hardware.SeverityOK,
+		Message: "Manager reset requested over Redfish", ResetType: rt})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -1,28 +1,135 @@
 package redfish
 
-import "net/http"
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// The message registries bmcd uses, served under /redfish/v1/Registries:
+// DMTF's Base (errors), ResourceEvent, LogService and ManagerEvent (events),
+// and bmcd's own Bmcd registry for machine events no DMTF registry
+// describes (boots, NMIs, virtual media, boot overrides).
+//
+//go:embed registry/*.json
+var registryFiles embed.FS
+
+// messageRegistry is one embedded registry.
+type messageRegistry struct {
+	ID       string // "ResourceEvent.1.4.3"
+	Prefix   string // "ResourceEvent"
+	Version  string // "1.4.3"
+	Name     string
+	Owner    string // OwningEntity: "DMTF", or "bmcd"
+	raw      []byte
+	messages map[string]registryMessage
+}
+
+// registries lists every registry served, Base first.
+var registries = func() []*messageRegistry {
+	var out []*messageRegistry
+	for _, f := range []string{"Base.1.22.1", "ResourceEvent.1.4.3", "LogService.1.1.0", "ManagerEvent.1.0.0", "Bmcd.1.0.0"} {
+		raw, err := registryFiles.ReadFile("registry/" + f + ".json")
+		if err != nil {
+			panic("embedded registry: " + err.Error())
+		}
+		var doc struct {
+			ID       string                     `json:"Id"`
+			Name     string                     `json:"Name"`
+			Prefix   string                     `json:"RegistryPrefix"`
+			Version  string                     `json:"RegistryVersion"`
+			Owner    string                     `json:"OwningEntity"`
+			Messages map[string]registryMessage `json:"Messages"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil || doc.ID != f {
+			panic(fmt.Sprintf("embedded registry %s: %v (Id %q)", f, err, doc.ID))
+		}
+		out = append(out, &messageRegistry{ID: doc.ID, Prefix: doc.Prefix, Version: doc.Version, Name: doc.Name,
+			Owner: doc.Owner, raw: raw, messages: doc.Messages})
+	}
+	return out
+}()
+
+func registryByPrefix(prefix string) *messageRegistry {
+	for _, r := range registries {
+		if r.Prefix == prefix {
+			return r
+		}
+	}
+	return nil
+}
+
+// messagePrefix is how the registry's MessageIds start: the prefix and the
+// major.minor version, as the Redfish MessageId format has it
+// ("ResourceEvent.1.4.").
+func (r *messageRegistry) messagePrefix() string {
+	parts := strings.SplitN(r.Version, ".", 3)
+	return r.Prefix + "." + parts[0] + "." + parts[1] + "."
+}
+
+// registryText is a registry message filled with its arguments.
+type registryText struct {
+	ID         string   // MessageId, e.g. "ResourceEvent.1.4.ResourcePoweredOn"
+	Message    string   // the text with the arguments in place
+	Args       []string // exactly as many as the message takes
+	Severity   string   // MessageSeverity: OK, Warning or Critical
+	Resolution string
+}
+
+// fill fills message key with args, held to the registry's argument
+// count. An unknown key is a programming error and panics.
+func (r *messageRegistry) fill(key string, args ...string) registryText {
+	rm, ok := r.messages[key]
+	if !ok {
+		panic("registry " + r.ID + " has no message " + key)
+	}
+	n := rm.NumberOfArgs
+	args = append(append([]string{}, args[:min(len(args), n)]...), make([]string, max(0, n-len(args)))...)
+	text := rm.Message
+	for i := len(args); i >= 1; i-- { // %10 before %1
+		text = strings.ReplaceAll(text, fmt.Sprintf("%%%d", i), args[i-1])
+	}
+	return registryText{ID: r.messagePrefix() + key, Message: text, Args: args, Severity: rm.MessageSeverity, Resolution: rm.Resolution}
+}
+
+func registryFilePath(prefix string) string { return "/redfish/v1/Registries/" + prefix }
 
 func (s *Service) registryRoutes() {
 	s.handle("/redfish/v1/Registries", &resource{get: func(*http.Request) (any, error) {
-		return collection("MessageRegistryFileCollection", "Registry File Collection", "/redfish/v1/Registries",
-			[]string{"/redfish/v1/Registries/Base"}), nil
+		members := make([]string, len(registries))
+		for i, r := range registries {
+			members[i] = registryFilePath(r.Prefix)
+		}
+		return collection("MessageRegistryFileCollection", "Registry File Collection", "/redfish/v1/Registries", members), nil
 	}})
-	s.handle("/redfish/v1/Registries/Base", &resource{get: func(*http.Request) (any, error) {
+	s.handle("/redfish/v1/Registries/{reg}", &resource{get: func(r *http.Request) (any, error) {
+		reg := registryByPrefix(chi.URLParam(r, "reg"))
+		if reg == nil {
+			return nil, notFound("MessageRegistryFile", chi.URLParam(r, "reg"))
+		}
+		loc := M{"Language": "en", "Uri": registryFilePath(reg.Prefix) + "/" + reg.Prefix}
+		if reg.Owner == "DMTF" {
+			loc["PublicationUri"] = "https://redfish.dmtf.org/registries/" + reg.ID + ".json"
+		}
 		return M{
 			"@odata.type": "#MessageRegistryFile.v1_1_5.MessageRegistryFile",
-			"@odata.id":   "/redfish/v1/Registries/Base",
-			"Id":          "Base",
-			"Name":        "Base Message Registry File",
-			"Registry":    "Base.1.22",
+			"@odata.id":   registryFilePath(reg.Prefix),
+			"Id":          reg.Prefix,
+			"Name":        reg.Name + " File",
+			"Registry":    strings.TrimSuffix(reg.messagePrefix(), "."),
 			"Languages":   []string{"en"},
-			"Location": []M{{
-				"Language":       "en",
-				"Uri":            "/redfish/v1/Registries/Base/Base",
-				"PublicationUri": "https://redfish.dmtf.org/registries/" + baseRegistryID + ".json",
-			}},
+			"Location":    []M{loc},
 		}, nil
 	}})
-	s.handle("/redfish/v1/Registries/Base/Base", &resource{get: func(*http.Request) (any, error) {
-		return rawDocument{"application/json; charset=utf-8", baseRegistry}, nil
+	s.handle("/redfish/v1/Registries/{reg}/{file}", &resource{get: func(r *http.Request) (any, error) {
+		reg := registryByPrefix(chi.URLParam(r, "reg"))
+		if reg == nil || chi.URLParam(r, "file") != reg.Prefix {
+			return nil, apiErr(http.StatusNotFound, "ResourceMissingAtURI", r.URL.Path)
+		}
+		return rawDocument{"application/json; charset=utf-8", reg.raw}, nil
 	}})
 }

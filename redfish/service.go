@@ -30,6 +30,9 @@ type Config struct {
 	HTTPPort  int
 	TLS       bool
 	IPMIPorts map[string]int
+	// Store keeps event subscriptions across restarts; nil keeps them in
+	// memory only.
+	Store Store
 }
 
 // Service serves the Redfish API. Create it with New; Close stops its
@@ -45,6 +48,7 @@ type Service struct {
 	cache    renderCache
 	logins   *auth.Limiter[loginKey]
 	mux      *chi.Mux
+	events   *eventService
 }
 
 // New builds the service and its routes.
@@ -73,6 +77,7 @@ func New(cfg Config) *Service {
 	s.mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 	})
+	s.events = newEventService(s)
 	s.routes()
 	return s
 }
@@ -91,10 +96,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close ends background work.
-func (s *Service) Close() { s.tasks.close() }
+func (s *Service) Close() {
+	s.events.close()
+	s.tasks.close()
+}
+
+// CloseStreams ends the open event streams, which would otherwise keep an
+// HTTP server's graceful shutdown waiting.
+func (s *Service) CloseStreams() { s.events.closeStreams() }
 
 func (s *Service) handle(pattern string, res *resource) {
-	s.mux.Handle(pattern, s.serve(res))
+	s.mux.Handle(pattern, s.events.watch(pattern, res, s.serve(res)))
 }
 
 // routes registers every resource; each file adds its own family.
@@ -112,6 +124,7 @@ func (s *Service) routes() {
 	s.registryRoutes()
 	s.taskRoutes()
 	s.logRoutes()
+	s.eventRoutes()
 }
 
 // machine resolves the {sys} URL parameter.

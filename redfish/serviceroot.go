@@ -46,6 +46,7 @@ func (s *Service) getServiceRoot(*http.Request) (any, error) {
 		"AccountService": link{"/redfish/v1/AccountService"},
 		"Registries":     link{"/redfish/v1/Registries"},
 		"Tasks":          link{"/redfish/v1/TaskService"}, // ServiceRoot names the TaskService link "Tasks"
+		"EventService":   link{eventServicePath},
 		"Links":          M{"Sessions": link{"/redfish/v1/SessionService/Sessions"}},
 	}, nil
 }
@@ -68,6 +69,7 @@ var servedTypes = []string{
 	"MessageRegistryFileCollection", "MessageRegistryFile.v1_1_5", "Message.v1_3_0",
 	"TaskService.v1_3_0", "TaskCollection", "Task.v1_7_4",
 	"LogServiceCollection", "LogService.v1_9_0", "LogEntryCollection", "LogEntry.v1_21_0",
+	"EventService.v1_12_0", "EventDestinationCollection", "EventDestination.v1_16_0", "Event.v1_13_0", "MessageRegistry.v1_7_0",
 }
 
 var metadataDocument = func() rawDocument {
@@ -107,7 +109,7 @@ var odataDocument = func() rawDocument {
 		{"Managers", "/redfish/v1/Managers"}, {"Chassis", "/redfish/v1/Chassis"},
 		{"SessionService", "/redfish/v1/SessionService"}, {"AccountService", "/redfish/v1/AccountService"},
 		{"Registries", "/redfish/v1/Registries"}, {"TaskService", "/redfish/v1/TaskService"},
-		{"Sessions", "/redfish/v1/SessionService/Sessions"},
+		{"Sessions", "/redfish/v1/SessionService/Sessions"}, {"EventService", eventServicePath},
 	}
 	var b strings.Builder
 	b.WriteString(`{"@odata.context":"/redfish/v1/$metadata","value":[`)

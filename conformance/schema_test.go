@@ -60,6 +60,14 @@ func TestSchemaConformance(t *testing.T) {
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1",
 		map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Continuous"}}))
 	b.WaitPower(t, "0", "On")
+	// A push subscription, and an SSE stream, whose EventDestination the
+	// walk finds in the subscriptions collection.
+	sub := newEventSink(t)
+	b.Must(t, http.StatusCreated, post("/redfish/v1/EventService/Subscriptions", map[string]any{
+		"Destination": sub.URL, "Protocol": "Redfish", "Context": "schema walk", "RegistryPrefixes": []string{"ResourceEvent"},
+		"OriginResources": []map[string]any{{"@odata.id": "/redfish/v1/Systems/0"}}, "HttpHeaders": []map[string]string{{"X-Walk": "1"}}}))
+	stream := openEventStream(t, b, "", nil)
+	defer stream.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -87,12 +95,16 @@ func TestSchemaConformance(t *testing.T) {
 		"VirtualMediaCollection", "VirtualMedia", "Chassis", "Power", "Thermal", "Sensor",
 		"SessionService", "Session", "AccountService", "ManagerAccount", "Role",
 		"MessageRegistryFileCollection", "MessageRegistryFile", "TaskService", "Task",
-		"LogService", "LogEntryCollection", "LogEntry",
+		"LogService", "LogEntryCollection", "LogEntry", "EventService", "EventDestinationCollection",
 	} {
 		if types[want] == 0 {
 			t.Errorf("the crawl validated no %s document", want)
 		}
 	}
+	if types["EventDestination"] != 2 {
+		t.Errorf("the crawl validated %d EventDestinations, want the subscription and the stream", types["EventDestination"])
+	}
+	checkRegistries(t, v, b, results)
 	checkMetadata(t, b, results)
 
 	// Every resource names itself by the URI it is served at, and its
@@ -117,6 +129,35 @@ func TestSchemaConformance(t *testing.T) {
 	}
 	sort.Strings(seen)
 	t.Logf("validated %d documents: %s", len(results), strings.Join(seen, " "))
+}
+
+// checkRegistries fetches the registry each MessageRegistryFile locates
+// (not a resource, so not crawled) and validates it as a MessageRegistry.
+func checkRegistries(t *testing.T, v *schemacheck.Validator, b *bmc, results []schemacheck.Result) {
+	t.Helper()
+	n := 0
+	for _, res := range results {
+		if typeName(res.Type) != "MessageRegistryFile" || res.Err != nil {
+			continue
+		}
+		file := b.Get(t, res.Path)
+		locs, _ := file["Location"].([]any)
+		for _, l := range locs {
+			uri, _ := l.(map[string]any)["Uri"].(string)
+			r := b.Must(t, http.StatusOK, request{Method: http.MethodGet, Path: uri})
+			if err := v.Validate(r.Body); err != nil {
+				t.Errorf("registry %s does not validate: %v", uri, err)
+			}
+			doc := r.JSON(t)
+			if typeName(fmt.Sprint(doc["@odata.type"])) != "MessageRegistry" || !strings.HasPrefix(fmt.Sprint(doc["Id"]), fmt.Sprint(file["Id"])+".") {
+				t.Errorf("registry %s is %v %v", uri, doc["@odata.type"], doc["Id"])
+			}
+			n++
+		}
+	}
+	if n < 5 {
+		t.Errorf("validated %d registries, want Base, ResourceEvent, LogService, ManagerEvent and Bmcd", n)
+	}
 }
 
 // checkMetadata checks the OData documents against what the crawl saw:

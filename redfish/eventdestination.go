@@ -467,9 +467,6 @@ func (ev *eventService) createSubscription(w http.ResponseWriter, r *http.Reques
 
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	if err := ev.enabledLocked(); err != nil {
-		return err
-	}
 	push := 0
 	for _, d := range ev.subs {
 		if d.sse == nil {
@@ -572,6 +569,13 @@ func (ev *eventService) removeLocked(d *destination) error {
 	d.cancel()
 	ev.log.Info("event subscription removed", "id", d.rec.ID, "destination", d.rec.Destination)
 	return nil
+}
+
+// contextOf is d's Context as it is now (a client may PATCH it).
+func (ev *eventService) contextOf(d *destination) string {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return d.rec.Context
 }
 
 // suspendAction implements EventDestination.SuspendSubscription and

@@ -509,9 +509,10 @@ func (ev *eventService) saveSettingsLocked(st eventSettings) error {
 	return nil
 }
 
-// enabledLocked is the 409 for what a disabled event service refuses.
+// enabledLocked is the 409 for what a disabled (or closed) event service
+// refuses: new SSE streams and test events.
 func (ev *eventService) enabledLocked() error {
-	if !ev.settings.ServiceEnabled {
+	if !ev.settings.ServiceEnabled || ev.closed {
 		return apiErr(http.StatusConflict, "ServiceDisabled", eventServicePath)
 	}
 	return nil

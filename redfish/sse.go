@@ -89,12 +89,12 @@ func (s *Service) serveSSE(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	d, replay, err := s.events.openStream(r, p, filter)
+	d, id, replay, err := s.events.openStream(r, p, filter)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	defer s.events.closeStream(d)
+	defer s.events.closeStream(d, id)
 
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("X-Accel-Buffering", "no") // reverse proxies must not buffer the stream
@@ -107,11 +107,11 @@ func (s *Service) serveSSE(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	if !write(": " + subscriptionPath(d.rec.ID) + "\n\n") {
+	if !write(": " + subscriptionPath(id) + "\n\n") {
 		return
 	}
 	for _, e := range replay {
-		if !write(sseFrame(e, d.rec.Context)) {
+		if !write(sseFrame(e, s.events.contextOf(d))) {
 			return
 		}
 	}
@@ -127,7 +127,7 @@ func (s *Service) serveSSE(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-d.ctx.Done():
-			write(sseFrame(s.events.notice("SubscriptionTerminated"), d.rec.Context))
+			write(sseFrame(s.events.notice("SubscriptionTerminated"), s.events.contextOf(d)))
 			return
 		case <-d.q.Ready():
 			for {
@@ -135,7 +135,7 @@ func (s *Service) serveSSE(w http.ResponseWriter, r *http.Request) {
 				if !ok {
 					break
 				}
-				if !write(sseFrame(e, d.rec.Context)) {
+				if !write(sseFrame(e, s.events.contextOf(d))) {
 					return
 				}
 			}
@@ -160,17 +160,14 @@ func sseFrame(e *eventRecord, ctx string) string {
 	return fmt.Sprintf("id: %d\ndata: %s\n\n", e.Seq, b)
 }
 
-// openStream adds an SSE destination and returns the recent events after
-// the client's Last-Event-ID that it selects, with no gap between them and
-// what the destination's queue gets.
-func (ev *eventService) openStream(r *http.Request, p principal, f *sseFilter) (*destination, []*eventRecord, error) {
+// openStream adds an SSE destination and returns its Id and the recent
+// events after the client's Last-Event-ID that it selects, with no gap
+// between them and what the destination's queue gets.
+func (ev *eventService) openStream(r *http.Request, p principal, f *sseFilter) (*destination, string, []*eventRecord, error) {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	if ev.closed {
-		return nil, nil, apiErr(http.StatusConflict, "ServiceDisabled", eventServicePath)
-	}
 	if err := ev.enabledLocked(); err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	streams := 0
 	for _, d := range ev.subs {
@@ -179,7 +176,7 @@ func (ev *eventService) openStream(r *http.Request, p principal, f *sseFilter) (
 		}
 	}
 	if streams >= MaxSSEStreams {
-		return nil, nil, apiErr(http.StatusBadRequest, "EventSubscriptionLimitExceeded")
+		return nil, "", nil, apiErr(http.StatusBadRequest, "EventSubscriptionLimitExceeded")
 	}
 	rec := subscriptionRecord{ID: ev.nextIDLocked(), Destination: "redfish-sse://" + r.RemoteAddr, Protocol: "Redfish",
 		Context: randomHex(16), Created: time.Now().UTC()}
@@ -194,18 +191,18 @@ func (ev *eventService) openStream(r *http.Request, p principal, f *sseFilter) (
 		}
 	}
 	ev.log.Debug("event stream opened", "subscription", rec.ID, "user", p.Account.UserName, "remote", r.RemoteAddr, "filter", f.String())
-	return d, replay, nil
+	return d, rec.ID, replay, nil
 }
 
-// closeStream removes an SSE destination whose handler returns.
-func (ev *eventService) closeStream(d *destination) {
+// closeStream removes SSE destination id whose handler returns.
+func (ev *eventService) closeStream(d *destination, id string) {
 	ev.mu.Lock()
 	if !d.deleted {
 		d.deleted = true
-		delete(ev.subs, d.rec.ID)
+		delete(ev.subs, id)
 	}
 	ev.mu.Unlock()
 	d.cancel()
 	close(d.done)
-	ev.log.Debug("event stream closed", "subscription", d.rec.ID)
+	ev.log.Debug("event stream closed", "subscription", id)
 }

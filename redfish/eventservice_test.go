@@ -849,3 +849,67 @@ func FuzzCreateSubscription(f *testing.F) {
 		}
 	})
 }
+
+// TestResourceEvents: a client's POST (201), PATCH and DELETE are
+// ResourceEvent events about the resource, with its type; logins are not.
+func TestResourceEvents(t *testing.T) {
+	e := fast(newEnv(t))
+	srv := httptest.NewServer(e.svc)
+	t.Cleanup(srv.Close)
+	s := openSSE(t, srv, "?"+url.Values{"$filter": {"RegistryPrefix eq ResourceEvent and ResourceType ne ComputerSystem"}}.Encode(), nil)
+	e.login(roUser, roPass)
+	loc := e.subscribe(M{"Destination": "http://127.0.0.1:9/x", "Protocol": "Redfish"})
+	e.patch(loc, M{"Context": "c"}).want(http.StatusNoContent)
+	e.patch(loc, M{"Context": 5}).want(http.StatusBadRequest) // refused: no event
+	e.delete(loc).want(http.StatusNoContent)
+	e.patch(eventServicePath, M{"DeliveryRetryAttempts": 4}).want(http.StatusNoContent)
+	for _, want := range []struct{ id, origin string }{
+		{"ResourceEvent.1.4.ResourceCreated", loc}, {"ResourceEvent.1.4.ResourceChanged", loc},
+		{"ResourceEvent.1.4.ResourceRemoved", loc}, {"ResourceEvent.1.4.ResourceChanged", eventServicePath},
+	} {
+		r := recordOf(s.next(t, time.Second).data)
+		if r["MessageId"] != want.id || at(r, "OriginOfCondition", "@odata.id") != want.origin {
+			t.Errorf("got %v %v, want %s about %s", r["MessageId"], at(r, "OriginOfCondition", "@odata.id"), want.id, want.origin)
+		}
+	}
+	// The stream's filter on ResourceType used the types bmcd rendered.
+	e.svc.events.mu.Lock()
+	var types []string
+	for _, r := range e.svc.events.recent {
+		types = append(types, r.ResourceType)
+	}
+	e.svc.events.mu.Unlock()
+	if !contains(types, "EventDestination") || !contains(types, "EventService") {
+		t.Errorf("resource types %v", types)
+	}
+}
+
+// TestVerifyCertificate: by default a destination's certificate is not
+// checked; VerifyCertificate true refuses one the system does not trust.
+func TestVerifyCertificate(t *testing.T) {
+	e := fast(newEnv(t))
+	var mu sync.Mutex
+	got := 0
+	tlsSink := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(tlsSink.Close)
+	e.patch(eventServicePath, M{"DeliveryRetryAttempts": 0}).want(http.StatusNoContent)
+	trusting := e.subscribe(M{"Destination": tlsSink.URL, "Protocol": "Redfish"})
+	checking := e.subscribe(M{"Destination": tlsSink.URL, "Protocol": "Redfish", "VerifyCertificate": true})
+	e.post(eventServicePath+"/Actions/EventService.SubmitTestEvent", M{"MessageId": "A.1.0.B"}).want(http.StatusNoContent)
+	eventually(t, "the checking subscription suspended", func() bool {
+		return at(e.get(checking).obj(), "Status", "State") == "Disabled"
+	})
+	if at(e.get(trusting).obj(), "Status", "State") != "Enabled" {
+		t.Error("the default subscription failed on a self-signed certificate")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got == 0 {
+		t.Error("nothing delivered over TLS")
+	}
+}

@@ -74,6 +74,14 @@ func TestSchemaConformance(t *testing.T) {
 			"UefiTargetBootSourceOverride": b.Get(t, "/redfish/v1/Systems/1/BootOptions/Boot0002")["UefiDevicePath"]}}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/BootOptions/Boot0002", map[string]any{"BootOptionEnabled": false}))
 	b.WaitPower(t, "0", "On")
+	// A push subscription, and an SSE stream, whose EventDestination the
+	// walk finds in the subscriptions collection.
+	sub := newEventSink(t)
+	b.Must(t, http.StatusCreated, post("/redfish/v1/EventService/Subscriptions", map[string]any{
+		"Destination": sub.URL, "Protocol": "Redfish", "Context": "schema walk", "RegistryPrefixes": []string{"ResourceEvent"},
+		"OriginResources": []map[string]any{{"@odata.id": "/redfish/v1/Systems/0"}}, "HttpHeaders": []map[string]string{{"X-Walk": "1"}}}))
+	stream := openEventStream(t, b, "", nil)
+	defer stream.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -106,10 +114,14 @@ func TestSchemaConformance(t *testing.T) {
 		"ThermalSubsystem", "FanCollection", "Fan", "ThermalMetrics",
 		"PowerSubsystem", "PowerSupplyCollection", "PowerSupply", "PowerSupplyMetrics",
 		"Storage", "Drive", "StorageControllerCollection", "StorageController", "VolumeCollection", "SimpleStorage",
+		"EventService", "EventDestinationCollection",
 	} {
 		if types[want] == 0 {
 			t.Errorf("the crawl validated no %s document", want)
 		}
+	}
+	if types["EventDestination"] != 2 {
+		t.Errorf("the crawl validated %d EventDestinations, want the subscription and the stream", types["EventDestination"])
 	}
 	checkMetadata(t, b, results)
 	checkRegistryDocuments(t, b, v)
@@ -163,11 +175,17 @@ func checkRegistryDocuments(t *testing.T, b *bmc, v *schemacheck.Validator) {
 				t.Errorf("registry %s does not validate: %v", uri, err)
 			}
 			doc := r.JSON(t)
-			types[typeName(doc["@odata.type"].(string))]++
+			typ := typeName(doc["@odata.type"].(string))
+			types[typ]++
+			if typ == "MessageRegistry" && !strings.HasPrefix(fmt.Sprint(doc["Id"]), fmt.Sprint(file["Id"])+".") {
+				t.Errorf("registry %s is %v %v", uri, doc["@odata.type"], doc["Id"])
+			}
 			names = append(names, doc["Id"].(string))
 		}
 	}
-	if types["MessageRegistry"] != 1 || types["AttributeRegistry"] != 1 {
+	// Base, the audit log's (AccountSecurity, LogService, ManagerEvent,
+	// ResourceEvent) and the events' (Bmcd); one BIOS attribute registry.
+	if types["MessageRegistry"] < 6 || types["AttributeRegistry"] != 1 {
 		t.Errorf("registries served: %v", types)
 	}
 	for _, sys := range []string{"0", "1"} {

@@ -15,8 +15,8 @@ var excerptProperties = map[string][]string{
 		"SensorResetTime", "SpeedRPM", "THDPercent"},
 }
 
-// schemaName is the schema (namespace) of an @odata.type:
-// "#Sensor.v1_12_0.Sensor" -> "Sensor".
+// schemaName is the schema (namespace) of an @odata.type or a versioned
+// schema name: "#Sensor.v1_12_0.Sensor" or "Sensor.v1_12_0" -> "Sensor".
 func schemaName(odataType string) string {
 	name, _, _ := strings.Cut(strings.TrimPrefix(odataType, "#"), ".")
 	return name

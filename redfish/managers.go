@@ -105,12 +105,13 @@ func (s *Service) resetManager(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decodeBody(r, &b, bodyKind{action: action}); err != nil {
 		return err
 	}
-	m.AddEvent(hardware.EventReset, hardware.SeverityOK, "Manager reset requested over Redfish")
-	rt := string(hardware.ResetGracefulRestart) // what a ResetType-less request means here
+	rt := hardware.ResetGracefulRestart // bmcd's default: nothing the host sees either way
 	if b.ResetType != nil {
-		rt = *b.ResetType
+		rt = hardware.ResetType(*b.ResetType)
 	}
-	s.record(r, audit.ManagerReset(m.ID(), rt))
+	m.LogEvent(hardware.Event{Kind: hardware.EventReset, Severity: hardware.SeverityOK,
+		Message: "Manager reset requested over Redfish", ResetType: rt})
+	s.record(r, audit.ManagerReset(m.ID(), string(rt)))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

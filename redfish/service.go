@@ -34,6 +34,9 @@ type Config struct {
 	// Audit is the BMC's own log (logins, account and configuration
 	// changes), served under every Manager's LogServices; nil for none.
 	Audit *audit.Log
+	// Store keeps event subscriptions across restarts; nil keeps them in
+	// memory only.
+	Store Store
 }
 
 // Service serves the Redfish API. Create it with New; Close stops its
@@ -56,6 +59,7 @@ type Service struct {
 	// response, and bytes one $expand answer may embed.
 	pageSize    int
 	expandBytes int
+	events      *eventService
 }
 
 // New builds the service and its routes.
@@ -96,6 +100,7 @@ func New(cfg Config) *Service {
 		w.Header().Set("Allow", res.allow())
 		writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 	})
+	s.events = newEventService(s)
 	s.routes()
 	return s
 }
@@ -127,11 +132,18 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close ends background work.
-func (s *Service) Close() { s.tasks.close() }
+func (s *Service) Close() {
+	s.events.close()
+	s.tasks.close()
+}
+
+// CloseStreams ends the open event streams, which would otherwise keep an
+// HTTP server's graceful shutdown waiting.
+func (s *Service) CloseStreams() { s.events.closeStreams() }
 
 func (s *Service) handle(pattern string, res *resource) {
 	s.resources[pattern] = res
-	s.mux.Handle(pattern, s.serve(res))
+	s.mux.Handle(pattern, s.events.watch(pattern, res, s.serve(res)))
 }
 
 // lookup routes path as the router would and returns its resource and
@@ -163,6 +175,7 @@ func (s *Service) routes() {
 	s.registryRoutes()
 	s.taskRoutes()
 	s.logRoutes()
+	s.eventRoutes()
 }
 
 // machine resolves the {sys} URL parameter.

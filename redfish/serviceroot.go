@@ -51,6 +51,7 @@ func (s *Service) getServiceRoot(*http.Request) (any, error) {
 		"AccountService": link{"/redfish/v1/AccountService"},
 		"Registries":     link{"/redfish/v1/Registries"},
 		"Tasks":          link{"/redfish/v1/TaskService"}, // ServiceRoot names the TaskService link "Tasks"
+		"EventService":   link{eventServicePath},
 		"Links":          M{"Sessions": link{"/redfish/v1/SessionService/Sessions"}},
 	}, nil
 }
@@ -79,6 +80,8 @@ var servedTypes = []string{
 	"PowerSubsystem.v1_1_3", "PowerSupplyCollection", "PowerSupply.v1_6_0", "PowerSupplyMetrics.v1_2_0",
 	// Storage: controllers and volumes.
 	"StorageControllerCollection", "StorageController.v1_11_0", "VolumeCollection", "Volume.v1_10_2",
+	// Eventing.
+	"EventService.v1_12_0", "EventDestinationCollection", "EventDestination.v1_16_0", "Event.v1_13_0", "MessageRegistry.v1_7_0",
 }
 
 var metadataDocument = func() rawDocument {
@@ -123,7 +126,7 @@ var odataDocument = func() rawDocument {
 		{"Managers", "/redfish/v1/Managers"}, {"Chassis", "/redfish/v1/Chassis"},
 		{"SessionService", "/redfish/v1/SessionService"}, {"AccountService", "/redfish/v1/AccountService"},
 		{"Registries", "/redfish/v1/Registries"}, {"TaskService", "/redfish/v1/TaskService"},
-		{"Sessions", "/redfish/v1/SessionService/Sessions"},
+		{"Sessions", "/redfish/v1/SessionService/Sessions"}, {"EventService", eventServicePath},
 	}
 	var b strings.Builder
 	b.WriteString(`{"@odata.context":"/redfish/v1/$metadata","value":[`)

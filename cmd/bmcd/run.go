@@ -80,7 +80,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	svc := redfish.New(redfish.Config{
 		Machines: machines, Accounts: accounts, UUID: installID, Version: version,
 		SessionTimeout: o.sessionTimeout, Log: log, HTTPPort: port, TLS: o.tls,
-		IPMIPorts: ipmiPorts, Audit: auditLog,
+		IPMIPorts: ipmiPorts, Audit: auditLog, Store: db,
 	})
 	defer svc.Close()
 	srv := &http.Server{
@@ -90,6 +90,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	srv.RegisterOnShutdown(svc.CloseStreams) // event streams would hold Shutdown for its whole grace
 	scheme := "http"
 	if o.tls {
 		cert, err := certs.LoadOrCreate(o.stateDir)

@@ -2,9 +2,11 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -91,6 +93,14 @@ func TestSchemaConformance(t *testing.T) {
 			"UefiTargetBootSourceOverride": b.Get(t, "/redfish/v1/Systems/1/BootOptions/Boot0002")["UefiDevicePath"]}}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/BootOptions/Boot0002", map[string]any{"BootOptionEnabled": false}))
 	b.WaitPower(t, "0", "On")
+	// A push subscription, and an SSE stream, whose EventDestination the
+	// walk finds in the subscriptions collection.
+	sub := newEventSink(t)
+	b.Must(t, http.StatusCreated, post("/redfish/v1/EventService/Subscriptions", map[string]any{
+		"Destination": sub.URL, "Protocol": "Redfish", "Context": "schema walk", "RegistryPrefixes": []string{"ResourceEvent"},
+		"OriginResources": []map[string]any{{"@odata.id": "/redfish/v1/Systems/0"}}, "HttpHeaders": []map[string]string{{"X-Walk": "1"}}}))
+	stream := openEventStream(t, b, "", nil)
+	defer stream.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -120,6 +130,10 @@ func TestSchemaConformance(t *testing.T) {
 		"SessionService", "Session", "AccountService", "ManagerAccount", "Role",
 		"MessageRegistryFileCollection", "MessageRegistryFile", "TaskService", "Task",
 		"LogService", "LogEntryCollection", "LogEntry",
+		"ThermalSubsystem", "FanCollection", "Fan", "ThermalMetrics",
+		"PowerSubsystem", "PowerSupplyCollection", "PowerSupply", "PowerSupplyMetrics",
+		"Storage", "Drive", "StorageControllerCollection", "StorageController", "VolumeCollection", "SimpleStorage",
+		"EventService", "EventDestinationCollection",
 		"UpdateService", "SoftwareInventoryCollection", "SoftwareInventory",
 	} {
 		if types[want] == 0 {
@@ -144,17 +158,25 @@ func TestSchemaConformance(t *testing.T) {
 			t.Errorf("the crawl did not validate %s as a %s (got %q)", path, typ, validated[path])
 		}
 	}
+	if types["EventDestination"] != 2 {
+		t.Errorf("the crawl validated %d EventDestinations, want the subscription and the stream", types["EventDestination"])
+	}
 	checkMetadata(t, b, results)
 	checkRegistryDocuments(t, b, v)
 
 	// Every resource names itself by the URI it is served at, and its
-	// @odata.etag is its ETag header.
+	// @odata.etag is its ETag header. Every Oem object has an @odata.type
+	// that the OEM CSDL $metadata references defines, as the DMTF Service
+	// Validator resolves it.
+	oemTypes := localOemTypes(t, b)
+	oems := 0
 	for _, res := range results {
 		if res.Err != nil {
 			continue
 		}
 		r := b.Must(t, http.StatusOK, request{Method: http.MethodGet, Path: res.Path})
 		doc := r.JSON(t)
+		oems += checkOem(t, res.Path, doc, oemTypes)
 		if id, _ := doc["@odata.id"].(string); strings.TrimSuffix(id, "/") != strings.TrimSuffix(res.Path, "/") {
 			t.Errorf("%s: @odata.id is %q", res.Path, id)
 		}
@@ -163,6 +185,9 @@ func TestSchemaConformance(t *testing.T) {
 		}
 	}
 
+	if oems == 0 {
+		t.Error("the crawl met no Oem object")
+	}
 	var seen []string
 	for k, n := range types {
 		seen = append(seen, fmt.Sprintf("%s×%d", k, n))
@@ -188,13 +213,18 @@ func checkRegistryDocuments(t *testing.T, b *bmc, v *schemacheck.Validator) {
 				t.Errorf("registry %s does not validate: %v", uri, err)
 			}
 			doc := r.JSON(t)
-			types[typeName(doc["@odata.type"].(string))]++
+			typ := typeName(doc["@odata.type"].(string))
+			types[typ]++
+			if typ == "MessageRegistry" && !strings.HasPrefix(fmt.Sprint(doc["Id"]), fmt.Sprint(file["Id"])+".") {
+				t.Errorf("registry %s is %v %v", uri, doc["@odata.type"], doc["Id"])
+			}
 			names = append(names, doc["Id"].(string))
 		}
 	}
-	// Base and Update (the firmware update Tasks' messages); one BIOS
-	// attribute registry shared by both simulated systems.
-	if types["MessageRegistry"] != 2 || types["AttributeRegistry"] != 1 {
+	// Base, the audit log's (AccountSecurity, LogService, ManagerEvent,
+	// ResourceEvent), the events' (Bmcd) and the firmware update Tasks'
+	// (Update); one BIOS attribute registry.
+	if types["MessageRegistry"] < 7 || types["AttributeRegistry"] != 1 {
 		t.Errorf("registries served: %v", types)
 	}
 	for _, id := range []string{"Base.1.22.1", "Update.1.3.0"} {
@@ -338,6 +368,11 @@ func TestErrorResponsesConformance(t *testing.T) {
 			Body: map[string]any{"RemoteServerCertificates": map[string]any{"@odata.id": remoteServerCertificates}}}, 400, "PropertyNotWritable"},
 		{"duplicate account", request{Method: "POST", Path: "/redfish/v1/AccountService/Accounts",
 			Body: map[string]any{"UserName": adminUser, "Password": "Another-pw1", "RoleId": "ReadOnly"}}, 409, "ResourceAlreadyExists"},
+		{"restart a host that is off", request{Method: "POST", Path: "/redfish/v1/Systems/0/Actions/ComputerSystem.Reset",
+			Body: map[string]any{"ResetType": "GracefulRestart"}}, 409, "ResourceInStandby"},
+		{"delete the last administrator", request{Method: "DELETE", Path: "/redfish/v1/AccountService/Accounts/2"}, 409, "ResourceCannotBeDeleted"},
+		{"demote the last administrator", request{Method: "PATCH", Path: "/redfish/v1/AccountService/Accounts/2",
+			Body: map[string]any{"RoleId": "Operator"}}, 409, "PropertyValueResourceConflict"},
 	}
 	for _, c := range cases {
 		r, err := b.Do(c.req)
@@ -363,6 +398,13 @@ func TestErrorResponsesConformance(t *testing.T) {
 			t.Errorf("%s: no @Message.ExtendedInfo: %s", c.name, r.Body)
 			continue
 		}
+		for _, m := range info {
+			m, _ := m.(map[string]any)
+			id, _ := m["MessageId"].(string)
+			if res, _ := m["Resolution"].(string); res != baseResolutions[id[strings.LastIndexByte(id, '.')+1:]] {
+				t.Errorf("%s: %s Resolution %q is not the Base registry's", c.name, id, res)
+			}
+		}
 		if c.msgID != "" {
 			first, _ := info[0].(map[string]any)
 			id, _ := first["MessageId"].(string)
@@ -377,4 +419,110 @@ func TestErrorResponsesConformance(t *testing.T) {
 			t.Errorf("%s: 401 without WWW-Authenticate", c.name)
 		}
 	}
+}
+
+// baseResolutions is each Base registry message's Resolution, read from
+// the registry bmcd serves.
+var baseResolutions = func() map[string]string {
+	raw, err := os.ReadFile("../redfish/registry/Base.1.22.1.json")
+	if err != nil {
+		panic(err)
+	}
+	var reg struct {
+		Messages map[string]struct{ Resolution string }
+	}
+	if err := json.Unmarshal(raw, &reg); err != nil {
+		panic(err)
+	}
+	out := map[string]string{}
+	for k, m := range reg.Messages {
+		out[k] = m.Resolution
+	}
+	return out
+}()
+
+// localOemTypes downloads the schema files $metadata references on the
+// service itself (as the DMTF Service Validator does) and returns the
+// properties of each ComplexType derived from Resource.OemObject, keyed by
+// "Namespace.Name".
+func localOemTypes(t *testing.T, b *bmc) map[string]map[string]bool {
+	t.Helper()
+	meta := b.Must(t, http.StatusOK, request{Method: http.MethodGet, Path: "/redfish/v1/$metadata", NoAuth: true})
+	var edmx struct {
+		References []struct {
+			URI string `xml:"Uri,attr"`
+		} `xml:"Reference"`
+	}
+	if err := xml.Unmarshal(meta.Body, &edmx); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]bool{}
+	for _, ref := range edmx.References {
+		if !strings.HasPrefix(ref.URI, "/") {
+			continue
+		}
+		r := b.Must(t, http.StatusOK, request{Method: http.MethodGet, Path: ref.URI, NoAuth: true})
+		var csdl struct {
+			Schemas []struct {
+				Namespace string `xml:"Namespace,attr"`
+				Types     []struct {
+					Name  string `xml:"Name,attr"`
+					Base  string `xml:"BaseType,attr"`
+					Props []struct {
+						Name string `xml:"Name,attr"`
+					} `xml:"Property"`
+				} `xml:"ComplexType"`
+			} `xml:"DataServices>Schema"`
+		}
+		if err := xml.Unmarshal(r.Body, &csdl); err != nil {
+			t.Fatalf("%s: %v", ref.URI, err)
+		}
+		for _, sch := range csdl.Schemas {
+			for _, ct := range sch.Types {
+				if ct.Base != "Resource.OemObject" {
+					continue
+				}
+				props := map[string]bool{}
+				for _, p := range ct.Props {
+					props[p.Name] = true
+				}
+				out[sch.Namespace+"."+ct.Name] = props
+			}
+		}
+	}
+	return out
+}
+
+// checkOem checks every Oem object in v and returns how many it saw.
+func checkOem(t *testing.T, path string, v any, types map[string]map[string]bool) int {
+	t.Helper()
+	n := 0
+	switch x := v.(type) {
+	case map[string]any:
+		if o, ok := x["Oem"].(map[string]any); ok {
+			for vendor, ext := range o {
+				n++
+				obj, _ := ext.(map[string]any)
+				typ, _ := obj["@odata.type"].(string)
+				props, ok := types[strings.TrimPrefix(typ, "#")]
+				if !ok {
+					t.Errorf("%s: Oem.%s has @odata.type %q, which no local schema of $metadata defines", path, vendor, typ)
+					continue
+				}
+				for k := range obj {
+					if k != "@odata.type" && !props[k] {
+						t.Errorf("%s: Oem.%s.%s is not declared in %s", path, vendor, k, typ)
+					}
+				}
+			}
+		}
+		for _, c := range x {
+			n += checkOem(t, path, c, types)
+		}
+	case []any:
+		for _, c := range x {
+			n += checkOem(t, path, c, types)
+		}
+	}
+	return n
 }

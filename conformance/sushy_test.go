@@ -142,3 +142,23 @@ func TestSushyBiosAndBootOrder(t *testing.T) {
 	}
 	t.Logf("sushy BIOS and boot order flow:\n%s", out)
 }
+
+// TestSushyInventory runs clients/sushy_inventory.py: sushy reading the
+// Chassis's Thermal and Power (with power supplies) and the System's
+// Storage (controllers, volumes) and SimpleStorage, as Ironic's inspection
+// and RAID interfaces do.
+func TestSushyInventory(t *testing.T) {
+	t.Parallel()
+	requireSushy(t)
+	b := startBMC(t, bmcOpts{Systems: 1})
+	script, err := filepath.Abs(filepath.Join("clients", "sushy_inventory.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := runClient(t, 2*time.Minute, systemPython, script,
+		"--url", b.URL, "--username", b.User, "--password", b.Password, "--system", "/redfish/v1/Systems/0")
+	if code != 0 || !strings.Contains(out, "OK: sushy inventory passed") {
+		t.Fatalf("sushy_inventory.py exited %d:\n%s\nbmcd output:\n%s", code, out, b.Output())
+	}
+	t.Logf("sushy inventory:\n%s", out)
+}

@@ -105,4 +105,14 @@ type Sensor struct {
 	UpperCaution  float64
 	LowerCaution  float64
 	LowerCritical float64
+	// PhysicalContext is where the sensor is, in the Redfish
+	// PhysicalContext vocabulary ("Intake", "CPU", "Fan", "SystemBoard",
+	// "PowerSubsystem", ...); "" if unknown.
+	PhysicalContext string
+	// RangeMin and RangeMax bound the readings the sensor can report (a
+	// fan's RangeMax is its rated speed); both zero when unknown.
+	RangeMin, RangeMax float64
 }
+
+// HasRange reports whether the sensor's reading range is known.
+func (s Sensor) HasRange() bool { return s.RangeMin != 0 || s.RangeMax != 0 }

@@ -283,17 +283,18 @@ func (m *Machine) applyBootLocked(next state) error {
 		if ov.Target == BootUefiTarget {
 			msg += " device path " + ov.UefiTarget
 		}
-		m.addEventLocked(EventBootOverride, SeverityOK, msg)
+		m.logLocked(Event{Kind: EventBootOverride, Severity: SeverityOK, Message: msg,
+			Source: ov.Target, Enabled: ov.Enabled, Mode: ov.Mode})
 	}
 	if next.BootOrderSet != prev.BootOrderSet || !slices.Equal(next.BootOrder, prev.BootOrder) {
-		m.addEventLocked(EventBootOrder, SeverityOK, "Boot order set: "+strings.Join(next.BootOrder, ", "))
+		m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: "Boot order set: " + strings.Join(next.BootOrder, ", ")})
 	}
 	if next.BootNext != prev.BootNext {
 		msg := "BootNext cleared"
 		if next.BootNext != "" {
 			msg = "BootNext set: " + next.BootNext
 		}
-		m.addEventLocked(EventBootOrder, SeverityOK, msg)
+		m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: msg})
 	}
 	return nil
 }
@@ -416,7 +417,7 @@ func (m *Machine) SetBootOptionEnabled(ref string, on bool) error {
 	if !on {
 		state = "disabled"
 	}
-	m.addEventLocked(EventBootOrder, SeverityOK, fmt.Sprintf("Boot option %s %s", ref, state))
+	m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: fmt.Sprintf("Boot option %s %s", ref, state)})
 	return nil
 }
 
@@ -435,6 +436,6 @@ func (m *Machine) SetDefaultBootOrder() error {
 	if err != nil {
 		return err
 	}
-	m.addEventLocked(EventBootOrder, SeverityOK, "Boot order set to the default: "+strings.Join(m.orderLocked(&m.st), ", "))
+	m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: "Boot order set to the default: " + strings.Join(m.orderLocked(&m.st), ", ")})
 	return nil
 }

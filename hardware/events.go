@@ -1,6 +1,10 @@
 package hardware
 
-import "time"
+import (
+	"time"
+
+	"github.com/bmcd/bmcd/internal/queue"
+)
 
 // Severity of an event log entry.
 type Severity string
@@ -20,7 +24,7 @@ type EventKind string
 const (
 	EventPowerOn      EventKind = "PowerOn"
 	EventPowerOff     EventKind = "PowerOff"
-	EventReset        EventKind = "Reset"
+	EventReset        EventKind = "Reset" // the management controller was reset
 	EventBoot         EventKind = "Boot"
 	EventNmi          EventKind = "Nmi"
 	EventMediaInsert  EventKind = "MediaInserted"
@@ -33,15 +37,82 @@ const (
 	EventSettings   EventKind = "SettingsApplied"
 )
 
-// Event is one entry of the machine's event log.
+// Event is one entry of the machine's event log. Besides the human-readable
+// Message, an entry carries what it is about in fields of its own, so every
+// protocol can state it in its own terms (a Redfish MessageId and its
+// arguments, an IPMI sensor offset). Fields that do not apply to a kind are
+// empty; entries logged before a field existed lack it too.
 type Event struct {
 	ID       uint64    `json:"id"`
 	Time     time.Time `json:"time"`
 	Kind     EventKind `json:"kind"`
 	Severity Severity  `json:"severity"`
 	Message  string    `json:"message"`
+
+	// Slot is the virtual media slot (MediaInserted, MediaEjected), or the
+	// empty slot a Boot fell through from to the disk.
+	Slot string `json:"slot,omitempty"`
+	// Image is the virtual media image URL, its password redacted
+	// (MediaInserted, MediaEjected, a Boot from a medium), or a firmware
+	// image's source (FirmwareStaged, FirmwareUpdated).
+	Image string `json:"image,omitempty"`
+	// Source is the device booted from (Boot) or the override target
+	// (BootOverride); Mode is the boot mode of either.
+	Source BootSource `json:"source,omitempty"`
+	Mode   BootMode   `json:"mode,omitempty"`
+	// Enabled is the override's duration (BootOverride).
+	Enabled BootEnabled `json:"enabled,omitempty"`
+	// ResetType is the kind of reset (Reset).
+	ResetType ResetType `json:"reset_type,omitempty"`
+	// Component is the firmware component (FirmwareStaged,
+	// FirmwareUpdated), Version the version its image carries; Image then
+	// says where the image came from (a redacted URL or a file name).
+	Component string `json:"component,omitempty"`
+	Version   string `json:"version,omitempty"`
 }
 
 // MaxEvents is how many entries the log keeps; the oldest go first, as a
 // SEL in overwrite mode does.
 const MaxEvents = 1024
+
+// MachineEvent is an event as a subscriber receives it: the entry and the
+// machine that logged it.
+type MachineEvent struct {
+	Machine string
+	Event
+}
+
+// Subscribe makes the machine push every event it logs from now on to q,
+// in log order, once the entry is durable (or its write has failed and been
+// reported). Pushing never blocks the machine: a full queue drops its oldest
+// entry (see queue.Queue). One queue may serve many machines; each call
+// pushes once per event. cancel stops
+// the pushes; calling it twice is harmless.
+//
+// This is the machine model's only publisher: the event log, the IPMI SEL
+// and every protocol's event stream see the same entries.
+func (m *Machine) Subscribe(q *queue.Queue[MachineEvent]) (cancel func()) {
+	token := &subscriber{q: q}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.subs == nil {
+		m.subs = map[*subscriber]struct{}{}
+	}
+	m.subs[token] = struct{}{}
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.subs, token)
+	}
+}
+
+// subscriber is one Subscribe call.
+type subscriber struct{ q *queue.Queue[MachineEvent] }
+
+// publishLocked hands e to every subscriber. The caller holds m.mu, so
+// events reach each queue in ID order.
+func (m *Machine) publishLocked(e Event) {
+	for s := range m.subs {
+		s.q.Push(MachineEvent{Machine: m.id, Event: e})
+	}
+}

@@ -39,6 +39,14 @@ func (m *Machine) Boot() BootResult {
 		st.Bios[k] = v
 	}
 	st.BiosPending = nil
+	// The slot of a virtual-media override, if it has no medium: the boot
+	// falls through, and the event says from where.
+	emptySlot := ""
+	if ov := st.Override; ov.Enabled != BootDisabled {
+		if slot, ok := m.slotFor(ov.Target); ok && !st.Media[slot].Inserted {
+			emptySlot = slot
+		}
+	}
 	res, via, notes := m.chooseLocked(&st)
 	st.SecureBootCurrent = st.SecureBoot
 	if err := m.store.Put(machinesBucket, m.id, &st); err != nil {
@@ -48,7 +56,7 @@ func (m *Machine) Boot() BootResult {
 	res.BiosVersion = m.biosVersionLocked()
 	m.lastBoot = res
 	if applied {
-		m.addEventLocked(EventSettings, SeverityOK, "Pending BIOS settings applied")
+		m.logLocked(Event{Kind: EventSettings, Severity: SeverityOK, Message: "Pending BIOS settings applied"})
 	}
 	msg := fmt.Sprintf("Host firmware booting from %s in %s mode", res.Source, res.Mode)
 	if res.Image != "" {
@@ -63,7 +71,8 @@ func (m *Machine) Boot() BootResult {
 	if len(notes) > 0 {
 		msg += " (" + strings.Join(notes, "; ") + ")"
 	}
-	m.addEventLocked(EventBoot, SeverityOK, msg)
+	m.logLocked(Event{Kind: EventBoot, Severity: SeverityOK, Message: msg,
+		Source: res.Source, Mode: res.Mode, Image: RedactURL(res.Image), Slot: emptySlot})
 	return res
 }
 

@@ -391,12 +391,14 @@ func (m *Machine) install(fu FirmwareUpdater, component string, img FirmwareImag
 	}
 	res.Component = m.currentLocked(shipped)
 	if res.Staged {
-		m.addEventLocked(EventFirmwareStaged, SeverityOK, fmt.Sprintf(
+		m.logLocked(Event{Kind: EventFirmwareStaged, Severity: SeverityOK, Message: fmt.Sprintf(
 			"%s firmware %s (%s) staged; it takes effect at the next host reset (running %s)",
-			shipped.ID, idn.Version, source, before.Version))
+			shipped.ID, idn.Version, source, before.Version),
+			Component: shipped.ID, Image: source, Version: idn.Version})
 	} else {
-		m.addEventLocked(EventFirmwareUpdated, SeverityOK, fmt.Sprintf(
-			"%s firmware updated from %s to %s (%s)", shipped.ID, before.Version, idn.Version, source))
+		m.logLocked(Event{Kind: EventFirmwareUpdated, Severity: SeverityOK, Message: fmt.Sprintf(
+			"%s firmware updated from %s to %s (%s)", shipped.ID, before.Version, idn.Version, source),
+			Component: shipped.ID, Image: source, Version: idn.Version})
 	}
 	m.log.Info("firmware update", "component", target, "version", idn.Version, "staged", res.Staged)
 	return res, nil
@@ -433,7 +435,8 @@ func (m *Machine) activateStagedLocked(st *state) {
 		p := fs.Pending
 		fs.Version, fs.Pending = p.Version, nil
 		st.Firmware[c.ID] = fs
-		m.addEventLocked(EventFirmwareUpdated, SeverityOK, fmt.Sprintf(
-			"%s firmware updated from %s to %s at host reset (%s)", c.ID, from, p.Version, p.Image))
+		m.logLocked(Event{Kind: EventFirmwareUpdated, Severity: SeverityOK, Message: fmt.Sprintf(
+			"%s firmware updated from %s to %s at host reset (%s)", c.ID, from, p.Version, p.Image),
+			Component: c.ID, Image: p.Image, Version: p.Version})
 	}
 }

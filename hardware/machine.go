@@ -87,6 +87,8 @@ type Machine struct {
 
 	consoleOnce sync.Once
 	console     *Console // see console.go
+
+	subs map[*subscriber]struct{} // event subscribers, see events.go
 }
 
 // NewMachine wraps backend as machine id, loading persisted state from st.
@@ -245,7 +247,7 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 	}
 	m.mu.Lock()
 	if r == ResetNmi {
-		m.addEventLocked(EventNmi, SeverityWarning, "Diagnostic interrupt (NMI) sent to the host")
+		m.logLocked(Event{Kind: EventNmi, Severity: SeverityWarning, Message: "Diagnostic interrupt (NMI) sent to the host"})
 	} else {
 		m.lastReset = time.Now()
 	}
@@ -266,9 +268,9 @@ func (m *Machine) powerChanged(from, to PowerState) {
 	m.mu.Lock()
 	switch to {
 	case PowerOn:
-		m.addEventLocked(EventPowerOn, SeverityOK, "System powered on")
+		m.logLocked(Event{Kind: EventPowerOn, Severity: SeverityOK, Message: "System powered on"})
 	case PowerOff:
-		m.addEventLocked(EventPowerOff, SeverityOK, "System powered off")
+		m.logLocked(Event{Kind: EventPowerOff, Severity: SeverityOK, Message: "System powered off"})
 	}
 	m.mu.Unlock()
 	m.gen.Add(1)
@@ -331,7 +333,9 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writePro
 	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
 		return err
 	}
-	m.addEventLocked(EventMediaInsert, SeverityOK, fmt.Sprintf("Virtual media %s inserted into %s", RedactURL(rawURL), slot))
+	m.logLocked(Event{Kind: EventMediaInsert, Severity: SeverityOK,
+		Message: fmt.Sprintf("Virtual media %s inserted into %s", RedactURL(rawURL), slot),
+		Slot:    slot, Image: RedactURL(rawURL)})
 	return nil
 }
 
@@ -363,7 +367,9 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	if err != nil {
 		return err
 	}
-	m.addEventLocked(EventMediaEject, SeverityOK, fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(img), slot))
+	m.logLocked(Event{Kind: EventMediaEject, Severity: SeverityOK,
+		Message: fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(img), slot),
+		Slot:    slot, Image: RedactURL(img)})
 	return nil
 }
 
@@ -408,20 +414,26 @@ func (m *Machine) ClearEvents() error {
 		return fmt.Errorf("clear event log: %w", err)
 	}
 	m.events = nil
-	m.addEventLocked(EventLogCleared, SeverityOK, "Event log cleared")
+	m.logLocked(Event{Kind: EventLogCleared, Severity: SeverityOK, Message: "Event log cleared"})
 	return nil
 }
 
 // AddEvent appends an entry to the event log.
 func (m *Machine) AddEvent(kind EventKind, sev Severity, msg string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.addEventLocked(kind, sev, msg)
+	m.LogEvent(Event{Kind: kind, Severity: sev, Message: msg})
 }
 
-func (m *Machine) addEventLocked(kind EventKind, sev Severity, msg string) {
+// LogEvent appends e to the event log with the next ID and the current
+// time (whatever e's ID and Time say), and publishes it to subscribers.
+func (m *Machine) LogEvent(e Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.logLocked(e)
+}
+
+func (m *Machine) logLocked(e Event) {
 	m.lastEvent++
-	e := Event{ID: m.lastEvent, Time: time.Now().UTC().Truncate(time.Second), Kind: kind, Severity: sev, Message: msg}
+	e.ID, e.Time = m.lastEvent, time.Now().UTC().Truncate(time.Second)
 	m.events = append(m.events, e)
 	var drop []string
 	if over := len(m.events) - MaxEvents; over > 0 {
@@ -445,6 +457,7 @@ func (m *Machine) addEventLocked(kind EventKind, sev Severity, msg string) {
 		m.log.Error("persist event", "err", err)
 	}
 	m.gen.Add(1)
+	m.publishLocked(e)
 }
 
 func eventKey(id uint64) string { return fmt.Sprintf("%020d", id) }

@@ -206,6 +206,10 @@ type Info struct {
 	// BiosRegistry describes the firmware settings: every attribute, its
 	// type, the values it takes and its factory value (see bios.go).
 	BiosRegistry BiosRegistry
+	// StorageControllers drive the Disks; Volumes are what they build
+	// from them (none without hardware RAID).
+	StorageControllers []StorageController
+	Volumes            []Volume
 }
 
 // Capabilities says what a backend can do. Protocols report it to clients

@@ -277,4 +277,5 @@ func (s *Server) rakp3(payload []byte, from netip.AddrPort) {
 	s.log.Debug("ipmi session opened", "session", sess.id, "user", sess.userName, "src", from.String(),
 		"cipher_suite", sess.suite.ID, "max_privilege", sess.limit.String())
 	s.sendHandshake(from, rmcp.PayloadRAKP4, sess.rakp4)
+	s.loginEvent(sess.userName, from.Addr(), true)
 }

@@ -80,6 +80,13 @@ type Config struct {
 	// G-1 note 6) does. Off by default: OPERATOR may set it, as OpenBMC and
 	// the common BMCs allow and as Ironic needs at the end of a deploy.
 	StrictBootPrivilege bool
+
+	// OnLogin, if set, is told of every login: a session activated for
+	// user (ok true), or a failed attempt from src (ok false, user "": the
+	// name given is not trusted, people type passwords into it). It is
+	// called after the reply is sent, from the packet's handler; it
+	// changes nothing the console sees.
+	OnLogin func(user string, src netip.Addr, ok bool)
 }
 
 // Server serves IPMI over LAN for one machine.
@@ -337,4 +344,12 @@ func (s *Server) loginFailed(sess *session, why string) {
 		attrs = append(attrs, "user_known", false)
 	}
 	s.log.Warn("ipmi login failed", attrs...)
+	s.loginEvent("", sess.src.Addr(), false)
+}
+
+// loginEvent tells Config.OnLogin of a login, if it is set.
+func (s *Server) loginEvent(user string, src netip.Addr, ok bool) {
+	if s.cfg.OnLogin != nil {
+		s.cfg.OnLogin(user, src.Unmap(), ok)
+	}
 }

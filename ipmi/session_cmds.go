@@ -192,6 +192,7 @@ func activateSession(r *request) (byte, []byte) {
 		sess.setState(stateActive)
 		r.s.log.Debug("ipmi session opened", "session", sess.id, "user", sess.userName, "src", r.from.String(),
 			"protocol", "IPMI v1.5", "max_privilege", priv.String())
+		defer r.s.loginEvent(sess.userName, r.from.Addr(), true) // once the reply is built (IPMI v1.5, off by default)
 	}
 	sess.out = initOut
 	resp := []byte{rmcp.AuthMD5}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -36,7 +37,7 @@ func (s *Service) accountRoutes() {
 					ids = append(ids, accountPath(a.ID))
 				}
 			}
-			return collection("ManagerAccountCollection", "Accounts Collection", "/redfish/v1/AccountService/Accounts", ids), nil
+			return collection("ManagerAccountCollection", "Accounts Collection", accountsPath, ids), nil
 		},
 		post:     s.createAccount,
 		postPriv: auth.PrivConfigureUsers,
@@ -110,22 +111,44 @@ func (s *Service) visibleAccount(r *http.Request) (auth.Account, error) {
 	return a, nil
 }
 
-// accountError maps account-database errors to Base messages.
-func accountError(err error, user string) error {
+// accountError maps account-database errors to Base messages. user names
+// the account; lastAdmin is the message for the last-administrator guard,
+// which depends on the request (see lastAdminError).
+func accountError(err error, user string, lastAdmin *apiError) error {
 	switch {
 	case errors.Is(err, auth.ErrExists):
 		return apiErr(http.StatusConflict, "ResourceAlreadyExists", "ManagerAccount", "UserName", user)
 	case errors.Is(err, auth.ErrFull):
 		return apiErr(http.StatusBadRequest, "CreateLimitReachedForResource")
-	case errors.Is(err, auth.ErrLastAdmin):
-		return withResolution(apiErr(http.StatusConflict, "OperationNotAllowed"), err)
+	case errors.Is(err, auth.ErrLastAdmin) && lastAdmin != nil:
+		return withCause(lastAdmin, err)
 	case errors.Is(err, auth.ErrNotFound):
 		return notFound("ManagerAccount", user)
 	case errors.Is(err, auth.ErrInvalid):
-		return withResolution(apiErr(http.StatusBadRequest, "PropertyValueFormatError", user, "/UserName"), err)
+		return withCause(apiErr(http.StatusBadRequest, "PropertyValueFormatError", user, "/UserName"), err)
 	}
 	return err
 }
+
+// lastAdminError is the message for a request that would leave no enabled
+// Administrator. A DELETE gets ResourceCannotBeDeleted, the Base message
+// for a delete the service refuses; a PATCH gets
+// PropertyValueResourceConflict, naming the property and value that
+// conflict with the configuration of the accounts collection (the
+// collection would be left without an Administrator). Both are 409.
+func lastAdminError(b *accountBody) *apiError {
+	switch {
+	case b == nil:
+		return apiErr(http.StatusConflict, "ResourceCannotBeDeleted")
+	case b.RoleID != nil && *b.RoleID != string(auth.RoleAdministrator):
+		return apiErr(http.StatusConflict, "PropertyValueResourceConflict", "RoleId", *b.RoleID, accountsPath)
+	case b.Enabled != nil && !*b.Enabled:
+		return apiErr(http.StatusConflict, "PropertyValueResourceConflict", "Enabled", "false", accountsPath)
+	}
+	return nil // the guard fired for a change this body does not make: a bug, answered as such
+}
+
+const accountsPath = "/redfish/v1/AccountService/Accounts"
 
 type accountBody struct {
 	UserName *string `json:"UserName"`
@@ -140,12 +163,21 @@ type accountBody struct {
 func (b *accountBody) checkCredentials() error {
 	if b.Password != nil {
 		if err := auth.CheckPassword(*b.Password); err != nil {
-			return withResolution(apiErr(http.StatusBadRequest, "PasswordIncorrectLength"), err)
+			// The only rule is the length; the message names the limits'
+			// properties. The password itself is never logged.
+			return withCause(apiErr(http.StatusBadRequest, "PasswordIncorrectLength"), err)
 		}
 	}
 	if b.UserName != nil {
-		if err := auth.CheckUserName(*b.UserName); err != nil {
-			return withResolution(apiErr(http.StatusBadRequest, "PropertyValueFormatError", *b.UserName, "/UserName"), err)
+		u := *b.UserName
+		switch err := auth.CheckUserName(u); {
+		case err == nil:
+		case u == "":
+			return withCause(apiErr(http.StatusBadRequest, "StringValueTooShort", u, "1"), err)
+		case len(u) > auth.MaxUserNameLength:
+			return withCause(apiErr(http.StatusBadRequest, "StringValueTooLong", u, strconv.Itoa(auth.MaxUserNameLength)), err)
+		default:
+			return withCause(apiErr(http.StatusBadRequest, "PropertyValueFormatError", u, "/UserName"), err)
 		}
 	}
 	return nil
@@ -194,7 +226,9 @@ func (s *Service) createAccount(w http.ResponseWriter, r *http.Request) error {
 		absent bool
 	}{{"UserName", b.UserName == nil}, {"Password", b.Password == nil}, {"RoleId", b.RoleID == nil}} {
 		if p.absent {
-			missing.msgs = append(missing.msgs, newMessage("CreateFailedMissingReqProperties", pointer(p.name)))
+			// The argument is the property's name (not a JSON pointer, which
+			// the registry asks for in PropertyMissing but not here).
+			missing.msgs = append(missing.msgs, newMessage("CreateFailedMissingReqProperties", p.name))
 		}
 	}
 	if len(missing.msgs) > 0 {
@@ -222,8 +256,9 @@ func (s *Service) createAccount(w http.ResponseWriter, r *http.Request) error {
 		a, err = s.accounts.Create(*b.UserName, *b.Password, auth.Role(*b.RoleID), enabled)
 	}
 	if err != nil {
-		return accountError(err, *b.UserName)
+		return accountError(err, *b.UserName, nil)
 	}
+	s.record(r, audit.AccountCreated(a.UserName))
 	w.Header().Set("Location", accountPath(a.ID))
 	writeJSON(w, http.StatusCreated, renderAccount(a))
 	return nil
@@ -256,13 +291,44 @@ func (s *Service) patchAccount(r *http.Request) error {
 		role := auth.Role(*b.RoleID)
 		u.Role = &role
 	}
-	if _, err := s.accounts.Update(a.ID, u); err != nil {
-		return accountError(err, a.UserName)
+	after, err := s.accounts.Update(a.ID, u)
+	if err != nil {
+		return accountError(err, a.UserName, lastAdminError(&b))
 	}
 	if b.Password != nil || (b.Enabled != nil && !*b.Enabled) {
 		s.sessions.dropAccount(a.ID)
 	}
+	for _, m := range accountChanges(a, after, b.Password != nil) {
+		s.record(r, m)
+	}
 	return nil
+}
+
+// accountChanges are the audit messages for an account that went from
+// before to after (the password is never compared, only said to be set).
+func accountChanges(before, after auth.Account, password bool) []audit.Message {
+	var out []audit.Message
+	if after.UserName != before.UserName {
+		// No AccountSecurity message renames; the property change names
+		// the new name.
+		out = append(out, audit.PropertyModified("/UserName", after.UserName))
+	}
+	if password {
+		out = append(out, audit.PasswordModified(after.UserName))
+	}
+	if after.Role != before.Role {
+		out = append(out, audit.RoleChanged(after.UserName, string(before.Role), string(after.Role)))
+	}
+	switch {
+	case after.Enabled && !before.Enabled:
+		out = append(out, audit.AccountEnabled(after.UserName))
+	case !after.Enabled && before.Enabled:
+		out = append(out, audit.AccountDisabled(after.UserName))
+	}
+	if before.Locked && !after.Locked {
+		out = append(out, audit.AccountUnlocked(after.UserName))
+	}
+	return out
 }
 
 func (s *Service) deleteAccount(r *http.Request) error {
@@ -271,8 +337,9 @@ func (s *Service) deleteAccount(r *http.Request) error {
 		return err
 	}
 	if err := s.accounts.Delete(a.ID); err != nil {
-		return accountError(err, a.UserName)
+		return accountError(err, a.UserName, lastAdminError(nil))
 	}
 	s.sessions.dropAccount(a.ID)
+	s.record(r, audit.AccountRemoved(a.UserName))
 	return nil
 }

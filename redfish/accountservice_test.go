@@ -67,17 +67,17 @@ func TestAccountErrors(t *testing.T) {
 		args []string
 	}{
 		{"duplicate", M{"UserName": operUser, "Password": "password1", "RoleId": "Operator"}, 409, "ResourceAlreadyExists", []string{"ManagerAccount", "UserName", operUser}},
-		{"no password", M{"UserName": "x1", "RoleId": "Operator"}, 400, "CreateFailedMissingReqProperties", []string{"/Password"}},
-		{"no user", M{"Password": "password1", "RoleId": "Operator"}, 400, "CreateFailedMissingReqProperties", []string{"/UserName"}},
-		{"no role", M{"UserName": "x1", "Password": "password1"}, 400, "CreateFailedMissingReqProperties", []string{"/RoleId"}},
+		{"no password", M{"UserName": "x1", "RoleId": "Operator"}, 400, "CreateFailedMissingReqProperties", []string{"Password"}},
+		{"no user", M{"Password": "password1", "RoleId": "Operator"}, 400, "CreateFailedMissingReqProperties", []string{"UserName"}},
+		{"no role", M{"UserName": "x1", "Password": "password1"}, 400, "CreateFailedMissingReqProperties", []string{"RoleId"}},
 		{"short password", M{"UserName": "x1", "Password": "short", "RoleId": "Operator"}, 400, "PasswordIncorrectLength", []string{}},
 		{"long password", M{"UserName": "x1", "Password": long, "RoleId": "Operator"}, 400, "PasswordIncorrectLength", nil},
 		{"bad role", M{"UserName": "x1", "Password": "password1", "RoleId": "Root"}, 400, "PropertyValueNotInList", []string{"Root", "/RoleId"}},
 		{"bad name", M{"UserName": "with space", "Password": "password1", "RoleId": "Operator"}, 400, "PropertyValueFormatError", []string{"with space", "/UserName"}},
 		{"unicode name", M{"UserName": "jürgen", "Password": "password1", "RoleId": "Operator"}, 400, "PropertyValueFormatError", nil},
 		{"colon name", M{"UserName": "a:b", "Password": "password1", "RoleId": "Operator"}, 400, "PropertyValueFormatError", nil},
-		{"long name", M{"UserName": strings.Repeat("u", 17), "Password": "password1", "RoleId": "Operator"}, 400, "PropertyValueFormatError", nil},
-		{"empty name", M{"UserName": "", "Password": "password1", "RoleId": "Operator"}, 400, "PropertyValueFormatError", nil},
+		{"long name", M{"UserName": strings.Repeat("u", 17), "Password": "password1", "RoleId": "Operator"}, 400, "StringValueTooLong", []string{strings.Repeat("u", 17), "16"}},
+		{"empty name", M{"UserName": "", "Password": "password1", "RoleId": "Operator"}, 400, "StringValueTooShort", []string{"", "1"}},
 		{"locked", M{"UserName": "x1", "Password": "password1", "RoleId": "Operator", "Locked": true}, 400, "PropertyValueNotInList", nil},
 		{"unknown", M{"UserName": "x1", "Password": "password1", "RoleId": "Operator", "Shell": "/bin/sh"}, 400, "PropertyUnknown", []string{"/Shell"}},
 		{"wrong type", M{"UserName": "x1", "Password": 12345678, "RoleId": "Operator"}, 400, "PropertyValueTypeError", []string{"12345678", "/Password"}},
@@ -101,7 +101,7 @@ func TestAccountErrors(t *testing.T) {
 	if ids := messageIDs(r.Body); len(ids) != 3 {
 		t.Errorf("missing UserName, Password and RoleId: %v", ids)
 	}
-	if got := r.args(); got[0] != "/UserName" {
+	if got := r.args(); got[0] != "UserName" {
 		t.Errorf("first missing property %q", got)
 	}
 	// PATCH errors.

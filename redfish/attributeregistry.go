@@ -1,11 +1,8 @@
 package redfish
 
 import (
-	"net/http"
 	"reflect"
 	"strings"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/bmcd/bmcd/hardware"
 )
@@ -41,53 +38,26 @@ func (s *Service) attributeRegistries() []*attrRegistry {
 	return out
 }
 
-func registryFilePath(id string) string { return "/redfish/v1/Registries/" + id }
-
-// attributeRegistryRoutes serves each registry as a MessageRegistryFile
-// (the Redfish home of any registry, DSP0266 §Registries) whose Location
-// is the AttributeRegistry document itself, as bmcweb and Dell do.
-func (s *Service) attributeRegistryRoutes(regs []*attrRegistry) {
-	find := func(r *http.Request) (*attrRegistry, error) {
-		id := chi.URLParam(r, "registry")
-		for _, reg := range regs {
-			if reg.reg.ID() == id {
-				return reg, nil
-			}
-		}
-		return nil, notFound("MessageRegistryFile", id)
+// attributeRegistryFile is the MessageRegistryFile of an attribute
+// registry (the Redfish home of any registry, DSP0266 §Registries), whose
+// Location is the AttributeRegistry document itself, as bmcweb and Dell do.
+func attributeRegistryFile(ar *attrRegistry) M {
+	id := ar.reg.ID()
+	major, rest, _ := strings.Cut(ar.reg.Version, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	return M{
+		"@odata.type": "#MessageRegistryFile.v1_1_5.MessageRegistryFile",
+		"@odata.id":   registryFilePath(id),
+		"Id":          id,
+		"Name":        "BIOS Attribute Registry File",
+		"Description": "The attributes of the BIOS settings (Systems/{id}/Bios) and the values each takes.",
+		"Registry":    ar.reg.Name + "." + major + "." + minor,
+		"Languages":   []string{"en"},
+		"Location": []M{{
+			"Language": "en",
+			"Uri":      registryFilePath(id) + "/" + ar.reg.Name,
+		}},
 	}
-	s.handle("/redfish/v1/Registries/{registry}", &resource{get: func(r *http.Request) (any, error) {
-		ar, err := find(r)
-		if err != nil {
-			return nil, err
-		}
-		id := ar.reg.ID()
-		major, rest, _ := strings.Cut(ar.reg.Version, ".")
-		minor, _, _ := strings.Cut(rest, ".")
-		return M{
-			"@odata.type": "#MessageRegistryFile.v1_1_5.MessageRegistryFile",
-			"@odata.id":   registryFilePath(id),
-			"Id":          id,
-			"Name":        "BIOS Attribute Registry File",
-			"Description": "The attributes of the BIOS settings (Systems/{id}/Bios) and the values each takes.",
-			"Registry":    ar.reg.Name + "." + major + "." + minor,
-			"Languages":   []string{"en"},
-			"Location": []M{{
-				"Language": "en",
-				"Uri":      registryFilePath(id) + "/" + ar.reg.Name,
-			}},
-		}, nil
-	}})
-	s.handle("/redfish/v1/Registries/{registry}/{file}", &resource{get: func(r *http.Request) (any, error) {
-		ar, err := find(r)
-		if err != nil {
-			return nil, err
-		}
-		if chi.URLParam(r, "file") != ar.reg.Name {
-			return nil, apiErr(http.StatusNotFound, "ResourceMissingAtURI", r.URL.Path)
-		}
-		return attributeRegistryDocument(ar), nil
-	}})
 }
 
 // attributeRegistryDocument renders a registry as an AttributeRegistry

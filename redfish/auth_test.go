@@ -84,7 +84,7 @@ func TestLoginFailures(t *testing.T) {
 	if n := len(e.svc.sessions.list()); n != 0 {
 		t.Errorf("%d sessions after failed logins", n)
 	}
-	if got := e.post(sessionsURI, M{"UserName": adminUser}, anonymous()).args(); len(got) != 1 || got[0] != "/Password" {
+	if got := e.post(sessionsURI, M{"UserName": adminUser}, anonymous()).args(); len(got) != 1 || got[0] != "Password" {
 		t.Errorf("CreateFailedMissingReqProperties args %q", got)
 	}
 	// A disabled account cannot log in.
@@ -284,9 +284,15 @@ func TestVisibility(t *testing.T) {
 func TestLastAdministrator(t *testing.T) {
 	e := newEnv(t)
 	admin := accountPath(e.ids[adminUser])
-	e.delete(admin).wantError(http.StatusConflict, "OperationNotAllowed")
-	e.patch(admin, M{"RoleId": "Operator"}).wantError(http.StatusConflict, "OperationNotAllowed")
-	e.patch(admin, M{"Enabled": false}).wantError(http.StatusConflict, "OperationNotAllowed")
+	e.delete(admin).wantError(http.StatusConflict, "ResourceCannotBeDeleted")
+	r := e.patch(admin, M{"RoleId": "Operator"}).wantError(http.StatusConflict, "PropertyValueResourceConflict")
+	if got := strings.Join(r.args(), "|"); got != "RoleId|Operator|/redfish/v1/AccountService/Accounts" {
+		t.Errorf("PropertyValueResourceConflict args %q", got)
+	}
+	r = e.patch(admin, M{"Enabled": false}).wantError(http.StatusConflict, "PropertyValueResourceConflict")
+	if got := strings.Join(r.args(), "|"); got != "Enabled|false|/redfish/v1/AccountService/Accounts" {
+		t.Errorf("PropertyValueResourceConflict args %q", got)
+	}
 	if a, _ := e.accounts.ByName(adminUser); a.Role != "Administrator" || !a.Enabled {
 		t.Fatalf("last admin changed: %+v", a)
 	}
@@ -294,7 +300,7 @@ func TestLastAdministrator(t *testing.T) {
 	e.post("/redfish/v1/AccountService/Accounts", M{"UserName": "admin2", "Password": "admin2pass", "RoleId": "Administrator"}).want(http.StatusCreated)
 	e.patch(admin, M{"RoleId": "Operator"}).want(http.StatusNoContent)
 	a2, _ := e.accounts.ByName("admin2")
-	e.delete(accountPath(a2.ID), basic("admin2", "admin2pass")).wantError(http.StatusConflict, "OperationNotAllowed")
+	e.delete(accountPath(a2.ID), basic("admin2", "admin2pass")).wantError(http.StatusConflict, "ResourceCannotBeDeleted")
 	e.patch(accountPath(a2.ID), M{"Enabled": false}, basic("admin2", "admin2pass")).want(http.StatusConflict)
 }
 

@@ -3,7 +3,6 @@ package redfish
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -96,7 +95,7 @@ func (s *Service) patchBiosSettings(r *http.Request) error {
 	}
 	var errs hardware.AttributeErrors
 	if err := m.SetBiosPending(p.Attributes); errors.As(err, &errs) {
-		return attributeErrors(m.BiosRegistry(), errs)
+		return attributeErrors(errs)
 	} else if err != nil {
 		return err
 	}
@@ -109,7 +108,7 @@ func (s *Service) patchBiosSettings(r *http.Request) error {
 // PropertyValueTypeError, not an allowed value → PropertyValueNotInList,
 // outside its bounds, step or length → PropertyValueOutOfRange (the
 // Resolution says the bounds from the attribute registry).
-func attributeErrors(reg hardware.BiosRegistry, errs hardware.AttributeErrors) *apiError {
+func attributeErrors(errs hardware.AttributeErrors) *apiError {
 	out := &apiError{status: http.StatusBadRequest}
 	for _, e := range errs {
 		ptr := "/Attributes/" + pointerToken(e.Name)
@@ -126,28 +125,10 @@ func attributeErrors(reg hardware.BiosRegistry, errs hardware.AttributeErrors) *
 			msg = newMessage("PropertyValueNotInList", val, ptr)
 		default:
 			msg = newMessage("PropertyValueOutOfRange", val, ptr)
-			if a, ok := reg.Attribute(e.Name); ok {
-				msg.Resolution = rangeResolution(a)
-			}
 		}
 		out.msgs = append(out.msgs, msg)
 	}
 	return out
-}
-
-// rangeResolution says which values an Integer or String attribute takes.
-func rangeResolution(a hardware.BiosAttribute) string {
-	if a.Type == hardware.AttrString {
-		if a.MaxLength > 0 {
-			return fmt.Sprintf("Provide %d to %d characters for %s.", a.MinLength, a.MaxLength, a.Name)
-		}
-		return fmt.Sprintf("Provide at least %d characters for %s.", a.MinLength, a.Name)
-	}
-	r := fmt.Sprintf("Provide an integer from %d to %d", a.LowerBound, a.UpperBound)
-	if a.ScalarIncrement > 1 {
-		r += fmt.Sprintf(" in steps of %d", a.ScalarIncrement)
-	}
-	return r + " for " + a.Name + "."
 }
 
 // messageValue renders a request value as a Base message argument:

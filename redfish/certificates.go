@@ -121,10 +121,10 @@ func (s *Service) addCertificate(w http.ResponseWriter, r *http.Request, cs cert
 	}
 	missing := &apiError{status: http.StatusBadRequest}
 	if b.CertificateString == nil {
-		missing.msgs = append(missing.msgs, newMessage("CreateFailedMissingReqProperties", "/CertificateString"))
+		missing.msgs = append(missing.msgs, newMessage("CreateFailedMissingReqProperties", "CertificateString"))
 	}
 	if b.CertificateType == nil {
-		missing.msgs = append(missing.msgs, newMessage("CreateFailedMissingReqProperties", "/CertificateType"))
+		missing.msgs = append(missing.msgs, newMessage("CreateFailedMissingReqProperties", "CertificateType"))
 	}
 	if len(missing.msgs) > 0 {
 		return missing
@@ -149,15 +149,12 @@ func certificateError(err error, r *http.Request, value ...string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, hardware.ErrInvalid) && len(value) > 0:
-		e := apiErr(http.StatusBadRequest, "PropertyValueFormatError", certificateArg(value[0]), "/CertificateString")
-		e.msgs[0].Resolution = "Provide one or more PEM certificates (CertificateType PEM or PEMchain) and nothing else: " +
-			strings.TrimPrefix(err.Error(), hardware.ErrInvalid.Error()+": ")
-		return e
+		return withCause(apiErr(http.StatusBadRequest, "PropertyValueFormatError", certificateArg(value[0]), "/CertificateString"), err)
 	case errors.Is(err, hardware.ErrExists):
-		return withResolution(apiErr(http.StatusConflict, "ResourceAlreadyExists", "Certificate", "CertificateString",
+		return withCause(apiErr(http.StatusConflict, "ResourceAlreadyExists", "Certificate", "CertificateString",
 			certificateArg(value...)), err)
 	case errors.Is(err, hardware.ErrFull):
-		return withResolution(apiErr(http.StatusBadRequest, "CreateLimitReachedForResource"),
+		return withCause(apiErr(http.StatusBadRequest, "CreateLimitReachedForResource"),
 			fmt.Errorf("at most %d certificates; delete one first", hardware.MaxTrustedCertificates))
 	case errors.Is(err, hardware.ErrNotFound):
 		return notFound("Certificate", chi.URLParam(r, "cert"))

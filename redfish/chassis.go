@@ -1,9 +1,9 @@
 package redfish
 
 import (
-	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -11,7 +11,10 @@ import (
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
-// One chassis per system: the enclosure its sensors live in.
+// One chassis per system: the enclosure its sensors live in. Its thermal
+// and power data are served twice: the deprecated Thermal and Power that
+// sushy and Ironic read, and their successors ThermalSubsystem and
+// PowerSubsystem (thermalsubsystem.go, powersubsystem.go).
 func (s *Service) chassisRoutes() {
 	s.handle("/redfish/v1/Chassis", &resource{get: func(*http.Request) (any, error) {
 		ids := make([]string, len(s.order))
@@ -69,6 +72,8 @@ func (s *Service) chassisRoutes() {
 	}})
 	s.handle("/redfish/v1/Chassis/{sys}/Thermal", &resource{get: s.getThermal})
 	s.handle("/redfish/v1/Chassis/{sys}/Power", &resource{get: s.getPower})
+	s.thermalSubsystemRoutes()
+	s.powerSubsystemRoutes()
 }
 
 func (s *Service) sensors(r *http.Request) (*hardware.Machine, []hardware.Sensor, error) {
@@ -111,6 +116,8 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 		"Sensors":                 link{path + "/Sensors"},
 		"Thermal":                 link{path + "/Thermal"},
 		"Power":                   link{path + "/Power"},
+		"ThermalSubsystem":        link{path + "/ThermalSubsystem"},
+		"PowerSubsystem":          link{path + "/PowerSubsystem"},
 		"Links": M{
 			"ComputerSystems": []link{{systemPath(id)}},
 			"ManagedBy":       []link{{managerPath(id)}},
@@ -153,21 +160,17 @@ func renderSensor(path string, x hardware.Sensor) M {
 			th[name] = M{"Reading": v}
 		}
 	}
-	var reading any = x.Reading
-	if !x.Available {
-		reading = nil
-	}
-	return M{
+	return withContext(M{
 		"@odata.type":  "#Sensor.v1_12_0.Sensor",
 		"@odata.id":    path,
 		"Id":           x.ID,
 		"Name":         x.Name,
 		"ReadingType":  readingTypes[x.Type],
-		"Reading":      reading,
+		"Reading":      sensorReading(x),
 		"ReadingUnits": x.Units,
 		"Thresholds":   th,
 		"Status":       sensorStatus(x),
-	}
+	}, x, "ReadingRangeMin", "ReadingRangeMax", false)
 }
 
 func threshold(v float64) any {
@@ -177,6 +180,42 @@ func threshold(v float64) any {
 	return v
 }
 
+// memberRef is the @odata.id of member i of array prop in the resource at
+// path: "<path>#/<prop>/<i>". In Thermal and Power (and the deprecated
+// Storage.StorageControllers) the member's MemberId is that same index, so
+// the two identify it alike (Redfish Specification, "Referenceable members").
+func memberRef(path, prop string, i int) string {
+	return path + "#/" + prop + "/" + strconv.Itoa(i)
+}
+
+// sensorReading is a sensor's reading, or null when it does not apply.
+func sensorReading(x hardware.Sensor) any {
+	if !x.Available {
+		return nil
+	}
+	return x.Reading
+}
+
+// withContext adds PhysicalContext and the reading range under the given
+// names (Thermal and Power name the range differently per array) when the
+// sensor reports them; round makes them integers (fans).
+func withContext(v M, x hardware.Sensor, minName, maxName string, round bool) M {
+	if x.PhysicalContext != "" {
+		v["PhysicalContext"] = x.PhysicalContext
+	}
+	if x.HasRange() {
+		lo, hi := x.RangeMin, x.RangeMax
+		if round {
+			lo, hi = math.Round(lo), math.Round(hi)
+		}
+		v[minName], v[maxName] = lo, hi
+	}
+	return v
+}
+
+// getThermal serves the deprecated Thermal resource (Thermal v1_7_3),
+// which sushy and Ironic's inspection still read; ThermalSubsystem is its
+// successor (thermalsubsystem.go).
 func (s *Service) getThermal(r *http.Request) (any, error) {
 	m, sensors, err := s.sensors(r)
 	if err != nil {
@@ -185,27 +224,24 @@ func (s *Service) getThermal(r *http.Request) (any, error) {
 	path := chassisPath(m.ID()) + "/Thermal"
 	temps, fans := []M{}, []M{}
 	for _, x := range sensors {
-		var reading any = x.Reading
-		if !x.Available {
-			reading = nil
-		}
 		switch x.Type {
 		case hardware.SensorTemperature:
-			temps = append(temps, M{
-				"@odata.id": fmt.Sprintf("%s#/Temperatures/%d", path, len(temps)), "MemberId": x.ID, "Name": x.Name,
-				"ReadingCelsius": reading, "UpperThresholdNonCritical": threshold(x.UpperCaution),
+			temps = append(temps, withContext(M{
+				"@odata.id": memberRef(path, "Temperatures", len(temps)), "MemberId": strconv.Itoa(len(temps)), "Name": x.Name,
+				"ReadingCelsius": sensorReading(x), "UpperThresholdNonCritical": threshold(x.UpperCaution),
 				"UpperThresholdCritical": threshold(x.UpperCritical), "Status": sensorStatus(x),
-			})
+			}, x, "MinReadingRangeTemp", "MaxReadingRangeTemp", false))
 		case hardware.SensorFan:
-			// Thermal's fan Reading and thresholds are integers (RPM).
+			// Thermal's fan Reading, thresholds and range are integers (RPM).
+			var reading any
 			if x.Available {
 				reading = math.Round(x.Reading)
 			}
-			fans = append(fans, M{
-				"@odata.id": fmt.Sprintf("%s#/Fans/%d", path, len(fans)), "MemberId": x.ID, "Name": x.Name,
+			fans = append(fans, withContext(M{
+				"@odata.id": memberRef(path, "Fans", len(fans)), "MemberId": strconv.Itoa(len(fans)), "Name": x.Name,
 				"Reading": reading, "ReadingUnits": "RPM", "LowerThresholdCritical": threshold(math.Round(x.LowerCritical)),
 				"Status": sensorStatus(x),
-			})
+			}, x, "MinReadingRange", "MaxReadingRange", true))
 		}
 	}
 	return M{
@@ -218,34 +254,130 @@ func (s *Service) getThermal(r *http.Request) (any, error) {
 	}, nil
 }
 
+// getPower serves the deprecated Power resource (Power v1_7_3): power
+// consumption, voltages and the power supplies, as sushy and Ironic read
+// them; PowerSubsystem is its successor (powersubsystem.go).
 func (s *Service) getPower(r *http.Request) (any, error) {
 	m, sensors, err := s.sensors(r)
 	if err != nil {
 		return nil, err
 	}
+	psus, err := m.PowerSupplies(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	path := chassisPath(m.ID()) + "/Power"
-	ctl, volts := []M{}, []M{}
+	ctl, volts, supplies := []M{}, []M{}, []M{}
 	for _, x := range sensors {
 		switch x.Type {
 		case hardware.SensorPower:
-			ctl = append(ctl, M{
-				"@odata.id": fmt.Sprintf("%s#/PowerControl/%d", path, len(ctl)), "MemberId": x.ID, "Name": x.Name,
-				"PowerConsumedWatts": x.Reading, "Status": sensorStatus(x),
-			})
+			c := M{
+				"@odata.id": memberRef(path, "PowerControl", len(ctl)), "MemberId": strconv.Itoa(len(ctl)), "Name": x.Name,
+				"PowerConsumedWatts": sensorReading(x), "Status": sensorStatus(x),
+			}
+			if capacity := redundantCapacity(psus); capacity > 0 {
+				c["PowerCapacityWatts"] = capacity
+			}
+			ctl = append(ctl, c)
 		case hardware.SensorVoltage:
-			volts = append(volts, M{
-				"@odata.id": fmt.Sprintf("%s#/Voltages/%d", path, len(volts)), "MemberId": x.ID, "Name": x.Name,
-				"ReadingVolts": x.Reading, "UpperThresholdCritical": threshold(x.UpperCritical),
+			volts = append(volts, withContext(M{
+				"@odata.id": memberRef(path, "Voltages", len(volts)), "MemberId": strconv.Itoa(len(volts)), "Name": x.Name,
+				"ReadingVolts": sensorReading(x), "UpperThresholdCritical": threshold(x.UpperCritical),
 				"LowerThresholdCritical": threshold(x.LowerCritical), "Status": sensorStatus(x),
-			})
+			}, x, "MinReadingRange", "MaxReadingRange", false))
 		}
 	}
+	for i, p := range psus {
+		v := M{
+			"@odata.id":            memberRef(path, "PowerSupplies", i),
+			"MemberId":             strconv.Itoa(i),
+			"Name":                 p.Name,
+			"PowerSupplyType":      psuType(p.InputType),
+			"LineInputVoltageType": lineInputVoltageType(p.NominalVoltage),
+			"LineInputVoltage":     nil,
+			"PowerCapacityWatts":   p.CapacityWatts,
+			"LastPowerOutputWatts": nil,
+			"PowerInputWatts":      nil,
+			"PowerOutputWatts":     nil,
+			"FirmwareVersion":      p.FirmwareVersion,
+			"Manufacturer":         p.Manufacturer,
+			"Model":                p.Model,
+			"SerialNumber":         p.SerialNumber,
+			"PartNumber":           p.PartNumber,
+			"HotPluggable":         p.HotPluggable,
+			"InputRanges": []M{{
+				"InputType": psuType(p.InputType), "MinimumVoltage": p.MinVoltage, "MaximumVoltage": p.MaxVoltage,
+				"OutputWattage": p.CapacityWatts,
+			}},
+			"Status": psuStatus(p),
+		}
+		if p.Available {
+			v["LineInputVoltage"], v["PowerInputWatts"] = p.InputVoltage, p.InputWatts
+			v["LastPowerOutputWatts"], v["PowerOutputWatts"] = p.OutputWatts, p.OutputWatts
+		}
+		supplies = append(supplies, v)
+	}
 	return M{
-		"@odata.type":  "#Power.v1_7_3.Power",
-		"@odata.id":    path,
-		"Id":           "Power",
-		"Name":         "Power",
-		"PowerControl": ctl,
-		"Voltages":     volts,
+		"@odata.type":   "#Power.v1_7_3.Power",
+		"@odata.id":     path,
+		"Id":            "Power",
+		"Name":          "Power",
+		"PowerControl":  ctl,
+		"Voltages":      volts,
+		"PowerSupplies": supplies,
 	}, nil
+}
+
+// redundantCapacity is what the supplies can deliver with one failed
+// (N+1): the sum of all but the largest, or the only one's capacity.
+func redundantCapacity(psus []hardware.PowerSupply) float64 {
+	var sum, largest float64
+	for _, p := range psus {
+		sum += p.CapacityWatts
+		largest = max(largest, p.CapacityWatts)
+	}
+	if len(psus) > 1 {
+		return sum - largest
+	}
+	return sum
+}
+
+// psuType maps an input type to PowerSupplyType ("AC", "DC"; "Unknown"
+// otherwise), a vocabulary Power and PowerSupply share for these values.
+func psuType(input string) string {
+	switch input {
+	case "AC", "DC", "ACorDC":
+		return input
+	}
+	return "Unknown"
+}
+
+// lineInputVoltageType maps a NominalVoltageType (PowerSupply, Circuit)
+// to the deprecated Power schema's LineInputVoltageType, using its
+// non-deprecated values (AC240V rather than ACMidLine).
+func lineInputVoltageType(nominal string) string {
+	switch nominal {
+	case "AC100To127V", "AC120V":
+		return "AC120V"
+	case "AC200To240V", "AC208V", "AC230V", "AC240V":
+		return "AC240V"
+	case "AC277V":
+		return "AC277V"
+	case "AC100To240V", "AC100To277V", "AC200To277V":
+		return "ACWideRange"
+	case "AC240AndDC380V", "AC277AndDC380V":
+		return "ACandDCWideRange"
+	case "DCNeg48V", "DC380V", "DC240V":
+		return nominal
+	}
+	return "Unknown"
+}
+
+// psuStatus is a power supply's Status: Enabled while its readings come
+// in, UnavailableOffline otherwise (unplugged or unreadable).
+func psuStatus(p hardware.PowerSupply) M {
+	if !p.Available {
+		return M{"State": "UnavailableOffline"}
+	}
+	return enabledStatus()
 }

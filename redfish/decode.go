@@ -65,8 +65,9 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 	if top == nil {
 		return nil, apiErr(http.StatusBadRequest, "UnrecognizedRequestBody")
 	}
-	// Annotations (@odata.etag, ...) may accompany a body and are ignored,
-	// so a body of nothing else is as empty as {}.
+	// Annotations (@odata.etag, ...) may accompany a body and are ignored.
+	// A body of annotations only asks for nothing: DSP0266 "PATCH
+	// (update)" answers it 400 NoOperation; {} is EmptyJSON.
 	annotated := false
 	for k := range top {
 		if strings.Contains(k, "@") {
@@ -75,6 +76,9 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 		}
 	}
 	if kind.action == "" && len(top) == 0 {
+		if annotated {
+			return nil, apiErr(http.StatusBadRequest, "NoOperation")
+		}
 		return nil, apiErr(http.StatusBadRequest, "EmptyJSON")
 	}
 	if annotated {

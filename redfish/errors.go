@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -70,8 +71,8 @@ func fillMessage(prefix, key string, rm registryMessage, args []string) message 
 	if args == nil {
 		args = []string{} // MessageArgs is an array, never null
 	}
-	// One pass, %10 before %1, so that an argument that itself holds
-	// "%1" (a percent-encoded URL) is not substituted again.
+	// One pass, %10 before %1, so that an argument holding "%1" (a query
+	// value a client sent) is not substituted again.
 	pairs := make([]string, 0, 2*len(args))
 	for i := len(args); i >= 1; i-- {
 		pairs = append(pairs, fmt.Sprintf("%%%d", i), args[i-1])
@@ -84,10 +85,15 @@ func fillMessage(prefix, key string, rm registryMessage, args []string) message 
 }
 
 // apiError is an error with its HTTP status and Base registry messages.
+// Every message is the registry's own text (Message with its arguments,
+// Resolution as the registry has it): what is known beyond the arguments,
+// such as a backend's error text, is the cause, which the service logs and
+// never sends.
 type apiError struct {
 	status int
 	msgs   []message
 	header http.Header
+	cause  error
 }
 
 func (e *apiError) Error() string {
@@ -95,8 +101,15 @@ func (e *apiError) Error() string {
 	for i, m := range e.msgs {
 		parts[i] = m.MessageID + ": " + m.Message
 	}
-	return fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
+	s := fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
+	if e.cause != nil {
+		s += " (cause: " + e.cause.Error() + ")"
+	}
+	return s
 }
+
+// Unwrap makes the cause reachable with errors.Is and errors.As.
+func (e *apiError) Unwrap() error { return e.cause }
 
 func apiErr(status int, key string, args ...string) *apiError {
 	return &apiError{status: status, msgs: []message{newMessage(key, args...)}}
@@ -106,7 +119,18 @@ func notFound(typ, id string) *apiError {
 	return apiErr(http.StatusNotFound, "ResourceNotFound", typ, id)
 }
 
-// fromHardware maps machine-model errors to Redfish responses.
+// withCause records err as the detail behind e, for the service's log. It
+// changes nothing that the client sees.
+func withCause(e *apiError, err error) *apiError {
+	e.cause = err
+	return e
+}
+
+// fromHardware maps machine-model errors to Redfish responses. Where a
+// message needs arguments only the handler knows (an action's name, a
+// property), the handler maps the error itself (see mediaError,
+// accountError); what reaches here unmapped is answered with messages that
+// take no arguments.
 func fromHardware(err error) *apiError {
 	var ae *apiError
 	switch {
@@ -114,55 +138,66 @@ func fromHardware(err error) *apiError {
 		return nil
 	case errors.As(err, &ae):
 		return ae
-	case errors.Is(err, hardware.ErrNotSupported):
-		return apiErr(http.StatusBadRequest, "ActionNotSupported", err.Error())
-	case errors.Is(err, hardware.ErrBusy):
-		return apiErr(http.StatusConflict, "ResourceInUse")
-	case errors.Is(err, hardware.ErrState):
-		return withResolution(apiErr(http.StatusConflict, "OperationNotAllowed"), err)
-	case errors.Is(err, hardware.ErrMedia), errors.Is(err, hardware.ErrInvalid):
-		return withResolution(apiErr(http.StatusBadRequest, "OperationFailed"), err)
+	case errors.Is(err, hardware.ErrPoweredOff):
+		// The host is in standby (off, the BMC on): ResourceInStandby is
+		// Base's message for a request that needs it running.
+		return withCause(apiErr(http.StatusConflict, "ResourceInStandby"), err)
+	case errors.Is(err, hardware.ErrBusy), errors.Is(err, hardware.ErrState):
+		// "in use or in transition": a conflicting operation, or a state
+		// the machine must leave before it can do this.
+		return withCause(apiErr(http.StatusConflict, "ResourceInUse"), err)
 	}
+	// ErrNotSupported, ErrInvalid, ErrMedia and ErrNotFound are mapped by
+	// the handlers that can name what was not supported or invalid; one
+	// that arrives here is a handler bug, not the client's.
 	return internalError(err)
 }
 
 // fetchError maps a failed fetch of a remote file (an image, a firmware
 // package), classified by internal/fetch, to the Base message that says
 // why: 404/410 ResourceMissingAtURI, 401/403/407
-// ResourceAtUriUnauthorized, another HTTP status
-// ResourceAtUriInUnknownFormat, anything else CouldNotEstablishConnection.
-// shown is the URL as it may be shown (redacted); certHint completes the
-// resolution when the server's certificate is not trusted (Base 1.22 has
-// no message of its own for that) and says how to fix the policy.
-func fetchError(err error, shown, certHint string) *apiError {
+// ResourceAtUriUnauthorized, another 3xx/4xx ResourceAtUriInUnknownFormat,
+// anything else (no connection, untrusted certificate, 5xx)
+// CouldNotEstablishConnection.
+// shown is the URL as it may be shown (redacted). The failure itself (an
+// untrusted certificate, a refused connection) is the cause, logged and
+// never sent: Resolution is always the registry's text.
+func fetchError(err error, shown string) *apiError {
 	switch {
 	case errors.Is(err, fetch.ErrNotFound):
-		return apiErr(http.StatusBadRequest, "ResourceMissingAtURI", shown)
+		return withCause(apiErr(http.StatusBadRequest, "ResourceMissingAtURI", shown), err)
 	case errors.Is(err, fetch.ErrUnauthorized):
-		return apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", shown, err.Error())
-	case errors.Is(err, fetch.ErrStatus):
-		return withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", shown), err)
-	case errors.Is(err, fetch.ErrCertificate):
-		cause := err.Error()
-		if fe := (*fetch.Error)(nil); errors.As(err, &fe) && fe.Err != nil {
-			cause = fe.Err.Error()
-		}
-		e := apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", shown)
-		e.msgs[0].Resolution = "The server's certificate is not trusted (" + cause + "). " + certHint
-		return e
+		return withCause(apiErr(http.StatusBadRequest, "ResourceAtUriUnauthorized", shown, unauthorizedText(err)), err)
+	case errors.Is(err, fetch.ErrStatus) && httpStatusOf(err) < 500:
+		// An answer that is not the file (another 4xx, a 3xx not followed).
+		return withCause(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", shown), err)
 	}
-	return withResolution(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", shown), err)
+	// No connection, an untrusted certificate, or a server that failed.
+	return withCause(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", shown), err)
 }
 
-// withResolution puts err's text in the first message's Resolution, where
-// the registry's own text says nothing specific.
-func withResolution(e *apiError, err error) *apiError {
-	e.msgs[0].Resolution = err.Error()
-	return e
+// httpStatusOf is the HTTP status behind a failed fetch, 0 if none came.
+func httpStatusOf(err error) int {
+	var fe *fetch.Error
+	if errors.As(err, &fe) && fe.Status != 0 {
+		return fe.Status
+	}
+	var me *hardware.MediaError
+	if errors.As(err, &me) {
+		return me.HTTPStatus
+	}
+	return 0
+}
+
+// unauthorizedText is the authorization error ResourceAtUriUnauthorized
+// reports: "401 Unauthorized".
+func unauthorizedText(err error) string {
+	st := httpStatusOf(err)
+	return strconv.Itoa(st) + " " + http.StatusText(st)
 }
 
 func internalError(err error) *apiError {
-	return withResolution(apiErr(http.StatusInternalServerError, "InternalError"), err)
+	return withCause(apiErr(http.StatusInternalServerError, "InternalError"), err)
 }
 
 // writeError writes the Redfish error response for err.

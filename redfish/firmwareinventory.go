@@ -31,11 +31,20 @@ func (e firmwareEntry) id() string {
 	if e.m == nil {
 		return bmcFirmwareID
 	}
-	id := e.c.ID + "_" + e.m.ID()
+	id := componentID(e.m.ID(), e.c.ID)
 	if e.staged {
 		id = stagedPrefix + id
 	}
 	return id
+}
+
+// componentID is the inventory Id of firmware component of system sys.
+func componentID(sys, component string) string { return component + "_" + sys }
+
+// componentPath is the FirmwareInventory member of firmware component of
+// system sys (what it runs, not a staged image).
+func componentPath(sys, component string) string {
+	return firmwareInventoryPath + "/" + componentID(sys, component)
 }
 
 func (e firmwareEntry) path() string { return firmwareInventoryPath + "/" + e.id() }

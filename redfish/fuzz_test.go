@@ -303,3 +303,39 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuery parses arbitrary query strings and serves them on a
+// collection, a cached resource and the service root: a parse error is a
+// 400 or 501 with a Base message, and no query makes the service panic,
+// answer 5xx or answer an invalid document.
+func FuzzQuery(f *testing.F) {
+	e := fuzzEnv(f)
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, perr := parseQuery(raw)
+		if perr != nil {
+			if perr.status != http.StatusBadRequest && perr.status != http.StatusNotImplemented {
+				t.Fatalf("%q: parse error status %d", raw, perr.status)
+			}
+		} else {
+			if q.expand != expandNone && (q.levels < 1 || q.levels > maxExpandLevels) {
+				t.Fatalf("%q: $levels %d", raw, q.levels)
+			}
+			if q.skip < -1 || q.top < -1 {
+				t.Fatalf("%q: $skip %d, $top %d", raw, q.skip, q.top)
+			}
+		}
+		for _, p := range []string{"/redfish/v1/Systems", "/redfish/v1/Systems/0", "/redfish/v1/"} {
+			r := e.with(t).get(p, rawQuery(raw))
+			if perr != nil && r.Code != perr.status {
+				t.Fatalf("GET %s?%s: %d, the parser said %d", p, raw, r.Code, perr.status)
+			}
+			if r.Code == http.StatusNotImplemented { // DSP0266's answer to an unsupported "$" parameter
+				if err := checkErrorBody(r.Body); err != nil {
+					t.Fatalf("GET %s?%s: %v", p, raw, err)
+				}
+				continue
+			}
+			checkFuzzResponse(t, r, []byte(raw))
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/fetch"
 	"github.com/bmcd/bmcd/internal/store"
@@ -64,6 +66,7 @@ type env struct {
 	svc      *Service
 	db       *store.DB
 	accounts *auth.Accounts
+	audit    *audit.Log
 	machines map[string]*hardware.Machine
 	clock    *fakeClock
 	ids      map[string]int // user name -> account ID
@@ -133,7 +136,11 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{tb: tb, db: db, accounts: accounts, machines: map[string]*hardware.Machine{}, ids: map[string]int{}}
+	auditLog, err := audit.Open(db, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &env{tb: tb, db: db, accounts: accounts, audit: auditLog, machines: map[string]*hardware.Machine{}, ids: map[string]int{}}
 	for _, u := range []struct {
 		name, pass string
 		role       auth.Role
@@ -162,7 +169,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		add(x.id, x.b)
 	}
 	e.svc = New(Config{Machines: ms, Accounts: accounts, UUID: "92384634-2938-2342-8820-489239905423",
-		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}, Store: db})
+		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}, Audit: auditLog, Store: db})
 	e.clock = &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	e.svc.sessions.now = e.clock.now
 	tb.Cleanup(e.svc.Close)
@@ -206,6 +213,9 @@ func anonymous() reqOpt {
 
 func header(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
 
+// rawQuery sets the request's query string as is, whatever it holds.
+func rawQuery(q string) reqOpt { return func(r *http.Request) { r.URL.RawQuery = q } }
+
 // resp is a recorded response.
 type resp struct {
 	tb     testing.TB
@@ -237,7 +247,8 @@ func bodyReader(tb testing.TB, body any) io.Reader {
 // do sends a request through the Service (as Administrator unless an
 // option says otherwise) and checks what every response must satisfy: the
 // OData-Version header, a Base registry error body for every status >= 400
-// and, on a GET of a resource, an ETag header equal to @odata.etag.
+// and, on a GET of a resource, an ETag header equal to @odata.etag (but
+// for $expand answers) and a Link header naming its schema.
 func (e *env) do(method, path string, body any, opts ...reqOpt) *resp {
 	e.tb.Helper()
 	req := httptest.NewRequest(method, path, bodyReader(e.tb, body))
@@ -265,13 +276,21 @@ func (e *env) do(method, path string, body any, opts ...reqOpt) *resp {
 			e.tb.Errorf("%s %s: 405 without Allow", method, path)
 		}
 	}
+	if (method == http.MethodGet || method == http.MethodHead) && (r.Code == http.StatusOK || r.Code == http.StatusNotModified) {
+		if err := checkLinkHeader(r.Header.Get("Link"), r.Body); err != nil {
+			e.tb.Errorf("%s %s: %v", method, path, err)
+		}
+	}
 	if method == http.MethodGet && r.Code == http.StatusOK && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		var v map[string]any
 		if err := json.Unmarshal(r.Body, &v); err != nil {
 			e.tb.Errorf("GET %s: body is not a JSON object: %v", path, err)
 		} else if _, isResource := v["@odata.id"]; isResource {
+			// An expanded answer holds other resources and has a tag of
+			// its own; its @odata.etag stays the resource's.
 			tag, _ := v["@odata.etag"].(string)
-			if tag == "" || r.Header.Get("ETag") != tag {
+			q, _ := parseQuery(req.URL.RawQuery)
+			if tag == "" || r.Header.Get("ETag") == "" || (q.expand == expandNone && r.Header.Get("ETag") != tag) {
 				e.tb.Errorf("GET %s: ETag header %q, @odata.etag %q", path, r.Header.Get("ETag"), tag)
 			}
 		}
@@ -444,7 +463,13 @@ func checkErrorBody(body []byte) error {
 		if len(*m.MessageArgs) != rm.NumberOfArgs {
 			return fmt.Errorf("ExtendedInfo[%d]: %s has %d MessageArgs, registry says %d", i, key, len(*m.MessageArgs), rm.NumberOfArgs)
 		}
-		if m.Message == "" || (strings.Contains(m.Message, "%1") && !strings.Contains(strings.Join(*m.MessageArgs, " "), "%1")) {
+		// An unfilled %1 is a bug, unless an argument (a client's property
+		// name) brought it.
+		argHasPlaceholder := false
+		for _, a := range *m.MessageArgs {
+			argHasPlaceholder = argHasPlaceholder || strings.Contains(a, "%1")
+		}
+		if m.Message == "" || (strings.Contains(m.Message, "%1") && !argHasPlaceholder) {
 			return fmt.Errorf("ExtendedInfo[%d]: Message %q", i, m.Message)
 		}
 		if m.MessageSeverity == "" || m.ODataType == "" {
@@ -613,4 +638,44 @@ func mustAccount(tb testing.TB, e *env, name string) auth.Account {
 		tb.Fatalf("no account %s", name)
 	}
 	return a
+}
+
+// checkLinkHeader checks a GET or HEAD answer's Link header as the DMTF
+// Protocol Validator does: rel=describedby naming a schema file (one of
+// those copied in schemas/), whose version, when it has one, is the
+// version of the body's @odata.type. A body without @odata.type (the
+// /redfish document, $metadata) needs no Link.
+func checkLinkHeader(link string, body []byte) error {
+	var doc struct {
+		Type string `json:"@odata.type"`
+	}
+	_ = json.Unmarshal(body, &doc)
+	if link == "" {
+		if doc.Type != "" {
+			return fmt.Errorf("no Link header for a %s", doc.Type)
+		}
+		return nil
+	}
+	uri, ok := strings.CutSuffix(link, ">; rel=describedby")
+	if !ok || !strings.HasPrefix(uri, "<") {
+		return fmt.Errorf("Link %q is not <URI>; rel=describedby", link)
+	}
+	file, ok := strings.CutPrefix(uri[1:], schemaBaseURI)
+	if !ok {
+		return fmt.Errorf("Link %q is not a DMTF schema URI", link)
+	}
+	if _, err := os.Stat(filepath.Join("..", "schemas", file)); err != nil {
+		return fmt.Errorf("Link %q: no such schema in schemas/: %v", link, err)
+	}
+	if doc.Type != "" {
+		t := strings.Split(strings.TrimPrefix(doc.Type, "#"), ".")
+		want := t[0] + ".json"
+		if len(t) == 3 {
+			want = t[0] + "." + t[1] + ".json"
+		}
+		if file != want {
+			return fmt.Errorf("Link names %s for a %s", file, doc.Type)
+		}
+	}
+	return nil
 }

@@ -34,7 +34,7 @@ func addIndicator(v M, m *hardware.Machine) {
 // it off. The two disagreeing is PropertyValueConflict.
 func identifySetting(m *hardware.Machine, led *string, active *bool) (*hardware.IdentifySetting, error) {
 	if led != nil && active != nil && (*led == string(hardware.IdentifyOff)) == *active {
-		return nil, apiErr(http.StatusBadRequest, "PropertyValueConflict", "/IndicatorLED", "/LocationIndicatorActive")
+		return nil, apiErr(http.StatusBadRequest, "PropertyValueConflict", "IndicatorLED", "LocationIndicatorActive")
 	}
 	switch {
 	case led != nil:

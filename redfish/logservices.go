@@ -54,7 +54,7 @@ func (s *Service) logRoutes() {
 		events := m.Events()
 		members := make([]M, len(events))
 		for i, e := range events {
-			members[i] = renderEntry(base, e)
+			members[i] = renderEntry(m.ID(), e)
 		}
 		return M{
 			"@odata.type":         "#LogEntryCollection.LogEntryCollection",
@@ -74,7 +74,7 @@ func (s *Service) logRoutes() {
 		if err == nil {
 			for _, e := range m.Events() {
 				if e.ID == id {
-					return renderEntry(systemPath(m.ID())+"/LogServices/EventLog/Entries", e), nil
+					return renderEntry(m.ID(), e), nil
 				}
 			}
 		}
@@ -99,11 +99,15 @@ func (s *Service) logRoutes() {
 	})
 }
 
-func renderEntry(base string, e hardware.Event) M {
+// renderEntry renders one event log entry. Entries state their event with a
+// registry message (MessageId, MessageArgs, the message text filled in) and
+// the resource it is about, as the events sent to subscribers do; an entry
+// logged before entries carried those details keeps its plain text.
+func renderEntry(sys string, e hardware.Event) M {
 	id := strconv.FormatUint(e.ID, 10)
-	return M{
+	v := M{
 		"@odata.type": "#LogEntry.v1_21_0.LogEntry",
-		"@odata.id":   base + "/" + id,
+		"@odata.id":   logEntryPath(sys, e.ID),
 		"Id":          id,
 		"Name":        "Log Entry " + id,
 		"EntryType":   "Event",
@@ -111,4 +115,13 @@ func renderEntry(base string, e hardware.Event) M {
 		"Created":     e.Time.Format(timeFormat),
 		"Message":     e.Message,
 	}
+	if msg, ok := machineMessage(sys, e); ok {
+		v["Message"], v["MessageId"], v["MessageArgs"] = msg.Message, msg.ID, msg.Args
+		v["Links"] = M{"OriginOfCondition": link{msg.Origin}}
+	}
+	return v
+}
+
+func logEntryPath(sys string, id uint64) string {
+	return eventLogPath(sys) + "/Entries/" + strconv.FormatUint(id, 10)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -36,6 +37,8 @@ func (s *Service) managerRoutes() {
 		post:     s.resetManager,
 	})
 	s.handle("/redfish/v1/Managers/{sys}/NetworkProtocol", &resource{get: s.getNetworkProtocol})
+	s.auditLogRoutes()
+	s.managerEthernetRoutes()
 }
 
 // managerUUID derives a stable UUID for a system's manager.
@@ -69,6 +72,8 @@ func (s *Service) getManager(r *http.Request) (any, error) {
 		"DateTime":              time.Now().UTC().Format(timeFormat),
 		"DateTimeLocalOffset":   "+00:00",
 		"NetworkProtocol":       link{path + "/NetworkProtocol"},
+		"LogServices":           link{path + "/LogServices"},
+		"EthernetInterfaces":    link{path + "/EthernetInterfaces"},
 		"VirtualMedia":          link{path + "/VirtualMedia"},
 		"SerialConsole":         s.managerSerialConsole(m),
 		"Links": M{
@@ -100,7 +105,13 @@ func (s *Service) resetManager(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decodeBody(r, &b, bodyKind{action: action}); err != nil {
 		return err
 	}
-	m.AddEvent(hardware.EventReset, hardware.SeverityOK, "Manager reset requested over Redfish")
+	rt := hardware.ResetGracefulRestart // bmcd's default: nothing the host sees either way
+	if b.ResetType != nil {
+		rt = hardware.ResetType(*b.ResetType)
+	}
+	m.LogEvent(hardware.Event{Kind: hardware.EventReset, Severity: hardware.SeverityOK,
+		Message: "Manager reset requested over Redfish", ResetType: rt})
+	s.record(r, audit.ManagerReset(m.ID(), string(rt)))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -47,7 +47,7 @@ func systemStatus(ps string, post bool) string {
 
 // TestResetAgreesWithPowerState runs every ResetType from every power state
 // over Redfish. The answer follows the PowerState the system reports: only
-// an NMI with the power Off is refused (409 OperationNotAllowed); a restart
+// an NMI with the power Off is refused (409 ResourceInStandby); a restart
 // of a system that is Off powers it on; an NMI or GracefulShutdown while
 // the host POSTs after a warm reset (PowerState On) is carried out. After
 // each, the system's PowerState, Status and BootProgress agree with each
@@ -78,7 +78,7 @@ func TestResetAgreesWithPowerState(t *testing.T) {
 				}
 				r := e.post(p+"/Actions/ComputerSystem.Reset", M{"ResetType": rt})
 				if rt == hardware.ResetNmi && reported == "Off" {
-					r.wantError(http.StatusConflict, "OperationNotAllowed")
+					r.wantError(http.StatusConflict, "ResourceInStandby")
 				} else {
 					r.want(http.StatusNoContent)
 				}

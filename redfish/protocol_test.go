@@ -3,6 +3,7 @@ package redfish
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -167,7 +168,8 @@ func collectLinks(v any, out func(string)) {
 	}
 }
 
-var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfish/v1/odata": true, "/redfish/v1/$metadata": true}
+var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfish/v1/odata": true, "/redfish/v1/$metadata": true,
+	oemSchemaURI: true}
 
 // TestWalk follows every link from the service root and, for every URI it
 // reaches, checks GET (Allow, ETag, If-None-Match, HEAD), an unsupported
@@ -175,7 +177,7 @@ var publicPaths = map[string]bool{"/redfish": true, "/redfish/v1": true, "/redfi
 // credentials (401 with WWW-Authenticate, or 200 for the public ones). It
 // ends by checking that the walk reached every route the router has.
 func TestWalk(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withBackend("raid", &raidBackend{})) // a machine with a Volume
 	img := newImageServer(t)
 	// Make the URIs that exist only sometimes: a session, a task, log
 	// entries, trusted certificates (a media slot's, the UpdateService's).
@@ -187,13 +189,15 @@ func TestWalk(t *testing.T) {
 	e.post("/redfish/v1/Managers/1/VirtualMedia/CD/Actions/VirtualMedia.InsertMedia",
 		M{"Image": img.URL + "/ok.iso"}, header("Prefer", "respond-async")).want(http.StatusAccepted)
 	e.powerOn("0")
+	e.post(subscriptionsPath, M{"Destination": "http://127.0.0.1:9/events", "Protocol": "Redfish"}).want(http.StatusCreated)
 
 	queue := []string{"/redfish", "/redfish/v1", "/redfish/v1/odata", "/redfish/v1/$metadata"}
 	seen := map[string]bool{}
 	for _, p := range queue {
 		seen[p] = true
 	}
-	patterns := map[string]bool{}
+	// The event stream never ends, so a GET cannot walk it: TestSSE* cover it.
+	patterns := map[string]bool{sseURI: true}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
@@ -220,6 +224,15 @@ func TestWalk(t *testing.T) {
 		default:
 			t.Errorf("GET %s: %d\n%s", p, g.Code, g.Body)
 			continue
+		}
+		if g.Code == http.StatusOK && p == "/redfish/v1/$metadata" {
+			// $metadata links the schema files the service serves itself.
+			for _, m := range regexp.MustCompile(`Uri="(/redfish/[^"]+)"`).FindAllStringSubmatch(string(g.Body), -1) {
+				if !seen[m[1]] {
+					seen[m[1]] = true
+					queue = append(queue, m[1])
+				}
+			}
 		}
 		if g.Code == http.StatusOK && strings.HasPrefix(g.Header.Get("Content-Type"), "application/json") {
 			var v any
@@ -248,7 +261,7 @@ func TestWalk(t *testing.T) {
 			}
 		}
 
-		for _, m := range []string{http.MethodPut, "OPTIONS", "TRACE"} {
+		for _, m := range []string{http.MethodPut, "OPTIONS", "TRACE", "FOO"} {
 			r := e.do(m, p, "{}").wantError(http.StatusMethodNotAllowed, "OperationNotAllowed")
 			if r.Header.Get("Allow") != allow {
 				t.Errorf("%s %s: Allow %q, GET said %q", m, p, r.Header.Get("Allow"), allow)
@@ -285,4 +298,91 @@ func TestWalk(t *testing.T) {
 		t.Errorf("walk reached only %d URIs", len(seen))
 	}
 	t.Logf("walked %d URIs over %d routes", len(seen), len(patterns))
+}
+
+func TestODataVersionRequestHeader(t *testing.T) {
+	e := newEnv(t)
+	for _, v := range []string{"4.1", "3.0", "", "4.0, 4.1"} {
+		r := e.get("/redfish/v1/Systems/0", header("OData-Version", v)).wantError(http.StatusPreconditionFailed, "HeaderInvalid")
+		if got := r.args()[0]; got != "OData-Version: "+v {
+			t.Errorf("OData-Version %q: MessageArgs %q", v, got)
+		}
+	}
+	e.get("/redfish/v1/", header("OData-Version", "4.1"), anonymous()).want(http.StatusPreconditionFailed)
+	e.patch("/redfish/v1/Systems/0", M{"IndicatorLED": "Lit"}, header("OData-Version", "4.1")).want(http.StatusPreconditionFailed)
+	if e.machines["0"].Identify().On() {
+		t.Error("a PATCH refused for its OData-Version changed the system")
+	}
+	e.get("/redfish/v1/Systems/0", header("OData-Version", "4.0")).want(http.StatusOK)
+}
+
+func TestPatchAnnotationsOnly(t *testing.T) {
+	e := newEnv(t)
+	tag := e.get("/redfish/v1/Systems/0").Header.Get("ETag")
+	for _, path := range []string{"/redfish/v1/Systems/0", "/redfish/v1/SessionService", accountPath(e.ids[roUser]),
+		"/redfish/v1/Managers/0/VirtualMedia/CD", "/redfish/v1/Chassis/0"} {
+		e.patch(path, M{"@odata.etag": tag}).wantError(http.StatusBadRequest, "NoOperation")
+		e.patch(path, M{"@odata.type": "#X.X", "@Redfish.Foo": 1}).wantError(http.StatusBadRequest, "NoOperation")
+		e.patch(path, M{}).wantError(http.StatusBadRequest, "EmptyJSON")
+	}
+}
+
+func TestPostToMembers(t *testing.T) {
+	e := newEnv(t)
+	r := e.post("/redfish/v1/SessionService/Sessions/Members", M{"UserName": roUser, "Password": roPass}, anonymous()).
+		want(http.StatusCreated)
+	if !strings.HasPrefix(r.Header.Get("Location"), "/redfish/v1/SessionService/Sessions/") || r.Header.Get("X-Auth-Token") == "" {
+		t.Errorf("session created through Members: Location %q", r.Header.Get("Location"))
+	}
+	e.get(r.Header.Get("Location")).want(http.StatusOK)
+	a := e.post("/redfish/v1/AccountService/Accounts/Members/", M{"UserName": "viamembers", "Password": "Members-pw1", "RoleId": "ReadOnly"}).
+		want(http.StatusCreated)
+	e.get(a.Header.Get("Location")).want(http.StatusOK)
+	e.post("/redfish/v1/AccountService/Accounts/Members", M{"UserName": "x"}, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
+	// Only collections that create members have a Members URI to POST to.
+	e.post("/redfish/v1/Systems/Members", M{}).want(http.StatusMethodNotAllowed) // Systems/{sys}: GET, PATCH
+	e.post("/redfish/v1/Systems/0/Actions/ComputerSystem.Reset/Members", M{"ResetType": "On"}).want(http.StatusNotFound)
+	e.get("/redfish/v1/SessionService/Sessions/Members").want(http.StatusNotFound)
+}
+
+func TestMethodNotAllowedAllow(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ method, path, allow string }{
+		{"FOO", "/redfish/v1/", "GET, HEAD"},
+		{"FAKEMETHODFORTEST", "/redfish/v1/Systems/0", "GET, HEAD, PATCH"},
+		{http.MethodPut, "/redfish/v1/Systems/0", "GET, HEAD, PATCH"},
+		{http.MethodDelete, "/redfish/v1/", "GET, HEAD"},
+		{http.MethodPost, "/redfish/v1/Systems", "GET, HEAD"},
+		{"FOO", "/redfish/v1/AccountService/Accounts", "GET, HEAD, POST"},
+		{http.MethodGet, "/redfish/v1/Systems/0/Actions/ComputerSystem.Reset", "POST"},
+	} {
+		r := e.do(tc.method, tc.path, nil).wantError(http.StatusMethodNotAllowed, "OperationNotAllowed")
+		if got := r.Header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+	}
+	e.do("FOO", "/redfish/v1/Nope", nil).wantError(http.StatusNotFound, "ResourceMissingAtURI")
+}
+
+func TestLinkHeader(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ path, link string }{
+		{"/redfish/v1/", "<http://redfish.dmtf.org/schemas/v1/ServiceRoot.v1_20_0.json>; rel=describedby"},
+		{"/redfish/v1/Systems", "<http://redfish.dmtf.org/schemas/v1/ComputerSystemCollection.json>; rel=describedby"},
+		{"/redfish/v1/Systems/0", "<http://redfish.dmtf.org/schemas/v1/ComputerSystem.v1_27_0.json>; rel=describedby"},
+		{"/redfish/v1/AccountService/Accounts/2", "<http://redfish.dmtf.org/schemas/v1/ManagerAccount.v1_14_1.json>; rel=describedby"},
+	} {
+		for _, m := range []string{http.MethodGet, http.MethodHead} {
+			if got := e.do(m, tc.path, nil).want(http.StatusOK).Header.Get("Link"); got != tc.link {
+				t.Errorf("%s %s: Link %q, want %q", m, tc.path, got, tc.link)
+			}
+		}
+	}
+	tag := e.get("/redfish/v1/Systems/0").Header.Get("ETag")
+	if e.get("/redfish/v1/Systems/0", header("If-None-Match", tag)).want(http.StatusNotModified).Header.Get("Link") == "" {
+		t.Error("304 without Link")
+	}
+	if l := e.get("/redfish/v1/$metadata").Header.Get("Link"); l != "" {
+		t.Errorf("$metadata: Link %q", l)
+	}
 }

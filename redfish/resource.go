@@ -35,6 +35,12 @@ type resource struct {
 	maxBody int64
 }
 
+// isCollectionPost reports whether the resource at pattern creates
+// members with POST (a resource collection) rather than being an action.
+func (res *resource) isCollectionPost(pattern string) bool {
+	return res.post != nil && !strings.Contains(pattern, "/Actions/")
+}
+
 func (res *resource) allow() string {
 	m := []string{}
 	if res.get != nil {
@@ -132,6 +138,16 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 			return
 		}
+		q, qerr := parseQuery(r.URL.RawQuery)
+		if q.expand != expandNone {
+			// Expanding reads resources that need credentials (bmcweb
+			// answers an anonymous $expand of the service root likewise).
+			public = false
+		}
+		if qerr != nil && public {
+			writeError(w, qerr)
+			return
+		}
 		if !public {
 			p, err := s.authenticate(w, r)
 			if err != nil {
@@ -144,7 +160,16 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			}
 			r = r.WithContext(withPrincipal(r.Context(), p))
 		}
+		if qerr != nil {
+			writeError(w, qerr)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !q.empty() {
+				// DSP0266 "Query parameters": for GET only.
+				writeError(w, apiErr(http.StatusBadRequest, "QueryNotSupportedOnOperation"))
+				return
+			}
 			limit := int64(maxRequestBodySize)
 			if res.maxBody > 0 {
 				limit = res.maxBody
@@ -154,7 +179,7 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 		var err error
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			err = s.serveGet(w, r, res)
+			err = s.serveGet(w, r, res, &q)
 		case http.MethodPatch:
 			if err = s.checkIfMatch(r, res); err == nil {
 				if err = res.patch(r); err == nil {
@@ -173,57 +198,185 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			if !errors.As(err, &ae) {
 				ae = fromHardware(err)
 			}
-			if ae.status >= 500 {
+			if ae.status >= 500 && ae.status != http.StatusInsufficientStorage {
 				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			} else if ae.cause != nil {
+				s.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "status", ae.status, "cause", ae.cause)
 			}
 			writeError(w, ae)
 		}
 	}
 }
 
-func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource) error {
+// fetch runs res's GET handler for r. A versioned resource comes back
+// rendered, from the render cache; anything else as the handler's value.
+func (s *Service) fetch(r *http.Request, res *resource) (any, *rendered, error) {
 	if res.version != nil {
 		if ver, ok := res.version(r); ok {
 			c, err := s.cache.get(r.URL.Path, ver, func() (any, error) { return res.get(r) })
-			if err != nil {
-				return err
-			}
-			return writeRendered(w, r, c.body, c.etag)
+			return nil, c, err
 		}
 	}
 	v, err := res.get(r)
+	return v, nil, err
+}
+
+// serveGet answers GET and HEAD: the handler's document with the query
+// parameters applied in DSP0266's order ($skip, $top, paging, $expand,
+// excerpt, $select), its ETag, and a Link header naming its schema.
+func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource, q *query) error {
+	v, c, err := s.fetch(r, res)
 	if err != nil {
 		return err
 	}
-	if sd, ok := v.(statusDocument); ok {
-		for k, vs := range sd.header {
+	switch d := v.(type) {
+	case statusDocument:
+		for k, vs := range d.header {
 			w.Header()[k] = vs
 		}
-		if sd.body == nil {
-			w.WriteHeader(sd.status)
+		if d.body == nil {
+			w.WriteHeader(d.status)
 			return nil
 		}
-		writeJSON(w, sd.status, sd.body)
+		writeJSON(w, d.status, d.body)
 		return nil
-	}
-	if raw, ok := v.(rawDocument); ok {
-		w.Header().Set("Content-Type", raw.contentType)
+	case rawDocument:
+		// Documents served as stored ($metadata, the OData service
+		// document, registry files) take no query.
+		w.Header().Set("Content-Type", d.contentType)
+		if t := topLevelString(d.body, "@odata.type"); t != "" {
+			w.Header()["Link"] = describedBy(t)
+		}
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodGet {
-			_, _ = w.Write(raw.body)
+			_, _ = w.Write(d.body)
 		}
 		return nil
 	}
-	body, etag, err := render(v)
+	if q.empty() {
+		if c == nil {
+			if m, members, ok := collectionMembers(v); ok {
+				v = page(m, members, r.URL.Path, q, s.pageSize)
+			}
+			if c, err = renderDoc(v); err != nil {
+				return err
+			}
+		}
+		return writeRendered(w, r, c.body, c.etag, c.link)
+	}
+	if c != nil && q.hasCollectionParams() {
+		// A cached rendering: the collection parameters need the value.
+		if v, err = decodeObject(c.body); err != nil {
+			return internalError(err)
+		}
+		delete(v.(M), "@odata.etag")
+		c = nil
+	}
+	if c == nil {
+		if m, members, ok := collectionMembers(v); ok {
+			if q.only && members.Len() == 1 {
+				return s.serveOnly(w, r, members.Index(0).Interface())
+			}
+			v = page(m, members, r.URL.Path, q, s.pageSize)
+		} else if q.hasCollectionParams() {
+			return apiErr(http.StatusBadRequest, "QueryNotSupportedOnResource")
+		}
+		if c, err = renderDoc(v); err != nil {
+			return err
+		}
+	}
+	if !q.shapesBody() {
+		return writeRendered(w, r, c.body, c.etag, c.link)
+	}
+	doc, err := decodeObject(c.body)
 	if err != nil {
 		return internalError(err)
 	}
-	return writeRendered(w, r, body, etag)
+	etag := c.etag
+	x := &expander{s: s, parent: r, typ: q.expand}
+	if q.expand != expandNone {
+		if err := x.expand(doc, r.URL.Path, q.levels); err != nil {
+			return err
+		}
+	}
+	if q.excerpt {
+		applyExcerpt(doc, c.odataType)
+	}
+	if q.sel != nil {
+		applySelect(doc, q.sel)
+	}
+	body, err := appendJSON(make([]byte, 0, len(c.body)+x.bytes), doc)
+	if err != nil {
+		return internalError(err)
+	}
+	if q.expand != expandNone {
+		// The answer holds other resources: its tag is its own. $select
+		// and excerpt derive from this resource alone and keep its tag.
+		etag = etagOf(body)
+	}
+	return writeRendered(w, r, body, etag, c.link)
 }
 
-func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag string) error {
+// serveOnly answers the only query parameter on a one-member collection
+// with the member itself (DSP0266 "Query parameters").
+func (s *Service) serveOnly(w http.ResponseWriter, r *http.Request, member any) error {
+	id := ""
+	switch m := member.(type) {
+	case link:
+		id = m.ID
+	case M:
+		id, _ = m["@odata.id"].(string)
+	}
+	if id == "" {
+		return internalError(fmt.Errorf("collection member without @odata.id: %T", member))
+	}
+	c, err := s.internalGet(r, cleanPath(id))
+	if err != nil {
+		return err
+	}
+	return writeRendered(w, r, c.body, c.etag, c.link)
+}
+
+// renderDoc renders a GET result with its @odata.etag and notes its type.
+func renderDoc(v any) (*rendered, error) {
+	body, etag, err := render(v)
+	if err != nil {
+		return nil, internalError(err)
+	}
+	t := ""
+	if m, ok := v.(M); ok {
+		t, _ = m["@odata.type"].(string)
+	} else {
+		t = topLevelString(body, "@odata.type")
+	}
+	return &rendered{body: body, etag: etag, odataType: t, link: describedBy(t)}, nil
+}
+
+// describedBy is the Link header naming the JSON schema of a resource of
+// type odataType (DSP0266 "Link header"): the versioned DMTF schema file
+// for a versioned type, as @odata.type names it, so the Protocol
+// Validator's version check holds; nil without a type. Renderings keep it,
+// so a cached GET sets it without allocating.
+func describedBy(odataType string) []string {
+	if odataType == "" {
+		return nil
+	}
+	t := strings.TrimPrefix(odataType, "#")
+	if i := strings.LastIndexByte(t, '.'); i > 0 {
+		t = t[:i]
+	}
+	return []string{"<" + schemaBaseURI + t + ".json>; rel=describedby"}
+}
+
+// schemaBaseURI is where DMTF publishes the schemas, as $metadata says.
+const schemaBaseURI = "http://redfish.dmtf.org/schemas/v1/"
+
+func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag string, link []string) error {
 	h := w.Header()
 	h.Set("ETag", etag)
+	if link != nil {
+		h["Link"] = link
+	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -30,9 +31,13 @@ type Config struct {
 	HTTPPort  int
 	TLS       bool
 	IPMIPorts map[string]int
-	// Store keeps service-wide settings (UpdateService); nil keeps them
-	// in memory only.
-	Store hardware.Store
+	// Audit is the BMC's own log (logins, account and configuration
+	// changes), served under every Manager's LogServices; nil for none.
+	Audit *audit.Log
+	// Store keeps service-wide state across restarts (event
+	// subscriptions, UpdateService settings and certificates); nil keeps
+	// it in memory only.
+	Store Store
 }
 
 // Service serves the Redfish API. Create it with New; Close stops its
@@ -48,22 +53,33 @@ type Service struct {
 	cache    renderCache
 	logins   *auth.Limiter[loginKey]
 	mux      *chi.Mux
+	// resources maps each route pattern to its resource, for requests the
+	// service makes to itself ($expand, only) and for Allow headers.
+	resources map[string]*resource
+	// Bounds of query answers (tests lower them): members per collection
+	// response, and bytes one $expand answer may embed.
+	pageSize    int
+	expandBytes int
+	events      *eventService
 }
 
 // New builds the service and its routes.
 func New(cfg Config) *Service {
 	s := &Service{
-		cfg:      cfg,
-		log:      cfg.Log,
-		accounts: cfg.Accounts,
-		machines: map[string]*hardware.Machine{},
-		sessions: newSessions(cfg.SessionTimeout),
-		tasks:    newTasks(),
-		logins:   auth.NewLimiter[loginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill),
+		cfg:         cfg,
+		log:         cfg.Log,
+		accounts:    cfg.Accounts,
+		machines:    map[string]*hardware.Machine{},
+		resources:   map[string]*resource{},
+		pageSize:    collectionPageSize,
+		expandBytes: maxExpandBytes,
+		sessions:    newSessions(cfg.SessionTimeout),
+		logins:      auth.NewLimiter[loginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.tasks = newTasks(s.log)
 	for _, m := range cfg.Machines {
 		s.machines[m.ID()] = m
 		s.order = append(s.order, m.ID())
@@ -73,31 +89,75 @@ func New(cfg Config) *Service {
 		w.Header().Set("OData-Version", "4.0")
 		writeError(w, apiErr(http.StatusNotFound, "ResourceMissingAtURI", r.URL.Path))
 	})
+	// chi answers here for methods it does not know (FOO): the resource's
+	// methods still go in Allow, as for every 405.
 	s.mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("OData-Version", "4.0")
+		res, _ := s.lookup(r.URL.Path)
+		if res == nil {
+			writeError(w, apiErr(http.StatusNotFound, "ResourceMissingAtURI", r.URL.Path))
+			return
+		}
+		w.Header().Set("Allow", res.allow())
 		writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 	})
+	s.events = newEventService(s)
 	s.routes()
 	return s
 }
 
-// ServeHTTP implements http.Handler. A trailing slash is insignificant, as
-// the Redfish specification requires.
+// ServeHTTP implements http.Handler. What DSP0266 asks of every request
+// before it reaches a resource is done here: a trailing slash is
+// insignificant; an OData-Version other than 4.0 is refused with 412 and
+// HeaderInvalid ("Request headers"); a POST to a
+// collection's Members URI is a POST to the collection ("POST
+// (create)").
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
-		r.URL.Path = strings.TrimRight(p, "/")
-		if r.URL.Path == "" {
-			r.URL.Path = "/"
-		}
+		r.URL.Path = cleanPath(p)
 		r.URL.RawPath = ""
+	}
+	if v, ok := r.Header["Odata-Version"]; ok && (len(v) != 1 || strings.TrimSpace(v[0]) != "4.0") {
+		w.Header().Set("OData-Version", "4.0")
+		writeError(w, apiErr(http.StatusPreconditionFailed, "HeaderInvalid", "OData-Version: "+strings.Join(v, ", ")))
+		return
+	}
+	if r.Method == http.MethodPost {
+		if coll, ok := strings.CutSuffix(r.URL.Path, "/Members"); ok {
+			if res, pattern := s.lookupPattern(coll); res != nil && res.isCollectionPost(pattern) {
+				r.URL.Path, r.URL.RawPath = coll, ""
+			}
+		}
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
 // Close ends background work.
-func (s *Service) Close() { s.tasks.close() }
+func (s *Service) Close() {
+	s.events.close()
+	s.tasks.close()
+}
+
+// CloseStreams ends the open event streams, which would otherwise keep an
+// HTTP server's graceful shutdown waiting.
+func (s *Service) CloseStreams() { s.events.closeStreams() }
 
 func (s *Service) handle(pattern string, res *resource) {
-	s.mux.Handle(pattern, s.serve(res))
+	s.resources[pattern] = res
+	s.mux.Handle(pattern, s.events.watch(pattern, res, s.serve(res)))
+}
+
+// lookup routes path as the router would and returns its resource and
+// the routing context carrying its URL parameters, or nil.
+func (s *Service) lookup(path string) (*resource, *chi.Context) {
+	rctx := chi.NewRouteContext()
+	pattern := s.mux.Find(rctx, http.MethodGet, path)
+	return s.resources[pattern], rctx
+}
+
+func (s *Service) lookupPattern(path string) (*resource, string) {
+	pattern := s.mux.Find(chi.NewRouteContext(), http.MethodGet, path)
+	return s.resources[pattern], pattern
 }
 
 // routes registers every resource; each file adds its own family.
@@ -117,6 +177,7 @@ func (s *Service) routes() {
 	s.taskRoutes()
 	s.logRoutes()
 	s.updateServiceRoutes()
+	s.eventRoutes()
 }
 
 // machine resolves the {sys} URL parameter.

@@ -19,6 +19,7 @@ func (s *Service) rootRoutes() {
 	s.handle("/redfish/v1/$metadata", &resource{public: true, get: func(*http.Request) (any, error) {
 		return metadataDocument, nil
 	}})
+	s.oemSchemaRoutes()
 }
 
 func (s *Service) getServiceRoot(*http.Request) (any, error) {
@@ -31,13 +32,17 @@ func (s *Service) getServiceRoot(*http.Request) (any, error) {
 		"UUID":           s.cfg.UUID,
 		"Vendor":         "bmcd",
 		"Product":        "bmcd",
+		// What query.go serves, exactly (DSP0266 "Query parameters").
 		"ProtocolFeaturesSupported": M{
-			"ExpandQuery":     M{"ExpandAll": false, "Levels": false, "Links": false, "NoLinks": false},
-			"FilterQuery":     false,
-			"SelectQuery":     false,
-			"OnlyMemberQuery": false,
-			"ExcerptQuery":    false,
-			"DeepOperations":  M{"DeepPATCH": false, "DeepPOST": false},
+			"ExpandQuery": M{"ExpandAll": true, "Levels": true, "MaxLevels": maxExpandLevels,
+				"Links": true, "NoLinks": true},
+			"FilterQuery":                   false,
+			"SelectQuery":                   true,
+			"TopSkipQuery":                  true,
+			"OnlyMemberQuery":               true,
+			"ExcerptQuery":                  true,
+			"IncludeOriginOfConditionQuery": false,
+			"DeepOperations":                M{"DeepPATCH": false, "DeepPOST": false},
 		},
 		"Systems":        link{"/redfish/v1/Systems"},
 		"Managers":       link{"/redfish/v1/Managers"},
@@ -47,6 +52,7 @@ func (s *Service) getServiceRoot(*http.Request) (any, error) {
 		"Registries":     link{"/redfish/v1/Registries"},
 		"Tasks":          link{"/redfish/v1/TaskService"}, // ServiceRoot names the TaskService link "Tasks"
 		"UpdateService":  link{"/redfish/v1/UpdateService"},
+		"EventService":   link{eventServicePath},
 		"Links":          M{"Sessions": link{"/redfish/v1/SessionService/Sessions"}},
 	}, nil
 }
@@ -70,6 +76,14 @@ var servedTypes = []string{
 	"MessageRegistryFileCollection", "MessageRegistryFile.v1_1_5", "Message.v1_3_0",
 	"TaskService.v1_3_0", "TaskCollection", "Task.v1_7_4",
 	"LogServiceCollection", "LogService.v1_9_0", "LogEntryCollection", "LogEntry.v1_21_0",
+	// Chassis: the successors of Thermal and Power.
+	"ThermalSubsystem.v1_5_0", "FanCollection", "Fan.v1_6_0", "ThermalMetrics.v1_3_2",
+	"PowerSubsystem.v1_1_3", "PowerSupplyCollection", "PowerSupply.v1_6_0", "PowerSupplyMetrics.v1_2_0",
+	// Storage: controllers and volumes.
+	"StorageControllerCollection", "StorageController.v1_11_0", "VolumeCollection", "Volume.v1_10_2",
+	// Eventing.
+	"EventService.v1_12_0", "EventDestinationCollection", "EventDestination.v1_16_0", "Event.v1_13_0", "MessageRegistry.v1_7_0",
+	// Firmware updates.
 	"UpdateService.v1_17_0", "SoftwareInventoryCollection", "SoftwareInventory.v1_13_0",
 }
 
@@ -77,12 +91,15 @@ var metadataDocument = func() rawDocument {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString(`<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">` + "\n")
-	ref := func(file string, namespaces ...string) {
-		b.WriteString(`  <edmx:Reference Uri="http://redfish.dmtf.org/schemas/v1/` + file + `">` + "\n")
+	refAt := func(uri string, namespaces ...string) {
+		b.WriteString(`  <edmx:Reference Uri="` + uri + `">` + "\n")
 		for _, ns := range namespaces {
 			b.WriteString(`    <edmx:Include Namespace="` + ns + `"/>` + "\n")
 		}
 		b.WriteString("  </edmx:Reference>\n")
+	}
+	ref := func(file string, namespaces ...string) {
+		refAt("http://redfish.dmtf.org/schemas/v1/"+file, namespaces...)
 	}
 	ref("RedfishExtensions_v1.xml", "RedfishExtensions.v1_0_0")
 	ref("Resource_v1.xml", "Resource", "Resource.v1_0_0")
@@ -94,6 +111,8 @@ var metadataDocument = func() rawDocument {
 			ref(base+"_v1.xml", base)
 		}
 	}
+	// bmcd's OEM types (oem.go), served here.
+	refAt(oemSchemaURI, oemName, oemName+"."+oemVersion)
 	b.WriteString(`  <edmx:DataServices>
     <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="Service">
       <EntityContainer Name="Service" Extends="ServiceRoot.v1_20_0.ServiceContainer"/>
@@ -111,6 +130,7 @@ var odataDocument = func() rawDocument {
 		{"SessionService", "/redfish/v1/SessionService"}, {"AccountService", "/redfish/v1/AccountService"},
 		{"Registries", "/redfish/v1/Registries"}, {"TaskService", "/redfish/v1/TaskService"},
 		{"Sessions", "/redfish/v1/SessionService/Sessions"}, {"UpdateService", "/redfish/v1/UpdateService"},
+		{"EventService", eventServicePath},
 	}
 	var b strings.Builder
 	b.WriteString(`{"@odata.context":"/redfish/v1/$metadata","value":[`)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -226,6 +227,7 @@ func (s *Service) checkPassword(r *http.Request, user, pass string) (auth.Accoun
 	if err != nil {
 		s.logins.Fail(key)
 		s.log.Info("authentication failed", "user", user, "remote", r.RemoteAddr)
+		s.cfg.Audit.Record(audit.InvalidCredentials(clientIP(r), audit.Redfish), audit.Actor{Origin: origin(r)})
 		return auth.Account{}, unauthorized("AccessUnauthorized")
 	}
 	return a, nil

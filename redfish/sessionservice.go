@@ -1,12 +1,14 @@
 package redfish
 
 import (
-	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
@@ -34,7 +36,11 @@ func (s *Service) sessionRoutes() {
 				return err
 			}
 			if p.SessionTimeout != nil {
-				s.sessions.setTimeout(time.Duration(*p.SessionTimeout) * time.Second)
+				d := time.Duration(*p.SessionTimeout) * time.Second
+				if d != s.sessions.getTimeout() {
+					s.sessions.setTimeout(d)
+					s.record(r, audit.PropertyModified("/SessionTimeout", strconv.Itoa(*p.SessionTimeout)))
+				}
 			}
 			return nil
 		},
@@ -106,10 +112,10 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 		Password *string `json:"Password" validate:"required"`
 	}
 	if _, err := decodeBody(r, &b, bodyKind{}); err != nil {
-		var ae *apiError
 		if e, ok := err.(*apiError); ok && e.msgs[0].MessageID == baseMessagePrefix+"PropertyMissing" {
-			ae = apiErr(http.StatusBadRequest, "CreateFailedMissingReqProperties", e.msgs[0].MessageArgs[0])
-			return ae
+			// PropertyMissing takes a JSON pointer, this message the
+			// property's name.
+			return apiErr(http.StatusBadRequest, "CreateFailedMissingReqProperties", strings.TrimPrefix(e.msgs[0].MessageArgs[0], "/"))
 		}
 		return err
 	}
@@ -117,8 +123,9 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	host := clientIP(r)
 	ses := s.sessions.create(a, host)
+	s.cfg.Audit.Record(audit.SuccessfulLogin(a.UserName, host, audit.Redfish), actor(r, a.UserName))
 	w.Header().Set("X-Auth-Token", ses.token)
 	w.Header().Set("Location", sessionPath(ses.ID))
 	writeJSON(w, http.StatusCreated, renderSession(*ses))

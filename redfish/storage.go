@@ -2,14 +2,18 @@ package redfish
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/bmcd/bmcd/hardware"
 )
 
-// storageRoutes serves the host's drives twice, as Ironic's inspection
-// reads them: the Storage model (with Drives) and the older SimpleStorage.
+// storageRoutes serves the host's storage as Ironic reads it: the Storage
+// model (Drives, Controllers, Volumes, and the deprecated StorageControllers
+// array that Ironic's RAID interface still consults) and the older
+// SimpleStorage. Both describe the same one subsystem and link to each
+// other, so inventory tools can tell its drives are not twice as many.
 func (s *Service) storageRoutes() {
 	s.handle("/redfish/v1/Systems/{sys}/Storage", &resource{get: func(r *http.Request) (any, error) {
 		m, err := s.machine(r, "ComputerSystem")
@@ -24,21 +28,7 @@ func (s *Service) storageRoutes() {
 		if err != nil {
 			return nil, err
 		}
-		path := systemPath(m.ID()) + "/Storage/1"
-		drives := []link{}
-		for _, d := range m.Info().Disks {
-			drives = append(drives, link{path + "/Drives/" + d.ID})
-		}
-		return M{
-			"@odata.type":        "#Storage.v1_21_0.Storage",
-			"@odata.id":          path,
-			"Id":                 "1",
-			"Name":               "Storage Subsystem",
-			"Drives":             drives,
-			"Drives@odata.count": len(drives),
-			"Status":             enabledStatus(),
-			"Links":              M{"Enclosures": []link{{chassisPath(m.ID())}}},
-		}, nil
+		return renderStorage(m), nil
 	}})
 	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Drives/{disk}", &resource{get: func(r *http.Request) (any, error) {
 		m, err := s.machine(r, "Drive")
@@ -48,10 +38,64 @@ func (s *Service) storageRoutes() {
 		id := chi.URLParam(r, "disk")
 		for _, d := range m.Info().Disks {
 			if d.ID == id {
-				return renderDrive(systemPath(m.ID())+"/Storage/1/Drives/"+id, d), nil
+				return renderDrive(m, d), nil
 			}
 		}
 		return nil, notFound("Drive", id)
+	}})
+	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Controllers", &resource{get: func(r *http.Request) (any, error) {
+		m, err := s.machine(r, "Storage")
+		if err != nil {
+			return nil, err
+		}
+		base := storagePath(m.ID()) + "/Controllers"
+		ids := []string{}
+		for _, c := range m.Info().StorageControllers {
+			ids = append(ids, base+"/"+c.ID)
+		}
+		return collection("StorageControllerCollection", "Storage Controller Collection", base, ids), nil
+	}})
+	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Controllers/{ctl}", &resource{get: func(r *http.Request) (any, error) {
+		m, err := s.machine(r, "StorageController")
+		if err != nil {
+			return nil, err
+		}
+		id := chi.URLParam(r, "ctl")
+		for _, c := range m.Info().StorageControllers {
+			if c.ID == id {
+				v := renderController(c)
+				v["@odata.type"] = "#StorageController.v1_11_0.StorageController"
+				v["@odata.id"] = storagePath(m.ID()) + "/Controllers/" + id
+				v["Id"] = id
+				return v, nil
+			}
+		}
+		return nil, notFound("StorageController", id)
+	}})
+	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Volumes", &resource{get: func(r *http.Request) (any, error) {
+		m, err := s.machine(r, "Storage")
+		if err != nil {
+			return nil, err
+		}
+		base := storagePath(m.ID()) + "/Volumes"
+		ids := []string{}
+		for _, v := range m.Info().Volumes {
+			ids = append(ids, base+"/"+v.ID)
+		}
+		return collection("VolumeCollection", "Volume Collection", base, ids), nil
+	}})
+	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Volumes/{vol}", &resource{get: func(r *http.Request) (any, error) {
+		m, err := s.machine(r, "Volume")
+		if err != nil {
+			return nil, err
+		}
+		id := chi.URLParam(r, "vol")
+		for _, v := range m.Info().Volumes {
+			if v.ID == id {
+				return renderVolume(m, v), nil
+			}
+		}
+		return nil, notFound("Volume", id)
 	}})
 	s.handle("/redfish/v1/Systems/{sys}/SimpleStorage", &resource{get: func(r *http.Request) (any, error) {
 		m, err := s.machine(r, "ComputerSystem")
@@ -77,19 +121,111 @@ func (s *Service) storageRoutes() {
 		}
 		return M{
 			"@odata.type": "#SimpleStorage.v1_3_2.SimpleStorage",
-			"@odata.id":   systemPath(m.ID()) + "/SimpleStorage/1",
+			"@odata.id":   simpleStoragePath(m.ID()),
 			"Id":          "1",
 			"Name":        "Simple Storage Controller",
 			"Devices":     devices,
 			"Status":      enabledStatus(),
+			// The same drives as Storage/1: one subsystem, not two.
+			"Links": M{"Storage": link{storagePath(m.ID())}},
 		}, nil
 	}})
 }
 
-func renderDrive(path string, d hardware.Disk) M {
+func storagePath(sys string) string       { return systemPath(sys) + "/Storage/1" }
+func simpleStoragePath(sys string) string { return systemPath(sys) + "/SimpleStorage/1" }
+
+// renderStorage is the system's one Storage subsystem (v1_21_0).
+func renderStorage(m *hardware.Machine) M {
+	path := storagePath(m.ID())
+	info := m.Info()
+	drives := []link{}
+	for _, d := range info.Disks {
+		drives = append(drives, link{path + "/Drives/" + d.ID})
+	}
+	// The deprecated array, which Ironic's RAID interface reads to tell a
+	// controller without RAID (SupportedRAIDTypes []) from one with.
+	ctls := []M{}
+	for i, c := range info.StorageControllers {
+		v := renderController(c)
+		v["@odata.id"], v["MemberId"] = memberRef(path, "StorageControllers", i), strconv.Itoa(i)
+		ctls = append(ctls, v)
+	}
+	return M{
+		"@odata.type":                    "#Storage.v1_21_0.Storage",
+		"@odata.id":                      path,
+		"Id":                             "1",
+		"Name":                           "Storage Subsystem",
+		"Drives":                         drives,
+		"Drives@odata.count":             len(drives),
+		"Controllers":                    link{path + "/Controllers"},
+		"StorageControllers":             ctls,
+		"StorageControllers@odata.count": len(ctls),
+		"Volumes":                        link{path + "/Volumes"},
+		"Status":                         enabledStatus(),
+		"Links": M{
+			"Enclosures":    []link{{chassisPath(m.ID())}},
+			"SimpleStorage": link{simpleStoragePath(m.ID())},
+		},
+	}
+}
+
+// renderController has the properties a StorageController resource and a
+// member of the deprecated Storage.StorageControllers array share.
+func renderController(c hardware.StorageController) M {
+	v := M{
+		"Name":                         c.Name,
+		"Manufacturer":                 c.Manufacturer,
+		"Model":                        c.Model,
+		"SerialNumber":                 c.SerialNumber,
+		"FirmwareVersion":              c.FirmwareVersion,
+		"SupportedControllerProtocols": orEmpty(c.ControllerProtocols),
+		"SupportedDeviceProtocols":     orEmpty(c.DeviceProtocols),
+		"SupportedRAIDTypes":           orEmpty(c.RAIDTypes),
+		"Status":                       enabledStatus(),
+	}
+	if c.SpeedGbps > 0 {
+		v["SpeedGbps"] = c.SpeedGbps
+	}
+	return v
+}
+
+// orEmpty renders a nil list as [], not null: an empty SupportedRAIDTypes
+// is how a controller says it has no RAID.
+func orEmpty(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}
+
+// renderVolume is a Volume (v1_10_2). RAIDType is absent when the volume is
+// not a RAID volume.
+func renderVolume(m *hardware.Machine, v hardware.Volume) M {
+	path := storagePath(m.ID())
+	drives := []link{}
+	for _, d := range v.Drives {
+		drives = append(drives, link{path + "/Drives/" + d})
+	}
+	out := M{
+		"@odata.type":   "#Volume.v1_10_2.Volume",
+		"@odata.id":     path + "/Volumes/" + v.ID,
+		"Id":            v.ID,
+		"Name":          v.Name,
+		"CapacityBytes": v.CapacityBytes,
+		"Status":        enabledStatus(),
+		"Links":         M{"Drives": drives, "Drives@odata.count": len(drives)},
+	}
+	if v.RAIDType != "" {
+		out["RAIDType"] = v.RAIDType
+	}
+	return out
+}
+
+func renderDrive(m *hardware.Machine, d hardware.Disk) M {
 	return M{
 		"@odata.type":   "#Drive.v1_22_0.Drive",
-		"@odata.id":     path,
+		"@odata.id":     storagePath(m.ID()) + "/Drives/" + d.ID,
 		"Id":            d.ID,
 		"Name":          d.ID,
 		"Model":         d.Model,

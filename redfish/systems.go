@@ -93,7 +93,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"BootSourceOverrideEnabled": ov.Enabled,
 		"BootSourceOverrideMode":    ov.Mode,
 	}
-	oem := M{"BootOverrideSupported": m.BootOverrideSupported()}
+	bootOem := M{"BootOverrideSupported": m.BootOverrideSupported()}
 	if m.BootOverrideSupported() {
 		boot["BootSourceOverrideTarget@Redfish.AllowableValues"] = append([]hardware.BootSource{hardware.BootNone}, caps.BootTargets...)
 		boot["BootSourceOverrideEnabled@Redfish.AllowableValues"] = []hardware.BootEnabled{hardware.BootDisabled, hardware.BootOnce, hardware.BootContinuous}
@@ -157,7 +157,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 				"ResetType@Redfish.AllowableValues": caps.ResetTypes,
 			},
 		},
-		"Oem": M{"bmcd": oem},
+		"Oem": oem("ComputerSystem", bootOem),
 	}
 	if _, ok := boot["BootOrder"]; ok {
 		sys["Actions"].(M)["#ComputerSystem.SetDefaultBootOrder"] = M{"target": path + "/Actions/ComputerSystem.SetDefaultBootOrder"}

@@ -84,7 +84,7 @@ func TestPatchSystemErrors(t *testing.T) {
 		{"empty object", `{}`, 400, "EmptyJSON", nil},
 		{"empty body", ``, 400, "EmptyJSON", nil},
 		{"whitespace body", " \n\t", 400, "EmptyJSON", nil},
-		{"only annotations", M{"@odata.etag": "x"}, 400, "EmptyJSON", nil},
+		{"only annotations", M{"@odata.etag": "x"}, 400, "NoOperation", nil},
 		{"array", `[{"Boot":{}}]`, 400, "UnrecognizedRequestBody", nil},
 		{"string", `"Boot"`, 400, "UnrecognizedRequestBody", nil},
 		{"null", `null`, 400, "UnrecognizedRequestBody", nil},
@@ -125,7 +125,7 @@ func TestReset(t *testing.T) {
 		{"wrong type", M{"ResetType": 1}, 400, "ActionParameterValueTypeError", []string{"1", "ResetType", "ComputerSystem.Reset"}},
 		{"malformed", `{"ResetType":"On"`, 400, "MalformedJSON", nil},
 		{"array", `["On"]`, 400, "UnrecognizedRequestBody", nil},
-		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "OperationNotAllowed", nil},
+		{"Nmi when off", M{"ResetType": "Nmi"}, 409, "ResourceInStandby", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.with(t).post(reset0, tc.body).wantError(tc.code, tc.key)
@@ -279,14 +279,17 @@ func TestLogService(t *testing.T) {
 	e.get(sys0 + "/LogServices").want(http.StatusOK)
 	e.get(logSvc).want(http.StatusOK)
 	e.powerOn("0")
+	// Entries state their event with a registry message, as events do.
 	var msgs []string
 	eventually(t, "power-on and boot entries", func() bool {
 		msgs = nil
 		for _, m := range e.get(entries).obj()["Members"].([]any) {
-			msgs = append(msgs, m.(map[string]any)["Message"].(string))
+			m := m.(map[string]any)
+			msgs = append(msgs, fmt.Sprint(m["MessageId"], ": ", m["Message"], " ", m["MessageArgs"]))
 		}
 		s := strings.Join(msgs, "\n")
-		return strings.Contains(s, "System powered on") && strings.Contains(s, "Host firmware booting")
+		return strings.Contains(s, "ResourceEvent.1.4.ResourcePoweredOn: The resource '/redfish/v1/Systems/0' has powered on. [/redfish/v1/Systems/0]") &&
+			strings.Contains(s, "Bmcd.1.0.HostBootStarted: The host firmware is booting from Hdd in UEFI mode. [Hdd UEFI]")
 	})
 	first := at(e.get(entries).obj(), "Members", 0).(map[string]any)
 	one := e.get(first["@odata.id"].(string)).obj()
@@ -297,7 +300,8 @@ func TestLogService(t *testing.T) {
 	e.post(clear, M{"Bogus": 1}).wantError(http.StatusBadRequest, "ActionParameterUnknown")
 	e.post(clear, "").want(http.StatusNoContent)
 	c := e.get(entries).obj()
-	if at(c, "Members@odata.count") != float64(1) || at(c, "Members", 0, "Message") != "Event log cleared" {
+	if at(c, "Members@odata.count") != float64(1) || at(c, "Members", 0, "MessageId") != "LogService.1.1.LogCleared" ||
+		at(c, "Members", 0, "Message") != "Log '"+logSvc+"' was cleared." || at(c, "Members", 0, "Links", "OriginOfCondition", "@odata.id") != logSvc {
 		t.Errorf("after ClearLog: %v", c["Members"])
 	}
 	e.get(first["@odata.id"].(string)).wantError(http.StatusNotFound, "ResourceNotFound")

@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -56,11 +57,15 @@ type tasks struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	log    *slog.Logger
 }
 
-func newTasks() *tasks {
+// newTasks keeps tasks; log receives why a task failed (the cause behind
+// its Base message, which the client never sees), as the service logs a
+// refused request.
+func newTasks(log *slog.Logger) *tasks {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tasks{byID: map[string]*task{}, ctx: ctx, cancel: cancel}
+	return &tasks{byID: map[string]*task{}, ctx: ctx, cancel: cancel, log: log}
 }
 
 // run starts fn and waits up to wait for it. If fn finishes in time its
@@ -108,6 +113,11 @@ func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, f
 		if err != nil {
 			t.State = "Exception"
 			t.Err = fromHardware(err)
+			if t.Err.status >= 500 {
+				ts.log.Error("task failed", "task", t.ID, "name", t.Name, "err", err)
+			} else if t.Err.cause != nil {
+				ts.log.Info("task failed", "task", t.ID, "name", t.Name, "status", t.Err.status, "cause", t.Err.cause)
+			}
 		}
 	}()
 	return &snap, nil

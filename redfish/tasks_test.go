@@ -1,10 +1,14 @@
 package redfish
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +16,7 @@ import (
 )
 
 func TestTasksRun(t *testing.T) {
-	ts := newTasks()
+	ts := newTasks(slog.New(slog.DiscardHandler))
 	t.Cleanup(ts.close)
 	req := httptest.NewRequest(http.MethodPost, "/x", nil)
 
@@ -66,7 +70,7 @@ func TestTasksRun(t *testing.T) {
 }
 
 func TestTasksTrim(t *testing.T) {
-	ts := newTasks()
+	ts := newTasks(slog.New(slog.DiscardHandler))
 	t.Cleanup(ts.close)
 	req := httptest.NewRequest(http.MethodPost, "/x", nil)
 	hold := make(chan struct{})
@@ -90,5 +94,50 @@ func TestTasksTrim(t *testing.T) {
 	}
 	if _, ok := ts.get(running.ID); !ok {
 		t.Error("a running task was trimmed")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestTasksLogCause: the client sees only the registry's message; why the
+// task failed (an untrusted certificate, say) goes to bmcd's log, as for a
+// refused request.
+func TestTasksLogCause(t *testing.T) {
+	var buf lockedBuffer
+	ts := newTasks(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(ts.close)
+	req := httptest.NewRequest(http.MethodPost, "/x", nil)
+	cause := errors.New("x509: certificate signed by unknown authority")
+	tk, _ := ts.run("update", req, 0, func(context.Context) error {
+		return withCause(apiErr(http.StatusBadRequest, "CouldNotEstablishConnection", "https://images.example/bios.bin"), cause)
+	})
+	eventually(t, "the task to fail", func() bool {
+		got, _ := ts.get(tk.ID)
+		return got.State == "Exception"
+	})
+	if out := buf.String(); !strings.Contains(out, "task failed") || !strings.Contains(out, cause.Error()) {
+		t.Errorf("log %q does not give the cause", out)
+	}
+	got, _ := ts.get(tk.ID)
+	rec := httptest.NewRecorder()
+	writeError(rec, got.Err)
+	if strings.Contains(rec.Body.String(), "x509") {
+		t.Errorf("the cause reached the client: %s", rec.Body)
 	}
 }

@@ -44,7 +44,7 @@ func (s *Service) multipartRoutes(u *updateService) {
 			select {
 			case busy <- struct{}{}:
 			default:
-				return withResolution(apiErr(http.StatusConflict, "ResourceInUse"), errors.New("another push update is being received; retry when it is done"))
+				return withCause(apiErr(http.StatusConflict, "ResourceInUse"), errors.New("another push update is being received; retry when it is done"))
 			}
 			release := func() { <-busy }
 			err := u.push(w, r, release)
@@ -61,7 +61,7 @@ func (s *Service) multipartRoutes(u *updateService) {
 func (u *updateService) push(w http.ResponseWriter, r *http.Request, release func()) error {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return withResolution(apiErr(http.StatusBadRequest, "UnrecognizedRequestBody"), errors.New("send multipart/form-data with UpdateParameters and UpdateFile parts"))
+		return withCause(apiErr(http.StatusBadRequest, "UnrecognizedRequestBody"), errors.New("send multipart/form-data with UpdateParameters and UpdateFile parts"))
 	}
 	var (
 		params *pushParameters
@@ -147,5 +147,5 @@ func bodyError(err error) error {
 	if errors.As(err, &mbe) {
 		return apiErr(http.StatusRequestEntityTooLarge, "PayloadTooLarge")
 	}
-	return withResolution(apiErr(http.StatusBadRequest, "UnrecognizedRequestBody"), err)
+	return withCause(apiErr(http.StatusBadRequest, "UnrecognizedRequestBody"), err)
 }

@@ -426,27 +426,26 @@ func updateError(err error, image string, t updateTarget) (message, *apiError) {
 		// The update's own time limit (updateTimeout), not the server's
 		// fault: checked before the fetch classes, which would call it
 		// CouldNotEstablishConnection.
-		return updateMessage("TransferFailed", image, target), withResolution(apiErr(http.StatusBadRequest, "OperationTimeout"), err)
+		return updateMessage("TransferFailed", image, target), withCause(apiErr(http.StatusBadRequest, "OperationTimeout"), err)
 	case errors.As(err, &me):
 		// Classified by internal/fetch and mapped as virtual media's
-		// fetches are (fetchError).
-		return updateMessage("TransferFailed", image, target), fetchError(me, hardware.RedactURL(me.URL),
-			"VerifyRemoteServerCertificate is true: POST the certificate of the CA that issued it (CertificateString, CertificateType PEM) to "+
-				remoteServerCertificatesPath+", or PATCH VerifyRemoteServerCertificate to false, and resubmit the request.")
+		// fetches are (fetchError); an untrusted certificate is the cause
+		// of a CouldNotEstablishConnection, logged, not sent.
+		return updateMessage("TransferFailed", image, target), fetchError(me, hardware.RedactURL(me.URL))
 	case errors.Is(err, hardware.ErrFirmwareTooLarge):
-		return updateMessage("TransferFailed", image, target), withResolution(apiErr(http.StatusBadRequest, "PayloadTooLarge"), err)
+		return updateMessage("TransferFailed", image, target), withCause(apiErr(http.StatusBadRequest, "PayloadTooLarge"), err)
 	case errors.Is(err, hardware.ErrFirmwareNotApplicable):
 		param, value := "Targets", target
 		if t.component == "" {
 			param, value = "ImageURI", image
 		}
 		return updateMessage("UpdateNotApplicable", image, target),
-			withResolution(apiErr(http.StatusBadRequest, "ActionParameterValueConflict", param, value), err)
+			withCause(apiErr(http.StatusBadRequest, "ActionParameterValueConflict", param, value), err)
 	case errors.Is(err, hardware.ErrFirmwareImage):
 		return updateMessage("VerificationFailed", image, target),
-			withResolution(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", image), err)
+			withCause(apiErr(http.StatusBadRequest, "ResourceAtUriInUnknownFormat", image), err)
 	case errors.Is(err, hardware.ErrBusy):
-		return updateMessage("UpdateInProgress"), withResolution(apiErr(http.StatusConflict, "ResourceInUse"), err)
+		return updateMessage("UpdateInProgress"), withCause(apiErr(http.StatusConflict, "ResourceInUse"), err)
 	}
 	return updateMessage("ApplyFailed", image, target), fromHardware(fmt.Errorf("update %s: %w", target, err))
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -25,7 +26,7 @@ import (
 
 // fwServer serves update images on 127.0.0.1: /fw/NAME is firmware,
 // /html/NAME a web page, /auth/NAME wants user fw password pw, /gone/NAME
-// answers 410, /broken/NAME 500, anything else 404.
+// answers 410, /broken/NAME 500, /bad/NAME 400, anything else 404.
 type fwServer struct {
 	*httptest.Server
 	hits atomic.Int64
@@ -42,6 +43,8 @@ func newFwServer(tb testing.TB, tls bool) *fwServer {
 			http.Error(w, "gone", http.StatusGone)
 		case strings.HasPrefix(r.URL.Path, "/broken/"):
 			http.Error(w, "oops", http.StatusInternalServerError)
+		case strings.HasPrefix(r.URL.Path, "/bad/"):
+			http.Error(w, "bad request", http.StatusBadRequest)
 		case strings.HasPrefix(r.URL.Path, "/html/"):
 			_, _ = w.Write([]byte("<html><body>login</body></html>"))
 		case strings.HasPrefix(r.URL.Path, "/auth/"):
@@ -90,9 +93,9 @@ func (e *env) runTask(r *resp) (*resp, map[string]any) {
 	return mon, task
 }
 
-// messageIDsOf lists a task's MessageIds, checking each message is what
+// taskMessageIDs lists a task's MessageIds, checking each message is what
 // its registry says.
-func messageIDsOf(tb testing.TB, task map[string]any) []string {
+func taskMessageIDs(tb testing.TB, task map[string]any) []string {
 	tb.Helper()
 	var ids []string
 	for _, m := range task["Messages"].([]any) {
@@ -104,7 +107,7 @@ func messageIDsOf(tb testing.TB, task map[string]any) []string {
 		if key, isBase := strings.CutPrefix(id, baseMessagePrefix); isBase {
 			rm, ok = baseMessages[key]
 		} else if key, isUpdate := strings.CutPrefix(id, updateMessagePrefix); isUpdate {
-			rm, ok = updateMessages[key]
+			rm, ok = updateRegistry.messages[key]
 		}
 		args, _ := msg["MessageArgs"].([]any)
 		if !ok || len(args) != rm.NumberOfArgs || strings.Contains(msg["Message"].(string), "%1") {
@@ -252,7 +255,7 @@ func TestSimpleUpdateBIOS(t *testing.T) {
 	if task["TaskState"] != "Completed" || task["TaskStatus"] != "OK" || task["PercentComplete"] != float64(100) {
 		t.Fatalf("task %v", task)
 	}
-	ids := messageIDsOf(t, task)
+	ids := taskMessageIDs(t, task)
 	if !hasAll(ids, updateMessagePrefix+"TransferringToComponent", updateMessagePrefix+"TargetDetermined",
 		updateMessagePrefix+"VerifyingAtComponent", updateMessagePrefix+"AwaitToActivate", baseMessagePrefix+"ResetRequired",
 		baseMessagePrefix+"Success") {
@@ -279,14 +282,23 @@ func TestSimpleUpdateBIOS(t *testing.T) {
 	if v := e.get("/redfish/v1/Systems/0").obj()["BiosVersion"]; v != old {
 		t.Errorf("system 0 changed: %v", v)
 	}
+	// The event log states both steps with the Update registry, about
+	// the component, as the events the EventService sends.
 	entries := e.get("/redfish/v1/Systems/1/LogServices/EventLog/Entries").obj()["Members"].([]any)
 	var log []string
 	for _, m := range entries {
-		log = append(log, m.(map[string]any)["Message"].(string))
+		en := m.(map[string]any)
+		log = append(log, fmt.Sprintf("%v %v %v", en["MessageId"], en["MessageArgs"], at(en, "Links", "OriginOfCondition", "@odata.id")))
 	}
 	joined := strings.Join(log, "\n")
-	if !strings.Contains(joined, "BIOS firmware 2.5.0") || !strings.Contains(joined, "updated from "+old.(string)+" to 2.5.0") {
-		t.Errorf("event log:\n%s", joined)
+	image := fs.URL + "/fw/bios-2.5.0.bin"
+	for _, want := range []string{
+		fmt.Sprintf("%sAwaitToActivate [%s %s] %s", updateMessagePrefix, image, fwInventory+"/BIOS_1", fwInventory+"/BIOS_1"),
+		fmt.Sprintf("%sUpdateSuccessful [%s %s] %s", updateMessagePrefix, fwInventory+"/BIOS_1", image, fwInventory+"/BIOS_1"),
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("event log lacks %q:\n%s", want, joined)
+		}
 	}
 }
 
@@ -296,7 +308,7 @@ func TestSimpleUpdateTargets(t *testing.T) {
 	// A component that activates at once.
 	mon, task := e.runTask(e.post(updateAction, M{"ImageURI": fs.URL + "/fw/disk0-1.0.4.bin", "Targets": []string{fwInventory + "/Disk0_0"}}))
 	mon.want(http.StatusNoContent)
-	if !contains(messageIDsOf(t, task), updateMessagePrefix+"UpdateSuccessful") {
+	if !contains(taskMessageIDs(t, task), updateMessagePrefix+"UpdateSuccessful") {
 		t.Errorf("messages %v", task["Messages"])
 	}
 	if v := e.get(fwInventory + "/Disk0_0").obj()["Version"]; v != "1.0.4" {
@@ -334,7 +346,8 @@ func TestSimpleUpdateFailures(t *testing.T) {
 	}{
 		{"404", fs.URL + "/nothing/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceMissingAtURI", "TransferFailed"},
 		{"410", fs.URL + "/gone/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceMissingAtURI", "TransferFailed"},
-		{"500", fs.URL + "/broken/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceAtUriInUnknownFormat", "TransferFailed"},
+		{"400", fs.URL + "/bad/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "ResourceAtUriInUnknownFormat", "TransferFailed"},
+		{"500", fs.URL + "/broken/bios-2.5.0.bin", []string{"/redfish/v1/Systems/0"}, 400, "CouldNotEstablishConnection", "TransferFailed"},
 		{"no server", gone.URL + "/fw/bios-2.5.0.bin", nil, 400, "CouldNotEstablishConnection", "TransferFailed"},
 		{"credentials wanted", fs.URL + "/auth/bios-2.5.0.bin", []string{fwInventory + "/BIOS_0"}, 400, "ResourceAtUriUnauthorized", "TransferFailed"},
 		{"a web page", fs.URL + "/html/bios-2.5.0.bin", []string{fwInventory + "/BIOS_0"}, 400, "ResourceAtUriInUnknownFormat", "VerificationFailed"},
@@ -353,7 +366,7 @@ func TestSimpleUpdateFailures(t *testing.T) {
 			if task["TaskState"] != "Exception" || task["TaskStatus"] != "Critical" {
 				t.Errorf("task %v", task)
 			}
-			if ids := messageIDsOf(t, task); !hasAll(ids, updateMessagePrefix+c.update, baseMessagePrefix+c.key) {
+			if ids := taskMessageIDs(t, task); !hasAll(ids, updateMessagePrefix+c.update, baseMessagePrefix+c.key) {
 				t.Errorf("task messages %v", ids)
 			}
 		})
@@ -381,10 +394,9 @@ func TestUpdateServiceVerifyCertificate(t *testing.T) {
 	}
 	mon, task := e.runTask(e.post(updateAction, body))
 	mon.wantError(http.StatusBadRequest, "CouldNotEstablishConnection")
-	if !strings.Contains(string(mon.Body), "certificate") {
-		t.Errorf("the error does not say why: %s", mon.Body)
+	if ids := taskMessageIDs(t, task); !hasAll(ids, updateMessagePrefix+"TransferFailed", baseMessagePrefix+"CouldNotEstablishConnection") {
+		t.Errorf("task messages %v", ids)
 	}
-	_ = task
 
 	// A new service over the same store keeps the setting.
 	svc := New(Config{Machines: []*hardware.Machine{e.machines["0"]}, Accounts: e.accounts, Store: e.db, Version: "test"})
@@ -437,7 +449,7 @@ func TestMultipartPushUpdate(t *testing.T) {
 	push(ct, body, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
 	mon, task := e.runTask(push(ct, body))
 	mon.want(http.StatusNoContent)
-	if !contains(messageIDsOf(t, task), updateMessagePrefix+"AwaitToActivate") {
+	if !contains(taskMessageIDs(t, task), updateMessagePrefix+"AwaitToActivate") {
 		t.Errorf("messages %v", task["Messages"])
 	}
 	if v := e.get(fwInventory + "/Staged_BIOS_1").want(http.StatusOK).obj()["Version"]; v != "4.0.0" {
@@ -564,7 +576,8 @@ func TestUpdateErrorMapping(t *testing.T) {
 	}{
 		{"404", fetchFailed(404, nil), "TransferFailed", 400, "ResourceMissingAtURI"},
 		{"401", fetchFailed(401, nil), "TransferFailed", 400, "ResourceAtUriUnauthorized"},
-		{"502", fetchFailed(502, nil), "TransferFailed", 400, "ResourceAtUriInUnknownFormat"},
+		{"400", fetchFailed(400, nil), "TransferFailed", 400, "ResourceAtUriInUnknownFormat"},
+		{"502", fetchFailed(502, nil), "TransferFailed", 400, "CouldNotEstablishConnection"},
 		{"refused", fetchFailed(0, syscall.ECONNREFUSED), "TransferFailed", 400, "CouldNotEstablishConnection"},
 		{"untrusted certificate", fetchFailed(0, &tls.CertificateVerificationError{Err: untrusted}), "TransferFailed", 400, "CouldNotEstablishConnection"},
 		{"the update's deadline", fetchFailed(0, context.DeadlineExceeded), "TransferFailed", 400, "OperationTimeout"},
@@ -580,9 +593,38 @@ func TestUpdateErrorMapping(t *testing.T) {
 			}
 		})
 	}
-	// An untrusted certificate says why and what to do.
+	// An untrusted certificate is the cause, for the log; the client gets
+	// the registry's Resolution.
 	_, ae := updateError(fetchFailed(0, &tls.CertificateVerificationError{Err: untrusted}), image, target)
-	if res := ae.msgs[0].Resolution; !strings.Contains(res, "not trusted") || !strings.Contains(res, "VerifyRemoteServerCertificate") {
-		t.Errorf("resolution %q", res)
+	if !errors.Is(ae, fetch.ErrCertificate) {
+		t.Errorf("cause %v lost", ae.cause)
+	}
+	if res, want := ae.msgs[0].Resolution, baseMessages["CouldNotEstablishConnection"].Resolution; res != want {
+		t.Errorf("resolution %q, want the registry's %q", res, want)
+	}
+}
+
+// TestFirmwareUpdateEvents: a subscriber to the Update registry hears a
+// staged image await its reset and then the update, about the component.
+func TestFirmwareUpdateEvents(t *testing.T) {
+	e := fast(newEnv(t))
+	fs := newFwServer(t, false)
+	updates := newSink(t)
+	e.subscribe(M{"Destination": updates.URL, "Protocol": "Redfish", "RegistryPrefixes": []string{"Update"}})
+	mon, _ := e.runTask(e.post(updateAction, M{"ImageURI": fs.URL + "/fw/nic-22.40.0.bin", "Targets": []string{fwInventory + "/NIC_0"}}))
+	mon.want(http.StatusNoContent)
+	staged := recordOf(updates.waitFor(t, updateMessagePrefix+"AwaitToActivate", 2*time.Second))
+	if at(staged, "OriginOfCondition", "@odata.id") != fwInventory+"/NIC_0" {
+		t.Errorf("staged event %v", staged)
+	}
+	e.powerOn("0")
+	done := recordOf(updates.waitFor(t, updateMessagePrefix+"UpdateSuccessful", 2*time.Second))
+	if args, _ := done["MessageArgs"].([]any); len(args) != 2 || args[0] != fwInventory+"/NIC_0" || args[1] != fs.URL+"/fw/nic-22.40.0.bin" {
+		t.Errorf("update event %v", done)
+	}
+	for _, id := range messageIDsOf(updates.events()) {
+		if !strings.HasPrefix(id, "Update.") {
+			t.Errorf("a subscriber to Update got %s", id)
+		}
 	}
 }

@@ -240,25 +240,34 @@ func (b *insertBody) checkParams(md hardware.Media, action string) error {
 	return nil
 }
 
-// mediaError maps a failed image fetch to the Base message that says why;
-// certificates is the slot's Certificates collection, named in the
-// resolution when the server's certificate is not trusted.
-func mediaError(err error, certificates string) error {
+// mediaError maps a failed image fetch to the Base message that says
+// why (fetchError); the backend's own text is the cause, logged and not
+// sent. Other machine errors pass through.
+func mediaError(err error, image, action string) error {
 	var me *hardware.MediaError
-	if !errors.As(err, &me) {
-		return err
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &me):
+		return fetchError(me, hardware.RedactURL(me.URL))
+	case errors.Is(err, hardware.ErrInvalid):
+		// The backend cannot use the URL (the syntax checks passed).
+		return withCause(apiErr(http.StatusBadRequest, "ActionParameterValueFormatError", hardware.RedactURL(image), "Image", action), err)
+	case errors.Is(err, hardware.ErrNotSupported):
+		return withCause(apiErr(http.StatusBadRequest, "ActionNotSupported", action), err)
 	}
-	return fetchError(me, hardware.RedactURL(me.URL),
-		"VerifyCertificate is true: POST the certificate of the CA that issued it (CertificateString, CertificateType PEM) to "+
-			certificates+", or PATCH VerifyCertificate to false, and resubmit the request.")
+	return err
 }
+
+// insertAction is the InsertMedia action's name in messages.
+const insertAction = "VirtualMedia.InsertMedia"
 
 func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner string) error {
 	m, md, err := s.slot(r, owner)
 	if err != nil {
 		return err
 	}
-	const action = "VirtualMedia.InsertMedia"
+	const action = insertAction
 	var b insertBody
 	if _, err := decodeBody(r, &b, bodyKind{action: action}); err != nil {
 		return err
@@ -283,7 +292,14 @@ func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardwar
 	t, err := s.tasks.run("Insert media "+hardware.RedactURL(image), r, wait, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, insertTimeout)
 		defer cancel()
-		return mediaError(m.InsertMedia(ctx, slot, image, wp), mediaCertificatesPath(m.ID(), slot))
+		err := mediaError(m.InsertMedia(ctx, slot, image, wp), image, insertAction)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.cause != nil {
+			// A task's error reaches the client through the task monitor;
+			// its cause only here.
+			s.log.Info("insert media failed", "system", m.ID(), "slot", slot, "cause", ae.cause)
+		}
+		return err
 	})
 	if err != nil {
 		return err
@@ -379,7 +395,7 @@ func (s *Service) patchMedia(r *http.Request, owner string) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), insertTimeout)
 	defer cancel()
-	return mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp), mediaCertificatesPath(m.ID(), md.ID))
+	return asPropertyError(mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp), *p.Image, "PATCH"))
 }
 
 // asPropertyError restates an InsertMedia parameter error for a PATCH,
@@ -391,15 +407,21 @@ func asPropertyError(err error) error {
 		return err
 	}
 	a := ae.msgs[0].MessageArgs
+	var out *apiError
 	switch strings.TrimPrefix(ae.msgs[0].MessageID, baseMessagePrefix) {
 	case "ActionParameterValueFormatError":
-		return apiErr(ae.status, "PropertyValueFormatError", a[0], pointer(a[1]))
+		out = apiErr(ae.status, "PropertyValueFormatError", a[0], pointer(a[1]))
 	case "ActionParameterValueNotInList":
-		return apiErr(ae.status, "PropertyValueNotInList", a[0], pointer(a[1]))
+		out = apiErr(ae.status, "PropertyValueNotInList", a[0], pointer(a[1]))
 	case "ActionParameterValueConflict":
-		return apiErr(ae.status, "PropertyValueConflict", pointer(a[0]), "/Image")
+		// PropertyValueConflict takes property names, not JSON pointers.
+		out = apiErr(ae.status, "PropertyValueConflict", a[0], "Image")
 	case "ActionParameterNotSupported":
-		return apiErr(ae.status, "PropertyNotWritable", pointer(a[0]))
+		out = apiErr(ae.status, "PropertyNotWritable", pointer(a[0]))
+	case "ActionNotSupported":
+		out = apiErr(ae.status, "PropertyNotWritable", "/Image")
+	default:
+		return err
 	}
-	return err
+	return withCause(out, ae.cause)
 }

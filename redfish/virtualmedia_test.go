@@ -167,7 +167,7 @@ func TestPatchMedia(t *testing.T) {
 	}{
 		{M{"Image": "ftp://127.0.0.1/x.iso"}, "ftp://127.0.0.1/x.iso|/Image"},
 		{M{"Image": image, "TransferMethod": "Upload"}, "Upload|/TransferMethod"},
-		{M{"Image": image, "TransferProtocolType": "HTTPS"}, "/TransferProtocolType|/Image"},
+		{M{"Image": image, "TransferProtocolType": "HTTPS"}, "TransferProtocolType|Image"},
 	} {
 		if got := strings.Join(e.patch(sysCD, tc.body).args(), "|"); got != tc.args {
 			t.Errorf("PATCH %v: MessageArgs %q, want %q", tc.body, got, tc.args)

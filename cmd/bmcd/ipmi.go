@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/ipmi"
 )
@@ -18,7 +20,7 @@ import (
 // the system's index. It returns each system's port (for Redfish's
 // ManagerNetworkProtocol) and a function that stops every server and waits
 // for them.
-func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts, installID string, log *slog.Logger) (map[string]int, func(), error) {
+func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts, auditLog *audit.Log, installID string, log *slog.Logger) (map[string]int, func(), error) {
 	c := o.file.IPMI
 	timeout := time.Duration(c.SessionTimeout)
 	if timeout != 0 && (timeout < 5*time.Second || timeout > time.Hour) {
@@ -83,6 +85,7 @@ func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts
 			Addr: addr, Machine: m, Accounts: accounts, InstallUUID: installID, Version: version, Log: log,
 			SessionTimeout: timeout, MaxSessions: c.MaxSessions, EnableIPMI15: c.EnableIPMI15,
 			CipherSuites: suites, Limiter: limiter, StrictBootPrivilege: c.StrictBootPrivilege,
+			OnLogin: ipmiLoginAudit(auditLog),
 		})
 		if err != nil {
 			stop()
@@ -96,4 +99,22 @@ func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts
 		log.Info("ipmi listening", "system", m.ID(), "addr", srv.Addr().String())
 	}
 	return ports, stop, nil
+}
+
+// ipmiLoginAudit records IPMI logins in the BMC's audit log, as Redfish
+// records its own: a session activation names the user, a failure only
+// where it came from.
+func ipmiLoginAudit(l *audit.Log) func(user string, src netip.Addr, ok bool) {
+	return func(user string, src netip.Addr, ok bool) {
+		a := audit.Actor{Origin: "ipmi://" + src.String()}
+		if src.Is6() {
+			a.Origin = "ipmi://[" + src.String() + "]"
+		}
+		if ok {
+			a.User = user
+			l.Record(audit.SuccessfulLogin(user, src.String(), audit.IPMI), a)
+			return
+		}
+		l.Record(audit.InvalidCredentials(src.String(), audit.IPMI), a)
+	}
 }

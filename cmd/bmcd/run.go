@@ -18,6 +18,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/certs"
 	"github.com/bmcd/bmcd/internal/config"
@@ -52,6 +53,10 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	if err := bootstrapAccounts(accounts, o, log); err != nil {
 		return err
 	}
+	auditLog, err := audit.Open(db, log)
+	if err != nil {
+		return err
+	}
 	machines, err := buildMachines(o, installID, db, log)
 	if err != nil {
 		return err
@@ -61,7 +66,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 			_ = m.Close()
 		}
 	}()
-	ipmiPorts, stopIPMI, err := startIPMI(o, machines, accounts, installID, log)
+	ipmiPorts, stopIPMI, err := startIPMI(o, machines, accounts, auditLog, installID, log)
 	if err != nil {
 		return err
 	}
@@ -75,7 +80,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	svc := redfish.New(redfish.Config{
 		Machines: machines, Accounts: accounts, UUID: installID, Version: version,
 		SessionTimeout: o.sessionTimeout, Log: log, HTTPPort: port, TLS: o.tls,
-		IPMIPorts: ipmiPorts, Store: db,
+		IPMIPorts: ipmiPorts, Audit: auditLog, Store: db,
 	})
 	defer svc.Close()
 	srv := &http.Server{
@@ -85,6 +90,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	srv.RegisterOnShutdown(svc.CloseStreams) // event streams would hold Shutdown for its whole grace
 	scheme := "http"
 	if o.tls {
 		cert, err := certs.LoadOrCreate(o.stateDir)

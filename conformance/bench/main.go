@@ -1,6 +1,9 @@
 // Command bench measures bmcd's Redfish throughput beside a bare net/http
 // handler serving the same bytes, with wrk over keep-alive HTTP, and bmcd's
-// resident memory with 1 and 500 simulated systems. Run it with `make bench`.
+// resident memory with 1 and 500 simulated systems; a fleet tool's read of
+// 1,000 systems with $expand against 1,000 separate GETs; memory and the
+// first collection page with 10,000 systems; and IPMI. Run it with
+// `make bench`.
 package main
 
 import (
@@ -33,11 +36,13 @@ func main() {
 	conns := flag.Int("c", 64, "wrk connections")
 	threads := flag.Int("t", 1, "wrk threads")
 	bareBody := flag.String("serve-bare", "", "internal: serve this file as the bare handler")
+	only := flag.String("only", "", "run one part: redfish, fleet or ipmi")
 	flag.Parse()
 	if *bareBody != "" {
 		serveBare(*bareBody)
 		return
 	}
+	part = *only
 	if err := run(*dur, *conns, *threads); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -60,6 +65,31 @@ func run(dur time.Duration, conns, threads int) error {
 		return fmt.Errorf("build bmcd: %w", err)
 	}
 
+	if part == "" || part == "redfish" {
+		if err := runRedfish(bin, tmp, dur, conns, threads); err != nil {
+			return err
+		}
+	}
+	if part == "" || part == "fleet" {
+		if err := fleetBench(bin, tmp, 1000, 5); err != nil {
+			return err
+		}
+		if err := memoryBench(bin, tmp, 10000); err != nil {
+			return err
+		}
+	}
+	if part == "" || part == "ipmi" {
+		return runIPMI(bin, tmp, dur)
+	}
+	return nil
+}
+
+// part is the -only flag: "" runs everything.
+var part string
+
+// runRedfish is wrk against bmcd and the bare handler, and memory with 1
+// and 500 systems.
+func runRedfish(bin, tmp string, dur time.Duration, conns, threads int) error {
 	// Memory with many systems first, while nothing else runs.
 	rss500, err := startupRSS(bin, filepath.Join(tmp, "s500"), 500)
 	if err != nil {
@@ -123,7 +153,10 @@ func run(dur time.Duration, conns, threads int) error {
 	fmt.Printf("bmcd resident memory: %.1f MiB after start-up with 1 system (goal < 30), %.1f MiB after the load, %.1f MiB after start-up with 500 systems\n",
 		mib(rss1), mib(rssAfter), mib(rss500))
 	stop(bmcd)
+	return nil
+}
 
+func runIPMI(bin, tmp string, dur time.Duration) error {
 	fmt.Printf("\nIPMI: go-ipmi client, lanplus cipher suite 17, Get Chassis Status in session, %s per run\n\n", dur)
 	fmt.Printf("%-10s %9s %12s %8s %14s %14s\n", "systems", "sessions", "req/s", "failed", "RSS start MiB", "RSS load MiB")
 	if err := ipmiBench(bin, filepath.Join(tmp, "i1"), 1, 16, dur); err != nil {

@@ -35,7 +35,7 @@ var servedRoots = []string{
 	"TaskService.v1_3_0.json", "TaskCollection.json", "Task.v1_7_4.json",
 	"LogServiceCollection.json", "LogService.v1_9_0.json", "LogEntryCollection.json", "LogEntry.v1_21_0.json",
 	"ActionInfo.v1_5_0.json",
-	"EventService.v1_12_0.json",
+	"EventService.v1_12_0.json", "EventDestinationCollection.json", "EventDestination.v1_16_0.json", "Event.v1_13_0.json",
 	"SensorCollection.json", "Sensor.v1_12_0.json",
 	"redfish-error.v1_0_2.json",
 }

@@ -8,34 +8,50 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 )
 
+// wobble is a slow sine of the given period (seconds) and amplitude at
+// time t (Unix seconds), rounded to a tenth.
+func wobble(t, period, amp float64) float64 { return math.Round(amp*math.Sin(t/period)*10) / 10 }
+
+// hostPowered reports whether the host draws power: in every state but Off
+// (PoweringOff is the OS still shutting down).
+func (m *Machine) hostPowered() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state != hardware.PowerOff
+}
+
+// totalPower is the system's DC power draw in watts at time t: standby
+// power when off.
+func totalPower(on bool, t float64) float64 {
+	if !on {
+		return 9
+	}
+	return 182 + math.Round(wobble(t, 30, 15))
+}
+
 // Sensors implements hardware.SensorReader. Readings follow power state
 // and wander slowly, as a real board's do.
 func (m *Machine) Sensors(context.Context) ([]hardware.Sensor, error) {
-	m.mu.Lock()
-	// The host draws power in every state but Off: PoweringOff is the OS
-	// still shutting down.
-	on := m.state != hardware.PowerOff
-	m.mu.Unlock()
+	on := m.hostPowered()
 	t := float64(time.Now().Unix())
-	wobble := func(period, amp float64) float64 { return math.Round(amp*math.Sin(t/period)*10) / 10 }
-	cpu, fan, watts := 28.0, 0.0, 9.0
+	cpu, fan, watts := 28.0, 0.0, totalPower(on, t)
 	if on {
-		cpu, fan, watts = 46+wobble(60, 3), 5400+math.Round(wobble(45, 300)), 182+math.Round(wobble(30, 15))
+		cpu, fan = 46+wobble(t, 60, 3), 5400+math.Round(wobble(t, 45, 300))
 	}
 	return []hardware.Sensor{
-		{ID: "InletTemp", Name: "Inlet Temp", Type: hardware.SensorTemperature, Reading: 23 + wobble(300, 1), Units: "Cel", Available: true,
-			UpperCaution: 40, UpperCritical: 45, LowerCaution: 5, LowerCritical: 0},
+		{ID: "InletTemp", Name: "Inlet Temp", Type: hardware.SensorTemperature, Reading: 23 + wobble(t, 300, 1), Units: "Cel", Available: true,
+			UpperCaution: 40, UpperCritical: 45, LowerCaution: 5, LowerCritical: 0, PhysicalContext: "Intake", RangeMin: -40, RangeMax: 125},
 		{ID: "CPU1Temp", Name: "CPU1 Temp", Type: hardware.SensorTemperature, Reading: cpu, Units: "Cel", Available: on,
-			UpperCaution: 85, UpperCritical: 95, LowerCaution: 5, LowerCritical: 0},
+			UpperCaution: 85, UpperCritical: 95, LowerCaution: 5, LowerCritical: 0, PhysicalContext: "CPU", RangeMin: 0, RangeMax: 125},
 		{ID: "CPU2Temp", Name: "CPU2 Temp", Type: hardware.SensorTemperature, Reading: cpu - 1.5, Units: "Cel", Available: on,
-			UpperCaution: 85, UpperCritical: 95, LowerCaution: 5, LowerCritical: 0},
+			UpperCaution: 85, UpperCritical: 95, LowerCaution: 5, LowerCritical: 0, PhysicalContext: "CPU", RangeMin: 0, RangeMax: 125},
 		{ID: "Fan1", Name: "Fan 1", Type: hardware.SensorFan, Reading: fan, Units: "RPM", Available: on,
-			LowerCaution: 1000, LowerCritical: 500, UpperCaution: 14000, UpperCritical: 16000},
+			LowerCaution: 1000, LowerCritical: 500, UpperCaution: 14000, UpperCritical: 16000, PhysicalContext: "Fan", RangeMin: 0, RangeMax: 17000},
 		{ID: "Fan2", Name: "Fan 2", Type: hardware.SensorFan, Reading: fan * 0.98, Units: "RPM", Available: on,
-			LowerCaution: 1000, LowerCritical: 500, UpperCaution: 14000, UpperCritical: 16000},
+			LowerCaution: 1000, LowerCritical: 500, UpperCaution: 14000, UpperCritical: 16000, PhysicalContext: "Fan", RangeMin: 0, RangeMax: 17000},
 		{ID: "TotalPower", Name: "Total Power", Type: hardware.SensorPower, Reading: watts, Units: "W", Available: true,
-			UpperCaution: 600, UpperCritical: 750},
+			UpperCaution: 600, UpperCritical: 750, PhysicalContext: "PowerSubsystem", RangeMin: 0, RangeMax: 1600},
 		{ID: "P12V", Name: "12V Rail", Type: hardware.SensorVoltage, Reading: 12.05, Units: "V", Available: true,
-			LowerCritical: 10.8, LowerCaution: 11.4, UpperCaution: 12.6, UpperCritical: 13.2},
+			LowerCritical: 10.8, LowerCaution: 11.4, UpperCaution: 12.6, UpperCritical: 13.2, PhysicalContext: "SystemBoard", RangeMin: 0, RangeMax: 15},
 	}, nil
 }

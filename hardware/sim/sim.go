@@ -117,6 +117,13 @@ func inventory(seed, id string) hardware.Info {
 			{ID: "Disk1", Model: "Simulated SATA HDD 4TB", SerialNumber: fmt.Sprintf("SIMD%X1", h[14:17]),
 				CapacityBytes: 4_000_787_030_016, MediaType: "HDD", Protocol: "SATA"},
 		},
+		// One host bus adapter without hardware RAID, so no volumes: the
+		// host sees the drives themselves.
+		StorageControllers: []hardware.StorageController{{
+			ID: "1", Name: "Storage Controller", Manufacturer: "bmcd", Model: "Simulated SATA/NVMe HBA",
+			SerialNumber: fmt.Sprintf("SIMC%X", h[15:19]), FirmwareVersion: "3.1.0", SpeedGbps: 12,
+			ControllerProtocols: []string{"PCIe"}, DeviceProtocols: []string{"SATA", "NVMe"},
+		}},
 	}
 	info.BiosRegistry = biosRegistry(info)
 	return info
@@ -248,7 +255,7 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		// The NMI line reaches the processors whenever they have power,
 		// whatever runs on them.
 		if s == hardware.PowerOff {
-			return fmt.Errorf("host is off: %w", hardware.ErrState)
+			return fmt.Errorf("NMI: %w", hardware.ErrPoweredOff)
 		}
 	default:
 		return fmt.Errorf("reset type %q: %w", r, hardware.ErrNotSupported)

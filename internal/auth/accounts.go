@@ -79,10 +79,11 @@ type Accounts struct {
 	store Store
 	aead  cipher.AEAD
 
-	mu     sync.RWMutex
-	byID   map[int]*entry
-	byName map[string]*entry
-	dummy  []byte
+	mu       sync.RWMutex
+	byID     map[int]*entry
+	byName   map[string]*entry
+	dummy    []byte
+	watchers map[*watcher]struct{} // see OnChange
 }
 
 // Open loads the accounts from st; key (32 bytes) seals passwords.
@@ -290,6 +291,7 @@ func (a *Accounts) create(want int, user, password string, role Role, enabled bo
 		return Account{}, err
 	}
 	a.byID[id], a.byName[user] = e, e
+	a.notifyLocked(Change{Kind: Created, Account: e.Account})
 	return e.Account, nil
 }
 
@@ -351,6 +353,7 @@ func (a *Accounts) Update(id int, u Update) (Account, error) {
 	delete(a.byName, e.UserName)
 	*e = next
 	a.byName[e.UserName] = e
+	a.notifyLocked(Change{Kind: Changed, Account: e.Account, PasswordChanged: u.Password != nil})
 	return e.Account, nil
 }
 
@@ -370,6 +373,7 @@ func (a *Accounts) Delete(id int) error {
 	}
 	delete(a.byID, id)
 	delete(a.byName, e.UserName)
+	a.notifyLocked(Change{Kind: Removed, Account: e.Account})
 	return nil
 }
 

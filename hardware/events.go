@@ -62,6 +62,10 @@ type Event struct {
 	Mode   BootMode   `json:"mode,omitempty"`
 	// Enabled is the override's duration (BootOverride).
 	Enabled BootEnabled `json:"enabled,omitempty"`
+	// Detail is how the firmware chose (Boot): the boot option booted, the
+	// rule that chose it, and what it skipped, e.g. `Boot0002 "UEFI SATA
+	// disk", by BootOrder (boot override Cd skipped: no medium in CD)`.
+	Detail string `json:"detail,omitempty"`
 	// ResetType is the kind of reset (Reset).
 	ResetType ResetType `json:"reset_type,omitempty"`
 	// Component is the firmware component (FirmwareStaged,

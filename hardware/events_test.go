@@ -70,7 +70,7 @@ func TestSubscribePublishesTheLog(t *testing.T) {
 		if got.Machine != "sys1" || got.Event != logged[i] {
 			t.Errorf("published #%d %+v, logged %+v", i, got, logged[i])
 		}
-		w.ID, w.Time, w.Severity, w.Message = got.ID, got.Time, got.Severity, got.Message
+		w.ID, w.Time, w.Severity, w.Message, w.Detail = got.ID, got.Time, got.Severity, got.Message, got.Detail
 		if got.Event != w {
 			t.Errorf("event #%d: %+v, want %+v", i, got.Event, w)
 		}

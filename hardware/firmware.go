@@ -62,17 +62,23 @@ func (m *Machine) Boot() BootResult {
 	if res.Image != "" {
 		msg += " image " + RedactURL(res.Image)
 	}
+	var detail []string
 	if o := res.Option; o.Reference != "" {
-		msg += fmt.Sprintf(", %s %q", o.Reference, o.DisplayName)
+		detail = append(detail, fmt.Sprintf("%s %q", o.Reference, o.DisplayName))
 	}
 	if via != "" {
-		msg += ", by " + via
+		detail = append(detail, "by "+via)
 	}
+	d := strings.Join(detail, ", ")
 	if len(notes) > 0 {
-		msg += " (" + strings.Join(notes, "; ") + ")"
+		d += " (" + strings.Join(notes, "; ") + ")"
+	}
+	d = strings.TrimSpace(d)
+	if d != "" {
+		msg += ", " + d
 	}
 	m.logLocked(Event{Kind: EventBoot, Severity: SeverityOK, Message: msg,
-		Source: res.Source, Mode: res.Mode, Image: RedactURL(res.Image), Slot: emptySlot})
+		Source: res.Source, Mode: res.Mode, Image: RedactURL(res.Image), Slot: emptySlot, Detail: d})
 	return res
 }
 

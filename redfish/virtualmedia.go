@@ -170,6 +170,10 @@ func renderMedia(path, certificates string, md hardware.Media) M {
 	return v
 }
 
+// insertActionInfo describes InsertMedia's parameters. Boolean ones list
+// their values and default as strings, as ActionInfo renders every
+// non-string value (DefaultValue: "converted to an RFC8259-defined JSON
+// string"); Image gives the URL schemes it takes as AllowablePattern.
 func insertActionInfo(path string, md hardware.Media) M {
 	return M{
 		"@odata.type": "#ActionInfo.v1_5_0.ActionInfo",
@@ -177,15 +181,19 @@ func insertActionInfo(path string, md hardware.Media) M {
 		"Id":          "InsertMediaActionInfo",
 		"Name":        "Insert Media Action Info",
 		"Parameters": []M{
-			{"Name": "Image", "Required": true, "DataType": "String"},
-			{"Name": "Inserted", "Required": false, "DataType": "Boolean"},
-			{"Name": "WriteProtected", "Required": false, "DataType": "Boolean"},
+			{"Name": "Image", "Required": true, "DataType": "String", "AllowablePattern": imagePattern},
+			{"Name": "Inserted", "Required": false, "DataType": "Boolean", "AllowableValues": []string{"true", "false"}, "DefaultValue": "true"},
+			{"Name": "WriteProtected", "Required": false, "DataType": "Boolean", "AllowableValues": []string{"true", "false"}, "DefaultValue": "true"},
 			{"Name": "MediaType", "Required": false, "DataType": "String", "AllowableValues": md.Types},
 			{"Name": "TransferProtocolType", "Required": false, "DataType": "String", "AllowableValues": []string{"HTTP", "HTTPS"}},
 			{"Name": "TransferMethod", "Required": false, "DataType": "String", "AllowableValues": []string{"Stream"}},
 		},
 	}
 }
+
+// imagePattern is the AllowablePattern of an image URL: http or https
+// (the scheme in any case) with a host.
+const imagePattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+"
 
 type insertBody struct {
 	Image                *string `json:"Image" validate:"required"`

@@ -1,7 +1,9 @@
 package redfish
 
 import (
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -343,5 +345,28 @@ func TestMediaNotInserted(t *testing.T) {
 	eventually(t, "task monitor 204", func() bool { return e.get(mon).Code == http.StatusNoContent })
 	if v := e.get("/redfish/v1/Systems/0/VirtualMedia/USB").obj(); v["Inserted"] != false || v["Image"] != image || v["WriteProtected"] != true {
 		t.Errorf("USB after the task: %v", v)
+	}
+}
+
+// The InsertMedia ActionInfo describes every parameter's values.
+func TestInsertMediaActionInfo(t *testing.T) {
+	e := newEnv(t)
+	info := e.get(mgrCD + "/InsertMediaActionInfo").obj()
+	params := map[string]map[string]any{}
+	for _, p := range info["Parameters"].([]any) {
+		p := p.(map[string]any)
+		params[p["Name"].(string)] = p
+	}
+	for _, name := range []string{"Inserted", "WriteProtected"} {
+		p := params[name]
+		if fmt.Sprint(p["AllowableValues"]) != "[true false]" || p["DefaultValue"] != "true" || p["DataType"] != "Boolean" {
+			t.Errorf("parameter %s: %v", name, p)
+		}
+	}
+	pattern := regexp.MustCompile(params["Image"]["AllowablePattern"].(string))
+	for u, ok := range map[string]bool{"http://h/x.iso": true, "HTTPS://h:8/x": true, "ftp://h/x": false, "http:///x": false, "x.iso": false} {
+		if pattern.MatchString(u) != ok {
+			t.Errorf("AllowablePattern %s on %q: %v", pattern, u, !ok)
+		}
 	}
 }

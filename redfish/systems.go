@@ -105,6 +105,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		boot["BootSourceOverrideEnabled"] = hardware.BootDisabled
 	}
 	addBootOrder(boot, m, path)
+	addWriteable(boot, bootWriteable(m)...)
 	threads := info.ThreadsPerCore
 	if threads == 0 {
 		threads = 1

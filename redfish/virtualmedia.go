@@ -138,6 +138,11 @@ func (s *Service) slot(r *http.Request, owner string) (*hardware.Machine, hardwa
 	return m, md, nil
 }
 
+// mediaWriteable are the VirtualMedia properties a PATCH sets (see
+// patchMedia); Inserted true and WriteProtected need an image in the slot
+// or in the same PATCH, TransferProtocolType must be the image's.
+var mediaWriteable = []string{"Image", "Inserted", "WriteProtected", "TransferProtocolType", "TransferMethod", "VerifyCertificate"}
+
 // renderMedia renders a slot: an image attached but not inserted shows
 // Image, ImageName and ConnectedVia URI with Inserted false.
 func renderMedia(path, certificates string, md hardware.Media) M {
@@ -156,6 +161,7 @@ func renderMedia(path, certificates string, md hardware.Media) M {
 		"VerifyCertificate": md.VerifyCertificate,
 		"Certificates":      link{certificates},
 		"Status":            enabledStatus(),
+		writeableKey:        mediaWriteable,
 		"Actions": M{
 			"#VirtualMedia.InsertMedia": M{"target": path + "/Actions/VirtualMedia.InsertMedia", "@Redfish.ActionInfo": path + "/InsertMediaActionInfo"},
 			"#VirtualMedia.EjectMedia":  M{"target": path + "/Actions/VirtualMedia.EjectMedia", "@Redfish.ActionInfo": path + "/EjectMediaActionInfo"},

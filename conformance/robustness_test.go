@@ -74,6 +74,17 @@ func TestKillDurability(t *testing.T) {
 		Body: map[string]any{"Image": img.URL, "WriteProtected": false}})
 	restart("InsertMedia (204)")
 	wantMedia()
+	// An image attached but not inserted is kept as such.
+	b.Must(t, http.StatusNoContent, request{Method: http.MethodPatch, Path: "/redfish/v1/Managers/0/VirtualMedia/CD",
+		Body: map[string]any{"Inserted": false}})
+	restart("PATCH Inserted false (204)")
+	if vm := b.Get(t, "/redfish/v1/Managers/0/VirtualMedia/CD"); vm["Inserted"] != false || vm["Image"] != img.URL {
+		t.Errorf("the image kept without a medium was lost: Inserted %v, Image %v", vm["Inserted"], vm["Image"])
+	}
+	b.Must(t, http.StatusNoContent, request{Method: http.MethodPatch, Path: "/redfish/v1/Managers/0/VirtualMedia/CD",
+		Body: map[string]any{"Inserted": true}})
+	restart("PATCH Inserted true (204)")
+	wantMedia()
 
 	r := b.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/AccountService/Accounts",
 		Body: map[string]any{"UserName": "durable", "Password": "Durable-pw1", "RoleId": "Operator"}})

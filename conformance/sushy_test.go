@@ -162,3 +162,26 @@ func TestSushyInventory(t *testing.T) {
 	}
 	t.Logf("sushy inventory:\n%s", out)
 }
+
+// TestSushyMediaNotInserted runs clients/sushy_vmedia_not_inserted.py:
+// sushy's insert_media(..., inserted=False), then the held image inserted
+// and taken away by PATCH Inserted, then eject_media.
+func TestSushyMediaNotInserted(t *testing.T) {
+	t.Parallel()
+	requireSushy(t)
+	b := startBMC(t, bmcOpts{Systems: 1})
+	img := serveImage(t)
+	script, err := filepath.Abs(filepath.Join("clients", "sushy_vmedia_not_inserted.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := runClient(t, 2*time.Minute, systemPython, script, "--url", b.URL, "--username", b.User,
+		"--password", b.Password, "--image-url", img.URL, "--manager", "/redfish/v1/Managers/0")
+	if code != 0 || !strings.Contains(out, "OK: sushy Inserted false checks passed") {
+		t.Fatalf("sushy_vmedia_not_inserted.py exited %d:\n%s\nbmcd output:\n%s", code, out, b.Output())
+	}
+	if img.Hits() < 2 {
+		t.Errorf("the image server saw %d requests; want the check at InsertMedia and again at PATCH Inserted true", img.Hits())
+	}
+	t.Logf("sushy:\n%s", out)
+}

@@ -48,8 +48,12 @@ type MediaBackend interface {
 	// InsertMedia attaches img to the slot, after checking it can be read
 	// under img.TLS; it returns the size in bytes (-1 if unknown) and a
 	// format hint ("iso9660", "raw"). A failure to reach or read the image
-	// is a *MediaError.
+	// is a *MediaError. With img.CheckOnly the backend only checks: the
+	// host sees no medium, and the Machine calls InsertMedia again without
+	// it when the image is to be inserted.
 	InsertMedia(ctx context.Context, slot string, img MediaImage) (size int64, format string, err error)
+	// EjectMedia takes away whatever the slot presents to the host; the
+	// slot may present nothing (an image attached but not inserted).
 	EjectMedia(ctx context.Context, slot string) error
 }
 
@@ -60,6 +64,9 @@ type MediaImage struct {
 	// VerifyCertificate and Certificates. A backend that fetches by other
 	// means must apply it too (or refuse https).
 	TLS fetch.Policy
+	// CheckOnly: check the image can be read, present no medium to the
+	// host (Redfish InsertMedia with Inserted false).
+	CheckOnly bool
 }
 
 // SensorReader is implemented by backends that report sensors.

@@ -118,7 +118,7 @@ func TestBootChoice(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := newEnv(t).m
 			for _, slot := range c.media {
-				if err := m.InsertMedia(context.Background(), slot, im.URL+"/"+slot+".iso", true); err != nil {
+				if err := m.InsertMedia(context.Background(), slot, im.URL+"/"+slot+".iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -37,7 +37,7 @@ func TestSubscribePublishesTheLog(t *testing.T) {
 	cancel := m.Subscribe(q)
 
 	secret := strings.Replace(im.URL, "http://", "http://user:pw@", 1) + "/boot.iso"
-	if err := m.InsertMedia(ctx, "CD", secret, true); err != nil {
+	if err := m.InsertMedia(ctx, "CD", secret, hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.SetBootOverride(hardware.BootOverride{Target: hardware.BootCd, Enabled: hardware.BootOnce, Mode: hardware.BootModeUEFI}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -293,84 +292,6 @@ func (m *Machine) MediaSlot(id string) (Media, bool) {
 	defer m.mu.Unlock()
 	md, ok := m.st.Media[id]
 	return md, ok
-}
-
-// InsertMedia attaches the image at rawURL to slot. The backend checks the
-// image can be read before anything is recorded.
-func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, writeProtected bool) error {
-	mb, ok := m.backend.(MediaBackend)
-	if !ok {
-		return fmt.Errorf("insert media: %w", ErrNotSupported)
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("image %q: only http and https URLs are supported: %w", RedactURL(rawURL), ErrInvalid)
-	}
-	m.mu.Lock()
-	md, ok := m.st.Media[slot]
-	switch {
-	case !ok:
-		m.mu.Unlock()
-		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
-	case md.Inserted || m.inserting[slot]:
-		m.mu.Unlock()
-		return fmt.Errorf("slot %q already holds a medium: %w", slot, ErrBusy)
-	}
-	m.inserting[slot] = true
-	m.mu.Unlock()
-
-	size, format, err := mb.InsertMedia(ctx, slot, MediaImage{URL: rawURL, TLS: md.TLSPolicy()})
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.inserting, slot)
-	if err != nil {
-		return fmt.Errorf("insert media %s into %s: %w", RedactURL(rawURL), slot, err)
-	}
-	md = m.st.Media[slot] // the slot's settings may have changed meanwhile
-	md.Image, md.Inserted, md.WriteProtected = rawURL, true, writeProtected
-	md.Size, md.Format, md.InsertedAt = size, format, time.Now().UTC()
-	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
-		return err
-	}
-	m.logLocked(Event{Kind: EventMediaInsert, Severity: SeverityOK,
-		Message: fmt.Sprintf("Virtual media %s inserted into %s", RedactURL(rawURL), slot),
-		Slot:    slot, Image: RedactURL(rawURL)})
-	return nil
-}
-
-// EjectMedia detaches the medium in slot. Ejecting an empty slot succeeds.
-func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	md, ok := m.st.Media[slot]
-	if !ok {
-		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
-	}
-	if m.inserting[slot] {
-		return fmt.Errorf("slot %q is still checking an image: %w", slot, ErrBusy)
-	}
-	if !md.Inserted {
-		return nil
-	}
-	if mb, ok := m.backend.(MediaBackend); ok {
-		if err := mb.EjectMedia(ctx, slot); err != nil {
-			return fmt.Errorf("eject %s: %w", slot, err)
-		}
-	}
-	img := md.Image
-	err := m.updateLocked(func(st *state) error {
-		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1,
-			VerifyCertificate: md.VerifyCertificate, Certificates: md.Certificates}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	m.logLocked(Event{Kind: EventMediaEject, Severity: SeverityOK,
-		Message: fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(img), slot),
-		Slot:    slot, Image: RedactURL(img)})
-	return nil
 }
 
 // SecureBoot returns whether Secure Boot is enabled for the next boot and

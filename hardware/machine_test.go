@@ -281,7 +281,7 @@ func TestBoot(t *testing.T) {
 				setOverride(t, m, *c.ov)
 			}
 			for _, slot := range c.media {
-				if err := m.InsertMedia(context.Background(), slot, im.URL+"/"+slot+".iso", true); err != nil {
+				if err := m.InsertMedia(context.Background(), slot, im.URL+"/"+slot+".iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -640,7 +640,7 @@ func TestNoBootControl(t *testing.T) {
 		}
 	}
 
-	if err := m.InsertMedia(ctx, "CD", "http://127.0.0.1/x.iso", true); !errors.Is(err, hardware.ErrNotSupported) {
+	if err := m.InsertMedia(ctx, "CD", "http://127.0.0.1/x.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); !errors.Is(err, hardware.ErrNotSupported) {
 		t.Errorf("InsertMedia: %v, want ErrNotSupported", err)
 	}
 	if err := m.EjectMedia(ctx, "CD"); !errors.Is(err, hardware.ErrNotFound) {
@@ -670,11 +670,11 @@ func TestInsertMediaValidation(t *testing.T) {
 		"tftp://127.0.0.1/x.iso", "javascript:alert(1)", "http:///x.iso", "https://", "http://[::1",
 		"HTTP//127.0.0.1/x.iso",
 	} {
-		if err := m.InsertMedia(ctx, "CD", u, true); !errors.Is(err, hardware.ErrInvalid) {
+		if err := m.InsertMedia(ctx, "CD", u, hardware.InsertOptions{Inserted: true, WriteProtected: true}); !errors.Is(err, hardware.ErrInvalid) {
 			t.Errorf("InsertMedia(%q): %v, want ErrInvalid", u, err)
 		}
 	}
-	if err := m.InsertMedia(ctx, "FLOPPY", im.URL+"/x.iso", true); !errors.Is(err, hardware.ErrNotFound) {
+	if err := m.InsertMedia(ctx, "FLOPPY", im.URL+"/x.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); !errors.Is(err, hardware.ErrNotFound) {
 		t.Errorf("unknown slot: %v, want ErrNotFound", err)
 	}
 	if n := im.requests.Load(); n != 0 {
@@ -697,7 +697,7 @@ func TestInsertEject(t *testing.T) {
 	url := im.URL + "/images/install.iso?token=abc"
 
 	// A failed insert leaves the slot empty and free.
-	err := m.InsertMedia(ctx, "CD", im.URL+"/missing.iso", true)
+	err := m.InsertMedia(ctx, "CD", im.URL+"/missing.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true})
 	var me *hardware.MediaError
 	if !errors.As(err, &me) || me.HTTPStatus != 404 || !errors.Is(err, hardware.ErrMedia) {
 		t.Fatalf("missing image: %v, want a MediaError 404", err)
@@ -708,7 +708,7 @@ func TestInsertEject(t *testing.T) {
 
 	g := m.Generation()
 	before := time.Now().UTC()
-	if err := m.InsertMedia(ctx, "CD", url, false); err != nil {
+	if err := m.InsertMedia(ctx, "CD", url, hardware.InsertOptions{Inserted: true}); err != nil {
 		t.Fatal(err)
 	}
 	md, ok := m.MediaSlot("CD")
@@ -727,13 +727,13 @@ func TestInsertEject(t *testing.T) {
 	}
 
 	n := im.requests.Load()
-	if err := m.InsertMedia(ctx, "CD", url, true); !errors.Is(err, hardware.ErrBusy) {
+	if err := m.InsertMedia(ctx, "CD", url, hardware.InsertOptions{Inserted: true, WriteProtected: true}); !errors.Is(err, hardware.ErrBusy) {
 		t.Errorf("insert into a full slot: %v, want ErrBusy", err)
 	}
 	if im.requests.Load() != n {
 		t.Error("a full slot still fetched the image")
 	}
-	if err := m.InsertMedia(ctx, "USB", im.URL+"/stick.img", true); err != nil {
+	if err := m.InsertMedia(ctx, "USB", im.URL+"/stick.img", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Errorf("the other slot is independent: %v", err)
 	}
 
@@ -764,7 +764,7 @@ func TestInsertEject(t *testing.T) {
 	if _, ok := m.MediaSlot("FLOPPY"); ok {
 		t.Error("MediaSlot found an unknown slot")
 	}
-	if err := m.InsertMedia(ctx, "CD", url, true); err != nil {
+	if err := m.InsertMedia(ctx, "CD", url, hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Errorf("insert after eject: %v", err)
 	}
 }
@@ -776,16 +776,18 @@ func TestConcurrentInsert(t *testing.T) {
 
 	// One insert blocks on the image server; the slot is busy meanwhile.
 	done := make(chan error, 1)
-	go func() { done <- m.InsertMedia(ctx, "CD", im.URL+"/block/a.iso", true) }()
+	go func() {
+		done <- m.InsertMedia(ctx, "CD", im.URL+"/block/a.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true})
+	}()
 	select {
 	case <-im.entered:
 	case <-time.After(deadline):
 		t.Fatal("first insert never reached the server")
 	}
-	if err := m.InsertMedia(ctx, "CD", im.URL+"/b.iso", true); !errors.Is(err, hardware.ErrBusy) {
+	if err := m.InsertMedia(ctx, "CD", im.URL+"/b.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); !errors.Is(err, hardware.ErrBusy) {
 		t.Errorf("second insert during the first: %v, want ErrBusy", err)
 	}
-	if err := m.InsertMedia(ctx, "USB", im.URL+"/c.iso", true); err != nil {
+	if err := m.InsertMedia(ctx, "USB", im.URL+"/c.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Errorf("the other slot is not blocked: %v", err)
 	}
 	if md, _ := m.MediaSlot("CD"); md.Inserted {
@@ -806,7 +808,9 @@ func TestConcurrentInsert(t *testing.T) {
 	const n = 8
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
-		go func() { errs <- m.InsertMedia(ctx, "USB", im.URL+"/race.iso", true) }()
+		go func() {
+			errs <- m.InsertMedia(ctx, "USB", im.URL+"/race.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true})
+		}()
 	}
 	wins := 0
 	for i := 0; i < n; i++ {
@@ -831,7 +835,7 @@ func TestEventLog(t *testing.T) {
 	e := newEnv(t)
 	m, ctx := e.m, context.Background()
 	setOverride(t, m, hardware.BootOverride{Target: hardware.BootCd, Enabled: hardware.BootOnce})
-	if err := m.InsertMedia(ctx, "CD", im.URL+"/os.iso", true); err != nil {
+	if err := m.InsertMedia(ctx, "CD", im.URL+"/os.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Reset(ctx, hardware.ResetOn); err != nil {
@@ -1066,7 +1070,7 @@ func TestPersistence(t *testing.T) {
 	ctx := context.Background()
 	ov := hardware.BootOverride{Target: hardware.BootUsb, Enabled: hardware.BootContinuous, Mode: legacy}
 	setOverride(t, e.m, ov)
-	if err := e.m.InsertMedia(ctx, "USB", im.URL+"/stick.img", true); err != nil {
+	if err := e.m.InsertMedia(ctx, "USB", im.URL+"/stick.img", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.m.SetBiosPending(map[string]any{"ProcVirtualization": "Disabled"}); err != nil {
@@ -1178,7 +1182,9 @@ func TestGeneration(t *testing.T) {
 		{"SetBootOverride", func() error {
 			return m.SetBootOverride(hardware.BootOverride{Target: hardware.BootCd, Enabled: hardware.BootOnce})
 		}},
-		{"InsertMedia", func() error { return m.InsertMedia(ctx, "CD", im.URL+"/g.iso", true) }},
+		{"InsertMedia", func() error {
+			return m.InsertMedia(ctx, "CD", im.URL+"/g.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true})
+		}},
 		{"SetBiosPending", func() error { return m.SetBiosPending(map[string]any{"SerialConsole": "COM2"}) }},
 		{"SetSecureBoot", func() error { return m.SetSecureBoot(true) }},
 		// (Power changes reported by the backend: see TestNoBootControl.)
@@ -1226,7 +1232,10 @@ func TestConcurrentUse(t *testing.T) {
 		_ = m.SetBootOverride(hardware.BootOverride{Target: hardware.BootPxe, Enabled: []hardware.BootEnabled{hardware.BootOnce, hardware.BootContinuous}[i%2]})
 	})
 	run(func(int) { m.Boot() })
-	run(func(int) { _ = m.InsertMedia(ctx, "CD", im.URL+"/c.iso", true); _ = m.EjectMedia(ctx, "CD") })
+	run(func(int) {
+		_ = m.InsertMedia(ctx, "CD", im.URL+"/c.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true})
+		_ = m.EjectMedia(ctx, "CD")
+	})
 	run(func(i int) { _ = m.SetBiosPending(map[string]any{"PxeNicIndex": float64(i)}) })
 	run(func(int) { m.AddEvent("Test", hardware.SeverityOK, "x") })
 	run(func(i int) {

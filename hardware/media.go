@@ -1,8 +1,11 @@
 package hardware
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"time"
 
 	"github.com/bmcd/bmcd/internal/fetch"
 )
@@ -80,4 +83,186 @@ func (m *Machine) DeleteMediaCertificate(slot, id string) error {
 	}
 	md.Certificates = certs
 	return m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil })
+}
+
+// InsertOptions are how InsertMedia attaches an image: Redfish's
+// VirtualMedia.InsertMedia parameters Inserted and WriteProtected. The
+// zero value is neither; the Redfish default (both true) is the
+// protocol's to apply.
+type InsertOptions struct {
+	// Inserted presents the image to the host as a medium in the slot.
+	// False keeps the checked image attached to the slot without a medium
+	// the host can see or the firmware can boot, until ChangeMedia
+	// inserts it.
+	Inserted bool
+	// WriteProtected is shown with the image; the backend presents the
+	// medium read-only either way when it cannot write images back.
+	WriteProtected bool
+}
+
+// MediaChange changes the image a slot holds, as Redfish's PATCH of a
+// VirtualMedia's Inserted and WriteProtected does. Nil fields are left as
+// they are.
+type MediaChange struct {
+	// Inserted true presents the held image to the host (the backend
+	// checks it again, as a BMC reconnecting to it would); false takes the
+	// medium away from the host and keeps the image attached.
+	Inserted *bool
+	// WriteProtected sets the held image's write protection.
+	WriteProtected *bool
+}
+
+// InsertMedia attaches the image at rawURL to slot, inserted or not as o
+// says. The backend checks the image can be read before anything is
+// recorded; the slot keeps the image (persisted) until EjectMedia.
+// Errors: ErrNotSupported without a MediaBackend; ErrInvalid for a URL
+// that is not http or https with a host; ErrNotFound for an unknown slot;
+// ErrBusy when the slot holds an image (inserted or not) or is checking
+// one; a *MediaError (wrapping ErrMedia) when the image cannot be read.
+func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, o InsertOptions) error {
+	mb, ok := m.backend.(MediaBackend)
+	if !ok {
+		return fmt.Errorf("insert media: %w", ErrNotSupported)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("image %q: only http and https URLs are supported: %w", RedactURL(rawURL), ErrInvalid)
+	}
+	m.mu.Lock()
+	md, ok := m.st.Media[slot]
+	switch {
+	case !ok:
+		m.mu.Unlock()
+		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
+	case md.Image != "" || m.inserting[slot]:
+		m.mu.Unlock()
+		return fmt.Errorf("slot %q already holds an image: %w", slot, ErrBusy)
+	}
+	m.inserting[slot] = true
+	m.mu.Unlock()
+
+	size, format, err := mb.InsertMedia(ctx, slot, MediaImage{URL: rawURL, TLS: md.TLSPolicy(), CheckOnly: !o.Inserted})
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.inserting, slot)
+	if err != nil {
+		return fmt.Errorf("insert media %s into %s: %w", RedactURL(rawURL), slot, err)
+	}
+	md = m.st.Media[slot] // the slot's settings may have changed meanwhile
+	md.Image, md.Inserted, md.WriteProtected = rawURL, o.Inserted, o.WriteProtected
+	md.Size, md.Format, md.InsertedAt = size, format, time.Now().UTC()
+	if err := m.updateLocked(func(st *state) error { st.Media[slot] = md; return nil }); err != nil {
+		return err
+	}
+	// The event log records what the host sees: a medium arriving.
+	if o.Inserted {
+		m.logLocked(Event{Kind: EventMediaInsert, Severity: SeverityOK, Message: fmt.Sprintf("Virtual media %s inserted into %s", RedactURL(rawURL), slot), Slot: slot, Image: RedactURL(rawURL)})
+	}
+	return nil
+}
+
+// ChangeMedia applies c to the image slot holds, as one step: either all
+// of it takes effect or nothing does. Changing nothing is not an error,
+// nor is Inserted false on a slot without an image. Errors: ErrNotFound
+// for an unknown slot; ErrBusy while the slot checks an image; ErrState
+// when c inserts or write-protects an image and the slot holds none;
+// ErrNotSupported without a MediaBackend; a *MediaError when the image
+// to insert can no longer be read (it stays attached, not inserted).
+func (m *Machine) ChangeMedia(ctx context.Context, slot string, c MediaChange) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md, ok := m.st.Media[slot]
+	switch {
+	case !ok:
+		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
+	case m.inserting[slot]:
+		return fmt.Errorf("slot %q is still checking an image: %w", slot, ErrBusy)
+	case md.Image == "" && ((c.Inserted != nil && *c.Inserted) || c.WriteProtected != nil):
+		return fmt.Errorf("slot %q holds no image: %w", slot, ErrState)
+	case md.Image == "":
+		return nil
+	}
+	next := md
+	if c.WriteProtected != nil {
+		next.WriteProtected = *c.WriteProtected
+	}
+	insert := c.Inserted != nil && *c.Inserted && !md.Inserted
+	remove := c.Inserted != nil && !*c.Inserted && md.Inserted
+	mb, hasBackend := m.backend.(MediaBackend)
+	switch {
+	case (insert || remove) && !hasBackend:
+		return fmt.Errorf("change media: %w", ErrNotSupported)
+	case insert:
+		// The backend checks the image again, as it did when the image
+		// was attached; the lock is released meanwhile and the slot is
+		// busy.
+		m.inserting[slot] = true
+		m.mu.Unlock()
+		size, format, err := mb.InsertMedia(ctx, slot, MediaImage{URL: md.Image, TLS: md.TLSPolicy()})
+		m.mu.Lock()
+		delete(m.inserting, slot)
+		if err != nil {
+			return fmt.Errorf("insert media %s into %s: %w", RedactURL(md.Image), slot, err)
+		}
+		// VerifyCertificate and Certificates may have changed meanwhile.
+		cur := m.st.Media[slot]
+		next.VerifyCertificate, next.Certificates = cur.VerifyCertificate, cur.Certificates
+		next.Inserted, next.Size, next.Format, next.InsertedAt = true, size, format, time.Now().UTC()
+	case remove:
+		if err := mb.EjectMedia(ctx, slot); err != nil {
+			return fmt.Errorf("eject %s: %w", slot, err)
+		}
+		next.Inserted = false
+	}
+	if next.Inserted == md.Inserted && next.WriteProtected == md.WriteProtected {
+		return nil
+	}
+	if err := m.updateLocked(func(st *state) error { st.Media[slot] = next; return nil }); err != nil {
+		return err
+	}
+	switch {
+	case insert:
+		m.logLocked(Event{Kind: EventMediaInsert, Severity: SeverityOK, Message: fmt.Sprintf("Virtual media %s inserted into %s", RedactURL(md.Image), slot), Slot: slot, Image: RedactURL(md.Image)})
+	case remove:
+		m.logLocked(Event{Kind: EventMediaEject, Severity: SeverityOK, Message: fmt.Sprintf("Virtual media %s ejected from %s; the image stays attached, not inserted", RedactURL(md.Image), slot), Slot: slot, Image: RedactURL(md.Image)})
+	}
+	return nil
+}
+
+// EjectMedia detaches the image slot holds, inserted or not; the slot's
+// VerifyCertificate and Certificates stay. Ejecting an empty slot
+// succeeds. Errors: ErrNotFound for an unknown slot; ErrBusy while the
+// slot checks an image.
+func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	md, ok := m.st.Media[slot]
+	if !ok {
+		return fmt.Errorf("slot %q: %w", slot, ErrNotFound)
+	}
+	if m.inserting[slot] {
+		return fmt.Errorf("slot %q is still checking an image: %w", slot, ErrBusy)
+	}
+	if md.Image == "" && !md.Inserted {
+		return nil
+	}
+	if mb, ok := m.backend.(MediaBackend); ok {
+		if err := mb.EjectMedia(ctx, slot); err != nil {
+			return fmt.Errorf("eject %s: %w", slot, err)
+		}
+	}
+	err := m.updateLocked(func(st *state) error {
+		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1,
+			VerifyCertificate: md.VerifyCertificate, Certificates: md.Certificates}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The host sees a medium go only if one was inserted.
+	if md.Inserted {
+		m.logLocked(Event{Kind: EventMediaEject, Severity: SeverityOK, Message: fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(md.Image), slot), Slot: slot, Image: RedactURL(md.Image)})
+	}
+	return nil
 }

@@ -5,13 +5,16 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/sim"
 	"github.com/bmcd/bmcd/internal/fetch"
 	"github.com/bmcd/bmcd/internal/fetch/fetchtest"
 )
@@ -64,7 +67,7 @@ func TestMediaTLSPolicy(t *testing.T) {
 			if err := m.SetMediaVerifyCertificate("CD", tc.verify); err != nil {
 				t.Fatal(err)
 			}
-			err := m.InsertMedia(ctx, "CD", tc.url, true)
+			err := m.InsertMedia(ctx, "CD", tc.url, hardware.InsertOptions{Inserted: true, WriteProtected: true})
 			md := mustSlot(t, m, "CD")
 			if tc.ok {
 				if err != nil || !md.Inserted || md.Format != "iso9660" {
@@ -172,7 +175,7 @@ func TestMediaCertificates(t *testing.T) {
 	}
 	// The slot's settings outlive a medium and a restart, and belong to
 	// that slot only.
-	if err := e.m.InsertMedia(ctx, "CD", im.URL+"/a.iso", true); err != nil {
+	if err := e.m.InsertMedia(ctx, "CD", im.URL+"/a.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.m.EjectMedia(ctx, "CD"); err != nil {
@@ -224,7 +227,9 @@ func TestMediaSettingsDuringInsert(t *testing.T) {
 	im := newImages(t)
 	ca := fetchtest.NewCA(t, "Image CA")
 	done := make(chan error, 1)
-	go func() { done <- e.m.InsertMedia(context.Background(), "CD", im.URL+"/block/a.iso", true) }()
+	go func() {
+		done <- e.m.InsertMedia(context.Background(), "CD", im.URL+"/block/a.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true})
+	}()
 	<-im.entered
 	if _, err := e.m.AddMediaCertificate("CD", ca.PEM); err != nil {
 		t.Fatal(err)
@@ -258,5 +263,206 @@ func TestMediaErrorClasses(t *testing.T) {
 		if !errors.Is(tc.err, tc.want) || !errors.Is(tc.err, hardware.ErrMedia) || tc.err.Error() != tc.text {
 			t.Errorf("%#v: %q; want class %v and text %q", tc.err, tc.err, tc.want, tc.text)
 		}
+	}
+}
+
+// mediaRecorder is the simulation with its MediaBackend calls recorded.
+type mediaRecorder struct {
+	*sim.Machine
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *mediaRecorder) InsertMedia(ctx context.Context, slot string, img hardware.MediaImage) (int64, string, error) {
+	r.mu.Lock()
+	r.calls = append(r.calls, fmt.Sprintf("insert %s check-only=%v", slot, img.CheckOnly))
+	r.mu.Unlock()
+	return r.Machine.InsertMedia(ctx, slot, img)
+}
+
+func (r *mediaRecorder) EjectMedia(ctx context.Context, slot string) error {
+	r.mu.Lock()
+	r.calls = append(r.calls, "eject "+slot)
+	r.mu.Unlock()
+	return r.Machine.EjectMedia(ctx, slot)
+}
+
+// took returns the calls recorded since the last took.
+func (r *mediaRecorder) took() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := strings.Join(r.calls, ", ")
+	r.calls = nil
+	return s
+}
+
+// TestMediaNotInserted follows an image attached with Inserted false: the
+// host sees no medium and the firmware cannot boot it until ChangeMedia
+// inserts it; it survives a restart; EjectMedia clears it.
+func TestMediaNotInserted(t *testing.T) {
+	im := newImages(t)
+	st := newMemStore()
+	rec := &mediaRecorder{Machine: sim.New(sim.Config{ID: "sys1", Seed: "test", Fetcher: &fetch.Fetcher{Timeout: deadline}})}
+	open := func() *hardware.Machine {
+		m, err := hardware.NewMachine("sys1", rec, st, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := open()
+	ctx := context.Background()
+	url := im.URL + "/os.iso"
+	if err := m.ChangeBoot(hardware.BootChange{Target: hardware.BootCd, Enabled: hardware.BootContinuous}); err != nil {
+		t.Fatal(err)
+	}
+	bootsCd := func(want bool) {
+		t.Helper()
+		res := m.Boot()
+		if got := res.Source == hardware.BootCd && res.Image == url; got != want {
+			t.Errorf("boot from %s image %q; want the CD image: %v", res.Source, res.Image, want)
+		}
+		if ev := last(t, m.Events(), hardware.EventBoot); !want && !strings.Contains(ev.Message, "no medium in CD") {
+			t.Errorf("boot event %q does not say the CD has no medium", ev.Message)
+		}
+	}
+
+	// Attached, not inserted: the image was checked; nothing for the host.
+	if err := m.InsertMedia(ctx, "CD", url, hardware.InsertOptions{WriteProtected: false}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.took(); got != "insert CD check-only=true" {
+		t.Errorf("backend calls %q", got)
+	}
+	md := mustSlot(t, m, "CD")
+	if md.Inserted || md.Image != url || md.WriteProtected || md.Format != "iso9660" || md.Size != int64(len(isoImage)) {
+		t.Errorf("after InsertMedia Inserted false: %+v", md)
+	}
+	if n := count(m.Events(), hardware.EventMediaInsert); n != 0 {
+		t.Errorf("%d insert events for a medium the host never saw", n)
+	}
+	bootsCd(false)
+	if err := m.InsertMedia(ctx, "CD", url, hardware.InsertOptions{Inserted: true}); !errors.Is(err, hardware.ErrBusy) {
+		t.Errorf("insert over a held image: %v, want ErrBusy", err)
+	}
+
+	// The held image survives a restart.
+	m = open()
+	if got := mustSlot(t, m, "CD"); got.Inserted || got.Image != url {
+		t.Fatalf("after restart: %+v", got)
+	}
+
+	// Inserting it later: checked again, then the host sees it.
+	g := m.Generation()
+	if err := m.ChangeMedia(ctx, "CD", hardware.MediaChange{Inserted: ptr(true), WriteProtected: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.took(); got != "insert CD check-only=false" {
+		t.Errorf("backend calls %q", got)
+	}
+	if md := mustSlot(t, m, "CD"); !md.Inserted || md.Image != url || !md.WriteProtected || m.Generation() == g {
+		t.Errorf("after ChangeMedia Inserted true: %+v", md)
+	}
+	if ev := last(t, m.Events(), hardware.EventMediaInsert); !strings.Contains(ev.Message, url) {
+		t.Errorf("insert event %q", ev.Message)
+	}
+	bootsCd(true)
+
+	// Taking the medium away keeps the image.
+	if err := m.ChangeMedia(ctx, "CD", hardware.MediaChange{Inserted: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.took(); got != "eject CD" {
+		t.Errorf("backend calls %q", got)
+	}
+	if md := mustSlot(t, m, "CD"); md.Inserted || md.Image != url {
+		t.Errorf("after ChangeMedia Inserted false: %+v", md)
+	}
+	if ev := last(t, m.Events(), hardware.EventMediaEject); !strings.Contains(ev.Message, "stays attached") {
+		t.Errorf("eject event %q", ev.Message)
+	}
+	bootsCd(false)
+
+	// Nothing to change: no call, no new generation.
+	g = m.Generation()
+	for _, c := range []hardware.MediaChange{{}, {Inserted: ptr(false)}, {WriteProtected: ptr(true)}} {
+		if err := m.ChangeMedia(ctx, "CD", c); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+	if m.Generation() != g || rec.took() != "" {
+		t.Error("a ChangeMedia that changes nothing changed something")
+	}
+	if err := m.ChangeMedia(ctx, "CD", hardware.MediaChange{WriteProtected: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if md := mustSlot(t, m, "CD"); md.WriteProtected || md.Inserted || m.Generation() == g {
+		t.Errorf("after ChangeMedia WriteProtected false: %+v", md)
+	}
+
+	// An image that went away cannot be inserted; the slot keeps it.
+	gone := newImages(t)
+	if err := m.InsertMedia(ctx, "USB", gone.URL+"/stick.img", hardware.InsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone.Close()
+	if err := m.ChangeMedia(ctx, "USB", hardware.MediaChange{Inserted: ptr(true), WriteProtected: ptr(true)}); !errors.Is(err, hardware.ErrMedia) {
+		t.Errorf("inserting an unreachable image: %v, want ErrMedia", err)
+	}
+	if md := mustSlot(t, m, "USB"); md.Inserted || md.WriteProtected || md.Image != gone.URL+"/stick.img" {
+		t.Errorf("after a failed insert: %+v", md)
+	}
+
+	// EjectMedia clears a held image; the host saw nothing go.
+	rec.took()
+	ejects := count(m.Events(), hardware.EventMediaEject)
+	if err := m.EjectMedia(ctx, "CD"); err != nil {
+		t.Fatal(err)
+	}
+	if md := mustSlot(t, m, "CD"); md.Image != "" || md.Inserted || md.Size != -1 {
+		t.Errorf("after EjectMedia: %+v", md)
+	}
+	if count(m.Events(), hardware.EventMediaEject) != ejects {
+		t.Error("ejecting an image that was not inserted was logged as a medium leaving the host")
+	}
+
+	// An empty slot has nothing to insert or protect; Inserted false is fine.
+	for _, tc := range []struct {
+		slot string
+		c    hardware.MediaChange
+		want error
+	}{
+		{"CD", hardware.MediaChange{Inserted: ptr(true)}, hardware.ErrState},
+		{"CD", hardware.MediaChange{WriteProtected: ptr(true)}, hardware.ErrState},
+		{"CD", hardware.MediaChange{Inserted: ptr(false)}, nil},
+		{"FLOPPY", hardware.MediaChange{Inserted: ptr(false)}, hardware.ErrNotFound},
+	} {
+		if err := m.ChangeMedia(ctx, tc.slot, tc.c); !errors.Is(err, tc.want) {
+			t.Errorf("%s %+v: %v, want %v", tc.slot, tc.c, err, tc.want)
+		}
+	}
+}
+
+// ChangeMedia waits for no fetch: while the slot checks an image it is busy.
+func TestChangeMediaBusy(t *testing.T) {
+	e := newEnv(t)
+	im := newImages(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.m.InsertMedia(context.Background(), "CD", im.URL+"/block/a.iso", hardware.InsertOptions{})
+	}()
+	<-im.entered
+	if err := e.m.ChangeMedia(context.Background(), "CD", hardware.MediaChange{Inserted: ptr(true)}); !errors.Is(err, hardware.ErrBusy) {
+		t.Errorf("ChangeMedia during a fetch: %v, want ErrBusy", err)
+	}
+	close(im.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.ChangeMedia(context.Background(), "CD", hardware.MediaChange{Inserted: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if md := mustSlot(t, e.m, "CD"); !md.Inserted {
+		t.Errorf("after ChangeMedia: %+v", md)
 	}
 }

@@ -120,7 +120,10 @@ type SlotSpec struct {
 	Boot BootSource
 }
 
-// Media is the state of one virtual media slot.
+// Media is the state of one virtual media slot. A slot is empty (Image
+// ""), holds a checked image that is not inserted (Image set, Inserted
+// false: the host sees no medium and the firmware cannot boot it), or
+// holds an inserted one.
 type Media struct {
 	SlotSpec
 	Image          string    `json:"image,omitempty"`
@@ -128,7 +131,7 @@ type Media struct {
 	WriteProtected bool      `json:"write_protected"`
 	Size           int64     `json:"size,omitempty"` // bytes, -1 if unknown
 	Format         string    `json:"format,omitempty"`
-	InsertedAt     time.Time `json:"inserted_at,omitempty"`
+	InsertedAt     time.Time `json:"inserted_at,omitempty"` // when the image was attached, or last inserted
 	// VerifyCertificate and Certificates are the slot's policy for https
 	// images (see TLSPolicy); they are settings of the slot and stay when
 	// the medium is ejected.

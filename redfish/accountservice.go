@@ -95,6 +95,8 @@ func renderAccount(a auth.Account) M {
 		"Password":     nil,
 		"AccountTypes": []string{"Redfish", "IPMI"},
 		"Links":        M{"Role": link{rolePath(a.Role)}},
+		// Locked takes false only: the service locks, clients unlock.
+		writeableKey: []string{"UserName", "Password", "RoleId", "Enabled", "Locked"},
 	}
 }
 

@@ -79,6 +79,9 @@ func (s *Service) getBiosSettings(r *http.Request) (any, error) {
 		"Id":          "Settings",
 		"Name":        "BIOS Configuration Pending Settings",
 		"Attributes":  pending,
+		// Which attributes take values is the attribute registry's to say
+		// (ReadOnly), not an annotation among the attributes.
+		writeableKey: []string{"Attributes"},
 	}, nil
 }
 
@@ -170,6 +173,7 @@ func (s *Service) getSecureBoot(r *http.Request) (any, error) {
 		"SecureBootEnable":      on,
 		"SecureBootCurrentBoot": curS,
 		"SecureBootMode":        "DeployedMode",
+		writeableKey:            []string{"SecureBootEnable"},
 	}, nil
 }
 

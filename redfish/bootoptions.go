@@ -94,6 +94,7 @@ func (s *Service) getBootOption(r *http.Request) (any, error) {
 		"BootOptionEnabled":   !o.Disabled,
 		"UefiDevicePath":      o.DevicePath,
 		"Alias":               o.Alias,
+		writeableKey:          []string{"BootOptionEnabled"},
 	}
 	var related []link
 	switch {
@@ -156,6 +157,30 @@ func addBootOrder(boot M, m *hardware.Machine, path string) {
 		boot["UefiTargetBootSourceOverride"] = nullable(m.BootOverride().UefiTarget)
 		boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"] = paths
 	}
+}
+
+// bootWriteable are the Boot properties a PATCH of the system changes on
+// m: the override's when the backend has boot control (Mode only with boot
+// modes to choose from, UefiTargetBootSourceOverride only with UefiTarget
+// among the targets and boot options to aim at), BootOrder and BootNext
+// when the firmware shows its boot options. A backend without boot control
+// accepts an override and changes nothing, so none is listed.
+func bootWriteable(m *hardware.Machine) []string {
+	var w []string
+	caps, opts := m.Capabilities(), len(m.BootOptions()) > 0
+	if m.BootOverrideSupported() {
+		w = append(w, "BootSourceOverrideTarget", "BootSourceOverrideEnabled")
+		if len(caps.BootModes) > 0 {
+			w = append(w, "BootSourceOverrideMode")
+		}
+		if opts && caps.CanBoot(hardware.BootUefiTarget) {
+			w = append(w, "UefiTargetBootSourceOverride")
+		}
+	}
+	if opts {
+		w = append(w, "BootOrder", "BootNext")
+	}
+	return w
 }
 
 func nullable(s string) any {

@@ -124,6 +124,7 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 		},
 	}
 	ch["IndicatorLED@Redfish.AllowableValues"] = hardware.IdentifyModes
+	addWriteable(ch, identifyWriteable...)
 	return ch, nil
 }
 

@@ -81,7 +81,7 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 		}
 		return nil, apiErr(http.StatusBadRequest, "EmptyJSON")
 	}
-	if annotated {
+	if nested := stripNestedAnnotations(top); nested || annotated {
 		raw, _ = json.Marshal(top)
 	}
 	// Redfish property names are case-sensitive; encoding/json is not, so
@@ -98,6 +98,59 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 		return nil, validationError(err, kind, reflect.Indirect(reflect.ValueOf(dst)).Type().Name())
 	}
 	return top, nil
+}
+
+// stripNestedAnnotations removes the annotations (members whose names
+// hold '@') of every object within the members of top, at any depth, in
+// arrays too; top's own annotations are gone already. DSP0266 has a
+// service ignore the annotations of a request body, and clients send
+// objects back as they read them: gofish's SetBoot sends Boot with
+// BootSourceOverrideTarget@Redfish.AllowableValues. It reports whether it
+// removed any; members it changes keep their numbers' text (1.0 stays 1.0)
+// and the others are left byte for byte.
+func stripNestedAnnotations(top map[string]json.RawMessage) bool {
+	stripped := false
+	for k, v := range top {
+		if !bytes.Contains(v, []byte("@")) && !bytes.Contains(v, []byte(`\u0040`)) {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.UseNumber()
+		var x any
+		if dec.Decode(&x) != nil || !dropAnnotations(x) {
+			continue
+		}
+		if b, err := json.Marshal(x); err == nil {
+			top[k], stripped = b, true
+		}
+	}
+	return stripped
+}
+
+// dropAnnotations deletes the annotations of every object in v, a decoded
+// JSON value, and reports whether there were any. "@odata.id" is kept:
+// inside a body it is a reference to a resource (OriginResources,
+// Links), a value the request means, not an annotation.
+func dropAnnotations(v any) bool {
+	dropped := false
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, "@") && k != "@odata.id" {
+				delete(x, k)
+				dropped = true
+			} else if dropAnnotations(e) {
+				dropped = true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if dropAnnotations(e) {
+				dropped = true
+			}
+		}
+	}
+	return dropped
 }
 
 func decodeError(err error, raw []byte, kind bodyKind) *apiError {

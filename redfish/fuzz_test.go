@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/fetch"
 )
 
@@ -93,13 +94,14 @@ func FuzzInsertMedia(f *testing.F) {
 		checkFuzzResponse(t, r, body)
 		switch r.Code {
 		case http.StatusNoContent:
-			if v := e.with(t).get(mgrCD).obj(); v["Inserted"] != true {
-				t.Fatalf("204 but not inserted: %v", v)
+			// The slot holds the image, inserted unless Inserted was false.
+			if v := e.with(t).get(mgrCD).obj(); v["Image"] == nil || v["ConnectedVia"] != "URI" {
+				t.Fatalf("204 but no image: %v", v)
 			}
 			e.with(t).post(mgrCD+ejectA, "").want(http.StatusNoContent)
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
-			if v := e.with(t).get(mgrCD).obj(); v["Inserted"] != false {
-				t.Fatalf("%d but inserted: %v", r.Code, v)
+			if v := e.with(t).get(mgrCD).obj(); v["Inserted"] != false || v["Image"] != nil {
+				t.Fatalf("%d but the slot holds an image: %v", r.Code, v)
 			}
 		default:
 			t.Fatalf("status %d for body %q", r.Code, body)
@@ -112,10 +114,13 @@ func FuzzPatchMedia(f *testing.F) {
 	e := fuzzEnv(f)
 	m := e.machines["0"]
 	f.Fuzz(func(t *testing.T, body []byte) {
-		// Start from a slot holding a medium, so that a rejected PATCH has
-		// something to lose.
-		if md, _ := m.MediaSlot("CD"); !md.Inserted {
-			if err := m.InsertMedia(context.Background(), "CD", "http://images.test/ok.iso", true); err != nil {
+		// Start from a slot holding an inserted medium, so that a rejected
+		// PATCH has something to lose.
+		if md, _ := m.MediaSlot("CD"); !md.Inserted || !md.WriteProtected {
+			if err := m.EjectMedia(context.Background(), "CD"); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.InsertMedia(context.Background(), "CD", "http://images.test/ok.iso", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -125,6 +130,9 @@ func FuzzPatchMedia(f *testing.F) {
 		after, _ := m.MediaSlot("CD")
 		switch r.Code {
 		case http.StatusNoContent:
+			if after.Inserted && after.Image == "" {
+				t.Fatalf("204 left a slot inserted without an image: %+v", after)
+			}
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 			// Only a fetch of the new image can fail after the old one
 			// was ejected; anything rejected up front changes nothing.
@@ -133,7 +141,7 @@ func FuzzPatchMedia(f *testing.F) {
 				k := strings.TrimPrefix(id, baseMessagePrefix)
 				fetchFailed = fetchFailed || strings.HasPrefix(k, "ResourceAtUri") || k == "ResourceMissingAtURI" || k == "CouldNotEstablishConnection"
 			}
-			if !fetchFailed && (before.Image != after.Image || before.Inserted != after.Inserted) {
+			if !fetchFailed && (before.Image != after.Image || before.Inserted != after.Inserted || before.WriteProtected != after.WriteProtected) {
 				t.Fatalf("%d but the medium changed from %q to %q\n%s", r.Code, before.Image, after.Image, r.Body)
 			}
 		default:

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -527,15 +528,20 @@ func (e *env) waitPower(id string, want hardware.PowerState) {
 // answers only once release(NAME) is called.
 type imageServer struct {
 	*httptest.Server
+	hits  atomic.Int64 // requests served
 	mu    sync.Mutex
 	gates map[string]chan struct{}
 }
+
+// Hits is how many requests the server has had.
+func (is *imageServer) Hits() int64 { return is.hits.Load() }
 
 func newImageServer(tb testing.TB) *imageServer {
 	iso := make([]byte, 40*1024)
 	copy(iso[32769:], "CD001")
 	is := &imageServer{gates: map[string]chan struct{}{}}
 	is.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		is.hits.Add(1)
 		if name, ok := strings.CutPrefix(r.URL.Path, "/gate/"); ok {
 			select {
 			case <-is.gate(strings.TrimSuffix(name, ".iso")):

@@ -19,11 +19,15 @@ func indicator(m *hardware.Machine) (led hardware.IdentifyMode, active bool) {
 	return id.Mode, id.On()
 }
 
-// addIndicator puts the identify properties, and the values IndicatorLED
-// accepts, into a resource being rendered.
+// identifyWriteable are the identify properties a PATCH sets.
+var identifyWriteable = []string{"IndicatorLED", "LocationIndicatorActive"}
+
+// addIndicator puts the identify properties, the values IndicatorLED
+// accepts, and that both are writable, into a resource being rendered.
 func addIndicator(v M, m *hardware.Machine) {
 	v["IndicatorLED"], v["LocationIndicatorActive"] = indicator(m)
 	v["IndicatorLED@Redfish.AllowableValues"] = hardware.IdentifyModes
+	addWriteable(v, identifyWriteable...)
 }
 
 // identifySetting turns IndicatorLED and LocationIndicatorActive from a

@@ -474,7 +474,7 @@ func TestExcerpt(t *testing.T) {
 	}
 	// No property of ComputerSystem is an excerpt: the whole resource.
 	if sys := e.get("/redfish/v1/Systems/0?excerpt"); string(sys.Body) != string(e.get("/redfish/v1/Systems/0").Body) {
-		t.Error("excerpt of a system is not the whole system")
+		t.Errorf("excerpt of a system is not the whole system:\n%s\n%s", sys.Body, e.get("/redfish/v1/Systems/0").Body)
 	}
 }
 

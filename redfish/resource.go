@@ -285,7 +285,10 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 			return err
 		}
 	}
-	if !q.shapesBody() {
+	// An excerpt of a resource whose schema marks no excerpt property is
+	// the resource itself, byte for byte.
+	wholeExcerpt := q.excerpt && len(excerptProperties[schemaName(c.odataType)]) == 0
+	if !q.shapesBody() || (wholeExcerpt && q.expand == expandNone && q.sel == nil) {
 		return writeRendered(w, r, c.body, c.etag, c.link)
 	}
 	doc, err := decodeObject(c.body)

@@ -24,6 +24,7 @@ func (s *Service) sessionRoutes() {
 				"SessionTimeout": int(s.sessions.getTimeout() / time.Second),
 				"Sessions":       link{"/redfish/v1/SessionService/Sessions"},
 				"Status":         enabledStatus(),
+				writeableKey:     []string{"SessionTimeout"},
 			}, nil
 		},
 		patchPriv: auth.PrivConfigureManager,

@@ -105,6 +105,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		boot["BootSourceOverrideEnabled"] = hardware.BootDisabled
 	}
 	addBootOrder(boot, m, path)
+	addWriteable(boot, bootWriteable(m)...)
 	threads := info.ThreadsPerCore
 	if threads == 0 {
 		threads = 1
@@ -132,11 +133,11 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 			"Model":                 info.ProcessorModel,
 			"CoreCount":             info.ProcessorCount * info.CoresPerProcessor,
 			"LogicalProcessorCount": info.ProcessorCount * info.CoresPerProcessor * threads,
-			"Status":                enabledStatus(),
 		},
+		// No Status in the summaries: deprecated since v1_16_0 in favour of
+		// the root Status (its Conditions).
 		"MemorySummary": M{
 			"TotalSystemMemoryGiB": info.MemoryGiB,
-			"Status":               enabledStatus(),
 		},
 		"Bios":               link{path + "/Bios"},
 		"Processors":         link{path + "/Processors"},

@@ -467,3 +467,22 @@ func TestIndicatorLED(t *testing.T) {
 		t.Errorf("refused PATCHes turned identify on: %+v", m.Identify())
 	}
 }
+
+// The summaries carry no Status: ComputerSystem v1_16_0 deprecated it in
+// favour of the root Status.
+func TestSystemSummariesWithoutStatus(t *testing.T) {
+	e := newEnv(t)
+	sys := e.get(sys0).obj()
+	for _, s := range []string{"ProcessorSummary", "MemorySummary"} {
+		sum, ok := sys[s].(map[string]any)
+		if !ok || len(sum) == 0 {
+			t.Fatalf("%s: %v", s, sys[s])
+		}
+		if _, ok := sum["Status"]; ok {
+			t.Errorf("%s has the deprecated Status: %v", s, sum)
+		}
+	}
+	if at(sys, "Status", "State") == nil {
+		t.Errorf("root Status %v", sys["Status"])
+	}
+}

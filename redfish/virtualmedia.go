@@ -138,6 +138,13 @@ func (s *Service) slot(r *http.Request, owner string) (*hardware.Machine, hardwa
 	return m, md, nil
 }
 
+// mediaWriteable are the VirtualMedia properties a PATCH sets (see
+// patchMedia); Inserted true and WriteProtected need an image in the slot
+// or in the same PATCH, TransferProtocolType must be the image's.
+var mediaWriteable = []string{"Image", "Inserted", "WriteProtected", "TransferProtocolType", "TransferMethod", "VerifyCertificate"}
+
+// renderMedia renders a slot: an image attached but not inserted shows
+// Image, ImageName and ConnectedVia URI with Inserted false.
 func renderMedia(path, certificates string, md hardware.Media) M {
 	v := M{
 		"@odata.type":       "#VirtualMedia.v1_6_5.VirtualMedia",
@@ -154,24 +161,25 @@ func renderMedia(path, certificates string, md hardware.Media) M {
 		"VerifyCertificate": md.VerifyCertificate,
 		"Certificates":      link{certificates},
 		"Status":            enabledStatus(),
+		writeableKey:        mediaWriteable,
 		"Actions": M{
 			"#VirtualMedia.InsertMedia": M{"target": path + "/Actions/VirtualMedia.InsertMedia", "@Redfish.ActionInfo": path + "/InsertMediaActionInfo"},
 			"#VirtualMedia.EjectMedia":  M{"target": path + "/Actions/VirtualMedia.EjectMedia", "@Redfish.ActionInfo": path + "/EjectMediaActionInfo"},
 		},
 	}
-	if md.Inserted {
+	if md.Image != "" {
 		v["ConnectedVia"] = "URI"
 		v["Image"] = hardware.RedactURL(md.Image) // never show an image password
 		v["ImageName"] = md.ImageName()
-		if strings.HasPrefix(md.Image, "https:") {
-			v["TransferProtocolType"] = "HTTPS"
-		} else {
-			v["TransferProtocolType"] = "HTTP"
-		}
+		v["TransferProtocolType"] = imageProtocol(md.Image)
 	}
 	return v
 }
 
+// insertActionInfo describes InsertMedia's parameters. Boolean ones list
+// their values and default as strings, as ActionInfo renders every
+// non-string value (DefaultValue: "converted to an RFC8259-defined JSON
+// string"); Image gives the URL schemes it takes as AllowablePattern.
 func insertActionInfo(path string, md hardware.Media) M {
 	return M{
 		"@odata.type": "#ActionInfo.v1_5_0.ActionInfo",
@@ -179,15 +187,19 @@ func insertActionInfo(path string, md hardware.Media) M {
 		"Id":          "InsertMediaActionInfo",
 		"Name":        "Insert Media Action Info",
 		"Parameters": []M{
-			{"Name": "Image", "Required": true, "DataType": "String"},
-			{"Name": "Inserted", "Required": false, "DataType": "Boolean"},
-			{"Name": "WriteProtected", "Required": false, "DataType": "Boolean"},
+			{"Name": "Image", "Required": true, "DataType": "String", "AllowablePattern": imagePattern},
+			{"Name": "Inserted", "Required": false, "DataType": "Boolean", "AllowableValues": []string{"true", "false"}, "DefaultValue": "true"},
+			{"Name": "WriteProtected", "Required": false, "DataType": "Boolean", "AllowableValues": []string{"true", "false"}, "DefaultValue": "true"},
 			{"Name": "MediaType", "Required": false, "DataType": "String", "AllowableValues": md.Types},
 			{"Name": "TransferProtocolType", "Required": false, "DataType": "String", "AllowableValues": []string{"HTTP", "HTTPS"}},
 			{"Name": "TransferMethod", "Required": false, "DataType": "String", "AllowableValues": []string{"Stream"}},
 		},
 	}
 }
+
+// imagePattern is the AllowablePattern of an image URL: http or https
+// (the scheme in any case) with a host.
+const imagePattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+"
 
 type insertBody struct {
 	Image                *string `json:"Image" validate:"required"`
@@ -206,9 +218,6 @@ func (b *insertBody) check(md hardware.Media, action string) error {
 	u, err := url.Parse(img)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueFormatError", img, "Image", action)
-	}
-	if b.Inserted != nil && !*b.Inserted {
-		return apiErr(http.StatusBadRequest, "ActionParameterNotSupported", "Inserted", action)
 	}
 	if p := b.TransferProtocolType; p != nil && (*p == "HTTP" || *p == "HTTPS") && !strings.EqualFold(*p, u.Scheme) {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueConflict", "TransferProtocolType", *p)
@@ -275,16 +284,25 @@ func (s *Service) insertMedia(w http.ResponseWriter, r *http.Request, owner stri
 	if err := b.check(md, action); err != nil {
 		return err
 	}
-	wp := true
-	if b.WriteProtected != nil {
-		wp = *b.WriteProtected
+	return s.startInsert(w, r, m, md.ID, *b.Image, b.options())
+}
+
+// options are the InsertMedia options the body asks for, with the
+// schema's defaults: Inserted and WriteProtected true.
+func (b *insertBody) options() hardware.InsertOptions {
+	o := hardware.InsertOptions{Inserted: true, WriteProtected: true}
+	if b.Inserted != nil {
+		o.Inserted = *b.Inserted
 	}
-	return s.startInsert(w, r, m, md.ID, *b.Image, wp)
+	if b.WriteProtected != nil {
+		o.WriteProtected = *b.WriteProtected
+	}
+	return o
 }
 
 // startInsert inserts media, answering 204 when done within insertWait and
 // 202 with a Task otherwise.
-func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardware.Machine, slot, image string, wp bool) error {
+func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardware.Machine, slot, image string, o hardware.InsertOptions) error {
 	wait := insertWait
 	if strings.Contains(r.Header.Get("Prefer"), "respond-async") {
 		wait = 0
@@ -292,7 +310,7 @@ func (s *Service) startInsert(w http.ResponseWriter, r *http.Request, m *hardwar
 	t, err := s.tasks.run("Insert media "+hardware.RedactURL(image), r, wait, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, insertTimeout)
 		defer cancel()
-		err := mediaError(m.InsertMedia(ctx, slot, image, wp), image, insertAction)
+		err := mediaError(m.InsertMedia(ctx, slot, image, o), image, insertAction)
 		var ae *apiError
 		if errors.As(err, &ae) && ae.cause != nil {
 			// A task's error reaches the client through the task monitor;
@@ -342,10 +360,20 @@ var mediaReadOnly = map[string]bool{"Id": true, "Name": true, "MediaTypes": true
 	"ImageName": true, "Status": true, "Actions": true, "Certificates": true}
 
 // patchMedia sets VerifyCertificate (persisted; it applies from the next
-// insert on) and is the older way to mount an image: PATCH Image (and
-// Inserted). Image null or "", or Inserted false, ejects. A new
-// VerifyCertificate applies to an Image in the same PATCH, and is undone
-// if that image fails.
+// insert on) and the slot's image, the older way to mount one:
+//   - Image (a URL) replaces what the slot holds: the old image is ejected
+//     and the new one attached, inserted unless Inserted is false,
+//     write-protected unless WriteProtected is false;
+//   - Image null or "" ejects;
+//   - without Image, Inserted true inserts the image the slot holds
+//     (checked again), Inserted false takes the medium away from the host
+//     and keeps the image attached, and WriteProtected sets the held
+//     image's write protection.
+//
+// Inserted true or WriteProtected with no image left in the slot, and a
+// TransferProtocolType that is not the image's, are PropertyValueConflict
+// with Image. A new VerifyCertificate applies to an image in the same
+// PATCH, and is undone if that image fails.
 func (s *Service) patchMedia(r *http.Request, owner string) (err error) {
 	m, md, err := s.slot(r, owner)
 	if err != nil {
@@ -359,17 +387,27 @@ func (s *Service) patchMedia(r *http.Request, owner string) (err error) {
 	if string(top["VerifyCertificate"]) == "null" {
 		return apiErr(http.StatusBadRequest, "PropertyValueTypeError", "null", "/VerifyCertificate")
 	}
-	eject := (p.Inserted != nil && !*p.Inserted) || string(top["Image"]) == "null" || (p.Image != nil && *p.Image == "")
+	eject := string(top["Image"]) == "null" || (p.Image != nil && *p.Image == "")
+	replace := !eject && p.Image != nil
 	// Check the whole body (the new image too) before ejecting the old
 	// one: a rejected PATCH changes nothing.
-	b := insertBody{Image: p.Image, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
+	b := insertBody{Image: p.Image, Inserted: p.Inserted, WriteProtected: p.WriteProtected, TransferProtocolType: p.TransferProtocolType,
 		TransferMethod: p.TransferMethod, UserName: p.UserName, Password: p.Password}
 	check := b.checkParams
-	if !eject && p.Image != nil {
+	if replace {
 		check = b.check
 	}
 	if err := check(md, "PATCH"); err != nil {
 		return asPropertyError(err)
+	}
+	if !replace {
+		held := md.Image
+		if eject {
+			held = ""
+		}
+		if err := checkHeld(held, p); err != nil {
+			return err
+		}
 	}
 	if v := p.VerifyCertificate; v != nil && *v != md.VerifyCertificate {
 		if err := m.SetMediaVerifyCertificate(md.ID, *v); err != nil {
@@ -381,21 +419,47 @@ func (s *Service) patchMedia(r *http.Request, owner string) (err error) {
 			}
 		}()
 	}
-	if eject || p.Image != nil {
-		if err := m.EjectMedia(r.Context(), md.ID); err != nil {
-			return err
-		}
-	}
-	if eject || p.Image == nil {
-		return nil
-	}
-	wp := true
-	if p.WriteProtected != nil {
-		wp = *p.WriteProtected
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), insertTimeout)
 	defer cancel()
-	return asPropertyError(mediaError(m.InsertMedia(ctx, md.ID, *p.Image, wp), *p.Image, "PATCH"))
+	switch {
+	case eject:
+		return m.EjectMedia(ctx, md.ID)
+	case replace:
+		if err := m.EjectMedia(ctx, md.ID); err != nil {
+			return err
+		}
+		return asPropertyError(mediaError(m.InsertMedia(ctx, md.ID, *p.Image, b.options()), *p.Image, "PATCH"))
+	}
+	return asPropertyError(mediaError(m.ChangeMedia(ctx, md.ID, hardware.MediaChange{Inserted: p.Inserted, WriteProtected: p.WriteProtected}), md.Image, "PATCH"))
+}
+
+// checkHeld checks a PATCH without a new image against the image the slot
+// will hold ("" for none): Inserted true and WriteProtected need one, and
+// TransferProtocolType must be its protocol.
+func checkHeld(held string, p mediaPatch) error {
+	conflict := func(prop string) error {
+		return apiErr(http.StatusBadRequest, "PropertyValueConflict", prop, "Image")
+	}
+	switch {
+	case held == "" && p.Inserted != nil && *p.Inserted:
+		return conflict("Inserted")
+	case held == "" && p.WriteProtected != nil:
+		return conflict("WriteProtected")
+	case p.TransferProtocolType != nil && !strings.EqualFold(*p.TransferProtocolType, imageProtocol(held)):
+		return conflict("TransferProtocolType")
+	}
+	return nil
+}
+
+// imageProtocol is the TransferProtocolType of an image URL; "" for none.
+func imageProtocol(image string) string {
+	switch {
+	case image == "":
+		return ""
+	case strings.HasPrefix(strings.ToLower(image), "https:"):
+		return "HTTPS"
+	}
+	return "HTTP"
 }
 
 // asPropertyError restates an InsertMedia parameter error for a PATCH,

@@ -1,7 +1,9 @@
 package redfish
 
 import (
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +82,7 @@ func TestInsertMediaErrors(t *testing.T) {
 		{"no body", "", 400, "ActionParameterMissing", []string{action, "Image"}},
 		{"Image null", M{"Image": nil}, 400, "ActionParameterMissing", nil},
 		{"Image number", M{"Image": 7}, 400, "ActionParameterValueTypeError", []string{"7", "Image", action}},
-		{"Inserted false", M{"Image": img.URL + "/ok.iso", "Inserted": false}, 400, "ActionParameterNotSupported", []string{"Inserted", action}},
+		{"Inserted string", M{"Image": img.URL + "/ok.iso", "Inserted": "false"}, 400, "ActionParameterValueTypeError", []string{"false", "Inserted", action}},
 		{"unknown parameter", M{"Image": img.URL + "/ok.iso", "Bogus": 1}, 400, "ActionParameterUnknown", []string{action, "Bogus"}},
 		{"protocol mismatch", M{"Image": img.URL + "/ok.iso", "TransferProtocolType": "HTTPS"}, 400, "ActionParameterValueConflict", []string{"TransferProtocolType", "HTTPS"}},
 		{"protocol unsupported", M{"Image": img.URL + "/ok.iso", "TransferProtocolType": "NFS"}, 400, "ActionParameterValueNotInList", []string{"NFS", "TransferProtocolType", action}},
@@ -124,11 +126,16 @@ func TestPatchMedia(t *testing.T) {
 	if v := e.get(mgrCD).obj(); v["WriteProtected"] != false || v["Inserted"] != true {
 		t.Fatalf("after PATCH Image+Inserted: %v", v)
 	}
+	// Inserted false takes the medium away and keeps the image (it ejected
+	// the image before VirtualMedia's Inserted was modelled).
 	e.patch(sysCD, M{"Inserted": false}).want(http.StatusNoContent)
-	if ins, _ := state(); ins != false {
-		t.Fatal("PATCH Inserted:false did not eject")
+	if ins, im := state(); ins != false || im != image {
+		t.Fatalf("after PATCH Inserted:false: %v %v", ins, im)
 	}
 	e.patch(sysCD, M{"Image": image}).want(http.StatusNoContent)
+	if ins, im := state(); ins != true || im != image {
+		t.Fatalf("after PATCH Image again: %v %v", ins, im)
+	}
 	e.patch(sysCD, M{"Image": ""}).want(http.StatusNoContent)
 	if ins, _ := state(); ins != false {
 		t.Fatal(`PATCH Image:"" did not eject`)
@@ -254,4 +261,112 @@ func TestInsertMediaSlowBecomesTask(t *testing.T) {
 	}
 	// PATCH Image has no task form: it waits.
 	e.patch("/redfish/v1/Managers/0/VirtualMedia/USB", M{"Image": img.URL + "/ok.iso"}).want(http.StatusNoContent)
+}
+
+// TestMediaNotInserted follows an image attached with Inserted false
+// (VirtualMedia: "whether the image is treated as inserted upon completion
+// of the action"): shown with Inserted false, not booted, inserted later
+// by PATCH Inserted true without sending it again, cleared by EjectMedia.
+func TestMediaNotInserted(t *testing.T) {
+	e := newEnv(t)
+	img := newImageServer(t)
+	image := img.URL + "/ok.iso"
+	e.post(mgrCD+insertA, M{"Image": image, "Inserted": false, "WriteProtected": false}).want(http.StatusNoContent)
+	hits := img.Hits()
+	if hits == 0 {
+		t.Error("the image was not checked")
+	}
+	want := func(inserted, wp bool) {
+		t.Helper()
+		for _, p := range []string{mgrCD, sysCD} {
+			v := e.get(p).obj()
+			if v["Inserted"] != inserted || v["Image"] != image || v["ImageName"] != "ok.iso" || v["ConnectedVia"] != "URI" ||
+				v["TransferProtocolType"] != "HTTP" || v["WriteProtected"] != wp {
+				t.Errorf("%s: %v, want Inserted %v WriteProtected %v", p, v, inserted, wp)
+			}
+		}
+	}
+	want(false, false)
+	// The slot holds the image: another insert is refused.
+	e.post(sysCD+insertA, M{"Image": image}).wantError(http.StatusConflict, "ResourceInUse")
+	// The firmware finds no medium in the CD.
+	e.patch(sys0, M{"Boot": M{"BootSourceOverrideTarget": "Cd", "BootSourceOverrideEnabled": "Once"}}).want(http.StatusNoContent)
+	e.powerOn("0")
+	eventually(t, "boot without the CD", func() bool {
+		return strings.Contains(string(e.get(sys0+"/LogServices/EventLog/Entries").Body), "no medium in CD")
+	})
+
+	// PATCH Inserted true inserts the held image (checked again).
+	e.patch(sysCD, M{"Inserted": true}).want(http.StatusNoContent)
+	want(true, false)
+	if img.Hits() == hits {
+		t.Error("the image was not checked again before it was inserted")
+	}
+	e.patch(mgrCD, M{"Inserted": false, "WriteProtected": true}).want(http.StatusNoContent)
+	want(false, true)
+	e.patch(mgrCD, M{"WriteProtected": false}).want(http.StatusNoContent)
+	want(false, false)
+	e.patch(mgrCD, M{"TransferProtocolType": "HTTP", "TransferMethod": "Stream"}).want(http.StatusNoContent)
+	want(false, false)
+	e.patch(mgrCD, M{"TransferProtocolType": "HTTPS"}).wantError(http.StatusBadRequest, "PropertyValueConflict")
+	want(false, false)
+
+	// EjectMedia clears it.
+	e.post(mgrCD+ejectA, "{}").want(http.StatusNoContent)
+	if v := e.get(sysCD).obj(); v["Inserted"] != false || v["Image"] != nil || v["ConnectedVia"] != "NotConnected" {
+		t.Errorf("after EjectMedia: %v", v)
+	}
+
+	// Without an image, Inserted true and WriteProtected have nothing to
+	// act on; Inserted false is already so.
+	for _, tc := range []struct {
+		body any
+		args string
+	}{
+		{M{"Inserted": true}, "Inserted|Image"},
+		{M{"WriteProtected": true}, "WriteProtected|Image"},
+		{M{"Image": nil, "Inserted": true}, "Inserted|Image"},
+		{M{"TransferProtocolType": "HTTP"}, "TransferProtocolType|Image"},
+	} {
+		r := e.patch(sysCD, tc.body).wantError(http.StatusBadRequest, "PropertyValueConflict")
+		if got := strings.Join(r.args(), "|"); got != tc.args {
+			t.Errorf("PATCH %v: MessageArgs %q, want %q", tc.body, got, tc.args)
+		}
+	}
+	e.patch(sysCD, M{"Inserted": false}).want(http.StatusNoContent)
+	e.patch(sysCD, M{"Image": nil, "Inserted": false}).want(http.StatusNoContent) // sushy's eject by PATCH
+
+	// PATCH Image with Inserted false attaches without inserting, as the
+	// action does; a task does too.
+	e.patch(sysCD, M{"Image": image, "Inserted": false, "WriteProtected": false}).want(http.StatusNoContent)
+	want(false, false)
+	r := e.post("/redfish/v1/Managers/0/VirtualMedia/USB"+insertA, M{"Image": image, "Inserted": false}, header("Prefer", "respond-async")).want(http.StatusAccepted)
+	mon := r.Header.Get("Location")
+	eventually(t, "task monitor 204", func() bool { return e.get(mon).Code == http.StatusNoContent })
+	if v := e.get("/redfish/v1/Systems/0/VirtualMedia/USB").obj(); v["Inserted"] != false || v["Image"] != image || v["WriteProtected"] != true {
+		t.Errorf("USB after the task: %v", v)
+	}
+}
+
+// The InsertMedia ActionInfo describes every parameter's values.
+func TestInsertMediaActionInfo(t *testing.T) {
+	e := newEnv(t)
+	info := e.get(mgrCD + "/InsertMediaActionInfo").obj()
+	params := map[string]map[string]any{}
+	for _, p := range info["Parameters"].([]any) {
+		p := p.(map[string]any)
+		params[p["Name"].(string)] = p
+	}
+	for _, name := range []string{"Inserted", "WriteProtected"} {
+		p := params[name]
+		if fmt.Sprint(p["AllowableValues"]) != "[true false]" || p["DefaultValue"] != "true" || p["DataType"] != "Boolean" {
+			t.Errorf("parameter %s: %v", name, p)
+		}
+	}
+	pattern := regexp.MustCompile(params["Image"]["AllowablePattern"].(string))
+	for u, ok := range map[string]bool{"http://h/x.iso": true, "HTTPS://h:8/x": true, "ftp://h/x": false, "http:///x": false, "x.iso": false} {
+		if pattern.MatchString(u) != ok {
+			t.Errorf("AllowablePattern %s on %q: %v", pattern, u, !ok)
+		}
+	}
 }

@@ -139,8 +139,8 @@ func TestGofishBiosAndBootOrder(t *testing.T) {
 	}
 	b.WaitPower(t, "0", "On")
 	ev := lastBootEvent(t, b, "0")
-	// The log entry is the Bmcd registry's text: the device class booted.
-	if !strings.Contains(ev, "from Pxe") {
+	if !strings.Contains(ev, "from Pxe") || !strings.Contains(ev, pxe.BootOptionReference) || !strings.Contains(ev, "by BootOrder") ||
+		!strings.Contains(ev, usb.BootOptionReference+") skipped: no medium in USB") {
 		t.Errorf("boot event %q", ev)
 	}
 	sys = getSystem(t, c, sys.ODataID)
@@ -164,7 +164,7 @@ func TestGofishBiosAndBootOrder(t *testing.T) {
 	}
 	eventually(t, 15*time.Second, func() (bool, string) {
 		ev := lastBootEvent(t, b, "0")
-		return strings.Contains(ev, "from Hdd"), ev
+		return strings.Contains(ev, "from Hdd") && strings.Contains(ev, disk+" "), ev
 	})
 	if _, err := sys.SetDefaultBootOrder(); err != nil {
 		t.Fatalf("SetDefaultBootOrder: %v", err)
@@ -181,8 +181,13 @@ func lastBootEvent(t *testing.T, b *bmc, sys string) string {
 	entries := b.Get(t, "/redfish/v1/Systems/"+sys+"/LogServices/EventLog/Entries")["Members"].([]any)
 	last := ""
 	for _, e := range entries {
-		if m, _ := e.(map[string]any)["Message"].(string); strings.Contains(m, "booting from") {
-			last = m
+		entry := e.(map[string]any)
+		if m, _ := entry["Message"].(string); strings.Contains(m, "booting from") {
+			// The registry's text, then how the firmware chose (Oem.bmcd.Detail).
+			oem, _ := entry["Oem"].(map[string]any)
+			ext, _ := oem["bmcd"].(map[string]any)
+			d, _ := ext["Detail"].(string)
+			last = m + " " + d
 		}
 	}
 	return last

@@ -119,6 +119,11 @@ func renderEntry(sys string, e hardware.Event) M {
 		v["Message"], v["MessageId"], v["MessageArgs"] = msg.Message, msg.ID, msg.Args
 		v["Links"] = M{"OriginOfCondition": link{msg.Origin}}
 	}
+	if e.Detail != "" {
+		// What the registry message leaves out: for a boot, the option,
+		// the rule that chose it and what was skipped.
+		v["Oem"] = oem("LogEntry", M{"Detail": e.Detail})
+	}
 	return v
 }
 

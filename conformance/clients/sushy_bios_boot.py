@@ -73,7 +73,9 @@ def refused(call, *args, **kwargs):
 
 def boot_events(conn, system):
     path = system.json["LogServices"]["@odata.id"] + "/EventLog/Entries"
-    return [e.get("Message", "") for e in conn._conn.get(path).json()["Members"]
+    # The registry's text, then how the firmware chose (Oem.bmcd.Detail).
+    return [e.get("Message", "") + " " + e.get("Oem", {}).get("bmcd", {}).get("Detail", "")
+            for e in conn._conn.get(path).json()["Members"]
             if "booting from" in e.get("Message", "")]
 
 
@@ -202,8 +204,7 @@ def run(args):
     wait_power(system, sushy.SYSTEM_POWER_STATE_ON)
     ev = boot_events(conn, system)
     info("event: %s" % ev[-1])
-    # The log entry is the Bmcd registry's HostBootStarted text.
-    check("from UefiShell" in ev[-1],
+    check(shell[0] in ev[-1] and "by boot override UefiBootNext" in ev[-1],
           "boot event %s" % ev[-1])
     system.refresh()
     check(system.json["Boot"]["BootNext"] is None and
@@ -221,7 +222,7 @@ def run(args):
         time.sleep(0.1)
     last = boot_events(conn, system)[-1]
     info("event: %s" % last)
-    check("from Pxe" in last, "boot event %s" % last)
+    check(pxe[0] in last and "by BootOrder" in last, "boot event %s" % last)
     system.reset_system(sushy.RESET_FORCE_OFF)
     wait_power(system, sushy.SYSTEM_POWER_STATE_OFF)
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -642,5 +644,139 @@ func TestServiceRulesDetect(t *testing.T) {
 	})}
 	if found, targets := serviceRules(model, clean, fetch); len(found) != 0 || len(targets) != 1 {
 		t.Errorf("a clean system: findings %v, targets %v", found, targets)
+	}
+}
+
+// ironicProfile is the OpenStack Ironic interoperability profile the DMTF
+// Interop Validator is run with; it is DMTF's published file, which CI
+// has beside the repository (../shared).
+const ironicProfile = "redfish/profiles/OpenStackIronicProfile.v1_2_0.json"
+
+// sharedFile finds a file of the shared DMTF bundle: beside the
+// repository, or beside the main checkout of a git worktree.
+func sharedFile(t *testing.T, rel string) string {
+	t.Helper()
+	candidates := []string{filepath.Join("..", "..", "shared", rel)}
+	if out, err := exec.Command("git", "rev-parse", "--path-format=absolute", "--git-common-dir").Output(); err == nil {
+		common := strings.TrimSpace(string(out))
+		candidates = append(candidates, filepath.Join(filepath.Dir(filepath.Dir(common)), "shared", rel))
+	}
+	for _, c := range candidates {
+		if fileExists(c) {
+			return c
+		}
+	}
+	msg := fmt.Sprintf("%s not found in %v", rel, candidates)
+	if testing.Short() {
+		t.Skip(msg)
+	}
+	t.Fatal(msg)
+	return ""
+}
+
+// profileException is a requirement of the Ironic profile bmcd does not
+// meet, on purpose or not yet, and why.
+type profileException struct {
+	Level, Resource string
+	Property        string // path.Match pattern, e.g. `Fans\[*\].SerialNumber`
+	Reason          string
+	Pending         bool // another branch adds it: may match nothing
+}
+
+// ironicExceptions are the Recommended items of the Ironic profile bmcd
+// does not serve, and the Mandatory ones another branch adds.
+var ironicExceptions = []profileException{
+	{Level: "Recommended", Resource: "ServiceRoot", Property: "TaskService",
+		Reason: "the profile names a property ServiceRoot does not define: the TaskService link is Tasks, which bmcd serves (checked below)"},
+	{Level: "Recommended", Resource: "Bios", Property: "@Redfish.Settings.ETag",
+		Reason: "bmcd does not record the application of staged settings (Time, ETag and Messages of the last apply)"},
+	{Level: "Recommended", Resource: "Bios", Property: "@Redfish.Settings.Messages",
+		Reason: "bmcd does not record the application of staged settings (Time, ETag and Messages of the last apply)"},
+	{Level: "Recommended", Resource: "SecureBoot", Property: "Actions.ResetKeys",
+		Reason: "no backend models the secure boot key databases (PK, KEK, db, dbx)"},
+	{Level: "Recommended", Resource: "Thermal", Property: `Fans\[*\].SerialNumber`,
+		Reason: "the backends report fan speed sensors, not fan FRUs with serial numbers"},
+	{Level: "Recommended", Resource: "Thermal", Property: `Temperatures\[*\].SensorNumber`,
+		Reason: "sensor numbers come with the IPMI SDR, which bmcd does not serve yet"},
+	{Level: "Recommended", Resource: "Volume", Property: "", Pending: true,
+		Reason: "the simulated storage has no volume; the storage work adds volume creation"},
+	{Level: "Mandatory", Resource: "VolumeCollection", Property: "@Redfish.OperationApplyTimeSupport", Pending: true,
+		Reason: "the storage work adds the annotation with volume creation"},
+}
+
+// TestInteropIronicProfile checks bmcd against the OpenStack Ironic
+// interoperability profile, as the DMTF Interop Validator does (see
+// schemacheck.Profile.Check for where it follows DSP0272 instead of the
+// validator's bugs: the validator fails Bios @Redfish.Settings
+// SupportedApplyTimes ["OnReset"] because it looks up
+// "SupportedApplyTimes#0@Redfish.AllowableValues"). Every Mandatory
+// requirement must hold, and every Recommended one too unless
+// ironicExceptions says why bmcd does not serve it.
+func TestInteropIronicProfile(t *testing.T) {
+	t.Parallel()
+	profile, err := schemacheck.LoadProfile(sharedFile(t, ironicProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBMC(t, bmcOpts{Systems: 2, IPMI: true})
+	populateTree(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	pages, err := schemacheck.Crawl(ctx, b.client, b.URL, func(r *http.Request) { r.SetBasicAuth(b.User, b.Password) })
+	if err != nil {
+		t.Fatalf("crawl: %v", err)
+	}
+	byPath := map[string]map[string]any{}
+	var docs []schemacheck.ProfileDocument
+	for _, pg := range pages {
+		if pg.Doc == nil || strings.Contains(pg.Path, "?") {
+			continue
+		}
+		byPath[pg.Path] = pg.Doc
+		if pg.FromAnnotation {
+			// A Bios's pending settings: the Interop Validator follows no
+			// link inside an annotation, and a settings object is not the
+			// resource the profile describes.
+			continue
+		}
+		docs = append(docs, schemacheck.ProfileDocument{Path: pg.Path, Header: pg.Header, Doc: pg.Doc})
+	}
+	get := func(p string) (map[string]any, bool) {
+		if d, ok := byPath[p]; ok {
+			return d, true
+		}
+		r, err := b.Do(request{Method: http.MethodGet, Path: p})
+		if err != nil || r.Status != http.StatusOK {
+			return nil, false
+		}
+		return r.JSON(t), true
+	}
+	used := make([]bool, len(ironicExceptions))
+	var bad []string
+	for _, f := range profile.Check(docs, get) {
+		ok := false
+		for i, e := range ironicExceptions {
+			if m, _ := path.Match(e.Property, f.Property); m && e.Level == f.Level && e.Resource == f.Resource {
+				used[i], ok = true, true
+			}
+		}
+		if !ok {
+			bad = append(bad, f.String())
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d requirement(s) of %s not met:\n%s", len(bad), profile.ProfileName, strings.Join(bad, "\n"))
+	}
+	if tasks, _ := byPath["/redfish/v1"]["Tasks"].(map[string]any); tasks["@odata.id"] != "/redfish/v1/TaskService" {
+		t.Errorf("ServiceRoot Tasks %v, want the TaskService", tasks)
+	}
+	for i, e := range ironicExceptions {
+		switch {
+		case used[i]:
+		case e.Pending:
+			t.Logf("pending exception matched nothing (its work has landed? drop it): %+v", e)
+		default:
+			t.Errorf("exception matches nothing; drop it: %+v", e)
+		}
 	}
 }

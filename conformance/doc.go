@@ -5,6 +5,9 @@
 //
 //   - the DMTF JSON schemas (via conformance/schemacheck), over the whole
 //     resource tree and over error responses;
+//   - the rules the DMTF Service, Protocol and Interop Validators check,
+//     as tests of their own (validatorrules_test.go, query_test.go), the
+//     Interop ones against the OpenStack Ironic profile;
 //   - gofish (Go), sushy (Python, as OpenStack Ironic uses it) and
 //     redfishtool (the DMTF command-line client);
 //   - raw HTTP for robustness: kill -9 durability, clean SIGTERM, the

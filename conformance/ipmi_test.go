@@ -645,9 +645,15 @@ func TestIPMISerialOverLAN(t *testing.T) {
 		ib.mustIpmitool(t, "0", nil, "", "sol", "set", "retry-count", "6", "1")
 		ib.mustIpmitool(t, "0", nil, "Retry Count                     : 6", "sol", "info", "1")
 		ib.mustIpmitool(t, "0", nil, "User 2 on channel 1 is enabled", "sol", "payload", "status", "1", "2")
-		sc, _ := ib.Get(t, "/redfish/v1/Managers/0")["SerialConsole"].(map[string]any)
-		if sc["ServiceEnabled"] != true || fmt.Sprint(sc["ConnectTypesSupported"]) != "[IPMI]" {
-			t.Errorf("Redfish Manager SerialConsole %v", sc)
+		// Redfish shows the SOL port in the System's SerialConsole (the
+		// Manager's is deprecated and not served).
+		sc, _ := ib.Get(t, "/redfish/v1/Systems/0")["SerialConsole"].(map[string]any)
+		if ipmi, _ := sc["IPMI"].(map[string]any); ipmi["ServiceEnabled"] != true || fmt.Sprint(ipmi["Port"]) != port ||
+			sc["MaxConcurrentSessions"] != float64(1) {
+			t.Errorf("Redfish System SerialConsole %v", sc)
+		}
+		if _, ok := ib.Get(t, "/redfish/v1/Managers/0")["SerialConsole"]; ok {
+			t.Error("the Manager serves the deprecated SerialConsole")
 		}
 	})
 

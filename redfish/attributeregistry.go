@@ -62,8 +62,10 @@ func attributeRegistryFile(ar *attrRegistry) M {
 
 // attributeRegistryDocument renders a registry as an AttributeRegistry
 // (AttributeRegistry.v1_4_0): each attribute's type, display name, help
-// text, factory value, read-only flag, allowed values (Enumeration),
-// bounds and step (Integer), lengths (String).
+// text, factory value (omitted when there is none or it is "", as the DMTF
+// Service Validator warns a service should omit what it does not support),
+// read-only flag, allowed values (Enumeration), bounds and step (Integer),
+// lengths (String).
 func attributeRegistryDocument(ar *attrRegistry) M {
 	attrs := make([]M, 0, len(ar.reg.Attributes))
 	for i, a := range ar.reg.Attributes {
@@ -72,10 +74,12 @@ func attributeRegistryDocument(ar *attrRegistry) M {
 			"Type":          a.Type,
 			"DisplayName":   a.DisplayName,
 			"HelpText":      a.HelpText,
-			"DefaultValue":  a.Default,
 			"ReadOnly":      a.ReadOnly,
 			"ResetRequired": true, // settings apply at the next boot
 			"DisplayOrder":  i + 1,
+		}
+		if a.Default != nil && a.Default != "" {
+			e["DefaultValue"] = a.Default
 		}
 		switch a.Type {
 		case hardware.AttrEnumeration:

@@ -163,6 +163,10 @@ func TestAttributeRegistry(t *testing.T) {
 	if v := entries["AssetTag"]; v["Type"] != "String" || v["MaxLength"] != float64(32) || v["MinLength"] != float64(0) {
 		t.Errorf("AssetTag %v", v)
 	}
+	// An empty factory value is omitted, not served as "".
+	if v, ok := entries["AssetTag"]["DefaultValue"]; ok {
+		t.Errorf("AssetTag DefaultValue %q", v)
+	}
 	if v := entries["SriovGlobalEnable"]; v["Type"] != "Boolean" || v["DefaultValue"] != false {
 		t.Errorf("SriovGlobalEnable %v", v)
 	}

@@ -155,6 +155,10 @@ func TestEventServiceResource(t *testing.T) {
 		!contains(v["ResourceTypes"].([]any), any("ComputerSystem")) || !contains(v["EventFormatTypes"].([]any), any("Event")) {
 		t.Errorf("EventService %v", v)
 	}
+	// The deprecated EventType is not advertised.
+	if _, ok := v["SSEFilterPropertiesSupported"].(map[string]any)["EventType"]; ok {
+		t.Errorf("SSEFilterPropertiesSupported lists the deprecated EventType: %v", v["SSEFilterPropertiesSupported"])
+	}
 	e.get(eventServicePath + "/SubmitTestEventActionInfo").want(http.StatusOK)
 
 	e.patch(eventServicePath, M{"DeliveryRetryIntervalSeconds": 5, "DeliveryRetryAttempts": 0}).want(http.StatusNoContent)

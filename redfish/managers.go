@@ -75,7 +75,6 @@ func (s *Service) getManager(r *http.Request) (any, error) {
 		"LogServices":           link{path + "/LogServices"},
 		"EthernetInterfaces":    link{path + "/EthernetInterfaces"},
 		"VirtualMedia":          link{path + "/VirtualMedia"},
-		"SerialConsole":         s.managerSerialConsole(m),
 		"Links": M{
 			"ManagerForServers": []link{{systemPath(id)}},
 			"ManagerForChassis": []link{{chassisPath(id)}},
@@ -142,18 +141,4 @@ func (s *Service) getNetworkProtocol(r *http.Request) (any, error) {
 		v["IPMI"] = M{"ProtocolEnabled": false}
 	}
 	return v, nil
-}
-
-// managerSerialConsole reports the host serial console this manager
-// offers: IPMI Serial over LAN when the system has a serial line and an
-// IPMI listener (one SOL session at a time). Read-only here.
-func (s *Service) managerSerialConsole(m *hardware.Machine) M {
-	_, ipmi := s.cfg.IPMIPorts[m.ID()]
-	on := ipmi && m.Console().Available()
-	v := M{"ServiceEnabled": on, "MaxConcurrentSessions": 0, "ConnectTypesSupported": []string{}}
-	if on {
-		v["MaxConcurrentSessions"] = 1
-		v["ConnectTypesSupported"] = []string{"IPMI"}
-	}
-	return v
 }

@@ -91,7 +91,9 @@ type Config struct {
 	// (Set User Name, Set User Access, Set User Password) made to the
 	// account database, once it is stored and before the reply is sent;
 	// a command that changes nothing (a test, enabling an enabled user)
-	// tells it nothing. It runs on the packet's handler and must not block.
+	// tells it nothing. It runs on the packet's handler with the session
+	// held, so the reply waits for it (a durable audit entry is fine; a
+	// network round trip is not).
 	OnAccountChange func(AccountChange)
 }
 

@@ -72,3 +72,53 @@ func TestManagerLogAndNIC(t *testing.T) {
 		t.Errorf("after clearLog: %v", after["Members"])
 	}
 }
+
+// TestIPMIAccountAudit: account changes made with ipmitool reach the
+// BMC's audit log as the same changes over Redfish do, with the IPMI
+// session's user and source; a password test and enabling an enabled user
+// change nothing and are not recorded. redfishtool reads the log.
+func TestIPMIAccountAudit(t *testing.T) {
+	t.Parallel()
+	requireClient(t, "ipmitool", func() error { _, err := exec.LookPath("ipmitool"); return err })
+	requireRedfishtool(t)
+	ib := startIPMIBMC(t, 1, "")
+	rt := redfishtool{t, ib.bmc}
+
+	for _, step := range [][]string{
+		{"user", "set", "name", "9", "ipmiuser"},
+		{"user", "set", "password", "9", "Ipmiuser-Pass1"},
+		{"user", "enable", "9"},
+		{"user", "enable", "9"},
+		{"user", "priv", "9", "4", "1"},
+		{"user", "test", "9", "16", "Ipmiuser-Pass1"},
+		{"user", "set", "name", "9", "ipmiuser2"},
+		{"user", "disable", "9"},
+	} {
+		if out, code := ib.ipmitool(t, "0", nil, step...); code != 0 {
+			t.Fatalf("ipmitool %s: exit %d:\n%s\nbmcd output:\n%s", strings.Join(step, " "), code, out, ib.Output())
+		}
+	}
+
+	entries := rt.json("raw", "GET", "/redfish/v1/Managers/0/LogServices/AuditLog/Entries?$expand=.")
+	var got []string
+	members, _ := entries["Members"].([]any)
+	for _, m := range members {
+		e, _ := m.(map[string]any)
+		if id := fmt.Sprint(e["MessageId"]); strings.HasSuffix(id, "Login") || strings.HasSuffix(id, "InvalidCredentials") {
+			continue
+		}
+		got = append(got, fmt.Sprintf("%v|%v|%v|%v", e["MessageId"], e["MessageArgs"], e["Username"], e["OriginAddress"]))
+	}
+	by := "|" + adminUser + "|ipmi://127.0.0.1"
+	want := []string{
+		"AccountSecurity.1.0.AccountCreated|[ipmiuser]" + by,
+		"AccountSecurity.1.0.PasswordModified|[ipmiuser]" + by,
+		"AccountSecurity.1.0.AccountEnabled|[ipmiuser]" + by,
+		"AccountSecurity.1.0.ManagerAccountRoleChanged|[ipmiuser ReadOnly Administrator]" + by,
+		"ResourceEvent.1.4.PropertyValueModifiedByClient|[/UserName ipmiuser2]" + by,
+		"AccountSecurity.1.0.AccountDisabled|[ipmiuser2]" + by,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log account entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -251,8 +251,8 @@ func (s *eventStream) waitEnded(t *testing.T, within time.Duration) map[string]a
 
 // TestEventsEndToEnd is the EventService's acceptance test: a subscriber
 // on 127.0.0.1 (created with gofish) and an SSE client receive power
-// (ipmitool power on, Redfish reset), boot, boot override and virtual
-// media events within a second of the change; each payload is a valid
+// (ipmitool power on, Redfish reset), boot, boot override, boot order and
+// virtual media events within a second of the change; each payload is a valid
 // Event; the SEL and the event log state the same events; SubmitTestEvent
 // works from gofish; and the subscription survives a restart of bmcd.
 func TestEventsEndToEnd(t *testing.T) {
@@ -348,6 +348,34 @@ func TestEventsEndToEnd(t *testing.T) {
 		t.Errorf("boot override event %v", ov)
 	}
 	bmcdOnly.await(t, "Bmcd.1.0.BootSourceOverrideSet", start, eventBudget)
+
+	// The UEFI boot order and a boot option over Redfish: stated events,
+	// about the system and the option; the SEL says the system was
+	// reconfigured.
+	start = time.Now()
+	ib.Must(t, http.StatusNoContent, request{Method: http.MethodPatch, Path: "/redfish/v1/Systems/0",
+		Body: map[string]any{"Boot": map[string]any{"BootOrder": []string{"Boot0005", "Boot0002", "Boot0001"}}}})
+	order := both("Bmcd.1.0.BootOrderSet", start, eventBudget)
+	if args, _ := order["MessageArgs"].([]any); len(args) != 1 || args[0] != "Boot0005, Boot0002, Boot0001" || origin(order) != "/redfish/v1/Systems/0" ||
+		order["Message"] != "The boot order is now: Boot0005, Boot0002, Boot0001." {
+		t.Errorf("boot order event %v", order)
+	}
+	bmcdOnly.await(t, "Bmcd.1.0.BootOrderSet", start, eventBudget)
+	orderEntry := ib.Get(t, fmt.Sprint(order["LogEntry"].(map[string]any)["@odata.id"]))
+	if orderEntry["MessageId"] != order["MessageId"] {
+		t.Errorf("boot order log entry %v", orderEntry)
+	}
+	id, _ = strconv.Atoi(fmt.Sprint(orderEntry["Id"]))
+	ib.mustIpmitool(t, "0", nil, "System Reconfigured", "sel", "get", fmt.Sprintf("0x%04x", id))
+	start = time.Now()
+	ib.Must(t, http.StatusNoContent, request{Method: http.MethodPatch, Path: "/redfish/v1/Systems/0/BootOptions/Boot0005",
+		Body: map[string]any{"BootOptionEnabled": false}})
+	opt := both("Bmcd.1.0.BootOptionEnabledChanged", start, eventBudget)
+	if args, _ := opt["MessageArgs"].([]any); len(args) != 2 || args[0] != "Boot0005" || args[1] != "false" ||
+		origin(opt) != "/redfish/v1/Systems/0/BootOptions/Boot0005" {
+		t.Errorf("boot option event %v", opt)
+	}
+
 	start = time.Now()
 	ib.Must(t, http.StatusNoContent, request{Method: http.MethodPost, Path: "/redfish/v1/Managers/0/VirtualMedia/CD/Actions/VirtualMedia.InsertMedia",
 		Body: map[string]any{"Image": img.URL}})

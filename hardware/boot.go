@@ -287,14 +287,15 @@ func (m *Machine) applyBootLocked(next state) error {
 			Source: ov.Target, Enabled: ov.Enabled, Mode: ov.Mode})
 	}
 	if next.BootOrderSet != prev.BootOrderSet || !slices.Equal(next.BootOrder, prev.BootOrder) {
-		m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: "Boot order set: " + strings.Join(next.BootOrder, ", ")})
+		m.logLocked(Event{Kind: EventBootOrderSet, Severity: SeverityOK,
+			Message: "Boot order set: " + strings.Join(next.BootOrder, ", "), BootOrder: slices.Clone(next.BootOrder)})
 	}
 	if next.BootNext != prev.BootNext {
 		msg := "BootNext cleared"
 		if next.BootNext != "" {
 			msg = "BootNext set: " + next.BootNext
 		}
-		m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: msg})
+		m.logLocked(Event{Kind: EventBootNext, Severity: SeverityOK, Message: msg, BootOption: next.BootNext})
 	}
 	return nil
 }
@@ -417,7 +418,8 @@ func (m *Machine) SetBootOptionEnabled(ref string, on bool) error {
 	if !on {
 		state = "disabled"
 	}
-	m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: fmt.Sprintf("Boot option %s %s", ref, state)})
+	m.logLocked(Event{Kind: EventBootOptionEnabled, Severity: SeverityOK, Message: fmt.Sprintf("Boot option %s %s", ref, state),
+		BootOption: ref, BootOptionEnabled: on})
 	return nil
 }
 
@@ -436,6 +438,8 @@ func (m *Machine) SetDefaultBootOrder() error {
 	if err != nil {
 		return err
 	}
-	m.logLocked(Event{Kind: EventBootOrder, Severity: SeverityOK, Message: "Boot order set to the default: " + strings.Join(m.orderLocked(&m.st), ", ")})
+	order := m.orderLocked(&m.st)
+	m.logLocked(Event{Kind: EventBootOrderReset, Severity: SeverityOK, Message: "Boot order set to the default: " + strings.Join(order, ", "),
+		BootOrder: order})
 	return nil
 }

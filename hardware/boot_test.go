@@ -315,6 +315,77 @@ func TestBootSettingsPersist(t *testing.T) {
 	}
 }
 
+// TestBootEvents: each boot manager change is logged once, as an event
+// whose fields say what changed (for Redfish's MessageArgs), and the
+// fields survive a restart; a change that changes nothing logs nothing.
+func TestBootEvents(t *testing.T) {
+	e := newEnv(t)
+	m := e.m
+	def := m.BootOrder()
+	order, empty, next, none := []string{pxe1, sata, nvme}, []string{}, pxe2, ""
+	type want struct {
+		kind    hardware.EventKind
+		order   []string
+		option  string
+		enabled bool
+		message string
+	}
+	for _, tc := range []struct {
+		name   string
+		change func() error
+		want   []want // in log order
+	}{
+		{"order", func() error { return m.ChangeBoot(hardware.BootChange{Order: &order}) },
+			[]want{{kind: hardware.EventBootOrderSet, order: order, message: "Boot order set: Boot0005, Boot0002, Boot0001"}}},
+		{"same order", func() error { return m.ChangeBoot(hardware.BootChange{Order: &order}) }, nil},
+		{"BootNext", func() error { return m.ChangeBoot(hardware.BootChange{Next: &next}) },
+			[]want{{kind: hardware.EventBootNext, option: pxe2, message: "BootNext set: Boot0007"}}},
+		{"BootNext cleared", func() error { return m.ChangeBoot(hardware.BootChange{Next: &none}) },
+			[]want{{kind: hardware.EventBootNext, message: "BootNext cleared"}}},
+		{"order and BootNext", func() error { return m.ChangeBoot(hardware.BootChange{Order: &empty, Next: &next}) },
+			[]want{{kind: hardware.EventBootOrderSet, order: []string{}, message: "Boot order set: "},
+				{kind: hardware.EventBootNext, option: pxe2, message: "BootNext set: Boot0007"}}},
+		{"option disabled", func() error { return m.SetBootOptionEnabled(pxe1, false) },
+			[]want{{kind: hardware.EventBootOptionEnabled, option: pxe1, enabled: false, message: "Boot option Boot0005 disabled"}}},
+		{"option disabled again", func() error { return m.SetBootOptionEnabled(pxe1, false) }, nil},
+		{"option enabled", func() error { return m.SetBootOptionEnabled(pxe1, true) },
+			[]want{{kind: hardware.EventBootOptionEnabled, option: pxe1, enabled: true, message: "Boot option Boot0005 enabled"}}},
+		{"default order", m.SetDefaultBootOrder,
+			[]want{{kind: hardware.EventBootOrderReset, order: def, message: "Boot order set to the default: " + strings.Join(def, ", ")}}},
+		{"default order again", m.SetDefaultBootOrder, nil},
+	} {
+		before := len(m.Events())
+		if err := tc.change(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := m.Events()[before:]
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %d events, want %d: %+v", tc.name, len(got), len(tc.want), got)
+			continue
+		}
+		for i, w := range tc.want {
+			g := got[i]
+			if g.Kind != w.kind || !slices.Equal(g.BootOrder, w.order) || (w.order != nil) != (g.BootOrder != nil) ||
+				g.BootOption != w.option || g.BootOptionEnabled != w.enabled || g.Message != w.message || g.Severity != hardware.SeverityOK {
+				t.Errorf("%s: event %d %+v, want %+v", tc.name, i, g, w)
+			}
+		}
+	}
+	logged := m.Events()
+	e.reopen()
+	after := e.m.Events()
+	if len(after) != len(logged) {
+		t.Fatalf("%d events after restart, %d before", len(after), len(logged))
+	}
+	for i := range logged {
+		a, b := logged[i], after[i]
+		// An empty order is stored as absent; the kind still says what it was.
+		if a.Kind != b.Kind || !slices.Equal(a.BootOrder, b.BootOrder) || a.BootOption != b.BootOption || a.BootOptionEnabled != b.BootOptionEnabled {
+			t.Errorf("event %d after restart %+v, before %+v", i, b, a)
+		}
+	}
+}
+
 // TestBootOverrideDevice: UefiBootNext and UefiTarget report the class of
 // the option they resolve to (what IPMI's boot flags can say).
 func TestBootOverrideDevice(t *testing.T) {

@@ -30,8 +30,20 @@ const (
 	EventMediaInsert  EventKind = "MediaInserted"
 	EventMediaEject   EventKind = "MediaEjected"
 	EventBootOverride EventKind = "BootOverride"
-	// EventBootOrder: the boot order, BootNext or an option's enabled
-	// state changed.
+	// EventBootOrderSet: a client set the UEFI BootOrder (BootOrder).
+	EventBootOrderSet EventKind = "BootOrderSet"
+	// EventBootOrderReset: the backend's default boot order was restored
+	// (BootOrder is that order).
+	EventBootOrderReset EventKind = "BootOrderReset"
+	// EventBootNext: BootNext was set (BootOption) or cleared (BootOption
+	// empty) by a client; the firmware consuming it at boot is part of the
+	// Boot event.
+	EventBootNext EventKind = "BootNext"
+	// EventBootOptionEnabled: a boot option was enabled or disabled
+	// (BootOption, BootOptionEnabled).
+	EventBootOptionEnabled EventKind = "BootOptionEnabled"
+	// EventBootOrder is any of the four above as bmcd logged them before
+	// entries carried their details: a Message only.
 	EventBootOrder  EventKind = "BootOrder"
 	EventLogCleared EventKind = "LogCleared"
 	EventSettings   EventKind = "SettingsApplied"
@@ -62,6 +74,15 @@ type Event struct {
 	Mode   BootMode   `json:"mode,omitempty"`
 	// Enabled is the override's duration (BootOverride).
 	Enabled BootEnabled `json:"enabled,omitempty"`
+	// BootOrder is the UEFI boot order, option references in boot order
+	// (BootOrderSet: as set, possibly empty; BootOrderReset: the default
+	// restored).
+	BootOrder []string `json:"boot_order,omitempty"`
+	// BootOption is an option reference, "Boot0005": BootNext's new value
+	// (BootNext; empty when cleared) or the option enabled or disabled
+	// (BootOptionEnabled), whose new state is BootOptionEnabled.
+	BootOption        string `json:"boot_option,omitempty"`
+	BootOptionEnabled bool   `json:"boot_option_enabled,omitempty"`
 	// Detail is how the firmware chose (Boot): the boot option booted, the
 	// rule that chose it, and what it skipped, e.g. `Boot0002 "UEFI SATA
 	// disk", by BootOrder (boot override Cd skipped: no medium in CD)`.

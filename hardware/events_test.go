@@ -2,6 +2,7 @@ package hardware_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,10 @@ func TestSubscribePublishesTheLog(t *testing.T) {
 	if err := m.EjectMedia(ctx, "CD"); err != nil {
 		t.Fatal(err)
 	}
+	order := []string{"Boot0005", "Boot0001"}
+	if err := m.ChangeBoot(hardware.BootChange{Order: &order}); err != nil {
+		t.Fatal(err)
+	}
 	m.LogEvent(hardware.Event{Kind: hardware.EventReset, Severity: hardware.SeverityOK, Message: "manager reset", ResetType: hardware.ResetForceRestart, ID: 999})
 
 	redacted := hardware.RedactURL(secret)
@@ -59,6 +64,7 @@ func TestSubscribePublishesTheLog(t *testing.T) {
 		{Kind: hardware.EventPowerOn},
 		{Kind: hardware.EventBoot, Source: hardware.BootCd, Mode: hardware.BootModeUEFI, Image: redacted},
 		{Kind: hardware.EventMediaEject, Slot: "CD", Image: redacted},
+		{Kind: hardware.EventBootOrderSet, BootOrder: order},
 		{Kind: hardware.EventReset, ResetType: hardware.ResetForceRestart},
 	}
 	logged := m.Events()
@@ -67,11 +73,11 @@ func TestSubscribePublishesTheLog(t *testing.T) {
 	}
 	for i, w := range want {
 		got := next(t, q)
-		if got.Machine != "sys1" || got.Event != logged[i] {
+		if got.Machine != "sys1" || !reflect.DeepEqual(got.Event, logged[i]) {
 			t.Errorf("published #%d %+v, logged %+v", i, got, logged[i])
 		}
 		w.ID, w.Time, w.Severity, w.Message, w.Detail = got.ID, got.Time, got.Severity, got.Message, got.Detail
-		if got.Event != w {
+		if !reflect.DeepEqual(got.Event, w) {
 			t.Errorf("event #%d: %+v, want %+v", i, got.Event, w)
 		}
 		if strings.Contains(got.Message+got.Image, "pw@") {

@@ -57,9 +57,14 @@ func selCode(k hardware.EventKind) selEventCode {
 		return c(0x21, 0x02, true) // Slot/Connector: device installed/attached, deasserted
 	case hardware.EventLogCleared:
 		return c(0x10, 0x02, false) // Event Logging Disabled: log area reset/cleared
+	case hardware.EventBootOverride, hardware.EventBootOrderSet, hardware.EventBootOrderReset,
+		hardware.EventBootNext, hardware.EventBootOptionEnabled, hardware.EventBootOrder, hardware.EventSettings:
+		// A changed boot configuration takes effect at the next boot: the
+		// system was reconfigured. The SEL has no room for what changed;
+		// Redfish's log entry says it.
+		return c(0x12, 0x00, false) // System Event: system reconfigured
 	}
-	// BootOverride, SettingsApplied and anything new: System Event,
-	// system reconfigured.
+	// Anything new: System Event, system reconfigured.
 	return c(0x12, 0x00, false)
 }
 

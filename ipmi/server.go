@@ -87,6 +87,14 @@ type Config struct {
 	// called after the reply is sent, from the packet's handler; it
 	// changes nothing the console sees.
 	OnLogin func(user string, src netip.Addr, ok bool)
+	// OnAccountChange, if set, is told of every change a user command
+	// (Set User Name, Set User Access, Set User Password) made to the
+	// account database, once it is stored and before the reply is sent;
+	// a command that changes nothing (a test, enabling an enabled user)
+	// tells it nothing. It runs on the packet's handler with the session
+	// held, so the reply waits for it (a durable audit entry is fine; a
+	// network round trip is not).
+	OnAccountChange func(AccountChange)
 }
 
 // Server serves IPMI over LAN for one machine.

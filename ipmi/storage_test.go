@@ -244,6 +244,11 @@ func TestSELRecords(t *testing.T) {
 		{hardware.EventBootOverride, 0x12, 0x00, false},
 		{hardware.EventLogCleared, 0x10, 0x02, false},
 		{hardware.EventSettings, 0x12, 0x00, false},
+		{hardware.EventBootOrderSet, 0x12, 0x00, false},
+		{hardware.EventBootOrderReset, 0x12, 0x00, false},
+		{hardware.EventBootNext, 0x12, 0x00, false},
+		{hardware.EventBootOptionEnabled, 0x12, 0x00, false},
+		{hardware.EventBootOrder, 0x12, 0x00, false},
 		{"SomethingNew", 0x12, 0x00, false},
 	} {
 		ev := hardware.Event{ID: 42, Time: timeUnix(1700000000), Kind: tc.kind}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/ipmi/cipher"
@@ -22,6 +23,36 @@ func userID(b byte, allowNull bool) (int, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// AccountChange is one change an IPMI user command made to an account,
+// as Config.OnAccountChange is told of it.
+type AccountChange struct {
+	// User is the name the session logged in with and Src the address the
+	// command came from: who made the change.
+	User string
+	Src  netip.Addr
+	// Before and After are the account as it was and as it is now. Before
+	// is the zero Account when Created.
+	Before, After auth.Account
+	// Created: Set User Name filled an empty slot.
+	Created bool
+	// PasswordChanged: Set User Password set a password (it may be the
+	// one the account had; passwords are not compared).
+	PasswordChanged bool
+}
+
+// accountChanged tells Config.OnAccountChange of c, if it changed
+// anything, with the session's user and source.
+func (r *request) accountChanged(c AccountChange) {
+	if r.s.cfg.OnAccountChange == nil || (!c.Created && !c.PasswordChanged && c.Before == c.After) {
+		return
+	}
+	if r.sess != nil {
+		c.User = r.sess.userName
+	}
+	c.Src = r.from.Addr().Unmap()
+	r.s.cfg.OnAccountChange(c)
 }
 
 // accountCC maps an account database error to a completion code.
@@ -91,16 +122,18 @@ func setUserAccess(r *request) (byte, []byte) {
 	if !ok {
 		return CCInvalidData, nil
 	}
-	if _, ok := r.s.accounts.Get(id); !ok {
+	before, ok := r.s.accounts.Get(id)
+	if !ok {
 		return CCInvalidData, nil
 	}
 	role, ok := privilegeRole(Privilege(d[2] & 0x0F))
 	if !ok {
 		return CCInvalidData, nil
 	}
-	_, err := r.s.accounts.Update(id, auth.Update{Role: &role})
+	after, err := r.s.accounts.Update(id, auth.Update{Role: &role})
 	if err == nil {
 		r.s.log.Info("ipmi user access set", "user_id", id, "role", role, "by", r.sess.userName)
+		r.accountChanged(AccountChange{Before: before, After: after})
 	}
 	return accountCC(err), nil
 }
@@ -149,9 +182,10 @@ func setUserName(r *request) (byte, []byte) {
 		if a.UserName == n {
 			return CCOK, nil
 		}
-		_, err := r.s.accounts.Update(id, auth.Update{UserName: &n})
+		after, err := r.s.accounts.Update(id, auth.Update{UserName: &n})
 		if err == nil {
 			r.s.log.Info("ipmi user renamed", "user_id", id, "user", n, "by", r.sess.userName)
+			r.accountChanged(AccountChange{Before: a, After: after})
 		}
 		return accountCC(err), nil
 	}
@@ -159,10 +193,12 @@ func setUserName(r *request) (byte, []byte) {
 	if _, err := rand.Read(pw); err != nil {
 		return CCUnspecified, nil
 	}
-	if _, err := r.s.accounts.CreateWithID(id, n, hex.EncodeToString(pw), auth.RoleReadOnly, false); err != nil {
+	created, err := r.s.accounts.CreateWithID(id, n, hex.EncodeToString(pw), auth.RoleReadOnly, false)
+	if err != nil {
 		return accountCC(err), nil
 	}
 	r.s.log.Info("ipmi user created", "user_id", id, "user", n, "by", r.sess.userName)
+	r.accountChanged(AccountChange{After: created, Created: true})
 	return CCOK, nil
 }
 
@@ -202,9 +238,10 @@ func setUserPassword(r *request) (byte, []byte) {
 	switch op {
 	case 0, 1:
 		on := op == 1
-		_, err := r.s.accounts.Update(id, auth.Update{Enabled: &on})
+		after, err := r.s.accounts.Update(id, auth.Update{Enabled: &on})
 		if err == nil {
 			r.s.log.Info("ipmi user enabled", "user_id", id, "enabled", on, "by", r.sess.userName)
+			r.accountChanged(AccountChange{Before: a, After: after})
 		}
 		return accountCC(err), nil
 	}
@@ -242,9 +279,10 @@ func setUserPassword(r *request) (byte, []byte) {
 	if err := auth.CheckPassword(p); err != nil {
 		return CCInvalidData, nil
 	}
-	_, err := r.s.accounts.Update(id, auth.Update{Password: &p})
+	after, err := r.s.accounts.Update(id, auth.Update{Password: &p})
 	if err == nil {
 		r.s.log.Info("ipmi user password set", "user_id", id, "by", r.sess.userName)
+		r.accountChanged(AccountChange{Before: a, After: after, PasswordChanged: true})
 	}
 	return accountCC(err), nil
 }

@@ -2,6 +2,9 @@ package ipmi
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bmcd/bmcd/internal/auth"
@@ -133,5 +136,76 @@ func TestPasswordsOnlyOverEncryptedSessions(t *testing.T) {
 	}
 	if cc, _ := c.mustCmd(NetFnApp, 0x47, 0x03, 0x01); cc != 0 {
 		t.Fatalf("enable in clear: %#x", cc)
+	}
+}
+
+// TestOnAccountChange: every user command that changes an account tells
+// the hook once, with the session's user, the source and the account
+// before and after; refused commands, tests and no-op changes tell it
+// nothing.
+func TestOnAccountChange(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	hook := func(c AccountChange) {
+		mu.Lock()
+		defer mu.Unlock()
+		s := fmt.Sprintf("%s@%s %d %s", c.User, c.Src, c.After.ID, c.After.UserName)
+		switch {
+		case c.Created:
+			s += fmt.Sprintf(" created %s enabled=%v before=%+v", c.After.Role, c.After.Enabled, c.Before)
+		case c.PasswordChanged:
+			s += " password"
+		}
+		if !c.Created && c.Before.UserName != c.After.UserName {
+			s += " renamed from " + c.Before.UserName
+		}
+		if !c.Created && c.Before.Role != c.After.Role {
+			s += fmt.Sprintf(" role %s->%s", c.Before.Role, c.After.Role)
+		}
+		if !c.Created && c.Before.Enabled != c.After.Enabled {
+			s += fmt.Sprintf(" enabled=%v", c.After.Enabled)
+		}
+		got = append(got, s)
+	}
+	e := newEnv(t, nil, func(c *Config) { c.OnAccountChange = hook })
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	const by = adminUser + "@127.0.0.1 "
+	const setName, setAccess, setPassword = 0x45, 0x43, 0x47
+	for _, tc := range []struct {
+		name string
+		cmd  byte
+		data []byte
+		cc   byte
+		want string // "" when the hook is not told
+	}{
+		{"create", setName, append([]byte{5}, name16("carol")...), 0,
+			by + "5 carol created ReadOnly enabled=false before={ID:0 UserName: Role: Enabled:false Locked:false}"},
+		{"same name", setName, append([]byte{5}, name16("carol")...), 0, ""},
+		{"rename", setName, append([]byte{3}, name16("ipmiuser")...), 0, by + "3 ipmiuser renamed from " + operUser},
+		{"duplicate name", setName, append([]byte{5}, name16(adminUser)...), CCInvalidData, ""},
+		{"password", setPassword, append([]byte{0x03, 0x02}, pw(16, "new-oper-pass")...), 0, by + "3 ipmiuser password"},
+		{"bad password", setPassword, append([]byte{0x03, 0x02}, pw(16, "short")...), CCInvalidData, ""},
+		{"test", setPassword, append([]byte{0x03, 0x03}, pw(16, "new-oper-pass")...), 0, ""},
+		{"enable enabled", setPassword, []byte{0x03, 0x01}, 0, ""},
+		{"disable", setPassword, []byte{0x03, 0x00}, 0, by + "3 ipmiuser enabled=false"},
+		{"enable", setPassword, []byte{0x03, 0x01}, 0, by + "3 ipmiuser enabled=true"},
+		{"promote", setAccess, []byte{0x91, 3, 0x04, 0}, 0, by + "3 ipmiuser role Operator->Administrator"},
+		{"same privilege", setAccess, []byte{0x91, 3, 0x04, 0}, 0, ""},
+		{"demote self", setAccess, []byte{0x01, 2, 0x03}, 0, by + "2 " + adminUser + " role Administrator->Operator"},
+	} {
+		mu.Lock()
+		before := len(got)
+		mu.Unlock()
+		if cc, _ := c.mustCmd(NetFnApp, tc.cmd, tc.data...); cc != tc.cc {
+			t.Fatalf("%s: %#x, want %#x", tc.name, cc, tc.cc)
+		}
+		mu.Lock()
+		told := strings.Join(got[before:], "|")
+		mu.Unlock()
+		if told != tc.want {
+			t.Errorf("%s: hook told %q, want %q", tc.name, told, tc.want)
+		}
 	}
 }

@@ -300,37 +300,10 @@ func (s *Service) patchAccount(r *http.Request) error {
 	if b.Password != nil || (b.Enabled != nil && !*b.Enabled) {
 		s.sessions.dropAccount(a.ID)
 	}
-	for _, m := range accountChanges(a, after, b.Password != nil) {
+	for _, m := range audit.AccountChanges(a, after, b.Password != nil) {
 		s.record(r, m)
 	}
 	return nil
-}
-
-// accountChanges are the audit messages for an account that went from
-// before to after (the password is never compared, only said to be set).
-func accountChanges(before, after auth.Account, password bool) []audit.Message {
-	var out []audit.Message
-	if after.UserName != before.UserName {
-		// No AccountSecurity message renames; the property change names
-		// the new name.
-		out = append(out, audit.PropertyModified("/UserName", after.UserName))
-	}
-	if password {
-		out = append(out, audit.PasswordModified(after.UserName))
-	}
-	if after.Role != before.Role {
-		out = append(out, audit.RoleChanged(after.UserName, string(before.Role), string(after.Role)))
-	}
-	switch {
-	case after.Enabled && !before.Enabled:
-		out = append(out, audit.AccountEnabled(after.UserName))
-	case !after.Enabled && before.Enabled:
-		out = append(out, audit.AccountDisabled(after.UserName))
-	}
-	if before.Locked && !after.Locked {
-		out = append(out, audit.AccountUnlocked(after.UserName))
-	}
-	return out
 }
 
 func (s *Service) deleteAccount(r *http.Request) error {

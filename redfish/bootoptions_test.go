@@ -216,6 +216,43 @@ func TestBootOptionEnabled(t *testing.T) {
 	e.patch(opt, M{"BootOptionEnabled": true}, asOperator()).want(http.StatusNoContent)
 }
 
+// TestBootLogEntries: boot manager changes made over Redfish are log
+// entries that state them with Bmcd registry messages, about the system or
+// the boot option.
+func TestBootLogEntries(t *testing.T) {
+	e := newEnv(t)
+	const opt = sys0 + "/BootOptions/Boot0005"
+	e.patch(sys0, M{"Boot": M{"BootOrder": []string{"Boot0005", "Boot0002", "Boot0001"}, "BootNext": "Boot0007"}}).want(http.StatusNoContent)
+	e.patch(opt, M{"BootOptionEnabled": false}).want(http.StatusNoContent)
+	e.patch(sys0, M{"Boot": M{"BootNext": nil}}).want(http.StatusNoContent)
+	e.post(sys0+"/Actions/ComputerSystem.SetDefaultBootOrder", "").want(http.StatusNoContent)
+	def := strings.Join(e.machines["0"].BootOrder(), ", ")
+
+	type entry struct{ id, args, origin string }
+	want := []entry{
+		{"Bmcd.1.0.BootOrderSet", "[Boot0005, Boot0002, Boot0001]", sys0},
+		{"Bmcd.1.0.BootNextSet", "[Boot0007]", sys0},
+		{"Bmcd.1.0.BootOptionEnabledChanged", "[Boot0005 false]", opt},
+		{"Bmcd.1.0.BootNextCleared", "[]", sys0},
+		{"Bmcd.1.0.BootOrderReset", "[" + def + "]", sys0},
+	}
+	var got []entry
+	for _, m := range e.get(sys0 + "/LogServices/EventLog/Entries?$expand=.").obj()["Members"].([]any) {
+		v := m.(map[string]any)
+		id := fmt.Sprint(v["MessageId"])
+		if !strings.HasPrefix(id, "Bmcd.1.0.Boot") || id == "Bmcd.1.0.BootSourceOverrideSet" {
+			continue
+		}
+		got = append(got, entry{id, fmt.Sprint(v["MessageArgs"]), fmt.Sprint(at(v, "Links", "OriginOfCondition", "@odata.id"))})
+		if msg := fmt.Sprint(v["Message"]); strings.Contains(msg, "%") || !strings.HasSuffix(msg, ".") {
+			t.Errorf("%s: message %q", id, msg)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("boot log entries\n%v\nwant\n%v", got, want)
+	}
+}
+
 // TestNoBootOptions: a backend that does not show its firmware's options
 // has no boot order, BootNext or BootOptions, and refuses references.
 func TestNoBootOptions(t *testing.T) {

@@ -1,6 +1,9 @@
 package redfish
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/bmcd/bmcd/hardware"
 )
 
@@ -54,6 +57,21 @@ func machineMessage(sys string, e hardware.Event) (eventSubject, bool) {
 		if e.Source != "" && e.Enabled != "" && e.Mode != "" {
 			return with(system, bmcdRegistry, "BootSourceOverrideSet", string(e.Source), string(e.Enabled), string(e.Mode))
 		}
+	case hardware.EventBootOrderSet:
+		return with(system, bmcdRegistry, "BootOrderSet", strings.Join(e.BootOrder, ", "))
+	case hardware.EventBootOrderReset:
+		return with(system, bmcdRegistry, "BootOrderReset", strings.Join(e.BootOrder, ", "))
+	case hardware.EventBootNext:
+		if e.BootOption == "" {
+			return with(system, bmcdRegistry, "BootNextCleared")
+		}
+		return with(system, bmcdRegistry, "BootNextSet", e.BootOption)
+	case hardware.EventBootOptionEnabled:
+		if e.BootOption == "" {
+			break
+		}
+		opt := eventSubject{Origin: systemPath(sys) + "/BootOptions/" + e.BootOption, ResourceType: "BootOption"}
+		return with(opt, bmcdRegistry, "BootOptionEnabledChanged", e.BootOption, strconv.FormatBool(e.BootOptionEnabled))
 	case hardware.EventSettings:
 		return with(eventSubject{Origin: systemPath(sys) + "/Bios", ResourceType: "Bios"}, bmcdRegistry, "BiosSettingsApplied")
 	case hardware.EventMediaInsert, hardware.EventMediaEject:

@@ -29,6 +29,19 @@ func TestMachineMessage(t *testing.T) {
 			"A diagnostic interrupt (NMI) was sent to the host.", "/redfish/v1/Systems/7"},
 		{hardware.Event{Kind: hardware.EventBootOverride, Source: hardware.BootPxe, Enabled: hardware.BootOnce, Mode: hardware.BootModeUEFI},
 			"Bmcd.1.0.BootSourceOverrideSet", []string{"Pxe", "Once", "UEFI"}, "The boot source override is now Pxe (Once) in UEFI mode.", "/redfish/v1/Systems/7"},
+		{hardware.Event{Kind: hardware.EventBootOrderSet, BootOrder: []string{"Boot0005", "Boot0002", "Boot0001"}}, "Bmcd.1.0.BootOrderSet",
+			[]string{"Boot0005, Boot0002, Boot0001"}, "The boot order is now: Boot0005, Boot0002, Boot0001.", "/redfish/v1/Systems/7"},
+		{hardware.Event{Kind: hardware.EventBootOrderSet}, "Bmcd.1.0.BootOrderSet", []string{""}, "The boot order is now: .", "/redfish/v1/Systems/7"},
+		{hardware.Event{Kind: hardware.EventBootOrderReset, BootOrder: []string{"Boot0001", "Boot0002"}}, "Bmcd.1.0.BootOrderReset",
+			[]string{"Boot0001, Boot0002"}, "The boot order was reset to the default: Boot0001, Boot0002.", "/redfish/v1/Systems/7"},
+		{hardware.Event{Kind: hardware.EventBootNext, BootOption: "Boot0007"}, "Bmcd.1.0.BootNextSet", []string{"Boot0007"},
+			"The host firmware will boot once from boot option Boot0007 at the next boot.", "/redfish/v1/Systems/7"},
+		{hardware.Event{Kind: hardware.EventBootNext}, "Bmcd.1.0.BootNextCleared", []string{},
+			"The one-time boot option (BootNext) was cleared.", "/redfish/v1/Systems/7"},
+		{hardware.Event{Kind: hardware.EventBootOptionEnabled, BootOption: "Boot0005"}, "Bmcd.1.0.BootOptionEnabledChanged", []string{"Boot0005", "false"},
+			"The BootOptionEnabled property of boot option Boot0005 is now false.", "/redfish/v1/Systems/7/BootOptions/Boot0005"},
+		{hardware.Event{Kind: hardware.EventBootOptionEnabled, BootOption: "Boot0005", BootOptionEnabled: true}, "Bmcd.1.0.BootOptionEnabledChanged",
+			[]string{"Boot0005", "true"}, "The BootOptionEnabled property of boot option Boot0005 is now true.", "/redfish/v1/Systems/7/BootOptions/Boot0005"},
 		{hardware.Event{Kind: hardware.EventSettings}, "Bmcd.1.0.BiosSettingsApplied", []string{},
 			"Pending BIOS settings were applied at boot.", "/redfish/v1/Systems/7/Bios"},
 		{hardware.Event{Kind: hardware.EventMediaInsert, Slot: "CD", Image: img}, "Bmcd.1.0.VirtualMediaInserted", []string{img, "CD"},
@@ -48,7 +61,7 @@ func TestMachineMessage(t *testing.T) {
 	// Entries logged before they carried details keep their plain text.
 	for _, e := range []hardware.Event{
 		{Kind: hardware.EventBoot}, {Kind: hardware.EventBootOverride}, {Kind: hardware.EventMediaInsert},
-		{Kind: hardware.EventReset}, {Kind: "Future"},
+		{Kind: hardware.EventReset}, {Kind: hardware.EventBootOrder}, {Kind: hardware.EventBootOptionEnabled}, {Kind: "Future"},
 	} {
 		if got, ok := machineMessage("7", e); ok {
 			t.Errorf("%+v stated as %+v", e, got)

@@ -352,6 +352,10 @@ func TestPushDelivery(t *testing.T) {
 	all.waitFor(t, "Bmcd.1.0.VirtualMediaEjected", time.Second)
 	e.patch(sys0, M{"Boot": M{"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"}}).want(http.StatusNoContent)
 	all.waitFor(t, "Bmcd.1.0.BootSourceOverrideSet", time.Second)
+	e.patch(sys0+"/BootOptions/Boot0005", M{"BootOptionEnabled": false}).want(http.StatusNoContent)
+	if r := recordOf(all.waitFor(t, "Bmcd.1.0.BootOptionEnabledChanged", time.Second)); at(r, "OriginOfCondition", "@odata.id") != sys0+"/BootOptions/Boot0005" {
+		t.Errorf("BootOptionEnabledChanged %v", r)
+	}
 	changed := recordOf(all.waitAbout(t, "ResourceEvent.1.4.ResourceChanged", sys0, time.Second))
 	if changed["Message"] != "One or more resource properties have changed." {
 		t.Errorf("ResourceChanged %v", changed)

@@ -85,7 +85,7 @@ func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts
 			Addr: addr, Machine: m, Accounts: accounts, InstallUUID: installID, Version: version, Log: log,
 			SessionTimeout: timeout, MaxSessions: c.MaxSessions, EnableIPMI15: c.EnableIPMI15,
 			CipherSuites: suites, Limiter: limiter, StrictBootPrivilege: c.StrictBootPrivilege,
-			OnLogin: ipmiLoginAudit(auditLog),
+			OnLogin: ipmiLoginAudit(auditLog), OnAccountChange: ipmiAccountAudit(auditLog),
 		})
 		if err != nil {
 			stop()
@@ -106,10 +106,7 @@ func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts
 // where it came from.
 func ipmiLoginAudit(l *audit.Log) func(user string, src netip.Addr, ok bool) {
 	return func(user string, src netip.Addr, ok bool) {
-		a := audit.Actor{Origin: "ipmi://" + src.String()}
-		if src.Is6() {
-			a.Origin = "ipmi://[" + src.String() + "]"
-		}
+		a := audit.Actor{Origin: ipmiOrigin(src)}
 		if ok {
 			a.User = user
 			l.Record(audit.SuccessfulLogin(user, src.String(), audit.IPMI), a)
@@ -117,4 +114,29 @@ func ipmiLoginAudit(l *audit.Log) func(user string, src netip.Addr, ok bool) {
 		}
 		l.Record(audit.InvalidCredentials(src.String(), audit.IPMI), a)
 	}
+}
+
+// ipmiAccountAudit records account changes made over IPMI in the audit
+// log with the messages Redfish records for the same changes, the
+// session's user and source as the actor.
+func ipmiAccountAudit(l *audit.Log) func(ipmi.AccountChange) {
+	return func(c ipmi.AccountChange) {
+		a := audit.Actor{User: c.User, Origin: ipmiOrigin(c.Src)}
+		if c.Created {
+			l.Record(audit.AccountCreated(c.After.UserName), a)
+			return
+		}
+		for _, m := range audit.AccountChanges(c.Before, c.After, c.PasswordChanged) {
+			l.Record(m, a)
+		}
+	}
+}
+
+// ipmiOrigin is "ipmi://192.0.2.7" (bracketed for IPv6), the
+// OriginAddress of an IPMI client.
+func ipmiOrigin(src netip.Addr) string {
+	if src.Is6() {
+		return "ipmi://[" + src.String() + "]"
+	}
+	return "ipmi://" + src.String()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/store"
 )
 
@@ -127,5 +128,47 @@ func TestNilLog(t *testing.T) {
 	l.Record(AccountCreated("u"), Actor{})
 	if l.Entries() != nil || l.Clear(Actor{}) != nil {
 		t.Error("nil log is not empty")
+	}
+}
+
+// TestAccountChanges: one message per property that changed, in a fixed
+// order, naming the account by its new name; a password is reported when
+// set, never compared.
+func TestAccountChanges(t *testing.T) {
+	op := auth.Account{ID: 3, UserName: "op", Role: auth.RoleOperator, Enabled: true}
+	with := func(f func(a *auth.Account)) auth.Account { a := op; f(&a); return a }
+	for _, tc := range []struct {
+		name          string
+		before, after auth.Account
+		password      bool
+		want          []string
+	}{
+		{"nothing", op, op, false, nil},
+		{"password only", op, op, true, []string{"The password for account 'op' was changed."}},
+		{"renamed", op, with(func(a *auth.Account) { a.UserName = "ipmiuser" }), false,
+			[]string{"PropertyValueModifiedByClient /UserName=ipmiuser"}},
+		{"promoted", op, with(func(a *auth.Account) { a.Role = auth.RoleAdministrator }), false,
+			[]string{"Account 'op' has changed from role 'Operator' to 'Administrator'."}},
+		{"disabled", op, with(func(a *auth.Account) { a.Enabled = false }), false,
+			[]string{"Account 'op' was disabled."}},
+		{"enabled", with(func(a *auth.Account) { a.Enabled = false }), op, false,
+			[]string{"Account 'op' was enabled."}},
+		{"unlocked", with(func(a *auth.Account) { a.Locked = true }), op, false,
+			[]string{"Account 'op' was unlocked by an administrator."}},
+		{"all at once", op, auth.Account{ID: 3, UserName: "x", Role: auth.RoleReadOnly}, true, []string{
+			"PropertyValueModifiedByClient /UserName=x", "The password for account 'x' was changed.",
+			"Account 'x' has changed from role 'Operator' to 'ReadOnly'.", "Account 'x' was disabled."}},
+	} {
+		var got []string
+		for _, m := range AccountChanges(tc.before, tc.after, tc.password) {
+			if strings.HasSuffix(m.ID, ".PropertyValueModifiedByClient") {
+				got = append(got, "PropertyValueModifiedByClient "+strings.Join(m.Args, "="))
+				continue
+			}
+			got = append(got, Entry{MessageID: m.ID, Args: m.Args}.Message())
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

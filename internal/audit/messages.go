@@ -1,5 +1,7 @@
 package audit
 
+import "github.com/bmcd/bmcd/internal/auth"
+
 // The messages bmcd records. Arguments are as each registry defines them.
 
 // Protocols named in login messages.
@@ -59,3 +61,33 @@ func ManagerReset(manager, resetType string) Message {
 
 // LogCleared: the log named log was cleared (LogService).
 func LogCleared(log string) Message { return msg("LogService", "LogCleared", log) }
+
+// AccountChanges are the messages for an account that went from before to
+// after, whichever protocol changed it: a rename (PropertyModified of
+// /UserName: no AccountSecurity message renames), PasswordModified when
+// password says one was set (passwords are never compared), then
+// ManagerAccountRoleChanged, AccountEnabled or AccountDisabled, and
+// AccountUnlocked, each only if it changed. Messages name the account by
+// its new name; nil when nothing changed.
+func AccountChanges(before, after auth.Account, password bool) []Message {
+	var out []Message
+	if after.UserName != before.UserName {
+		out = append(out, PropertyModified("/UserName", after.UserName))
+	}
+	if password {
+		out = append(out, PasswordModified(after.UserName))
+	}
+	if after.Role != before.Role {
+		out = append(out, RoleChanged(after.UserName, string(before.Role), string(after.Role)))
+	}
+	switch {
+	case after.Enabled && !before.Enabled:
+		out = append(out, AccountEnabled(after.UserName))
+	case !after.Enabled && before.Enabled:
+		out = append(out, AccountDisabled(after.UserName))
+	}
+	if before.Locked && !after.Locked {
+		out = append(out, AccountUnlocked(after.UserName))
+	}
+	return out
+}

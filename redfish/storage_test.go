@@ -31,8 +31,8 @@ func TestStorage(t *testing.T) {
 		at(s, "Links", "SimpleStorage", "@odata.id") != sys0+"/SimpleStorage/1" {
 		t.Errorf("Storage links: %v", s)
 	}
-	// The deprecated array: one member, identified by its index, saying
-	// the controller has no RAID (an empty list, which Ironic tests for).
+	// The deprecated array: one member, identified by its index, with the
+	// RAID levels the controller builds (Ironic's RAID interface reads them).
 	ctls, _ := s["StorageControllers"].([]any)
 	if len(ctls) != 1 || at(s, "StorageControllers@odata.count") != 1.0 {
 		t.Fatalf("StorageControllers %v", s["StorageControllers"])
@@ -40,8 +40,8 @@ func TestStorage(t *testing.T) {
 	if at(ctls[0], "MemberId") != "0" || at(ctls[0], "@odata.id") != st+"#/StorageControllers/0" {
 		t.Errorf("StorageControllers[0] %v", ctls[0])
 	}
-	if raid, ok := at(ctls[0], "SupportedRAIDTypes").([]any); !ok || len(raid) != 0 {
-		t.Errorf("SupportedRAIDTypes %v, want []", at(ctls[0], "SupportedRAIDTypes"))
+	if raid, ok := at(ctls[0], "SupportedRAIDTypes").([]any); !ok || len(raid) != 2 || raid[0] != "RAID0" || raid[1] != "RAID1" {
+		t.Errorf("SupportedRAIDTypes %v, want [RAID0 RAID1]", at(ctls[0], "SupportedRAIDTypes"))
 	}
 	coll := e.get(st + "/Controllers").obj()
 	members, _ := coll["Members"].([]any)

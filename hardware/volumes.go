@@ -226,6 +226,20 @@ func (m *Machine) VolumeOpDone(id uint64) <-chan struct{} {
 	return c
 }
 
+// CheckVolume checks req as CreateVolume does, and changes nothing.
+func (m *Machine) CheckVolume(req VolumeRequest) error {
+	ctl, ok := m.RAIDController()
+	if !ok {
+		return fmt.Errorf("create volume: %w", ErrNotSupported)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, errs := m.checkVolumeLocked(ctl, &req); len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
 // CreateVolume has the RAID controller build a volume. The whole request
 // is checked first (every problem is reported, as VolumeErrors): the RAID
 // type must be one of the controller's, the drives known, distinct, of one

@@ -143,6 +143,9 @@ func TestCreateVolumeChecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gen, evs, before := m.Generation(), len(m.Events()), m.Volumes()
+			if err := m.CheckVolume(tc.req); (err == nil) != (tc.want == nil) || m.Generation() != gen {
+				t.Fatalf("CheckVolume: %v, or it changed something", err)
+			}
 			v, op, err := m.CreateVolume(tc.req)
 			if tc.want == nil {
 				if err != nil || op != nil {

@@ -158,6 +158,12 @@ func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 		if err != nil {
 			t.State = "Exception"
 			t.Err = fromHardware(err)
+			if ts.ctx.Err() != nil {
+				// The service is closing: a task still waiting (a change
+				// staged for the next boot stays staged) did not fail.
+				ts.log.Info("task ended by shutdown", "task", t.ID, "name", t.Name)
+				return
+			}
 			if t.Err.status >= 500 {
 				ts.log.Error("task failed", "task", t.ID, "name", t.Name, "err", err)
 			} else if t.Err.cause != nil {

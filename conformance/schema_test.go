@@ -93,6 +93,13 @@ func TestSchemaConformance(t *testing.T) {
 			"UefiTargetBootSourceOverride": b.Get(t, "/redfish/v1/Systems/1/BootOptions/Boot0002")["UefiDevicePath"]}}))
 	b.Must(t, http.StatusNoContent, patch("/redfish/v1/Systems/1/BootOptions/Boot0002", map[string]any{"BootOptionEnabled": false}))
 	b.WaitPower(t, "0", "On")
+	// A RAID volume, and a deletion of it staged for the next boot (a
+	// Pending task).
+	raid := map[string]any{"RAIDType": "RAID1", "Links": map[string]any{"Drives": []map[string]any{
+		{"@odata.id": "/redfish/v1/Chassis/0/Drives/Disk1"}, {"@odata.id": "/redfish/v1/Chassis/0/Drives/Disk2"}}}}
+	volume := b.Must(t, http.StatusCreated, post("/redfish/v1/Systems/0/Storage/1/Volumes", raid)).Header.Get("Location")
+	b.Must(t, http.StatusAccepted, request{Method: http.MethodDelete, Path: volume,
+		Body: map[string]any{"@Redfish.OperationApplyTime": "OnReset"}})
 	// A push subscription, and an SSE stream, whose EventDestination the
 	// walk finds in the subscriptions collection.
 	sub := newEventSink(t)
@@ -132,7 +139,8 @@ func TestSchemaConformance(t *testing.T) {
 		"LogService", "LogEntryCollection", "LogEntry",
 		"ThermalSubsystem", "FanCollection", "Fan", "ThermalMetrics",
 		"PowerSubsystem", "PowerSupplyCollection", "PowerSupply", "PowerSupplyMetrics",
-		"Storage", "Drive", "StorageControllerCollection", "StorageController", "VolumeCollection", "SimpleStorage",
+		"Storage", "DriveCollection", "Drive", "StorageControllerCollection", "StorageController", "VolumeCollection", "Volume",
+		"SimpleStorage",
 		"EventService", "EventDestinationCollection",
 		"UpdateService", "SoftwareInventoryCollection", "SoftwareInventory",
 	} {
@@ -153,6 +161,9 @@ func TestSchemaConformance(t *testing.T) {
 		"/redfish/v1/Systems/0/VirtualMedia/CD/Certificates/1": "Certificate",
 		remoteServerCertificates:                               "CertificateCollection",
 		remoteServerCertificates + "/1":                        "Certificate",
+		"/redfish/v1/Chassis/0/Drives":                         "DriveCollection",
+		"/redfish/v1/Chassis/0/Drives/Disk1":                   "Drive",
+		volume:                                                 "Volume",
 	} {
 		if validated[path] != typ {
 			t.Errorf("the crawl did not validate %s as a %s (got %q)", path, typ, validated[path])

@@ -21,6 +21,7 @@ const (
 	pxe2  = "Boot0007"
 	http2 = "Boot0008"
 	shell = "Boot0009"
+	sata2 = "Boot000A" // Disk2, fitted after the firmware first started
 )
 
 func devicePath(t *testing.T, m *hardware.Machine, ref string) string {
@@ -268,7 +269,7 @@ func TestBootSettingsPersist(t *testing.T) {
 	e := newEnv(t)
 	m := e.m
 	def := m.BootOrder()
-	if len(def) != 9 || def[0] != nvme || m.BootNext() != "" {
+	if len(def) != 10 || def[0] != nvme || def[9] != sata2 || m.BootNext() != "" {
 		t.Fatalf("default order %v, BootNext %q", def, m.BootNext())
 	}
 	path := devicePath(t, m, http1)
@@ -297,7 +298,7 @@ func TestBootSettingsPersist(t *testing.T) {
 	if o, _ := m.BootOption(nvme); !o.Disabled {
 		t.Error("nvme enabled again after restart")
 	}
-	if opts := m.BootOptions(); len(opts) != 9 || !opts[0].Disabled || opts[1].Disabled {
+	if opts := m.BootOptions(); len(opts) != 10 || !opts[0].Disabled || opts[1].Disabled {
 		t.Errorf("options %+v", opts)
 	}
 	if err := m.SetBootOptionEnabled("Boot1234", false); !errors.Is(err, hardware.ErrNotFound) {

@@ -94,6 +94,9 @@ type Event struct {
 	// says where the image came from (a redacted URL or a file name).
 	Component string `json:"component,omitempty"`
 	Version   string `json:"version,omitempty"`
+	// Volume is the ID of the RAID volume created or deleted
+	// (VolumeCreated, VolumeDeleted).
+	Volume string `json:"volume,omitempty"`
 }
 
 // MaxEvents is how many entries the log keeps; the oldest go first, as a

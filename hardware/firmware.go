@@ -34,6 +34,9 @@ func (m *Machine) Boot() BootResult {
 	// staged settings take effect at POST, before the firmware picks the
 	// boot mode and device: a pending BootMode applies to this very boot.
 	m.activateStagedLocked(&st)
+	// The RAID controller's staged configuration is applied at POST too,
+	// before the firmware enumerates the disks it boots from.
+	wake := m.applyVolumeOpsLocked(&st)
 	applied := len(st.BiosPending) > 0
 	for k, v := range st.BiosPending {
 		st.Bios[k] = v
@@ -53,6 +56,7 @@ func (m *Machine) Boot() BootResult {
 		m.log.Error("persist after boot", "err", err)
 	}
 	m.st = st
+	wake()
 	res.BiosVersion = m.biosVersionLocked()
 	m.lastBoot = res
 	if applied {

@@ -51,6 +51,13 @@ type state struct {
 	BootDisabled []string `json:"boot_disabled,omitempty"`
 	// Firmware holds updated versions and staged images (firmwareupdate.go).
 	Firmware map[string]firmwareState `json:"firmware,omitempty"`
+	// The RAID controller's configuration (volumes.go): the volumes, once
+	// it was first changed (VolumesSet; until then the backend's), and the
+	// changes staged for the next host boot.
+	Volumes      []Volume   `json:"volumes,omitempty"`
+	VolumesSet   bool       `json:"volumes_set,omitempty"`
+	VolumeOps    []VolumeOp `json:"volume_ops,omitempty"`
+	NextVolumeOp uint64     `json:"next_volume_op,omitempty"`
 }
 
 // Machine is one managed server: a backend plus the state a BMC keeps for
@@ -79,6 +86,8 @@ type Machine struct {
 	firmware []FirmwareComponent // as shipped; see firmwareupdate.go
 	fwBusy   map[string]bool     // components being updated
 
+	volWait map[uint64]chan struct{} // closed when a staged volume change applies
+
 	// The identify indication is volatile, as on real hardware.
 	identifyMode  IdentifyMode
 	identifyUntil time.Time // zero: until changed
@@ -104,6 +113,7 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		log:       log.With("system", id),
 		inserting: map[string]bool{},
 		fwBusy:    map[string]bool{},
+		volWait:   map[uint64]chan struct{}{},
 	}
 	m.bios = biosRegistry(m.info, m.caps, m.defaultMode())
 	m.opts, m.optIdx = bootOptionIndex(m.caps.BootOptions)
@@ -140,6 +150,7 @@ func (m *Machine) load() error {
 	}
 	m.loadBiosLocked()
 	m.loadBootLocked()
+	m.loadVolumesLocked()
 	if m.st.Firmware == nil {
 		m.st.Firmware = map[string]firmwareState{}
 	}
@@ -195,6 +206,9 @@ func (s state) clone() state {
 	for k, v := range s.Firmware {
 		c.Firmware[k] = v // Pending is replaced, never changed in place
 	}
+	// Volumes are replaced, never changed in place.
+	c.Volumes = append([]Volume(nil), s.Volumes...)
+	c.VolumeOps = append([]VolumeOp(nil), s.VolumeOps...)
 	return c
 }
 
@@ -203,11 +217,13 @@ func (m *Machine) ID() string { return m.id }
 
 // Info is the machine's inventory. It is static except BiosVersion, which
 // is the version the BIOS runs now: it changes when a staged BIOS update is
-// activated at a host reset (firmwareupdate.go).
+// activated at a host reset (firmwareupdate.go), and Volumes, the volumes
+// the RAID controller presents now (volumes.go).
 func (m *Machine) Info() Info {
 	in := m.info
 	m.mu.Lock()
 	in.BiosVersion = m.biosVersionLocked()
+	in.Volumes = append([]Volume(nil), m.st.Volumes...)
 	m.mu.Unlock()
 	return in
 }

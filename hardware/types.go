@@ -210,7 +210,8 @@ type Info struct {
 	// type, the values it takes and its factory value (see bios.go).
 	BiosRegistry BiosRegistry
 	// StorageControllers drive the Disks; Volumes are what they build
-	// from them (none without hardware RAID).
+	// from them (none without hardware RAID). A backend gives the volumes
+	// it ships with; Machine.Info gives those there are now (volumes.go).
 	StorageControllers []StorageController
 	Volumes            []Volume
 }

@@ -99,7 +99,7 @@ func (s *Service) getBootOption(r *http.Request) (any, error) {
 	var related []link
 	switch {
 	case o.Disk != "":
-		related = append(related, link{sys + "/Storage/1/Drives/" + o.Disk})
+		related = append(related, link{drivePath(m.ID(), o.Disk)})
 	case o.NIC != "":
 		related = append(related, link{sys + "/EthernetInterfaces/" + o.NIC})
 	case o.Slot != "":

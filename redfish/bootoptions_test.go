@@ -29,7 +29,7 @@ func TestBootOptionsResources(t *testing.T) {
 	e := newEnv(t)
 	boot := bootOf(t, e, sys0)
 	order := strs(boot["BootOrder"])
-	if len(order) != 9 || order[0] != "Boot0001" || boot["BootNext"] != nil || boot["UefiTargetBootSourceOverride"] != nil {
+	if len(order) != 10 || order[0] != "Boot0001" || boot["BootNext"] != nil || boot["UefiTargetBootSourceOverride"] != nil {
 		t.Fatalf("Boot %v", boot)
 	}
 	if at(boot, "BootOptions", "@odata.id") != sys0+"/BootOptions" {
@@ -44,7 +44,7 @@ func TestBootOptionsResources(t *testing.T) {
 		}
 	}
 	paths := strs(boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"])
-	if len(paths) != 9 {
+	if len(paths) != 10 {
 		t.Errorf("UefiTarget allowable %v", paths)
 	}
 	sys := e.get(sys0).obj()
@@ -52,7 +52,7 @@ func TestBootOptionsResources(t *testing.T) {
 		t.Errorf("Actions %v", sys["Actions"])
 	}
 	coll := e.get(sys0 + "/BootOptions").obj()
-	if coll["Members@odata.count"] != float64(9) || coll["@odata.type"] != "#BootOptionCollection.BootOptionCollection" {
+	if coll["Members@odata.count"] != float64(10) || coll["@odata.type"] != "#BootOptionCollection.BootOptionCollection" {
 		t.Fatalf("collection %v", coll)
 	}
 	aliases := map[string]int{}
@@ -81,7 +81,7 @@ func TestBootOptionsResources(t *testing.T) {
 			}
 		}
 	}
-	if aliases["Hdd"] != 2 || aliases["Pxe"] != 2 || aliases["UefiHttp"] != 2 || aliases["Cd"] != 1 || aliases["Usb"] != 1 || aliases["UefiShell"] != 1 {
+	if aliases["Hdd"] != 3 || aliases["Pxe"] != 2 || aliases["UefiHttp"] != 2 || aliases["Cd"] != 1 || aliases["Usb"] != 1 || aliases["UefiShell"] != 1 {
 		t.Errorf("aliases %v", aliases)
 	}
 	e.get(sys0+"/BootOptions/Boot00FF").wantError(http.StatusNotFound, "ResourceNotFound")
@@ -97,7 +97,7 @@ func TestBootOrderAndBootNext(t *testing.T) {
 	if got := strs(bootOf(t, e, sys0)["BootOrder"]); !slices.Equal(got, []string{"Boot0005", "Boot0001"}) {
 		t.Fatalf("BootOrder %v", got)
 	}
-	if got := strs(bootOf(t, e, "/redfish/v1/Systems/1")["BootOrder"]); len(got) != 9 {
+	if got := strs(bootOf(t, e, "/redfish/v1/Systems/1")["BootOrder"]); len(got) != 10 {
 		t.Errorf("system 1 order %v", got)
 	}
 	// UefiBootNext with BootNext, in one PATCH.
@@ -129,7 +129,7 @@ func TestBootOrderAndBootNext(t *testing.T) {
 		t.Errorf("BootNext %v after null", b["BootNext"])
 	}
 	e.post(sys0+"/Actions/ComputerSystem.SetDefaultBootOrder", "").want(http.StatusNoContent)
-	if got := strs(bootOf(t, e, sys0)["BootOrder"]); len(got) != 9 || got[0] != "Boot0001" {
+	if got := strs(bootOf(t, e, sys0)["BootOrder"]); len(got) != 10 || got[0] != "Boot0001" {
 		t.Errorf("default order %v", got)
 	}
 	e.post(sys0+"/Actions/ComputerSystem.SetDefaultBootOrder", M{"Now": true}).wantError(http.StatusBadRequest, "ActionParameterUnknown")
@@ -182,7 +182,7 @@ func TestPatchBootOrderErrors(t *testing.T) {
 			e.with(t).patch(sys0, tc.body).want(http.StatusBadRequest).wantMessages(tc.want...)
 		})
 	}
-	if m.Identify().On() || m.BootNext() != "" || m.BootOverride().Target != hardware.BootNone || len(m.BootOrder()) != 9 || m.BootOrder()[0] != "Boot0001" {
+	if m.Identify().On() || m.BootNext() != "" || m.BootOverride().Target != hardware.BootNone || len(m.BootOrder()) != 10 || m.BootOrder()[0] != "Boot0001" {
 		t.Errorf("refused PATCHes changed something: identify %v, BootNext %q, override %+v, order %v",
 			m.Identify().On(), m.BootNext(), m.BootOverride(), m.BootOrder())
 	}

@@ -114,6 +114,7 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 		"PowerState":              ps,
 		"Status":                  enabledStatus(),
 		"Sensors":                 link{path + "/Sensors"},
+		"Drives":                  link{path + "/Drives"},
 		"Thermal":                 link{path + "/Thermal"},
 		"Power":                   link{path + "/Power"},
 		"ThermalSubsystem":        link{path + "/ThermalSubsystem"},

@@ -96,6 +96,15 @@ func machineMessage(sys string, e hardware.Event) (eventSubject, bool) {
 			return with(fw, updateRegistry, "AwaitToActivate", e.Image, fw.Origin)
 		}
 		return with(fw, updateRegistry, "UpdateSuccessful", fw.Origin, e.Image)
+	case hardware.EventVolumeCreated, hardware.EventVolumeDeleted:
+		if e.Volume == "" {
+			break
+		}
+		vol := eventSubject{Origin: volumePath(sys, e.Volume), ResourceType: "Volume"}
+		if e.Kind == hardware.EventVolumeCreated {
+			return with(vol, resourceEventRegistry, "ResourceCreated")
+		}
+		return with(vol, resourceEventRegistry, "ResourceRemoved")
 	case hardware.EventReset:
 		if e.ResetType != "" {
 			return with(eventSubject{Origin: managerPath(sys), ResourceType: "Manager"}, managerEventRegistry,

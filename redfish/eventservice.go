@@ -264,14 +264,19 @@ func (ev *eventService) accountChanged(c auth.Change) {
 }
 
 // publishedElsewhere lists the resources whose changes another source
-// reports (the account database) or that are not worth an event (logins).
+// reports (the account database, a machine's event log) or that are not
+// worth an event (logins).
 func publishedElsewhere(path string) bool {
 	for _, p := range []string{"/redfish/v1/AccountService/Accounts", "/redfish/v1/SessionService/Sessions"} {
 		if path == p || strings.HasPrefix(path, p+"/") {
 			return true
 		}
 	}
-	return false
+	// Volumes: the machine's event log says when one is created or
+	// deleted, at once or at the host reset that applies a staged change.
+	rest, ok := strings.CutPrefix(path, "/redfish/v1/Systems/")
+	_, rest, _ = strings.Cut(rest, "/")
+	return ok && (rest == "Storage/1/Volumes" || strings.HasPrefix(rest, "Storage/1/Volumes/"))
 }
 
 // watch wraps a resource's handler: a successful PATCH publishes

@@ -182,7 +182,7 @@ func relatedItems(m *hardware.Machine, c hardware.FirmwareComponent) []link {
 		case hardware.FirmwareNIC:
 			out = append(out, link{sys + "/EthernetInterfaces/" + d})
 		case hardware.FirmwareDrive:
-			out = append(out, link{sys + "/Storage/1/Drives/" + d})
+			out = append(out, link{drivePath(m.ID(), d)})
 		}
 	}
 	if len(out) == 0 {

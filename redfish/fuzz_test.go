@@ -252,6 +252,37 @@ func FuzzCreateAccount(f *testing.F) {
 	})
 }
 
+// FuzzCreateVolume: a created volume is what GET then shows (and is
+// deleted again); a staged one waits; a refused body changes nothing.
+func FuzzCreateVolume(f *testing.F) {
+	e := fuzzEnv(f)
+	m := e.machines["0"]
+	f.Fuzz(func(t *testing.T, body []byte) {
+		staged := len(m.StagedVolumeOps())
+		r := e.with(t).post(vols0, body)
+		checkFuzzResponse(t, r, body)
+		switch r.Code {
+		case http.StatusCreated:
+			loc := r.Header.Get("Location")
+			v := e.with(t).get(loc).obj()
+			if v["RAIDType"] != r.obj()["RAIDType"] || v["CapacityBytes"] != r.obj()["CapacityBytes"] {
+				t.Fatalf("created %v, GET %v", r.obj(), v)
+			}
+			e.with(t).delete(loc).want(http.StatusNoContent)
+		case http.StatusAccepted:
+			if len(m.StagedVolumeOps()) != staged+1 || r.obj()["TaskState"] != "Pending" {
+				t.Fatalf("202 %s with staged %v", r.Body, m.StagedVolumeOps())
+			}
+		case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge:
+			if len(m.Volumes()) != 0 || len(m.StagedVolumeOps()) != staged {
+				t.Fatalf("%d but volumes %v, staged %v", r.Code, m.Volumes(), m.StagedVolumeOps())
+			}
+		default:
+			t.Fatalf("status %d for body %q", r.Code, body)
+		}
+	})
+}
+
 // FuzzDecodeBody drives decodeBody itself with every body shape the
 // service decodes, resource and action alike.
 func FuzzDecodeBody(f *testing.F) {

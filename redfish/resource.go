@@ -21,6 +21,10 @@ type resource struct {
 	patch  func(r *http.Request) error
 	post   func(w http.ResponseWriter, r *http.Request) error // writes its own success reply
 	delete func(r *http.Request) error
+	// deleteReply is delete for a resource whose deletion may be deferred
+	// (DSP0266 "Operation apply time"): it writes its own success reply,
+	// 204 or 202 with a task monitor.
+	deleteReply func(w http.ResponseWriter, r *http.Request) error
 
 	// version, when set and complete, says the GET rendering depends only
 	// on state that this number tracks, so it can be served from cache.
@@ -52,7 +56,7 @@ func (res *resource) allow() string {
 	if res.post != nil {
 		m = append(m, "POST")
 	}
-	if res.delete != nil {
+	if res.delete != nil || res.deleteReply != nil {
 		m = append(m, "DELETE")
 	}
 	return strings.Join(m, ", ")
@@ -130,7 +134,7 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			}
 		case http.MethodDelete:
 			need = res.deletePriv
-			if res.delete == nil {
+			if res.delete == nil && res.deleteReply == nil {
 				writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 				return
 			}
@@ -189,7 +193,9 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 		case http.MethodPost:
 			err = res.post(w, r)
 		case http.MethodDelete:
-			if err = res.delete(r); err == nil {
+			if res.deleteReply != nil {
+				err = res.deleteReply(w, r)
+			} else if err = res.delete(r); err == nil {
 				w.WriteHeader(http.StatusNoContent)
 			}
 		}

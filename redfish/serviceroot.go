@@ -65,7 +65,7 @@ var servedTypes = []string{
 	"BootOptionCollection", "BootOption.v1_0_6", "AttributeRegistry.v1_4_0",
 	"EthernetInterfaceCollection", "EthernetInterface.v1_12_4",
 	"ProcessorCollection", "Processor.v1_22_0", "MemoryCollection", "Memory.v1_23_0",
-	"StorageCollection", "Storage.v1_21_0", "Drive.v1_22_0", "SimpleStorageCollection", "SimpleStorage.v1_3_2",
+	"StorageCollection", "Storage.v1_21_0", "DriveCollection", "Drive.v1_22_0", "SimpleStorageCollection", "SimpleStorage.v1_3_2",
 	"ManagerCollection", "Manager.v1_24_0", "ManagerNetworkProtocol.v1_12_0",
 	"VirtualMediaCollection", "VirtualMedia.v1_6_5", "CertificateCollection", "Certificate.v1_11_0",
 	"ChassisCollection", "Chassis.v1_28_0", "Power.v1_7_3", "Thermal.v1_7_3",

@@ -14,6 +14,8 @@ import (
 // array that Ironic's RAID interface still consults) and the older
 // SimpleStorage. Both describe the same one subsystem and link to each
 // other, so inventory tools can tell its drives are not twice as many.
+// The drives themselves are the Chassis's (drives.go); volumes are built
+// and deleted through the Storage's VolumeCollection (volumes.go).
 func (s *Service) storageRoutes() {
 	s.handle("/redfish/v1/Systems/{sys}/Storage", &resource{get: func(r *http.Request) (any, error) {
 		m, err := s.machine(r, "ComputerSystem")
@@ -29,19 +31,6 @@ func (s *Service) storageRoutes() {
 			return nil, err
 		}
 		return renderStorage(m), nil
-	}})
-	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Drives/{disk}", &resource{get: func(r *http.Request) (any, error) {
-		m, err := s.machine(r, "Drive")
-		if err != nil {
-			return nil, err
-		}
-		id := chi.URLParam(r, "disk")
-		for _, d := range m.Info().Disks {
-			if d.ID == id {
-				return renderDrive(m, d), nil
-			}
-		}
-		return nil, notFound("Drive", id)
 	}})
 	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Controllers", &resource{get: func(r *http.Request) (any, error) {
 		m, err := s.machine(r, "Storage")
@@ -63,7 +52,7 @@ func (s *Service) storageRoutes() {
 		id := chi.URLParam(r, "ctl")
 		for _, c := range m.Info().StorageControllers {
 			if c.ID == id {
-				v := renderController(c)
+				v := renderController(m, c)
 				v["@odata.type"] = "#StorageController.v1_11_0.StorageController"
 				v["@odata.id"] = storagePath(m.ID()) + "/Controllers/" + id
 				v["Id"] = id
@@ -72,31 +61,8 @@ func (s *Service) storageRoutes() {
 		}
 		return nil, notFound("StorageController", id)
 	}})
-	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Volumes", &resource{get: func(r *http.Request) (any, error) {
-		m, err := s.machine(r, "Storage")
-		if err != nil {
-			return nil, err
-		}
-		base := storagePath(m.ID()) + "/Volumes"
-		ids := []string{}
-		for _, v := range m.Info().Volumes {
-			ids = append(ids, base+"/"+v.ID)
-		}
-		return collection("VolumeCollection", "Volume Collection", base, ids), nil
-	}})
-	s.handle("/redfish/v1/Systems/{sys}/Storage/1/Volumes/{vol}", &resource{get: func(r *http.Request) (any, error) {
-		m, err := s.machine(r, "Volume")
-		if err != nil {
-			return nil, err
-		}
-		id := chi.URLParam(r, "vol")
-		for _, v := range m.Info().Volumes {
-			if v.ID == id {
-				return renderVolume(m, v), nil
-			}
-		}
-		return nil, notFound("Volume", id)
-	}})
+	s.volumeRoutes()
+	s.driveRoutes()
 	s.handle("/redfish/v1/Systems/{sys}/SimpleStorage", &resource{get: func(r *http.Request) (any, error) {
 		m, err := s.machine(r, "ComputerSystem")
 		if err != nil {
@@ -141,13 +107,13 @@ func renderStorage(m *hardware.Machine) M {
 	info := m.Info()
 	drives := []link{}
 	for _, d := range info.Disks {
-		drives = append(drives, link{path + "/Drives/" + d.ID})
+		drives = append(drives, link{drivePath(m.ID(), d.ID)})
 	}
 	// The deprecated array, which Ironic's RAID interface reads to tell a
 	// controller without RAID (SupportedRAIDTypes []) from one with.
 	ctls := []M{}
 	for i, c := range info.StorageControllers {
-		v := renderController(c)
+		v := renderController(m, c)
 		v["@odata.id"], v["MemberId"] = memberRef(path, "StorageControllers", i), strconv.Itoa(i)
 		ctls = append(ctls, v)
 	}
@@ -171,8 +137,14 @@ func renderStorage(m *hardware.Machine) M {
 }
 
 // renderController has the properties a StorageController resource and a
-// member of the deprecated Storage.StorageControllers array share.
-func renderController(c hardware.StorageController) M {
+// member of the deprecated Storage.StorageControllers array share. Its
+// SupportedRAIDTypes are the levels the machine builds with it: those of
+// the machine's RAID controller, none for any other.
+func renderController(m *hardware.Machine, c hardware.StorageController) M {
+	raid := []string{}
+	if rc, ok := m.RAIDController(); ok && rc.ID == c.ID {
+		raid = rc.RAIDTypes
+	}
 	v := M{
 		"Name":                         c.Name,
 		"Manufacturer":                 c.Manufacturer,
@@ -181,7 +153,7 @@ func renderController(c hardware.StorageController) M {
 		"FirmwareVersion":              c.FirmwareVersion,
 		"SupportedControllerProtocols": orEmpty(c.ControllerProtocols),
 		"SupportedDeviceProtocols":     orEmpty(c.DeviceProtocols),
-		"SupportedRAIDTypes":           orEmpty(c.RAIDTypes),
+		"SupportedRAIDTypes":           raid,
 		"Status":                       enabledStatus(),
 	}
 	if c.SpeedGbps > 0 {
@@ -197,42 +169,4 @@ func orEmpty(xs []string) []string {
 		return []string{}
 	}
 	return xs
-}
-
-// renderVolume is a Volume (v1_10_2). RAIDType is absent when the volume is
-// not a RAID volume.
-func renderVolume(m *hardware.Machine, v hardware.Volume) M {
-	path := storagePath(m.ID())
-	drives := []link{}
-	for _, d := range v.Drives {
-		drives = append(drives, link{path + "/Drives/" + d})
-	}
-	out := M{
-		"@odata.type":   "#Volume.v1_10_2.Volume",
-		"@odata.id":     path + "/Volumes/" + v.ID,
-		"Id":            v.ID,
-		"Name":          v.Name,
-		"CapacityBytes": v.CapacityBytes,
-		"Status":        enabledStatus(),
-		"Links":         M{"Drives": drives, "Drives@odata.count": len(drives)},
-	}
-	if v.RAIDType != "" {
-		out["RAIDType"] = v.RAIDType
-	}
-	return out
-}
-
-func renderDrive(m *hardware.Machine, d hardware.Disk) M {
-	return M{
-		"@odata.type":   "#Drive.v1_22_0.Drive",
-		"@odata.id":     storagePath(m.ID()) + "/Drives/" + d.ID,
-		"Id":            d.ID,
-		"Name":          d.ID,
-		"Model":         d.Model,
-		"SerialNumber":  d.SerialNumber,
-		"CapacityBytes": d.CapacityBytes,
-		"MediaType":     d.MediaType,
-		"Protocol":      d.Protocol,
-		"Status":        enabledStatus(),
-	}
 }

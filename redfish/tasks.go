@@ -23,14 +23,21 @@ type task struct {
 	TargetURI string
 	Start     time.Time
 	End       time.Time
-	State     string // Running, Completed, Exception
+	State     string // Pending, Running, Completed, Exception
 	Err       *apiError
 	// What the operation reported through its taskProgress: Percent is
 	// PercentComplete while running (-1: not reported, shown as 50), Msgs
 	// come before the final Success or error messages.
 	Percent int
 	Msgs    []message
+	// Location names the resource a completed create made: the monitor
+	// then answers 201 with it, and Created its representation.
+	Location string
+	Created  any
 }
+
+// finished reports whether the task has ended.
+func (t *task) finished() bool { return t.State == "Completed" || t.State == "Exception" }
 
 // taskProgress is how a running operation reports to its task
 // (Task.PercentComplete, Task.Messages). It is safe for concurrent use and
@@ -48,6 +55,21 @@ func (p *taskProgress) set(percent int, msgs ...message) {
 		p.t.Percent = min(percent, 100)
 	}
 	p.t.Msgs = append(p.t.Msgs, msgs...)
+}
+
+// replace sets the task's messages to msgs (what it waited for is over).
+func (p *taskProgress) replace(msgs ...message) {
+	p.ts.mu.Lock()
+	defer p.ts.mu.Unlock()
+	p.t.Msgs = msgs
+}
+
+// created records the resource the operation made (its URI and
+// representation), which the monitor answers with once the task completes.
+func (p *taskProgress) created(location string, body any) {
+	p.ts.mu.Lock()
+	defer p.ts.mu.Unlock()
+	p.t.Location, p.t.Created = location, body
 }
 
 type tasks struct {
@@ -95,9 +117,32 @@ func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, f
 		case <-timer.C:
 		}
 	}
+	return ts.track(t, "Running", done), nil
+}
+
+// runPending starts fn as a task that waits for a condition before it can
+// do its work (DSP0266 "Operation apply time": a change applied at the next
+// reset): its TaskState is Pending until fn returns. msgs say what it
+// waits for. It returns a snapshot of the new task.
+func (ts *tasks) runPending(name string, r *http.Request, msgs []message, fn func(context.Context, *taskProgress) error) *task {
+	t := &task{Name: name, Method: r.Method, TargetURI: r.URL.Path, Percent: 0, Msgs: msgs}
+	p := &taskProgress{ts: ts, t: t}
+	done := make(chan error, 1)
+	snap := ts.track(t, "Pending", done) // registered before fn reports to it
+	ts.wg.Add(1)
+	go func() {
+		defer ts.wg.Done()
+		done <- fn(ts.ctx, p)
+	}()
+	return snap
+}
+
+// track numbers t, adds it in state and ends it when done delivers its
+// operation's error. It returns a snapshot of t.
+func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 	ts.mu.Lock()
 	ts.next++
-	t.ID, t.Start, t.State = strconv.Itoa(ts.next), time.Now().UTC(), "Running"
+	t.ID, t.Start, t.State = strconv.Itoa(ts.next), time.Now().UTC(), state
 	ts.byID[t.ID] = t
 	ts.trimLocked()
 	snap := t.copy() // the caller's copy: the goroutine below updates t under ts.mu
@@ -113,6 +158,12 @@ func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, f
 		if err != nil {
 			t.State = "Exception"
 			t.Err = fromHardware(err)
+			if ts.ctx.Err() != nil {
+				// The service is closing: a task still waiting (a change
+				// staged for the next boot stays staged) did not fail.
+				ts.log.Info("task ended by shutdown", "task", t.ID, "name", t.Name)
+				return
+			}
 			if t.Err.status >= 500 {
 				ts.log.Error("task failed", "task", t.ID, "name", t.Name, "err", err)
 			} else if t.Err.cause != nil {
@@ -120,7 +171,7 @@ func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, f
 			}
 		}
 	}()
-	return &snap, nil
+	return &snap
 }
 
 // copy is a snapshot of t; the caller holds ts.mu.
@@ -136,7 +187,7 @@ func (ts *tasks) trimLocked() {
 	}
 	var done []*task
 	for _, t := range ts.byID {
-		if t.State != "Running" {
+		if t.finished() {
 			done = append(done, t)
 		}
 	}
@@ -246,18 +297,22 @@ func (s *Service) taskRoutes() {
 		}
 		return t.render(), nil
 	}})
-	// The monitor answers 202 while the task runs, then the operation's
-	// own result.
+	// The monitor answers 202 while the task is pending or runs, then the
+	// operation's own result: 204, 201 with the created resource, or the
+	// error.
 	s.handle("/redfish/v1/TaskService/Tasks/{task}/Monitor", &resource{get: func(r *http.Request) (any, error) {
 		t, ok := s.tasks.get(chi.URLParam(r, "task"))
 		if !ok {
 			return nil, notFound("Task", chi.URLParam(r, "task"))
 		}
-		switch t.State {
-		case "Running":
+		switch {
+		case !t.finished():
 			return statusDocument{http.StatusAccepted, t.render(), http.Header{"Location": {taskMonitorPath(t.ID)}, "Retry-After": {"1"}}}, nil
-		case "Exception":
+		case t.State == "Exception":
 			return nil, t.Err
+		case t.Location != "":
+			// A create: what its request would have answered.
+			return statusDocument{http.StatusCreated, t.Created, http.Header{"Location": {t.Location}}}, nil
 		}
 		return statusDocument{status: http.StatusNoContent}, nil
 	}})

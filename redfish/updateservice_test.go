@@ -185,7 +185,7 @@ func TestUpdateServiceResources(t *testing.T) {
 		t.Errorf("NIC_1 %v", nic)
 	}
 	disk := e.get(fwInventory + "/Disk0_0").want(http.StatusOK).obj()
-	if at(disk, "RelatedItem", 0, "@odata.id") != "/redfish/v1/Systems/0/Storage/1/Drives/Disk0" || disk["ResetRequiredOnUpdate"] != false {
+	if at(disk, "RelatedItem", 0, "@odata.id") != "/redfish/v1/Chassis/0/Drives/Disk0" || disk["ResetRequiredOnUpdate"] != false {
 		t.Errorf("Disk0_0 %v", disk)
 	}
 	bmc := e.get(fwInventory + "/BMC").want(http.StatusOK).obj()

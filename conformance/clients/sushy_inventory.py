@@ -110,25 +110,27 @@ def run(args):
     st = storages[0]
     sizes = st.drives_sizes_bytes
     info("drives: %s" % sizes)
-    check(len(sizes) == 2 and all(sizes), "drives %s" % sizes)
+    check(len(sizes) == 3 and all(sizes), "drives %s" % sizes)
     # What Ironic's RAID interface reads: the first controller of the
-    # deprecated array; an empty RAID type list means "no RAID here".
+    # deprecated array; an empty RAID type list would mean "no RAID here".
     check(len(st.storage_controllers) == 1,
           "%d StorageControllers" % len(st.storage_controllers))
     ctl = st.storage_controllers[0]
     check(ctl.member_id == "0", "StorageControllers[0] MemberId %r" %
           ctl.member_id)
-    check(ctl.raid_types == [],
-          "RAID types %s, want [] (no hardware RAID)" % ctl.raid_types)
-    info("controller %s: %s, devices %s" % (
-        ctl.name, ctl.controller_protocols, ctl.device_protocols))
+    raid = sorted(t.value for t in ctl.raid_types)
+    check(raid == ["RAID0", "RAID1"],
+          "RAID types %s, want RAID0 and RAID1" % raid)
+    info("controller %s: %s, devices %s, RAID %s" % (
+        ctl.name, ctl.controller_protocols, ctl.device_protocols, raid))
     controllers = st.controllers.get_members()
     check(len(controllers) == 1, "%d Controllers" % len(controllers))
-    check(controllers[0].name == ctl.name and controllers[0].raid_types == [],
+    check(controllers[0].name == ctl.name and
+          sorted(t.value for t in controllers[0].raid_types) == raid,
           "Controllers member %s differs from the array's %s" % (
               controllers[0].name, ctl.name))
     check(st.volumes.volumes_sizes_bytes == [],
-          "volumes %s on a controller without RAID" %
+          "volumes %s before any was created" %
           st.volumes.volumes_sizes_bytes)
 
     step("SimpleStorage names the same drives")

@@ -40,9 +40,17 @@ func biosRegistry(info hardware.Info) hardware.BiosRegistry {
 	}
 }
 
+// factoryDisks is how many of the simulated server's disks were fitted
+// when its firmware first started and numbered its boot options; the
+// second HDD (Disk2) was fitted later.
+const factoryDisks = 2
+
 // bootOptions are what the simulated firmware enumerates, in its default
 // boot order: each disk, the virtual media drives the BMC presents over
-// USB, PXE (and HTTP boot, when it can) on each NIC, and the UEFI Shell.
+// USB, PXE (and HTTP boot, when it can) on each NIC, and the UEFI Shell;
+// then the disks fitted after the first boot, which got the next free
+// Boot#### numbers and the end of the order, as UEFI firmware appends an
+// option for a device it meets for the first time.
 func bootOptions(info hardware.Info, slots []hardware.SlotSpec, targets []hardware.BootSource) []hardware.BootOption {
 	var out []hardware.BootOption
 	add := func(o hardware.BootOption) {
@@ -57,7 +65,7 @@ func bootOptions(info hardware.Info, slots []hardware.SlotSpec, targets []hardwa
 		}
 		return false
 	}
-	for i, d := range info.Disks {
+	disk := func(i int, d hardware.Disk) {
 		o := hardware.BootOption{Alias: hardware.BootHdd, Disk: d.ID, DisplayName: fmt.Sprintf("UEFI %s: %s", d.Protocol, d.Model)}
 		switch d.Protocol {
 		case "NVMe":
@@ -66,6 +74,9 @@ func bootOptions(info hardware.Info, slots []hardware.SlotSpec, targets []hardwa
 			o.DevicePath = fmt.Sprintf("PciRoot(0x0)/Pci(0x17,0x0)/Sata(0x%X,0xFFFF,0x0)", i)
 		}
 		add(o)
+	}
+	for i, d := range info.Disks[:min(factoryDisks, len(info.Disks))] {
+		disk(i, d)
 	}
 	for i, s := range slots {
 		if !can(s.Boot) {
@@ -89,6 +100,9 @@ func bootOptions(info hardware.Info, slots []hardware.SlotSpec, targets []hardwa
 	if can(hardware.BootUefiShell) {
 		add(hardware.BootOption{Alias: hardware.BootUefiShell, DisplayName: "UEFI Shell",
 			DevicePath: "Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)"})
+	}
+	for i := factoryDisks; i < len(info.Disks); i++ {
+		disk(i, info.Disks[i])
 	}
 	return out
 }

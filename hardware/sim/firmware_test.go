@@ -56,7 +56,7 @@ func TestBootOptions(t *testing.T) {
 	refs, paths := map[string]bool{}, map[string]bool{}
 	byAlias := map[hardware.BootSource]int{}
 	for i, o := range opts {
-		if o.Reference != []string{"Boot0001", "Boot0002", "Boot0003", "Boot0004", "Boot0005", "Boot0006", "Boot0007", "Boot0008", "Boot0009"}[i] {
+		if o.Reference != []string{"Boot0001", "Boot0002", "Boot0003", "Boot0004", "Boot0005", "Boot0006", "Boot0007", "Boot0008", "Boot0009", "Boot000A"}[i] {
 			t.Errorf("option %d is %s", i, o.Reference)
 		}
 		if refs[o.Reference] || paths[o.DevicePath] || o.DevicePath == "" || o.DisplayName == "" || o.Disabled {
@@ -77,8 +77,13 @@ func TestBootOptions(t *testing.T) {
 			t.Errorf("%d %s options, want %d", byAlias[a], a, n)
 		}
 	}
-	if len(opts) != 9 {
+	if len(opts) != 10 {
 		t.Errorf("%d options", len(opts))
+	}
+	// The disk fitted after the firmware first started comes last, so the
+	// others keep their numbers.
+	if last := opts[len(opts)-1]; last.Alias != hardware.BootHdd || last.Disk != "Disk2" || last.Reference != "Boot000A" {
+		t.Errorf("last option %+v", last)
 	}
 	// Disks come first: the default order boots the system disk.
 	if opts[0].Alias != hardware.BootHdd || opts[0].Disk != info.Disks[0].ID {

@@ -116,13 +116,19 @@ func inventory(seed, id string) hardware.Info {
 				CapacityBytes: 960_197_124_096, MediaType: "SSD", Protocol: "NVMe"},
 			{ID: "Disk1", Model: "Simulated SATA HDD 4TB", SerialNumber: fmt.Sprintf("SIMD%X1", h[14:17]),
 				CapacityBytes: 4_000_787_030_016, MediaType: "HDD", Protocol: "SATA"},
+			{ID: "Disk2", Model: "Simulated SATA HDD 4TB", SerialNumber: fmt.Sprintf("SIMD%X2", h[14:17]),
+				CapacityBytes: 4_000_787_030_016, MediaType: "HDD", Protocol: "SATA"},
 		},
-		// One host bus adapter without hardware RAID, so no volumes: the
-		// host sees the drives themselves.
+		// One tri-mode RAID controller over the three drives. It ships with
+		// no volumes (the host sees the drives themselves) and builds RAID0
+		// and RAID1 volumes at once or at the next host boot; the two HDDs
+		// make a mirror.
 		StorageControllers: []hardware.StorageController{{
-			ID: "1", Name: "Storage Controller", Manufacturer: "bmcd", Model: "Simulated SATA/NVMe HBA",
+			ID: "1", Name: "Storage Controller", Manufacturer: "bmcd", Model: "Simulated tri-mode RAID controller",
 			SerialNumber: fmt.Sprintf("SIMC%X", h[15:19]), FirmwareVersion: "3.1.0", SpeedGbps: 12,
 			ControllerProtocols: []string{"PCIe"}, DeviceProtocols: []string{"SATA", "NVMe"},
+			RAIDTypes:  []string{"RAID0", "RAID1"},
+			ApplyTimes: []hardware.ApplyTime{hardware.ApplyImmediate, hardware.ApplyOnReset},
 		}},
 	}
 	info.BiosRegistry = biosRegistry(info)

@@ -122,3 +122,44 @@ func TestIPMIAccountAudit(t *testing.T) {
 		t.Errorf("audit log account entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestIPMICredentialChangeEndsRedfishSessions: a password changed or an
+// account disabled over IPMI ends the account's Redfish sessions at once,
+// as the same change made over Redfish does.
+func TestIPMICredentialChangeEndsRedfishSessions(t *testing.T) {
+	t.Parallel()
+	requireClient(t, "ipmitool", func() error { _, err := exec.LookPath("ipmitool"); return err })
+	ib := startIPMIBMC(t, 1, "")
+	created := ib.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/AccountService/Accounts",
+		Body: map[string]any{"UserName": "sessuser", "Password": "Sessuser-Pass1", "RoleId": "Operator"}})
+	loc := created.Header.Get("Location")
+	id := loc[strings.LastIndexByte(loc, '/')+1:]
+	login := func() string {
+		r := ib.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/SessionService/Sessions",
+			Body: map[string]any{"UserName": "sessuser", "Password": "Sessuser-Pass1"}, NoAuth: true})
+		return r.Header.Get("X-Auth-Token")
+	}
+	status := func(token string) int {
+		r, err := ib.Do(request{Method: http.MethodGet, Path: "/redfish/v1/Systems/0", NoAuth: true,
+			Header: map[string]string{"X-Auth-Token": token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+	for _, step := range [][]string{
+		{"user", "set", "password", id, "Sessuser-Pass1"}, // the same password, set again
+		{"user", "disable", id},
+	} {
+		token := login()
+		if got := status(token); got != http.StatusOK {
+			t.Fatalf("fresh session: %d", got)
+		}
+		if out, code := ib.ipmitool(t, "0", nil, step...); code != 0 {
+			t.Fatalf("ipmitool %s: exit %d:\n%s", strings.Join(step, " "), code, out)
+		}
+		if got := status(token); got != http.StatusUnauthorized {
+			t.Errorf("after ipmitool %s the Redfish session answers %d, want 401", strings.Join(step, " "), got)
+		}
+	}
+}

@@ -297,9 +297,6 @@ func (s *Service) patchAccount(r *http.Request) error {
 	if err != nil {
 		return accountError(err, a.UserName, lastAdminError(&b))
 	}
-	if b.Password != nil || (b.Enabled != nil && !*b.Enabled) {
-		s.sessions.dropAccount(a.ID)
-	}
 	for _, m := range audit.AccountChanges(a, after, b.Password != nil) {
 		s.record(r, m)
 	}
@@ -314,7 +311,6 @@ func (s *Service) deleteAccount(r *http.Request) error {
 	if err := s.accounts.Delete(a.ID); err != nil {
 		return accountError(err, a.UserName, lastAdminError(nil))
 	}
-	s.sessions.dropAccount(a.ID)
 	s.record(r, audit.AccountRemoved(a.UserName))
 	return nil
 }

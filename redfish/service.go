@@ -61,6 +61,8 @@ type Service struct {
 	pageSize    int
 	expandBytes int
 	events      *eventService
+	// stopAccounts ends the session table's watch of the accounts.
+	stopAccounts func()
 }
 
 // New builds the service and its routes.
@@ -102,6 +104,11 @@ func New(cfg Config) *Service {
 		writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 	})
 	s.events = newEventService(s)
+	if s.accounts != nil {
+		// A session lives no longer than its credentials, whichever
+		// protocol changed them (a Redfish PATCH, IPMI Set User Password).
+		s.stopAccounts = s.accounts.OnChange(s.sessions.accountChanged)
+	}
 	s.routes()
 	return s
 }
@@ -134,6 +141,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close ends background work.
 func (s *Service) Close() {
+	if s.stopAccounts != nil {
+		s.stopAccounts()
+	}
 	s.events.close()
 	s.tasks.close()
 }

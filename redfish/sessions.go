@@ -140,6 +140,16 @@ func (ss *sessions) dropAccount(id int) {
 	}
 }
 
+// accountChanged ends the sessions of an account that was removed or
+// disabled or given a new password, by any protocol. It runs with the
+// account database locked (auth.Accounts.OnChange) and touches only the
+// session table.
+func (ss *sessions) accountChanged(c auth.Change) {
+	if c.Kind == auth.Removed || c.PasswordChanged || !c.Account.Enabled || c.Account.Locked {
+		ss.dropAccount(c.Account.ID)
+	}
+}
+
 func (ss *sessions) setTimeout(d time.Duration) {
 	ss.mu.Lock()
 	ss.timeout = d

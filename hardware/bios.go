@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -264,6 +265,26 @@ func biosRegistry(info Info, caps Capabilities, def BootMode) BiosRegistry {
 func (m *Machine) BiosRegistry() BiosRegistry { return m.bios }
 
 // Bios returns the current attributes and those pending for the next boot.
+// BiosApplied says when staged BIOS settings last took effect (at a host
+// boot) and which attributes they set.
+type BiosApplied struct {
+	Time       time.Time `json:"time"`
+	Attributes []string  `json:"attributes"`
+}
+
+// LastBiosApply is the last application of staged settings; ok is false
+// if none took effect since the machine's state was created.
+func (m *Machine) LastBiosApply() (BiosApplied, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.st.BiosApplied == nil {
+		return BiosApplied{}, false
+	}
+	a := *m.st.BiosApplied
+	a.Attributes = append([]string(nil), a.Attributes...)
+	return a, true
+}
+
 func (m *Machine) Bios() (current, pending map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

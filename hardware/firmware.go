@@ -3,6 +3,7 @@ package hardware
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -38,8 +39,14 @@ func (m *Machine) Boot() BootResult {
 	// before the firmware enumerates the disks it boots from.
 	wake := m.applyVolumeOpsLocked(&st)
 	applied := len(st.BiosPending) > 0
-	for k, v := range st.BiosPending {
-		st.Bios[k] = v
+	if applied {
+		names := make([]string, 0, len(st.BiosPending))
+		for k, v := range st.BiosPending {
+			st.Bios[k] = v
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		st.BiosApplied = &BiosApplied{Time: time.Now().UTC().Truncate(time.Second), Attributes: names}
 	}
 	st.BiosPending = nil
 	// The slot of a virtual-media override, if it has no medium: the boot

@@ -39,7 +39,9 @@ type state struct {
 	Media       map[string]Media `json:"media"`
 	Bios        map[string]any   `json:"bios"`
 	BiosPending map[string]any   `json:"bios_pending,omitempty"`
-	SecureBoot  bool             `json:"secure_boot"`
+	// BiosApplied is when staged settings last took effect, and which.
+	BiosApplied *BiosApplied `json:"bios_applied,omitempty"`
+	SecureBoot  bool         `json:"secure_boot"`
 	// SecureBootCurrent is what the firmware ran with at the last boot.
 	SecureBootCurrent bool `json:"secure_boot_current"`
 	// The UEFI boot manager's variables (see boot.go). BootOrder is only

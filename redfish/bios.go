@@ -52,11 +52,7 @@ func (s *Service) getBios(r *http.Request) (any, error) {
 		// The registry that describes every attribute and its rules.
 		"AttributeRegistry": m.BiosRegistry().ID(),
 		"Attributes":        cur,
-		"@Redfish.Settings": M{
-			"@odata.type":         "#Settings.v1_4_0.Settings",
-			"SettingsObject":      link{path + "/Settings"},
-			"SupportedApplyTimes": []string{"OnReset"},
-		},
+		"@Redfish.Settings": biosSettingsAnnotation(m, path),
 		"Actions": M{
 			"#Bios.ResetBios": M{"target": path + "/Actions/Bios.ResetBios"},
 		},
@@ -196,4 +192,33 @@ func (s *Service) patchSecureBoot(r *http.Request) error {
 		return nil
 	}
 	return m.SetSecureBoot(*p.SecureBootEnable)
+}
+
+// biosSettingsAnnotation is the Bios's @Redfish.Settings (Settings v1_4_0):
+// where to PATCH, when settings apply, and, once staged settings have
+// taken effect at a boot, when (Time) and how (Messages: Base Success,
+// naming the attributes set), which sushy's Bios.update_status and
+// Ironic's BIOS interface read.
+func biosSettingsAnnotation(m *hardware.Machine, path string) M {
+	v := M{
+		"@odata.type":         "#Settings.v1_4_0.Settings",
+		"SettingsObject":      link{path + "/Settings"},
+		"SupportedApplyTimes": []string{"OnReset"},
+	}
+	if a, ok := m.LastBiosApply(); ok {
+		v["Time"] = a.Time.Format(timeFormat)
+		related := make([]string, len(a.Attributes))
+		for i, n := range a.Attributes {
+			related[i] = "/Attributes/" + pointerToken(n)
+		}
+		msg := newMessage("Success")
+		v["Messages"] = []any{settingsMessage{message: msg, RelatedProperties: related}}
+	}
+	return v
+}
+
+// settingsMessage is a registry message with the properties it is about.
+type settingsMessage struct {
+	message
+	RelatedProperties []string `json:"RelatedProperties"`
 }

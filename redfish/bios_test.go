@@ -2,10 +2,12 @@ package redfish
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // extMessage is one @Message.ExtendedInfo entry as a test reads it.
@@ -181,4 +183,28 @@ func TestAttributeRegistry(t *testing.T) {
 	e.get("/redfish/v1/Registries/Nope").wantError(http.StatusNotFound, "ResourceNotFound")
 	e.get("/redfish/v1/Registries/"+id+"/Other").wantError(http.StatusNotFound, "ResourceMissingAtURI")
 	e.get("/redfish/v1/Registries/Base/Base").want(http.StatusOK)
+}
+
+// TestBiosSettingsApplied: once staged settings take effect at a boot,
+// the Bios's @Redfish.Settings says when (Time) and how (Messages: Base
+// Success naming the attributes set), as sushy's update_status reads it;
+// before that it has neither.
+func TestBiosSettingsApplied(t *testing.T) {
+	e := newEnv(t)
+	const bios = sys0 + "/Bios"
+	if s := at(e.get(bios).obj(), "@Redfish.Settings").(map[string]any); s["Time"] != nil || s["Messages"] != nil {
+		t.Fatalf("before any apply: %v", s)
+	}
+	e.patch(bios+"/Settings", M{"Attributes": M{"ProcTurboMode": "Disabled", "PxeNicIndex": 1}}).want(http.StatusNoContent)
+	e.machines["0"].Boot()
+	s := at(e.get(bios).obj(), "@Redfish.Settings").(map[string]any)
+	if _, err := time.Parse(time.RFC3339, fmt.Sprint(s["Time"])); err != nil {
+		t.Errorf("Time %v: %v", s["Time"], err)
+	}
+	if id := at(s, "Messages", 0, "MessageId"); id != baseMessagePrefix+"Success" {
+		t.Errorf("Messages %v", s["Messages"])
+	}
+	if rel := fmt.Sprint(at(s, "Messages", 0, "RelatedProperties")); rel != "[/Attributes/ProcTurboMode /Attributes/PxeNicIndex]" {
+		t.Errorf("RelatedProperties %s", rel)
+	}
 }

@@ -213,6 +213,11 @@ def run(args):
     bios.refresh()
     check(bios.attributes["ProcTurboMode"] == "Disabled" and not bios.pending_attributes,
           "BIOS after the boot: %s pending %s" % (bios.attributes, bios.pending_attributes))
+    # Ironic's BIOS interface asks whether the staged settings took effect.
+    from sushy.resources import settings as sushy_settings
+    st = bios.update_status
+    info("update status %s: %s" % (st.status, [m.message for m in st.messages or []]))
+    check(st.status == sushy_settings.UPDATE_SUCCESS, "update_status %s" % st.status)
 
     step("restart: the boot order applies")
     system.reset_system(sushy.RESET_FORCE_RESTART)

@@ -31,8 +31,8 @@ const (
 	maxConcurrentExpands = 2
 	expandWait           = 5 * time.Second
 	expandRetryAfter     = 2 // seconds, in the 503's Retry-After
-	// expandChunk is the size at which the answer under construction
-	// is cut into a new buffer, so it grows without copying.
+	// expandChunk is the size of each new piece of an answer under
+	// construction: it grows by pieces, never copying what it holds.
 	expandChunk = 256 << 10
 )
 

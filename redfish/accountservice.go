@@ -154,7 +154,7 @@ const accountsPath = "/redfish/v1/AccountService/Accounts"
 
 type accountBody struct {
 	UserName *string `json:"UserName"`
-	Password *string `json:"Password"`
+	Password *string `json:"Password" nullable:"true"` // read as null, so null is no change
 	RoleID   *string `json:"RoleId" validate:"omitempty,oneof=Administrator Operator ReadOnly"`
 	Enabled  *bool   `json:"Enabled"`
 	Locked   *bool   `json:"Locked"`

@@ -195,14 +195,15 @@ type bootPatch struct {
 	BootSourceOverrideTarget     *string   `json:"BootSourceOverrideTarget" validate:"omitempty,oneof=None Pxe Floppy Cd Usb Hdd BiosSetup Utilities Diags UefiShell UefiTarget SDCard UefiHttp RemoteDrive UefiBootNext Recovery"`
 	BootSourceOverrideEnabled    *string   `json:"BootSourceOverrideEnabled" validate:"omitempty,oneof=Disabled Once Continuous"`
 	BootSourceOverrideMode       *string   `json:"BootSourceOverrideMode" validate:"omitempty,oneof=UEFI Legacy"`
-	UefiTargetBootSourceOverride *string   `json:"UefiTargetBootSourceOverride"`
+	UefiTargetBootSourceOverride *string   `json:"UefiTargetBootSourceOverride" nullable:"true"` // null clears it
 	BootOrder                    *[]string `json:"BootOrder"`
-	BootNext                     *string   `json:"BootNext"`
+	BootNext                     *string   `json:"BootNext" nullable:"true"` // null clears it
 }
 
 // change turns the PATCH into a machine BootChange. raw is the Boot
 // object as sent, where a null BootNext or UefiTargetBootSourceOverride
-// (which clears it) differs from an absent one; BootOrder cannot be null.
+// (which clears it) differs from an absent one; decodeBody has refused
+// every other null.
 func (b *bootPatch) change(raw json.RawMessage) (hardware.BootChange, error) {
 	var c hardware.BootChange
 	if b.BootSourceOverrideTarget != nil {
@@ -223,9 +224,6 @@ func (b *bootPatch) change(raw json.RawMessage) (hardware.BootChange, error) {
 	}
 	if string(members["BootNext"]) == "null" {
 		c.Next = &empty
-	}
-	if string(members["BootOrder"]) == "null" {
-		return c, apiErr(http.StatusBadRequest, "PropertyValueTypeError", "null", "/Boot/BootOrder")
 	}
 	c.Order = b.BootOrder
 	return c, nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -39,6 +40,16 @@ var validate = func() *validator.Validate {
 // pointer fields, so absence is visible) and validates it. Every failure
 // is a 400 (or 413) with the Base registry message that names the problem.
 // An empty body is allowed only for actions.
+//
+// A member whose value is null, at any depth, is refused (400
+// PropertyValueTypeError "null" and its JSON pointer; for actions
+// ActionParameterValueTypeError "null", the parameter and the action)
+// unless its field is tagged nullable:"true": decoding alone would make an
+// explicit null look like an absent member, a request that silently
+// changes nothing. The tag is for the few properties whose schema is
+// nullable and to which null means something bmcd does (see
+// acceptsNull). Array elements are never null: bmcd replaces an array
+// whole and does not take DSP0266's null-to-remove-an-element form.
 func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMessage, error) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -88,6 +99,12 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 	// every member name is checked exactly against the body's struct first.
 	if path := unknownMember(raw, reflect.TypeOf(dst), ""); path != "" {
 		return nil, unknownError(path, kind)
+	}
+	if path, ok := refusedNull(raw, reflect.TypeOf(dst), ""); ok {
+		if kind.action != "" {
+			return nil, apiErr(http.StatusBadRequest, "ActionParameterValueTypeError", "null", path, kind.action)
+		}
+		return nil, apiErr(http.StatusBadRequest, "PropertyValueTypeError", "null", pointer(path))
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -213,6 +230,74 @@ func unknownMember(raw []byte, t reflect.Type, prefix string) string {
 	}
 	return ""
 }
+
+// acceptsNull reports whether a body field takes an explicit null: its
+// tag says nullable:"true" because the property is nullable in its
+// schema and null means something bmcd does (VirtualMedia Image: eject;
+// Boot BootNext and UefiTargetBootSourceOverride: clear; ManagerAccount
+// Password, always read as null: unchanged). The handler tells that null
+// from absence with the raw members decodeBody returns.
+// TestNullableTagsAgreeWithSchemas checks every tag against the schemas.
+func acceptsNull(f reflect.StructField) bool { return f.Tag.Get("nullable") == "true" }
+
+// refusedNull returns the dotted path of the first null in raw (members
+// in name order, then array elements, depth first) that t does not take,
+// and true; or false when there is none. Array elements are named by
+// their index ("Boot.BootOrder.1"). It looks into struct fields and
+// arrays; maps, interfaces and json.RawMessage are the handler's to
+// check. Values of the wrong type are left to the decoder to report.
+func refusedNull(raw json.RawMessage, t reflect.Type, prefix string) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct:
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return "", false
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			f, ok := jsonField(t, k)
+			if !ok {
+				continue // unknownMember has reported these
+			}
+			if isNull(obj[k]) {
+				if acceptsNull(f) {
+					continue
+				}
+				return prefix + k, true
+			}
+			if p, ok := refusedNull(obj[k], f.Type, prefix+k+"."); ok {
+				return p, true
+			}
+		}
+	case t.Kind() == reflect.Slice && t != rawMessageType && t.Elem().Kind() != reflect.Uint8:
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return "", false
+		}
+		for i, e := range elems {
+			at := prefix + strconv.Itoa(i)
+			if isNull(e) {
+				return at, true
+			}
+			if p, ok := refusedNull(e, t.Elem(), at+"."); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+var rawMessageType = reflect.TypeOf(json.RawMessage(nil))
+
+// isNull reports whether v, one JSON value, is null.
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
 
 // jsonField finds the field of struct t whose JSON name is exactly name.
 func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {

@@ -1,7 +1,6 @@
 package redfish
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -338,94 +337,4 @@ func page(m M, members reflect.Value, path string, q *query, pageSize int) M {
 // not given).
 var reservedProperties = map[string]bool{
 	"@odata.id": true, "@odata.type": true, "@odata.context": true, "@odata.etag": true,
-}
-
-// applySelect keeps in obj the reserved properties, the selected ones
-// and the annotations of selected ones (Members@odata.count with
-// Members), narrowing objects and arrays of objects by their sub-paths.
-// When obj is a collection whose members are expanded and the selection
-// does not name Members, it applies to each member instead, as DSP0266's
-// "GET /redfish/v1/Systems?$select=UUID&$expand=.($levels=1)" does.
-func applySelect(obj map[string]any, n *selectNode) {
-	if _, named := n.children["Members"]; !named && expandedMembers(obj) {
-		members := obj["Members"].([]any)
-		for i, mem := range members {
-			if o := asObject(mem); o != nil {
-				applySelect(o, n)
-				members[i] = o
-			}
-		}
-		for k := range obj {
-			if !reservedProperties[k] && k != "Members" && !strings.HasPrefix(k, "Members@") {
-				delete(obj, k)
-			}
-		}
-		return
-	}
-	for k, v := range obj {
-		if reservedProperties[k] {
-			continue
-		}
-		c, ok := n.children[k]
-		if !ok {
-			if base, _, annotation := strings.Cut(k, "@"); annotation && base != "" {
-				if _, ok := n.children[base]; ok {
-					continue
-				}
-			}
-			delete(obj, k)
-			continue
-		}
-		if c.whole {
-			continue
-		}
-		obj[k] = selectValue(v, c)
-	}
-}
-
-// selectValue narrows a property value by its selected sub-paths.
-func selectValue(v any, n *selectNode) any {
-	switch t := v.(type) {
-	case json.RawMessage:
-		if d, err := decodeJSON(t); err == nil {
-			return selectValue(d, n)
-		}
-	case map[string]any:
-		applySelect(t, n)
-	case []any:
-		for i, e := range t {
-			t[i] = selectValue(e, n)
-		}
-	}
-	return v
-}
-
-// asObject returns v as a decoded JSON object, decoding a raw (expanded)
-// one; the caller stores the result back.
-func asObject(v any) map[string]any {
-	switch t := v.(type) {
-	case map[string]any:
-		return t
-	case json.RawMessage:
-		if o, err := decodeObject(t); err == nil {
-			return o
-		}
-	}
-	return nil
-}
-
-// expandedMembers reports whether obj is a collection whose Members are
-// resources rather than bare references.
-func expandedMembers(obj map[string]any) bool {
-	ms, ok := obj["Members"].([]any)
-	if !ok || len(ms) == 0 {
-		return false
-	}
-	switch t := ms[0].(type) {
-	case json.RawMessage:
-		return true
-	case map[string]any:
-		return len(t) > 1
-	}
-	return false
 }

@@ -280,7 +280,7 @@ func TestExpandETag(t *testing.T) {
 
 func TestExpandTooLarge(t *testing.T) {
 	e := newEnv(t)
-	e.svc.expandBytes = 2000
+	e.svc.expand.maxBytes = 2000
 	e.get("/redfish/v1/Systems?$expand=.").wantError(http.StatusInsufficientStorage, "InsufficientStorage")
 	e.get("/redfish/v1/Systems/0/Storage?$expand=.").want(http.StatusOK)
 }

@@ -64,9 +64,18 @@ func (res *resource) allow() string {
 
 var etagSeed = maphash.MakeSeed()
 
-// etagOf is the strong entity tag of a rendered body.
-func etagOf(body []byte) string {
-	return fmt.Sprintf(`"%016x"`, maphash.Bytes(etagSeed, body))
+// etagOf is the strong entity tag of a rendered body, given whole or in
+// consecutive pieces (the tag of their concatenation).
+func etagOf(body ...[]byte) string {
+	if len(body) == 1 {
+		return fmt.Sprintf(`"%016x"`, maphash.Bytes(etagSeed, body[0]))
+	}
+	var h maphash.Hash
+	h.SetSeed(etagSeed)
+	for _, b := range body {
+		_, _ = h.Write(b)
+	}
+	return fmt.Sprintf(`"%016x"`, h.Sum64())
 }
 
 // etagMatch compares entity tags as Redfish clients send them: weak and
@@ -204,7 +213,7 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			if !errors.As(err, &ae) {
 				ae = fromHardware(err)
 			}
-			if ae.status >= 500 && ae.status != http.StatusInsufficientStorage {
+			if ae.status >= 500 && ae.status != http.StatusInsufficientStorage && ae.status != http.StatusServiceUnavailable {
 				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			} else if ae.cause != nil {
 				s.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "status", ae.status, "cause", ae.cause)
@@ -268,7 +277,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 				return err
 			}
 		}
-		return writeRendered(w, r, c.body, c.etag, c.link)
+		return writeRendered(w, r, c.etag, c.link, c.body)
 	}
 	if c != nil && q.hasCollectionParams() {
 		// A cached rendering: the collection parameters need the value.
@@ -295,35 +304,38 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 	// the resource itself, byte for byte.
 	wholeExcerpt := q.excerpt && len(excerptProperties[schemaName(c.odataType)]) == 0
 	if !q.shapesBody() || (wholeExcerpt && q.expand == expandNone && q.sel == nil) {
-		return writeRendered(w, r, c.body, c.etag, c.link)
+		return writeRendered(w, r, c.etag, c.link, c.body)
 	}
 	doc, err := decodeObject(c.body)
 	if err != nil {
 		return internalError(err)
 	}
-	etag := c.etag
-	x := &expander{s: s, parent: r, typ: q.expand}
-	if q.expand != expandNone {
-		if err := x.expand(doc, r.URL.Path, q.levels); err != nil {
-			return err
-		}
-	}
+	// excerpt keeps top-level properties only: applied first, it spares
+	// expanding what it drops, with the same answer.
 	if q.excerpt {
 		applyExcerpt(doc, c.odataType)
 	}
-	if q.sel != nil {
-		applySelect(doc, q.sel)
+	levels := 0
+	if q.expand != expandNone {
+		release, err := s.expand.acquire(w, r)
+		if err != nil {
+			return err
+		}
+		defer release()
+		levels = q.levels
 	}
-	body, err := appendJSON(make([]byte, 0, len(c.body)+x.bytes), doc)
-	if err != nil {
-		return internalError(err)
+	x := s.newExpander(r, q.expand, len(c.body)+512)
+	if err := x.render(doc, r.URL.Path, levels, q.sel); err != nil {
+		return err
 	}
+	body := x.body()
+	etag := c.etag
 	if q.expand != expandNone {
 		// The answer holds other resources: its tag is its own. $select
 		// and excerpt derive from this resource alone and keep its tag.
-		etag = etagOf(body)
+		etag = etagOf(body...)
 	}
-	return writeRendered(w, r, body, etag, c.link)
+	return writeRendered(w, r, etag, c.link, body...)
 }
 
 // serveOnly answers the only query parameter on a one-member collection
@@ -343,7 +355,7 @@ func (s *Service) serveOnly(w http.ResponseWriter, r *http.Request, member any) 
 	if err != nil {
 		return err
 	}
-	return writeRendered(w, r, c.body, c.etag, c.link)
+	return writeRendered(w, r, c.etag, c.link, c.body)
 }
 
 // renderDoc renders a GET result with its @odata.etag and notes its type.
@@ -380,7 +392,9 @@ func describedBy(odataType string) []string {
 // schemaBaseURI is where DMTF publishes the schemas, as $metadata says.
 const schemaBaseURI = "http://redfish.dmtf.org/schemas/v1/"
 
-func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag string, link []string) error {
+// writeRendered answers a GET or HEAD with a rendered body, given whole
+// or in consecutive pieces: 304 when If-None-Match names its tag.
+func writeRendered(w http.ResponseWriter, r *http.Request, etag string, link []string, body ...[]byte) error {
 	h := w.Header()
 	h.Set("ETag", etag)
 	if link != nil {
@@ -393,7 +407,11 @@ func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag str
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
-		_, _ = w.Write(body)
+		for _, b := range body {
+			if _, err := w.Write(b); err != nil {
+				break
+			}
+		}
 	}
 	return nil
 }

@@ -57,10 +57,10 @@ type Service struct {
 	// service makes to itself ($expand, only) and for Allow headers.
 	resources map[string]*resource
 	// Bounds of query answers (tests lower them): members per collection
-	// response, and bytes one $expand answer may embed.
-	pageSize    int
-	expandBytes int
-	events      *eventService
+	// response, and the bounds of $expand (expand.go).
+	pageSize int
+	expand   expandLimits
+	events   *eventService
 	// stopAccounts ends the session table's watch of the accounts.
 	stopAccounts func()
 }
@@ -68,15 +68,15 @@ type Service struct {
 // New builds the service and its routes.
 func New(cfg Config) *Service {
 	s := &Service{
-		cfg:         cfg,
-		log:         cfg.Log,
-		accounts:    cfg.Accounts,
-		machines:    map[string]*hardware.Machine{},
-		resources:   map[string]*resource{},
-		pageSize:    collectionPageSize,
-		expandBytes: maxExpandBytes,
-		sessions:    newSessions(cfg.SessionTimeout),
-		logins:      auth.NewLimiter[loginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill),
+		cfg:       cfg,
+		log:       cfg.Log,
+		accounts:  cfg.Accounts,
+		machines:  map[string]*hardware.Machine{},
+		resources: map[string]*resource{},
+		pageSize:  collectionPageSize,
+		expand:    newExpandLimits(),
+		sessions:  newSessions(cfg.SessionTimeout),
+		logins:    auth.NewLimiter[loginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -118,7 +118,7 @@ func TestReset(t *testing.T) {
 	}{
 		{"no ResetType", `{}`, 400, "ActionParameterMissing", []string{"ComputerSystem.Reset", "ResetType"}},
 		{"empty body", ``, 400, "ActionParameterMissing", nil},
-		{"null ResetType", M{"ResetType": nil}, 400, "ActionParameterMissing", nil},
+		{"null ResetType", M{"ResetType": nil}, 400, "ActionParameterValueTypeError", []string{"null", "ResetType", "ComputerSystem.Reset"}},
 		{"bogus", M{"ResetType": "Explode"}, 400, "ActionParameterValueNotInList", []string{"Explode", "ResetType", "ComputerSystem.Reset"}},
 		{"valid enum, not supported", M{"ResetType": "Suspend"}, 400, "ActionParameterValueNotInList", []string{"Suspend", "ResetType", "ComputerSystem.Reset"}},
 		{"unknown parameter", M{"ResetType": "On", "Force": true}, 400, "ActionParameterUnknown", []string{"ComputerSystem.Reset", "Force"}},
@@ -228,14 +228,14 @@ func TestBiosSettings(t *testing.T) {
 		{M{"Attributes": M{"ProcTurboMode": 1}}, "PropertyValueTypeError"},
 		{M{"Attributes": M{"BootMode": "BIOS"}}, "PropertyValueNotInList"},
 		{M{"Attributes": "x"}, "PropertyValueTypeError"},
-		{M{"Attributes": nil}, "PropertyMissing"},
+		{M{"Attributes": nil}, "PropertyValueTypeError"}, // null is not "absent"
 		{M{"Id": "x"}, "PropertyNotWritable"},
 		{M{"Foo": "x"}, "PropertyUnknown"},
 	} {
 		e.patch(bios+"/Settings", tc.body).wantError(http.StatusBadRequest, tc.key)
 	}
 	if r := e.patch(bios+"/Settings", M{"Attributes": nil}); !contains(r.args(), "/Attributes") {
-		t.Errorf("PropertyMissing args %q", r.args())
+		t.Errorf("PropertyValueTypeError args %q", r.args())
 	}
 	e.powerOn("0")
 	eventually(t, "pending BIOS settings applied", func() bool {

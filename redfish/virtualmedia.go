@@ -346,7 +346,7 @@ func (s *Service) ejectMedia(w http.ResponseWriter, r *http.Request, owner strin
 }
 
 type mediaPatch struct {
-	Image                *string `json:"Image"`
+	Image                *string `json:"Image" nullable:"true"` // null ejects
 	Inserted             *bool   `json:"Inserted"`
 	WriteProtected       *bool   `json:"WriteProtected"`
 	TransferProtocolType *string `json:"TransferProtocolType" validate:"omitempty,oneof=CIFS FTP SFTP HTTP HTTPS NFS SCP TFTP OEM"`
@@ -383,9 +383,6 @@ func (s *Service) patchMedia(r *http.Request, owner string) (err error) {
 	top, err := decodeBody(r, &p, bodyKind{readOnly: func(n string) bool { return mediaReadOnly[n] }})
 	if err != nil {
 		return err
-	}
-	if string(top["VerifyCertificate"]) == "null" {
-		return apiErr(http.StatusBadRequest, "PropertyValueTypeError", "null", "/VerifyCertificate")
 	}
 	eject := string(top["Image"]) == "null" || (p.Image != nil && *p.Image == "")
 	replace := !eject && p.Image != nil

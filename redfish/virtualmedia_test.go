@@ -80,7 +80,7 @@ func TestInsertMediaErrors(t *testing.T) {
 		{"bad escape", M{"Image": "http://127.0.0.1/%zz"}, 400, "ActionParameterValueFormatError", nil},
 		{"no Image", M{"Inserted": true}, 400, "ActionParameterMissing", []string{action, "Image"}},
 		{"no body", "", 400, "ActionParameterMissing", []string{action, "Image"}},
-		{"Image null", M{"Image": nil}, 400, "ActionParameterMissing", nil},
+		{"Image null", M{"Image": nil}, 400, "ActionParameterValueTypeError", []string{"null", "Image", action}},
 		{"Image number", M{"Image": 7}, 400, "ActionParameterValueTypeError", []string{"7", "Image", action}},
 		{"Inserted string", M{"Image": img.URL + "/ok.iso", "Inserted": "false"}, 400, "ActionParameterValueTypeError", []string{"false", "Inserted", action}},
 		{"unknown parameter", M{"Image": img.URL + "/ok.iso", "Bogus": 1}, 400, "ActionParameterUnknown", []string{action, "Bogus"}},

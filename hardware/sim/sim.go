@@ -41,7 +41,8 @@ const (
 
 // Machine is a simulated server. It implements hardware.Backend,
 // hardware.MediaBackend, hardware.SensorReader, hardware.PowerWatcher,
-// hardware.POSTReporter and hardware.FirmwareUpdater.
+// hardware.POSTReporter, hardware.PowerResumer and
+// hardware.FirmwareUpdater.
 type Machine struct {
 	cfg   Config
 	info  hardware.Info
@@ -259,6 +260,40 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		}
 	default:
 		return fmt.Errorf("reset type %q: %w", r, hardware.ErrNotSupported)
+	}
+	return nil
+}
+
+// ResumePower implements hardware.PowerResumer. The simulated host runs
+// inside bmcd, so when bmcd starts again the host is taken up where it
+// was, without a new boot and without reporting a change: Off stays Off,
+// On stays On (the OS at its login prompt), a POST in progress (PoweringOn,
+// or On with post after a warm reset) starts again and boots once, through
+// fw, and a graceful shutdown in progress completes (Off; a restart that
+// was to follow it is not remembered). Another state is ErrInvalid.
+func (m *Machine) ResumePower(s hardware.PowerState, post bool, fw hardware.Firmware) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("simulated machine closed: %w", hardware.ErrState)
+	}
+	switch s {
+	case hardware.PowerOff, hardware.PowerOn, hardware.PowerPoweringOn, hardware.PowerPoweringOff:
+	default:
+		return fmt.Errorf("resume power state %q: %w", s, hardware.ErrInvalid)
+	}
+	m.cancelLocked()
+	m.state = s // as it was: no change to report
+	m.bootedAt = time.Time{}
+	m.con.state = shellDown
+	switch {
+	case s == hardware.PowerPoweringOn || s == hardware.PowerOn && post:
+		m.postLocked(fw)
+	case s == hardware.PowerOn:
+		m.bootedAt = time.Now()
+		m.con.fw, m.con.state = fw, shellLogin
+	case s == hardware.PowerPoweringOff:
+		m.shutdownLocked(nil)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -95,13 +97,30 @@ func TestSushyFirmwareUpdate(t *testing.T) {
 	if v := b.Get(t, "/redfish/v1/Systems/0")["BiosVersion"]; v == "2.5.0" {
 		t.Error("system 0 was updated too")
 	}
+	tasks := taskURIs.FindAllString(out, -1)
+	if len(tasks) < 3 {
+		t.Errorf("the flow named tasks %v", tasks)
+	}
 	b.Terminate(10 * time.Second)
 	b.Start()
 	if v := b.Get(t, "/redfish/v1/Systems/1")["BiosVersion"]; v != "2.5.0" {
 		t.Errorf("after a restart BiosVersion %v", v)
 	}
+	// Task Ids are never reused: what sushy (Ironic) kept answers 404
+	// after a restart, and a new task gets an Id of its own.
+	for _, u := range tasks {
+		b.Must(t, http.StatusNotFound, request{Method: http.MethodGet, Path: u})
+	}
+	r := b.Must(t, http.StatusAccepted, request{Method: http.MethodPost, Path: "/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+		Body: map[string]any{"ImageURI": fw.URL + "/firmware/disk0-1.0.5.bin", "Targets": []string{"/redfish/v1/Systems/0"}}})
+	if id, _ := r.JSON(t)["@odata.id"].(string); id == "" || slices.Contains(tasks, id) {
+		t.Errorf("after a restart the new task is %q (before: %v)", id, tasks)
+	}
 	t.Logf("sushy firmware flow:\n%s", out)
 }
+
+// taskURIs finds the task URIs a client script printed.
+var taskURIs = regexp.MustCompile(`/redfish/v1/TaskService/Tasks/[0-9]+`)
 
 // TestGofishFirmwareUpdate drives the UpdateService with gofish: the
 // FirmwareInventory, SimpleUpdate followed through its task monitor, and

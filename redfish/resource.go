@@ -229,6 +229,13 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 	if err != nil {
 		return err
 	}
+	status := http.StatusOK
+	if d, ok := v.(inProgress); ok {
+		for k, vs := range d.header {
+			w.Header()[k] = vs
+		}
+		v, status = d.body, http.StatusAccepted
+	}
 	switch d := v.(type) {
 	case statusDocument:
 		for k, vs := range d.header {
@@ -262,7 +269,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 				return err
 			}
 		}
-		return writeRendered(w, r, c.body, c.etag, c.link)
+		return writeRenderedStatus(w, r, status, c.body, c.etag, c.link)
 	}
 	if c != nil && q.hasCollectionParams() {
 		// A cached rendering: the collection parameters need the value.
@@ -289,7 +296,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 	// the resource itself, byte for byte.
 	wholeExcerpt := q.excerpt && len(excerptProperties[schemaName(c.odataType)]) == 0
 	if !q.shapesBody() || (wholeExcerpt && q.expand == expandNone && q.sel == nil) {
-		return writeRendered(w, r, c.body, c.etag, c.link)
+		return writeRenderedStatus(w, r, status, c.body, c.etag, c.link)
 	}
 	doc, err := decodeObject(c.body)
 	if err != nil {
@@ -317,7 +324,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 		// and excerpt derive from this resource alone and keep its tag.
 		etag = etagOf(body)
 	}
-	return writeRendered(w, r, body, etag, c.link)
+	return writeRenderedStatus(w, r, status, body, etag, c.link)
 }
 
 // serveOnly answers the only query parameter on a one-member collection
@@ -375,6 +382,12 @@ func describedBy(odataType string) []string {
 const schemaBaseURI = "http://redfish.dmtf.org/schemas/v1/"
 
 func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag string, link []string) error {
+	return writeRenderedStatus(w, r, http.StatusOK, body, etag, link)
+}
+
+// writeRenderedStatus is writeRendered with another success status (202
+// for an inProgress document).
+func writeRenderedStatus(w http.ResponseWriter, r *http.Request, status int, body []byte, etag string, link []string) error {
 	h := w.Header()
 	h.Set("ETag", etag)
 	if link != nil {
@@ -385,12 +398,26 @@ func writeRendered(w http.ResponseWriter, r *http.Request, body []byte, etag str
 		return nil
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	if r.Method == http.MethodGet {
 		_, _ = w.Write(body)
 	}
 	return nil
 }
+
+// inProgress is a GET result for a resource that stands for an operation
+// still under way (a running Task): it is served as any other GET (ETag,
+// Link, query parameters) but answers 202 Accepted, with header added
+// (Retry-After), as real services answer for a running Task and as the
+// task monitor does (DSP0266 "Asynchronous operations"). Embedded by
+// $expand it is just its body.
+type inProgress struct {
+	body   M
+	header http.Header
+}
+
+// MarshalJSON renders the body.
+func (d inProgress) MarshalJSON() ([]byte, error) { return json.Marshal(d.body) }
 
 // checkIfMatch enforces If-Match on a PATCH against the resource's current
 // representation.

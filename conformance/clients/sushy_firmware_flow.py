@@ -10,8 +10,12 @@ the Task through sushy's task monitor, reset the System, and read the new
 BiosVersion and FirmwareInventory version. With --https-image-url, an
 image on an https server with its own (self-signed) certificate is then
 updated with VerifyRemoteServerCertificate left at its default (false), as
-Ironic and Metal3 leave it. Then an image that is not there must end its
-Task in Exception. Written for Debian's python3-sushy 4.3.3.
+Ironic and Metal3 leave it. An image served slowly from 127.0.0.1 (a
+server in this script that sleeps between chunks) must keep
+TaskMonitor.check_is_processing true until its Task ends: sushy polls the
+Task's own URI, which must answer 202 while the task runs, or Ironic fails
+the update. Then an image that is not there must end its Task in
+Exception. Written for Debian's python3-sushy 4.3.3.
 
 Prints each step and exits 0 on success, 1 on a failed check, 2 on an
 unexpected exception.
@@ -24,7 +28,9 @@ usage: sushy_firmware_flow.py --url https://127.0.0.1:8443 --username admin \
 """
 
 import argparse
+import http.server
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -83,12 +89,15 @@ def get_task_monitor(conn, uri):
 
 
 def wait_task(conn, uri, timeout=60.0):
-    """Poll the task as Ironic's periodic check does, until it ends.
+    """Poll the task exactly as Ironic's periodic check does, until it ends.
 
-    Ironic calls get_task_monitor(uri) and, once is_processing is false,
-    get_task(). sushy keeps the task's own URI (the @odata.id of the 202
-    body), which answers 200 at once, so a task still Running is polled
-    again here (Ironic's check runs every minute and sees it done).
+    Ironic (ironic/drivers/modules/redfish/firmware.py,
+    _check_node_firmware_update) keeps the monitor URI sushy gave it (the
+    Task's own URI: TaskMonitor.from_response takes the @odata.id of the
+    202 body), calls get_task_monitor(uri) and, as soon as is_processing
+    is false, get_task(): a TaskState other than Completed then fails the
+    update. So the Task must answer 202 while it runs, as real BMCs do;
+    nothing here polls again.
     """
     deadline = time.monotonic() + timeout
     polls = 0
@@ -97,17 +106,59 @@ def wait_task(conn, uri, timeout=60.0):
         monitor = get_task_monitor(conn, uri)
         if not monitor.is_processing:
             task = monitor.get_task()
-            if task.task_state not in RUNNING:
-                info("task %s after %d polls: %s, %s, %s%%" % (
-                    task.identity, polls, task.task_state.value,
-                    task.task_status.value if task.task_status else None,
-                    task.percent_complete))
-                for m in task.messages or []:
-                    info("  %s: %s" % (m.message_id, m.message))
-                return task
+            info("task %s (%s) after %d polls: %s, %s, %s%%" % (
+                task.identity, uri, polls, task.task_state.value,
+                task.task_status.value if task.task_status else None,
+                task.percent_complete))
+            for m in task.messages or []:
+                info("  %s: %s" % (m.message_id, m.message))
+            check(task.task_state not in RUNNING,
+                  "is_processing is false while the task is %s: Ironic "
+                  "would fail the update" % task.task_state.value)
+            return task
         if time.monotonic() > deadline:
             raise CheckFailed("task %s still running after %.0fs" % (uri, timeout))
         time.sleep(0.2)
+
+
+class SlowImage(object):
+    """An image server on 127.0.0.1 that sends in chunks, sleeping between
+    them, so the update's Task runs for a while."""
+
+    def __init__(self, name, chunks=8, chunk_size=16 << 10, pause=0.25):
+        body = b"\x7fFW" + b"\0" * (chunks * chunk_size - 3)
+        state = {"done": None, "sent": 0}
+        self.state = state
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path != "/" + name:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for i in range(0, len(body), chunk_size):
+                    if i:
+                        time.sleep(pause)
+                    self.wfile.write(body[i:i + chunk_size])
+                    self.wfile.flush()
+                    state["sent"] += 1
+                state["done"] = time.monotonic()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/%s" % (self.server.server_port, name)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def bios_entry(update_service, system_path, staged=False):
@@ -261,6 +312,38 @@ def run(args):
         info("FirmwareInventory: %s" % versions)
         check(args.https_version in versions.values(),
               "no FirmwareInventory member at %s" % args.https_version)
+
+    step("a slowly served image: while check_is_processing loops until "
+         "the task ends")
+    slow = SlowImage("disk0-1.0.4.bin")
+    try:
+        tm = us.simple_update(slow.url, targets=targets)
+        info("task monitor %s (%s)" % (tm.task_monitor_uri, slow.url))
+        polls = 0
+        deadline = time.monotonic() + 60
+        while tm.check_is_processing:
+            polls += 1
+            check(time.monotonic() < deadline, "still processing after 60s")
+            time.sleep(0.2)
+        ended = time.monotonic()
+        info("processing for %d polls; the server sent %d chunks" % (
+            polls, slow.state["sent"]))
+        check(slow.state["done"] is not None and slow.state["done"] <= ended,
+              "is_processing turned false while the image was still being "
+              "sent (%d chunks)" % slow.state["sent"])
+        check(polls >= 2, "only %d polls while the image took seconds" % polls)
+        task = tm.get_task()
+        check(task.task_state == sushy.TASK_STATE_COMPLETED,
+              "task %s after processing ended" % task.task_state)
+        # And the way Ironic's periodic check sees the ended task.
+        task = wait_task(conn, tm.task_monitor_uri)
+        check(task.task_state == sushy.TASK_STATE_COMPLETED,
+              "task %s" % task.task_state)
+        versions = inventory_versions(us)
+        check("1.0.4" in versions.values(),
+              "no FirmwareInventory member at 1.0.4: %s" % versions)
+    finally:
+        slow.close()
 
     step("an image that is not there ends the task in Exception")
     monitor = us.simple_update(args.missing_url, targets=targets)

@@ -101,7 +101,7 @@ func inventory(seed, id string) hardware.Info {
 		SKU:               "SIM-S1",
 		PartNumber:        "S1-0001",
 		UUID:              fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]),
-		BiosVersion:       "SIM 2.4.1 (2026-06-01)",
+		BiosVersion:       biosVersion(biosFactoryVersion, biosFactoryDate),
 		HostName:          "sim-" + id,
 		ProcessorCount:    2,
 		ProcessorModel:    "Simulated x86-64 CPU @ 2.40GHz",

@@ -25,7 +25,9 @@ type Config struct {
 	PowerOnDelay  time.Duration // Off -> On (POST)
 	PowerOffDelay time.Duration // minimum off time in a power cycle
 	ShutdownDelay time.Duration // ACPI graceful shutdown of the OS
-	// PoweredOn starts the machine On instead of Off.
+	// PoweredOn starts the machine On instead of Off. It is the state of
+	// a machine first created: once a hardware.Machine recorded a power
+	// state, a restart of bmcd resumes that one (ResumePower).
 	PoweredOn bool
 	// Fetcher fetches virtual media images (under each slot's TLS policy)
 	// and firmware update images; nil uses the defaults of internal/fetch.

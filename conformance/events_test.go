@@ -316,9 +316,11 @@ func TestEventsEndToEnd(t *testing.T) {
 		return record(p.doc)
 	}
 
-	// ipmitool power on: the host is On simPowerOnDelay later.
+	// ipmitool power on: the power is applied at once (the host POSTs,
+	// and is On simPowerOnDelay later).
+	start := time.Now()
 	ib.mustIpmitool(t, "0", nil, "Up/On", "power", "on")
-	on := both("ResourceEvent.1.4.ResourcePoweredOn", time.Now(), simPowerOnDelay+eventBudget)
+	on := both("ResourceEvent.1.4.ResourcePoweredOn", start, eventBudget+time.Since(start))
 	if origin(on) != "/redfish/v1/Systems/0" || on["Message"] != "The resource '/redfish/v1/Systems/0' has powered on." {
 		t.Errorf("power-on event %v", on)
 	}
@@ -335,7 +337,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	ib.mustIpmitool(t, "0", nil, "Power off/down", "sel", "get", fmt.Sprintf("0x%04x", id))
 
 	// Redfish reset: ForceOff.
-	start := time.Now()
+	start = time.Now()
 	ib.Must(t, http.StatusNoContent, request{Method: http.MethodPost, Path: "/redfish/v1/Systems/0/Actions/ComputerSystem.Reset",
 		Body: map[string]any{"ResetType": "ForceOff"}})
 	both("ResourceEvent.1.4.ResourcePoweredOff", start, eventBudget)
@@ -436,11 +438,14 @@ func TestEventsEndToEnd(t *testing.T) {
 	if err != nil || len(subs) != 1 || subs[0].ODataID != subURI || subs[0].Context != "e2e" {
 		t.Fatalf("after a restart, gofish lists %d subscriptions (%v)", len(subs), err)
 	}
-	// (bmcd restarts its simulated host Off, the AlwaysOff restore policy.)
+	// (A restart of bmcd is not a power loss: the host is still On.)
+	if ps := ib.Get(t, "/redfish/v1/Systems/0")["PowerState"]; ps != "On" {
+		t.Errorf("after a restart of bmcd the host is %v", ps)
+	}
 	start = time.Now()
 	ib.Must(t, http.StatusNoContent, request{Method: http.MethodPost, Path: "/redfish/v1/Systems/0/Actions/ComputerSystem.Reset",
-		Body: map[string]any{"ResetType": "On"}})
-	p := sink.await(t, "ResourceEvent.1.4.ResourcePoweredOn", start, simPowerOnDelay+eventBudget)
+		Body: map[string]any{"ResetType": "ForceOff"}})
+	p := sink.await(t, "ResourceEvent.1.4.ResourcePoweredOff", start, eventBudget)
 	if p.header.Get("X-Subscriber-Token") != "t0k3n" {
 		t.Errorf("after a restart the headers are %v", p.header)
 	}

@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,16 +94,43 @@ func TestSushyFirmwareUpdate(t *testing.T) {
 		t.Errorf("bmcd fetched %d http and %d https images sushy asked for", fw.hits.Load(), fwTLS.hits.Load())
 	}
 	// The other system was not touched, and the update survives a restart.
-	if v := b.Get(t, "/redfish/v1/Systems/0")["BiosVersion"]; v == "2.5.0" {
-		t.Error("system 0 was updated too")
+	// The BIOS shows every version as its factory one, "SIM 2.4.1
+	// (2026-06-01)", dated (the image does not say) the day it came.
+	if v := b.Get(t, "/redfish/v1/Systems/0")["BiosVersion"]; v != "SIM 2.4.1 (2026-06-01)" {
+		t.Errorf("system 0 was updated too: %v", v)
+	}
+	bios1 := b.Get(t, "/redfish/v1/UpdateService/FirmwareInventory/BIOS_1")
+	if v, _ := bios1["Version"].(string); !simBios250.MatchString(v) || bios1["ReleaseDate"] == nil ||
+		v != b.Get(t, "/redfish/v1/Systems/1")["BiosVersion"] {
+		t.Errorf("BIOS_1 %v", bios1)
+	}
+	tasks := taskURIs.FindAllString(out, -1)
+	if len(tasks) < 3 {
+		t.Errorf("the flow named tasks %v", tasks)
 	}
 	b.Terminate(10 * time.Second)
 	b.Start()
-	if v := b.Get(t, "/redfish/v1/Systems/1")["BiosVersion"]; v != "2.5.0" {
-		t.Errorf("after a restart BiosVersion %v", v)
+	if v := b.Get(t, "/redfish/v1/Systems/1")["BiosVersion"]; v != bios1["Version"] {
+		t.Errorf("after a restart BiosVersion %v, before %v", v, bios1["Version"])
+	}
+	// Task Ids are never reused: what sushy (Ironic) kept answers 404
+	// after a restart, and a new task gets an Id of its own.
+	for _, u := range tasks {
+		b.Must(t, http.StatusNotFound, request{Method: http.MethodGet, Path: u})
+	}
+	r := b.Must(t, http.StatusAccepted, request{Method: http.MethodPost, Path: "/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+		Body: map[string]any{"ImageURI": fw.URL + "/firmware/disk0-1.0.5.bin", "Targets": []string{"/redfish/v1/Systems/0"}}})
+	if id, _ := r.JSON(t)["@odata.id"].(string); id == "" || slices.Contains(tasks, id) {
+		t.Errorf("after a restart the new task is %q (before: %v)", id, tasks)
 	}
 	t.Logf("sushy firmware flow:\n%s", out)
 }
+
+// simBios250 is BIOS 2.5.0 as the simulated BIOS shows it.
+var simBios250 = regexp.MustCompile(`^SIM 2\.5\.0 \(\d{4}-\d{2}-\d{2}\)$`)
+
+// taskURIs finds the task URIs a client script printed.
+var taskURIs = regexp.MustCompile(`/redfish/v1/TaskService/Tasks/[0-9]+`)
 
 // TestGofishFirmwareUpdate drives the UpdateService with gofish: the
 // FirmwareInventory, SimpleUpdate followed through its task monitor, and
@@ -122,7 +151,7 @@ func TestGofishFirmwareUpdate(t *testing.T) {
 	if !us.ServiceEnabled || us.MultipartHTTPPushURI == "" {
 		t.Errorf("UpdateService: enabled %v, MultipartHttpPushUri %q", us.ServiceEnabled, us.MultipartHTTPPushURI)
 	}
-	version := func(id string) string {
+	inventory := func(id string) *schemas.SoftwareInventory {
 		t.Helper()
 		inv, err := us.FirmwareInventory()
 		if err != nil {
@@ -130,11 +159,12 @@ func TestGofishFirmwareUpdate(t *testing.T) {
 		}
 		for _, si := range inv {
 			if si.ID == id {
-				return si.Version
+				return si
 			}
 		}
-		return ""
+		return &schemas.SoftwareInventory{}
 	}
+	version := func(id string) string { t.Helper(); return inventory(id).Version }
 	if v, bios := version("BIOS_0"), b.Get(t, "/redfish/v1/Systems/0")["BiosVersion"]; v == "" || v != bios {
 		t.Errorf("FirmwareInventory BIOS_0 %q, BiosVersion %v", v, bios)
 	}
@@ -161,9 +191,10 @@ func TestGofishFirmwareUpdate(t *testing.T) {
 		t.Errorf("Disk0_0 %q after the update", v)
 	}
 
-	// A push update of the BIOS, activated by the next power-on.
+	// A push update of the BIOS, activated by the next power-on; its
+	// header gives its release date.
 	file := filepath.Join(t.TempDir(), "bios-3.1.0.bin")
-	if err := os.WriteFile(file, []byte{0x7f, 'B', 'I', 'O', 'S', 3, 1, 0}, 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("BMCD-FW component=bios version=3.1.0 date=2026-10-01\n\x7fBIOS"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(file)
@@ -187,17 +218,18 @@ func TestGofishFirmwareUpdate(t *testing.T) {
 		t.Fatalf("push task: %v", err)
 	}
 	schemas.DeferredCleanupHTTPResponse(resp)
-	if v := version("Staged_BIOS_0"); v != "3.1.0" {
+	const bios310 = "SIM 3.1.0 (2026-10-01)"
+	if v := version("Staged_BIOS_0"); v != bios310 {
 		t.Errorf("staged BIOS %q", v)
 	}
 	b.Must(t, http.StatusNoContent, request{Method: http.MethodPost, Path: "/redfish/v1/Systems/0/Actions/ComputerSystem.Reset",
 		Body: map[string]any{"ResetType": "On"}})
 	eventually(t, 20*time.Second, func() (bool, string) {
 		v := b.Get(t, "/redfish/v1/Systems/0")["BiosVersion"]
-		return v == "3.1.0", fmt.Sprintf("BiosVersion %v", v)
+		return v == bios310, fmt.Sprintf("BiosVersion %v", v)
 	})
-	if v := version("BIOS_0"); v != "3.1.0" {
-		t.Errorf("FirmwareInventory BIOS_0 %q after the reset", v)
+	if si := inventory("BIOS_0"); si.Version != bios310 || si.ReleaseDate != "2026-10-01T00:00:00Z" {
+		t.Errorf("FirmwareInventory BIOS_0 %q released %q after the reset", si.Version, si.ReleaseDate)
 	}
 	gofishRemoteServerCertificates(t, c, us)
 }

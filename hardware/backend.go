@@ -81,6 +81,22 @@ type PowerWatcher interface {
 	OnPowerChange(fn func(from, to PowerState))
 }
 
+// PowerResumer is implemented by backends whose host runs inside bmcd
+// (the simulation), so that it would otherwise stop whenever bmcd does. A
+// restart of the BMC is not a loss of mains power: real servers keep
+// running while their BMC reboots. When bmcd starts, the Machine hands the
+// backend the power state recorded before it stopped (post: the firmware
+// was running its POST, see POSTReporter), before it registers any
+// PowerWatcher; the backend takes the host up in that state without a new
+// boot (a POST in progress goes on and boots once; fw is the Firmware to
+// call then) and reports no change for it. Backends that observe a real
+// host do not implement it: they report what they see, and the Machine
+// logs any difference from the record (Machine.CheckPower). Errors:
+// ErrInvalid for a state the backend cannot take up.
+type PowerResumer interface {
+	ResumePower(s PowerState, post bool, fw Firmware) error
+}
+
 // POSTReporter is implemented by backends that know when the host firmware
 // is running its power-on self test: while powering on, and with the power
 // still applied (PowerOn) after a warm reset, until the firmware picks its

@@ -22,9 +22,13 @@ type EventKind string
 
 // Event kinds.
 const (
-	EventPowerOn      EventKind = "PowerOn"
-	EventPowerOff     EventKind = "PowerOff"
-	EventReset        EventKind = "Reset" // the management controller was reset
+	EventPowerOn  EventKind = "PowerOn"
+	EventPowerOff EventKind = "PowerOff"
+	EventReset    EventKind = "Reset" // the management controller was reset
+	// EventHostReset: a restart of the host was requested (ResetType:
+	// GracefulRestart, ForceRestart, PowerCycle); the power events it
+	// brings, if any, follow it.
+	EventHostReset    EventKind = "HostReset"
 	EventBoot         EventKind = "Boot"
 	EventNmi          EventKind = "Nmi"
 	EventMediaInsert  EventKind = "MediaInserted"
@@ -87,7 +91,7 @@ type Event struct {
 	// rule that chose it, and what it skipped, e.g. `Boot0002 "UEFI SATA
 	// disk", by BootOrder (boot override Cd skipped: no medium in CD)`.
 	Detail string `json:"detail,omitempty"`
-	// ResetType is the kind of reset (Reset).
+	// ResetType is the kind of reset (Reset, HostReset).
 	ResetType ResetType `json:"reset_type,omitempty"`
 	// Component is the firmware component (FirmwareStaged,
 	// FirmwareUpdated), Version the version its image carries; Image then

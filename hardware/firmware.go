@@ -59,6 +59,7 @@ func (m *Machine) Boot() BootResult {
 	}
 	res, via, notes := m.chooseLocked(&st)
 	st.SecureBootCurrent = st.SecureBoot
+	st.POST = false // the POST ends here
 	if err := m.store.Put(machinesBucket, m.id, &st); err != nil {
 		m.log.Error("persist after boot", "err", err)
 	}

@@ -57,6 +57,10 @@ type StagedFirmware struct {
 	Image   string    `json:"image"` // where it came from: a redacted URL or a file name
 	Size    int64     `json:"size"`  // bytes
 	Staged  time.Time `json:"staged"`
+	// ReleaseDate is the image's date (FirmwareIdentity.ReleaseDate), or
+	// the day bmcd received an image that does not say; zero in state
+	// written before bmcd kept it.
+	ReleaseDate time.Time `json:"release_date,omitzero"`
 }
 
 // ImageSource is where an update image is fetched from, and how.
@@ -82,6 +86,19 @@ type FirmwareImage struct {
 type FirmwareIdentity struct {
 	Component string // a component ID, compared without regard to case
 	Version   string
+	// ReleaseDate is the image's date, zero if it does not say.
+	ReleaseDate time.Time
+}
+
+// FirmwareVersionFormatter is implemented by backends whose firmware
+// shows its version in a form of its own, as the simulated BIOS shows
+// build 2.4.1 of 2026-06-01 as "SIM 2.4.1 (2026-06-01)". The Machine shows
+// an updated component's version, and a staged image's, through it, so
+// every version of a component has the factory one's form. version is what
+// the image says (FirmwareIdentity.Version), released its release date
+// (zero if unknown). Without it the version is shown as the image says.
+type FirmwareVersionFormatter interface {
+	FormatFirmwareVersion(component, version string, released time.Time) string
 }
 
 // FirmwareUpdater is implemented by backends whose firmware can be listed
@@ -152,8 +169,9 @@ type FirmwareResult struct {
 
 // firmwareState is what a Machine persists per component.
 type firmwareState struct {
-	Version string          `json:"version,omitempty"` // "" = the factory version
-	Pending *StagedFirmware `json:"pending,omitempty"`
+	Version     string          `json:"version,omitempty"` // "" = the factory version; else as the image says
+	ReleaseDate time.Time       `json:"release_date,omitzero"`
+	Pending     *StagedFirmware `json:"pending,omitempty"`
 }
 
 // CheckFirmwareImage says whether img is plausible as firmware: not
@@ -214,18 +232,29 @@ func (m *Machine) FirmwareComponent(id string) (FirmwareComponent, bool) {
 	return FirmwareComponent{}, false
 }
 
-// currentLocked overlays the persisted state on a shipped component.
+// currentLocked overlays the persisted state on a shipped component:
+// versions shown in the component's own form (FirmwareVersionFormatter),
+// with their release dates.
 func (m *Machine) currentLocked(c FirmwareComponent) FirmwareComponent {
 	c.Devices = append([]string(nil), c.Devices...)
 	fs := m.st.Firmware[c.ID]
-	if fs.Version != "" && fs.Version != c.Version {
-		c.Version, c.ReleaseDate = fs.Version, time.Time{}
+	if fs.Version != "" {
+		c.Version, c.ReleaseDate = m.firmwareVersion(c.ID, fs.Version, fs.ReleaseDate), fs.ReleaseDate
 	}
 	if fs.Pending != nil {
 		p := *fs.Pending
+		p.Version = m.firmwareVersion(c.ID, p.Version, p.ReleaseDate)
 		c.Pending = &p
 	}
 	return c
+}
+
+// firmwareVersion shows version of component as the backend does.
+func (m *Machine) firmwareVersion(component, version string, released time.Time) string {
+	if f, ok := m.backend.(FirmwareVersionFormatter); ok {
+		return f.FormatFirmwareVersion(component, version, released)
+	}
+	return version
 }
 
 // biosVersionLocked is the version the BIOS runs now ("" if none).
@@ -376,12 +405,18 @@ func (m *Machine) install(fu FirmwareUpdater, component string, img FirmwareImag
 	}
 	before := m.currentLocked(shipped)
 	res := FirmwareResult{Version: idn.Version, Staged: shipped.ResetRequired}
+	now := time.Now().UTC()
+	released := idn.ReleaseDate.UTC()
+	if released.IsZero() {
+		released = now.Truncate(24 * time.Hour) // the image does not say: the day it came
+	}
+	shown := m.firmwareVersion(target, idn.Version, released)
 	err := m.updateLocked(func(st *state) error {
 		fs := st.Firmware[target]
 		if res.Staged {
-			fs.Pending = &StagedFirmware{Version: idn.Version, Image: source, Size: int64(len(img.Data)), Staged: time.Now().UTC()}
+			fs.Pending = &StagedFirmware{Version: idn.Version, Image: source, Size: int64(len(img.Data)), Staged: now, ReleaseDate: released}
 		} else {
-			fs.Version, fs.Pending = idn.Version, nil
+			fs.Version, fs.ReleaseDate, fs.Pending = idn.Version, released, nil
 		}
 		st.Firmware[target] = fs
 		return nil
@@ -393,11 +428,11 @@ func (m *Machine) install(fu FirmwareUpdater, component string, img FirmwareImag
 	if res.Staged {
 		m.logLocked(Event{Kind: EventFirmwareStaged, Severity: SeverityOK, Message: fmt.Sprintf(
 			"%s firmware %s (%s) staged; it takes effect at the next host reset (running %s)",
-			shipped.ID, idn.Version, source, before.Version),
+			shipped.ID, shown, source, before.Version),
 			Component: shipped.ID, Image: source, Version: idn.Version})
 	} else {
 		m.logLocked(Event{Kind: EventFirmwareUpdated, Severity: SeverityOK, Message: fmt.Sprintf(
-			"%s firmware updated from %s to %s (%s)", shipped.ID, before.Version, idn.Version, source),
+			"%s firmware updated from %s to %s (%s)", shipped.ID, before.Version, shown, source),
 			Component: shipped.ID, Image: source, Version: idn.Version})
 	}
 	m.log.Info("firmware update", "component", target, "version", idn.Version, "staged", res.Staged)
@@ -430,13 +465,14 @@ func (m *Machine) activateStagedLocked(st *state) {
 		}
 		from := c.Version
 		if fs.Version != "" {
-			from = fs.Version
+			from = m.firmwareVersion(c.ID, fs.Version, fs.ReleaseDate)
 		}
 		p := fs.Pending
-		fs.Version, fs.Pending = p.Version, nil
+		fs.Version, fs.ReleaseDate, fs.Pending = p.Version, p.ReleaseDate, nil
 		st.Firmware[c.ID] = fs
 		m.logLocked(Event{Kind: EventFirmwareUpdated, Severity: SeverityOK, Message: fmt.Sprintf(
-			"%s firmware updated from %s to %s at host reset (%s)", c.ID, from, p.Version, p.Image),
+			"%s firmware updated from %s to %s at host reset (%s)", c.ID, from,
+			m.firmwareVersion(c.ID, p.Version, p.ReleaseDate), p.Image),
 			Component: c.ID, Image: p.Image, Version: p.Version})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 )
@@ -41,7 +42,7 @@ func newFwImages(t *testing.T) *fwImages {
 			}
 			_, _ = w.Write([]byte{0x7f, 'F', 'W', 1, 2, 3})
 		case strings.HasPrefix(p, "/hdr/"):
-			_, _ = w.Write([]byte("BMCD-FW component=bios version=9.9.9\n\x00\x01"))
+			_, _ = w.Write([]byte("BMCD-FW component=bios version=9.9.9 date=2026-09-14\n\x00\x01"))
 		default:
 			_, _ = w.Write([]byte{0x7f, 'F', 'W', 1, 2, 3})
 		}
@@ -53,6 +54,19 @@ func newFwImages(t *testing.T) *fwImages {
 
 func (im *fwImages) src(name string) hardware.ImageSource {
 	return hardware.ImageSource{URL: im.URL + "/" + name}
+}
+
+// simBios is how the simulated BIOS shows build v of release date d, as
+// its factory version "SIM 2.4.1 (2026-06-01)".
+func simBios(v string, d time.Time) string { return "SIM " + v + " (" + d.Format(time.DateOnly) + ")" }
+
+// receivedToday checks the release date given to an image that does not
+// say its own: the day bmcd received it.
+func receivedToday(t *testing.T, d time.Time) {
+	t.Helper()
+	if d.IsZero() || !d.Equal(d.Truncate(24*time.Hour)) || time.Since(d) > 25*time.Hour || time.Since(d) < 0 {
+		t.Errorf("release date %v, want the day the image came", d)
+	}
 }
 
 func component(t *testing.T, m *hardware.Machine, id string) hardware.FirmwareComponent {
@@ -103,10 +117,14 @@ func TestFirmwareStagedUntilReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The staged image's version has the form of the running one, dated
+	// the day it came (the image does not say).
 	if !res.Staged || res.Version != "2.5.0" || res.Component.Version != before || res.Component.Pending == nil ||
-		res.Component.Pending.Version != "2.5.0" || res.Component.Pending.Size != 6 || !strings.HasSuffix(res.Component.Pending.Image, "/bios-2.5.0.bin") {
+		res.Component.Pending.Version != simBios("2.5.0", res.Component.Pending.ReleaseDate) || res.Component.Pending.Size != 6 ||
+		!strings.HasSuffix(res.Component.Pending.Image, "/bios-2.5.0.bin") {
 		t.Fatalf("result %+v (pending %+v)", res, res.Component.Pending)
 	}
+	receivedToday(t, res.Component.Pending.ReleaseDate)
 	if len(phases) != 2 || phases[0] != hardware.FirmwareTransferring || phases[1] != hardware.FirmwareVerifying {
 		t.Errorf("phases %v", phases)
 	}
@@ -121,37 +139,42 @@ func TestFirmwareStagedUntilReset(t *testing.T) {
 	}
 
 	e.reopen() // the staged image is kept
-	if p := component(t, e.m, "BIOS").Pending; p == nil || p.Version != "2.5.0" {
+	if p := component(t, e.m, "BIOS").Pending; p == nil || p.Version != simBios("2.5.0", p.ReleaseDate) {
 		t.Fatalf("after restart pending %+v", p)
 	}
 	res2, err := e.m.UpdateFirmware(context.Background(), "BIOS", im.src("bios-2.5.1.bin"), nil)
-	if err != nil || res2.Component.Pending.Version != "2.5.1" {
+	if err != nil || res2.Component.Pending.Version != simBios("2.5.1", res2.Component.Pending.ReleaseDate) {
 		t.Fatalf("restage: %+v %v", res2, err)
 	}
+	want := simBios("2.5.1", res2.Component.Pending.ReleaseDate)
 
 	if err := e.m.Reset(context.Background(), hardware.ResetOn); err != nil {
 		t.Fatal(err)
 	}
 	poll(t, "boot", func() bool { return !e.m.LastBoot().Time.IsZero() })
+	// One format before and after the update, and a release date.
 	c := component(t, e.m, "BIOS")
-	if c.Version != "2.5.1" || c.Pending != nil || !c.ReleaseDate.IsZero() {
-		t.Errorf("after boot %+v", c)
+	if c.Version != want || c.Pending != nil || !c.ReleaseDate.Equal(res2.Component.Pending.ReleaseDate) {
+		t.Errorf("after boot %+v, want %q", c, want)
 	}
-	if got := e.m.Info().BiosVersion; got != "2.5.1" {
-		t.Errorf("Info.BiosVersion %q", got)
+	if got := e.m.Info().BiosVersion; got != want {
+		t.Errorf("Info.BiosVersion %q, want %q", got, want)
 	}
-	if got := e.m.LastBoot().BiosVersion; got != "2.5.1" {
+	if got := e.m.LastBoot().BiosVersion; got != want {
 		t.Errorf("BootResult.BiosVersion %q", got)
 	}
-	if ev := last(t, e.m.Events(), hardware.EventFirmwareUpdated); !strings.Contains(ev.Message, "to 2.5.1") || !strings.Contains(ev.Message, before) {
-		t.Errorf("updated event %q", ev.Message)
+	if cur, _ := e.m.Bios(); cur["SystemBiosVersion"] != want {
+		t.Errorf("SystemBiosVersion %v", cur["SystemBiosVersion"])
+	}
+	if ev := last(t, e.m.Events(), hardware.EventFirmwareUpdated); !strings.Contains(ev.Message, "to "+want) || !strings.Contains(ev.Message, before) || ev.Version != "2.5.1" {
+		t.Errorf("updated event %+v", ev)
 	}
 	poll(t, "the console banner with the new BIOS", func() bool {
-		return strings.Contains(string(e.m.Console().Scrollback()), "BIOS 2.5.1")
+		return strings.Contains(string(e.m.Console().Scrollback()), "BIOS "+want)
 	})
 	e.reopen()
-	if got := e.m.Info().BiosVersion; got != "2.5.1" {
-		t.Errorf("after restart Info.BiosVersion %q", got)
+	if c := component(t, e.m, "BIOS"); c.Version != want || e.m.Info().BiosVersion != want || c.ReleaseDate.IsZero() {
+		t.Errorf("after restart %+v, Info.BiosVersion %q", c, e.m.Info().BiosVersion)
 	}
 }
 
@@ -180,8 +203,9 @@ func TestFirmwareActivatedOnceAtBoot(t *testing.T) {
 	}
 	firstEvent := len(e.m.Events())
 
+	bios := simBios("2.5.0", component(t, e.m, "BIOS").Pending.ReleaseDate)
 	res := e.m.Boot()
-	if res.BiosVersion != "2.5.0" || res.Source != hardware.BootPxe || res.Option.Reference != pxe {
+	if res.BiosVersion != bios || res.Source != hardware.BootPxe || res.Option.Reference != pxe {
 		t.Fatalf("first boot %+v", res)
 	}
 	var kinds []hardware.EventKind
@@ -196,12 +220,12 @@ func TestFirmwareActivatedOnceAtBoot(t *testing.T) {
 		t.Errorf("NIC after the boot %+v", c)
 	}
 	// The read-only attribute that shows the BIOS version follows it.
-	if cur, _ := e.m.Bios(); cur["SystemBiosVersion"] != "2.5.0" || cur["ProcTurboMode"] != "Disabled" {
+	if cur, _ := e.m.Bios(); cur["SystemBiosVersion"] != bios || cur["ProcTurboMode"] != "Disabled" {
 		t.Errorf("BIOS attributes after the boot %v", cur)
 	}
 
 	res = e.m.Boot()
-	if res.BiosVersion != "2.5.0" || res.Source != hardware.BootHdd {
+	if res.BiosVersion != bios || res.Source != hardware.BootHdd {
 		t.Errorf("second boot %+v", res)
 	}
 	if n := count(e.m.Events(), hardware.EventFirmwareUpdated); n != 2 {
@@ -221,11 +245,15 @@ func TestFirmwareImmediate(t *testing.T) {
 	if res.Staged || res.Component.ID != "Disk0" || res.Component.Version != "1.0.4" || res.Component.Pending != nil {
 		t.Errorf("result %+v", res)
 	}
+	receivedToday(t, res.Component.ReleaseDate)
 	if ev := last(t, e.m.Events(), hardware.EventFirmwareUpdated); !strings.Contains(ev.Message, "from 1.0.3 to 1.0.4") {
 		t.Errorf("event %q", ev.Message)
 	}
 	res, err = e.m.UpdateFirmware(context.Background(), "", im.src("hdr/anything.bin"), nil)
-	if err != nil || res.Component.ID != "BIOS" || !res.Staged || res.Component.Pending.Version != "9.9.9" {
+	// The header gives the release date.
+	released := time.Date(2026, 9, 14, 0, 0, 0, 0, time.UTC)
+	if err != nil || res.Component.ID != "BIOS" || !res.Staged || res.Component.Pending.Version != "SIM 9.9.9 (2026-09-14)" ||
+		!res.Component.Pending.ReleaseDate.Equal(released) {
 		t.Errorf("header image: %+v %v", res, err)
 	}
 	// A push update.
@@ -298,7 +326,7 @@ func TestFirmwareBusy(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if p := component(t, e.m, "BIOS").Pending; p == nil || p.Version != "2.5.0" {
+	if p := component(t, e.m, "BIOS").Pending; p == nil || p.Version != simBios("2.5.0", p.ReleaseDate) {
 		t.Errorf("pending %+v", p)
 	}
 }

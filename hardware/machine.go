@@ -60,6 +60,11 @@ type state struct {
 	VolumesSet   bool       `json:"volumes_set,omitempty"`
 	VolumeOps    []VolumeOp `json:"volume_ops,omitempty"`
 	NextVolumeOp uint64     `json:"next_volume_op,omitempty"`
+	// Power is the host's power state as last reported ("" before bmcd
+	// recorded one), POST whether its firmware was running its POST then:
+	// what a PowerResumer takes up again and CheckPower compares with.
+	Power PowerState `json:"power,omitempty"`
+	POST  bool       `json:"post,omitempty"`
 }
 
 // Machine is one managed server: a backend plus the state a BMC keeps for
@@ -84,6 +89,13 @@ type Machine struct {
 	lastBoot  BootResult
 	lastReset time.Time
 	inserting map[string]bool
+	// powerSeq counts the power changes the backend reported, so a reader
+	// of the backend's state can tell a change raced it.
+	powerSeq uint64
+	// pendingResets are host resets requested and not logged yet: each is
+	// logged before the first power change the backend reports after it,
+	// or once the backend accepted it (see Reset).
+	pendingResets []*Event
 
 	firmware []FirmwareComponent // as shipped; see firmwareupdate.go
 	fwBusy   map[string]bool     // components being updated
@@ -123,6 +135,7 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 	if err := m.load(); err != nil {
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
 	}
+	m.resumePower()
 	if w, ok := backend.(PowerWatcher); ok {
 		w.OnPowerChange(m.powerChanged)
 	}
@@ -254,12 +267,31 @@ func (m *Machine) InPOST() bool {
 // Reset carries out a power action. Errors: ErrNotSupported when the
 // backend lacks r; what the backend returns otherwise (ErrState when r
 // does not apply in the present power state). An NMI is not a reset: it
-// leaves LastReset as it is.
+// leaves LastReset as it is. A restart (ResetType.Restarts) is logged as
+// a host reset (EventHostReset with its ResetType) before the power
+// changes it brings; those are logged as the backend reports them
+// (powerChanged).
 func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 	if !m.caps.CanReset(r) {
 		return fmt.Errorf("reset %s: %w", r, ErrNotSupported)
 	}
-	if err := m.backend.Reset(ctx, r, m); err != nil {
+	var pending *Event
+	if r.Restarts() {
+		pending = &Event{Kind: EventHostReset, Severity: SeverityOK, Message: "Host reset requested: " + string(r), ResetType: r}
+		m.mu.Lock()
+		m.pendingResets = append(m.pendingResets, pending)
+		m.mu.Unlock()
+	}
+	m.mu.Lock()
+	seq := m.powerSeq
+	m.mu.Unlock()
+	err := m.backend.Reset(ctx, r, m)
+	m.mu.Lock()
+	if pending != nil && m.unqueueResetLocked(pending) && err == nil {
+		m.logLocked(*pending) // no power change was reported: a warm reset
+	}
+	m.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("reset %s: %w", r, err)
 	}
 	m.mu.Lock()
@@ -269,9 +301,24 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 		m.lastReset = time.Now()
 	}
 	m.mu.Unlock()
+	if r != ResetNmi {
+		m.recordPower(ctx, seq)
+	}
 	m.gen.Add(1)
 	m.log.Info("reset", "type", r)
 	return nil
+}
+
+// unqueueResetLocked takes e off the pending host resets; false if it was
+// logged already.
+func (m *Machine) unqueueResetLocked(e *Event) bool {
+	for i, p := range m.pendingResets {
+		if p == e {
+			m.pendingResets = append(m.pendingResets[:i:i], m.pendingResets[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // LastReset is when the last reset was requested (zero if never).
@@ -281,16 +328,101 @@ func (m *Machine) LastReset() time.Time {
 	return m.lastReset
 }
 
+// powerChanged is the backend's report of a power change. The event log
+// records the power being applied (Off to any other state: PoweringOn
+// already runs the firmware) and removed (any state to Off), exactly once
+// each, so PowerOn and PowerOff entries always pair up, whatever comes in
+// between; transitions with the power applied throughout (PoweringOn to
+// On, On to PoweringOff, PoweringOff to On) log nothing.
 func (m *Machine) powerChanged(from, to PowerState) {
 	m.mu.Lock()
-	switch to {
-	case PowerOn:
-		m.logLocked(Event{Kind: EventPowerOn, Severity: SeverityOK, Message: "System powered on"})
-	case PowerOff:
-		m.logLocked(Event{Kind: EventPowerOff, Severity: SeverityOK, Message: "System powered off"})
+	m.powerSeq++
+	for _, e := range m.pendingResets {
+		m.logLocked(*e)
 	}
+	m.pendingResets = nil
+	m.logPowerLocked(from, to)
+	m.recordPowerLocked(to, to == PowerPoweringOn)
 	m.mu.Unlock()
 	m.gen.Add(1)
+}
+
+// logPowerLocked logs the power change from -> to, if the power was
+// applied or removed.
+func (m *Machine) logPowerLocked(from, to PowerState) {
+	switch {
+	case from == PowerOff && to != PowerOff:
+		m.logLocked(Event{Kind: EventPowerOn, Severity: SeverityOK, Message: "System powered on"})
+	case from != PowerOff && to == PowerOff:
+		m.logLocked(Event{Kind: EventPowerOff, Severity: SeverityOK, Message: "System powered off"})
+	}
+}
+
+// recordPowerLocked persists the host's power state, if it changed.
+func (m *Machine) recordPowerLocked(s PowerState, post bool) {
+	if m.st.Power == s && m.st.POST == post {
+		return
+	}
+	if err := m.updateLocked(func(st *state) error { st.Power, st.POST = s, post; return nil }); err != nil {
+		m.log.Error("persist power state", "state", s, "err", err)
+	}
+}
+
+// recordPower reads the backend's power state and records it, unless a
+// change was reported since seq (powerChanged recorded that one).
+func (m *Machine) recordPower(ctx context.Context, seq uint64) {
+	ps, err := m.backend.PowerState(ctx)
+	if err != nil {
+		return
+	}
+	post := m.InPOST()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.powerSeq == seq {
+		m.recordPowerLocked(ps, post)
+	}
+}
+
+// resumePower hands a PowerResumer the power state recorded before bmcd
+// stopped, so its host goes on as it was: a BMC restart is not a power
+// loss. Nothing is logged; CheckPower reports any difference.
+func (m *Machine) resumePower() {
+	r, ok := m.backend.(PowerResumer)
+	if !ok || m.st.Power == "" {
+		return
+	}
+	if err := r.ResumePower(m.st.Power, m.st.POST, m); err != nil {
+		m.log.Error("resume power state", "state", m.st.Power, "post", m.st.POST, "err", err)
+	}
+}
+
+// CheckPower compares the power state the backend reports with the one
+// recorded before bmcd last stopped, and records it. A difference is a
+// change no one saw happen (the host lost power, or was powered on, while
+// bmcd was down): it is logged, and published, as PowerOn or PowerOff,
+// like any other. The first start records without logging. cmd/bmcd calls
+// it once at start, after the protocols subscribed to events; it returns
+// the backend's error, if it cannot tell.
+func (m *Machine) CheckPower(ctx context.Context) error {
+	m.mu.Lock()
+	seq := m.powerSeq
+	m.mu.Unlock()
+	ps, err := m.backend.PowerState(ctx)
+	if err != nil {
+		return fmt.Errorf("power state: %w", err)
+	}
+	post := m.InPOST()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.powerSeq != seq {
+		return nil // the backend reported a change meanwhile; it is recorded
+	}
+	if prev := m.st.Power; prev != "" && prev != ps {
+		m.log.Warn("host power state changed while bmcd was down", "recorded", prev, "now", ps)
+		m.logPowerLocked(prev, ps)
+	}
+	m.recordPowerLocked(ps, post)
+	return nil
 }
 
 // Media lists the virtual media slots in the backend's order.

@@ -49,6 +49,13 @@ var AllResetTypes = []ResetType{
 	ResetPushPowerButton,
 }
 
+// Restarts reports whether r restarts the host: GracefulRestart,
+// ForceRestart and PowerCycle, the resets the event log records as a host
+// reset (EventHostReset) besides any power change they bring.
+func (r ResetType) Restarts() bool {
+	return r == ResetGracefulRestart || r == ResetForceRestart || r == ResetPowerCycle
+}
+
 // BootSource is a device class the firmware can boot from.
 type BootSource string
 

@@ -19,13 +19,21 @@ const selRecordSize = 16
 func selRecordID(eventID uint64) uint16 { return uint16((eventID-1)%0xFFFE) + 1 }
 
 // selEventCode is how an event kind shows in a SEL record: sensor type,
-// event offset and whether it is a deassertion.
+// event offset and whether it is a deassertion; data2, when hasData2, is
+// event data 2 holding a sensor-specific extension code (Table 42-3).
 type selEventCode struct {
 	sensorType byte
 	sensorNum  byte
 	offset     byte
 	deassert   bool
+	hasData2   bool
+	data2      byte
 }
+
+// restartCauseChassisControl is the restart cause (Get System Restart
+// Cause, §28.11) of a reset someone asked for: an IPMI Chassis Control
+// command, or its Redfish counterpart, ComputerSystem.Reset.
+const restartCauseChassisControl = 0x01
 
 // selCode maps an event kind to a sensor-specific event (Table 42-3).
 func selCode(k hardware.EventKind) selEventCode {
@@ -47,6 +55,13 @@ func selCode(k hardware.EventKind) selEventCode {
 		return c(0x09, 0x00, true) // Power Unit: power off / power down, deasserted
 	case hardware.EventReset:
 		return c(0x1D, 0x07, false) // System Boot/Restart Initiated: system restart
+	case hardware.EventHostReset:
+		// System Boot/Restart Initiated: system restart, event data 2 the
+		// restart cause (a request), so that it reads apart from a
+		// Manager reset's record.
+		code := c(0x1D, 0x07, false)
+		code.hasData2, code.data2 = true, restartCauseChassisControl
+		return code
 	case hardware.EventBoot:
 		return c(0x1F, 0x06, false) // OS Boot: boot completed, device not specified
 	case hardware.EventNmi:
@@ -85,6 +100,10 @@ func selRecord(e hardware.Event) []byte {
 	}
 	rec[13] = code.offset // event data 2 and 3 unspecified
 	rec[14], rec[15] = 0xFF, 0xFF
+	if code.hasData2 {
+		rec[13] |= 0xC0 // event data 2: sensor-specific extension code
+		rec[14] = code.data2
+	}
 	return rec
 }
 

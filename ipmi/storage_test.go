@@ -233,23 +233,27 @@ func TestSELRecords(t *testing.T) {
 		kind        hardware.EventKind
 		typ, offset byte
 		deassert    bool
+		data2       byte // 0: unspecified (FFh)
 	}{
-		{hardware.EventPowerOff, 0x09, 0x00, false},
-		{hardware.EventPowerOn, 0x09, 0x00, true},
-		{hardware.EventReset, 0x1D, 0x07, false},
-		{hardware.EventBoot, 0x1F, 0x06, false},
-		{hardware.EventNmi, 0x13, 0x00, false},
-		{hardware.EventMediaInsert, 0x21, 0x02, false},
-		{hardware.EventMediaEject, 0x21, 0x02, true},
-		{hardware.EventBootOverride, 0x12, 0x00, false},
-		{hardware.EventLogCleared, 0x10, 0x02, false},
-		{hardware.EventSettings, 0x12, 0x00, false},
-		{hardware.EventBootOrderSet, 0x12, 0x00, false},
-		{hardware.EventBootOrderReset, 0x12, 0x00, false},
-		{hardware.EventBootNext, 0x12, 0x00, false},
-		{hardware.EventBootOptionEnabled, 0x12, 0x00, false},
-		{hardware.EventBootOrder, 0x12, 0x00, false},
-		{"SomethingNew", 0x12, 0x00, false},
+		{hardware.EventPowerOff, 0x09, 0x00, false, 0},
+		{hardware.EventPowerOn, 0x09, 0x00, true, 0},
+		{hardware.EventReset, 0x1D, 0x07, false, 0},
+		// A host reset: the same system restart offset, with the restart
+		// cause (chassis control) in event data 2.
+		{hardware.EventHostReset, 0x1D, 0x07, false, 0x01},
+		{hardware.EventBoot, 0x1F, 0x06, false, 0},
+		{hardware.EventNmi, 0x13, 0x00, false, 0},
+		{hardware.EventMediaInsert, 0x21, 0x02, false, 0},
+		{hardware.EventMediaEject, 0x21, 0x02, true, 0},
+		{hardware.EventBootOverride, 0x12, 0x00, false, 0},
+		{hardware.EventLogCleared, 0x10, 0x02, false, 0},
+		{hardware.EventSettings, 0x12, 0x00, false, 0},
+		{hardware.EventBootOrderSet, 0x12, 0x00, false, 0},
+		{hardware.EventBootOrderReset, 0x12, 0x00, false, 0},
+		{hardware.EventBootNext, 0x12, 0x00, false, 0},
+		{hardware.EventBootOptionEnabled, 0x12, 0x00, false, 0},
+		{hardware.EventBootOrder, 0x12, 0x00, false, 0},
+		{"SomethingNew", 0x12, 0x00, false, 0},
 	} {
 		ev := hardware.Event{ID: 42, Time: timeUnix(1700000000), Kind: tc.kind}
 		rec := selRecord(ev)
@@ -258,6 +262,10 @@ func TestSELRecords(t *testing.T) {
 			dir = 0x80
 		}
 		want := []byte{42, 0, 0x02, 0x00, 0xF1, 0x53, 0x65, 0x20, 0x00, 0x04, tc.typ, 0, 0x6F | dir, tc.offset, 0xFF, 0xFF}
+		if tc.data2 != 0 {
+			want[13] |= 0xC0
+			want[14] = tc.data2
+		}
 		want[11] = rec[11]
 		if !bytes.Equal(rec, want) {
 			t.Errorf("%s: % x, want % x", tc.kind, rec, want)

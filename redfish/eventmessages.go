@@ -110,6 +110,10 @@ func machineMessage(sys string, e hardware.Event) (eventSubject, bool) {
 			return with(eventSubject{Origin: managerPath(sys), ResourceType: "Manager"}, managerEventRegistry,
 				"ManagerReset", managerPath(sys), string(e.ResetType))
 		}
+	case hardware.EventHostReset:
+		if e.ResetType != "" {
+			return with(system, bmcdRegistry, "HostResetRequested", string(e.ResetType))
+		}
 	}
 	return eventSubject{}, false
 }

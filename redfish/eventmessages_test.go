@@ -52,6 +52,8 @@ func TestMachineMessage(t *testing.T) {
 			"Log '/redfish/v1/Systems/7/LogServices/EventLog' was cleared.", "/redfish/v1/Systems/7/LogServices/EventLog"},
 		{hardware.Event{Kind: hardware.EventReset, ResetType: hardware.ResetForceRestart}, "ManagerEvent.1.0.ManagerReset",
 			[]string{"/redfish/v1/Managers/7", "ForceRestart"}, "Manager `/redfish/v1/Managers/7` performed a 'ForceRestart' type of reset.", "/redfish/v1/Managers/7"},
+		{hardware.Event{Kind: hardware.EventHostReset, ResetType: hardware.ResetPowerCycle}, "Bmcd.1.0.HostResetRequested",
+			[]string{"PowerCycle"}, "A PowerCycle reset of the host was requested.", "/redfish/v1/Systems/7"},
 	} {
 		got, ok := machineMessage("7", tc.e)
 		if !ok || got.ID != tc.id || !slices.Equal(got.Args, tc.args) || got.Message != tc.text || got.Origin != tc.origin || got.ResourceType == "" {
@@ -61,7 +63,7 @@ func TestMachineMessage(t *testing.T) {
 	// Entries logged before they carried details keep their plain text.
 	for _, e := range []hardware.Event{
 		{Kind: hardware.EventBoot}, {Kind: hardware.EventBootOverride}, {Kind: hardware.EventMediaInsert},
-		{Kind: hardware.EventReset}, {Kind: hardware.EventBootOrder}, {Kind: hardware.EventBootOptionEnabled}, {Kind: "Future"},
+		{Kind: hardware.EventReset}, {Kind: hardware.EventHostReset}, {Kind: hardware.EventBootOrder}, {Kind: hardware.EventBootOptionEnabled}, {Kind: "Future"},
 	} {
 		if got, ok := machineMessage("7", e); ok {
 			t.Errorf("%+v stated as %+v", e, got)

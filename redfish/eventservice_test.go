@@ -681,10 +681,14 @@ func TestSSE(t *testing.T) {
 
 	// A reconnecting client gets what it missed after Last-Event-ID.
 	again := openSSE(t, srv, "", map[string]string{"Last-Event-ID": on.id})
-	if f := again.next(t, time.Second); recordOf(f.data)["MessageId"] == "ResourceEvent.1.4.ResourcePoweredOn" || f.id <= on.id {
+	f := again.next(t, time.Second)
+	if recordOf(f.data)["MessageId"] == "ResourceEvent.1.4.ResourcePoweredOn" || f.id <= on.id {
 		t.Errorf("replay started with %s %v", f.id, recordOf(f.data))
 	}
-	again.waitFor(t, "Bmcd.1.0.VirtualMediaInserted", time.Second)
+	// (The host may still be POSTing: the boot need not come first.)
+	if recordOf(f.data)["MessageId"] != "Bmcd.1.0.VirtualMediaInserted" {
+		again.waitFor(t, "Bmcd.1.0.VirtualMediaInserted", time.Second)
+	}
 	again.resp.Body.Close()
 	eventually(t, "closed stream's destination removed", func() bool { return len(sseSubscriptions(e)) == 2 })
 

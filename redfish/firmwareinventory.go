@@ -169,6 +169,9 @@ func renderFirmware(e firmwareEntry) M {
 		v["SizeBytes"] = p.Size
 		v["Updateable"], v["Active"], v["Staged"] = false, false, true
 		delete(v, "ReleaseDate")
+		if !p.ReleaseDate.IsZero() {
+			v["ReleaseDate"] = p.ReleaseDate.UTC().Format(timeFormat)
+		}
 	}
 	return v
 }

@@ -244,6 +244,13 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 	if err != nil {
 		return err
 	}
+	status := http.StatusOK
+	if d, ok := v.(inProgress); ok {
+		for k, vs := range d.header {
+			w.Header()[k] = vs
+		}
+		v, status = d.body, http.StatusAccepted
+	}
 	switch d := v.(type) {
 	case statusDocument:
 		for k, vs := range d.header {
@@ -277,7 +284,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 				return err
 			}
 		}
-		return writeRendered(w, r, c.etag, c.link, c.body)
+		return writeRenderedStatus(w, r, status, c.etag, c.link, c.body)
 	}
 	if c != nil && q.hasCollectionParams() {
 		// A cached rendering: the collection parameters need the value.
@@ -304,7 +311,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 	// the resource itself, byte for byte.
 	wholeExcerpt := q.excerpt && len(excerptProperties[schemaName(c.odataType)]) == 0
 	if !q.shapesBody() || (wholeExcerpt && q.expand == expandNone && q.sel == nil) {
-		return writeRendered(w, r, c.etag, c.link, c.body)
+		return writeRenderedStatus(w, r, status, c.etag, c.link, c.body)
 	}
 	doc, err := decodeObject(c.body)
 	if err != nil {
@@ -335,7 +342,7 @@ func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, res *resource
 		// and excerpt derive from this resource alone and keep its tag.
 		etag = etagOf(body...)
 	}
-	return writeRendered(w, r, etag, c.link, body...)
+	return writeRenderedStatus(w, r, status, etag, c.link, body...)
 }
 
 // serveOnly answers the only query parameter on a one-member collection
@@ -395,6 +402,12 @@ const schemaBaseURI = "http://redfish.dmtf.org/schemas/v1/"
 // writeRendered answers a GET or HEAD with a rendered body, given whole
 // or in consecutive pieces: 304 when If-None-Match names its tag.
 func writeRendered(w http.ResponseWriter, r *http.Request, etag string, link []string, body ...[]byte) error {
+	return writeRenderedStatus(w, r, http.StatusOK, etag, link, body...)
+}
+
+// writeRenderedStatus is writeRendered with another success status (202
+// for an inProgress document).
+func writeRenderedStatus(w http.ResponseWriter, r *http.Request, status int, etag string, link []string, body ...[]byte) error {
 	h := w.Header()
 	h.Set("ETag", etag)
 	if link != nil {
@@ -405,7 +418,7 @@ func writeRendered(w http.ResponseWriter, r *http.Request, etag string, link []s
 		return nil
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	if r.Method == http.MethodGet {
 		for _, b := range body {
 			if _, err := w.Write(b); err != nil {
@@ -415,6 +428,20 @@ func writeRendered(w http.ResponseWriter, r *http.Request, etag string, link []s
 	}
 	return nil
 }
+
+// inProgress is a GET result for a resource that stands for an operation
+// still under way (a running Task): it is served as any other GET (ETag,
+// Link, query parameters) but answers 202 Accepted, with header added
+// (Retry-After), as real services answer for a running Task and as the
+// task monitor does (DSP0266 "Asynchronous operations"). Embedded by
+// $expand it is just its body.
+type inProgress struct {
+	body   M
+	header http.Header
+}
+
+// MarshalJSON renders the body.
+func (d inProgress) MarshalJSON() ([]byte, error) { return json.Marshal(d.body) }
 
 // checkIfMatch enforces If-Match on a PATCH against the resource's current
 // representation.

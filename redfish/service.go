@@ -81,7 +81,7 @@ func New(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.tasks = newTasks(s.log)
+	s.tasks = newTasks(s.log, cfg.Store)
 	for _, m := range cfg.Machines {
 		s.machines[m.ID()] = m
 		s.order = append(s.order, m.ID())

@@ -36,9 +36,6 @@ type task struct {
 	Created  any
 }
 
-// finished reports whether the task has ended.
-func (t *task) finished() bool { return t.State == "Completed" || t.State == "Exception" }
-
 // taskProgress is how a running operation reports to its task
 // (Task.PercentComplete, Task.Messages). It is safe for concurrent use and
 // works before the task exists (the operation may finish in time).
@@ -75,19 +72,48 @@ func (p *taskProgress) created(location string, body any) {
 type tasks struct {
 	mu     sync.Mutex
 	byID   map[string]*task
-	next   int
+	last   uint64 // the last task Id handed out
+	store  Store  // keeps last across restarts; nil: memory only
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	log    *slog.Logger
 }
 
+// Where the last task Id is kept: tasks themselves do not survive a
+// restart (their operations die with bmcd), but their Ids are never
+// reused, so a task URI a client kept (Ironic stores the monitor) answers
+// 404 after a restart rather than naming another task.
+const (
+	tasksBucket = "tasks"
+	tasksLastID = "last_id"
+)
+
 // newTasks keeps tasks; log receives why a task failed (the cause behind
 // its Base message, which the client never sees), as the service logs a
-// refused request.
-func newTasks(log *slog.Logger) *tasks {
+// refused request. store, if not nil, keeps the last task Id, so Ids stay
+// unique across restarts.
+func newTasks(log *slog.Logger, store Store) *tasks {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tasks{byID: map[string]*task{}, ctx: ctx, cancel: cancel, log: log}
+	ts := &tasks{byID: map[string]*task{}, store: store, ctx: ctx, cancel: cancel, log: log}
+	if store != nil {
+		if _, err := store.Get(tasksBucket, tasksLastID, &ts.last); err != nil {
+			log.Error("task ids", "err", err)
+		}
+	}
+	return ts
+}
+
+// nextIDLocked hands out the next task Id, recorded before it is used.
+// The caller holds ts.mu.
+func (ts *tasks) nextIDLocked() string {
+	ts.last++
+	if ts.store != nil {
+		if err := ts.store.Put(tasksBucket, tasksLastID, ts.last); err != nil {
+			ts.log.Error("task ids", "err", err)
+		}
+	}
+	return strconv.FormatUint(ts.last, 10)
 }
 
 // run starts fn and waits up to wait for it. If fn finishes in time its
@@ -141,8 +167,7 @@ func (ts *tasks) runPending(name string, r *http.Request, msgs []message, fn fun
 // operation's error. It returns a snapshot of t.
 func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 	ts.mu.Lock()
-	ts.next++
-	t.ID, t.Start, t.State = strconv.Itoa(ts.next), time.Now().UTC(), state
+	t.ID, t.Start, t.State = ts.nextIDLocked(), time.Now().UTC(), state
 	ts.byID[t.ID] = t
 	ts.trimLocked()
 	snap := t.copy() // the caller's copy: the goroutine below updates t under ts.mu
@@ -174,6 +199,18 @@ func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 	return &snap
 }
 
+// running reports whether the task's operation is still under way: its
+// TaskState is one the Task schema gives an operation not yet ended
+// (New, Starting, Running, Pending; bmcd's tasks are Running until they
+// end).
+func (t task) running() bool {
+	switch t.State {
+	case "New", "Starting", "Running", "Pending":
+		return true
+	}
+	return false
+}
+
 // copy is a snapshot of t; the caller holds ts.mu.
 func (t *task) copy() task {
 	c := *t
@@ -187,7 +224,7 @@ func (ts *tasks) trimLocked() {
 	}
 	var done []*task
 	for _, t := range ts.byID {
-		if t.finished() {
+		if !t.running() {
 			done = append(done, t)
 		}
 	}
@@ -214,7 +251,11 @@ func (ts *tasks) list() []task {
 	for _, t := range ts.byID {
 		out = append(out, t.copy())
 	}
-	sort.Slice(out, func(i, j int) bool { a, _ := strconv.Atoi(out[i].ID); b, _ := strconv.Atoi(out[j].ID); return a < b })
+	sort.Slice(out, func(i, j int) bool {
+		a, _ := strconv.ParseUint(out[i].ID, 10, 64)
+		b, _ := strconv.ParseUint(out[j].ID, 10, 64)
+		return a < b
+	})
 	return out
 }
 
@@ -290,10 +331,19 @@ func (s *Service) taskRoutes() {
 		}
 		return collection("TaskCollection", "Task Collection", "/redfish/v1/TaskService/Tasks", ids), nil
 	}})
+	// The Task answers 202 while its operation runs and 200 once it has
+	// ended, as iDRAC and other BMCs do: clients that poll the Task URI
+	// for want of the monitor (sushy's TaskMonitor keeps the @odata.id of
+	// the 202 body, and Ironic fails a firmware update when
+	// is_processing, a 202, is false while TaskState is not Completed)
+	// then see an operation in progress.
 	s.handle("/redfish/v1/TaskService/Tasks/{task}", &resource{get: func(r *http.Request) (any, error) {
 		t, ok := s.tasks.get(chi.URLParam(r, "task"))
 		if !ok {
 			return nil, notFound("Task", chi.URLParam(r, "task"))
+		}
+		if t.running() {
+			return inProgress{t.render(), http.Header{"Retry-After": {"1"}}}, nil
 		}
 		return t.render(), nil
 	}})
@@ -306,7 +356,7 @@ func (s *Service) taskRoutes() {
 			return nil, notFound("Task", chi.URLParam(r, "task"))
 		}
 		switch {
-		case !t.finished():
+		case t.running():
 			return statusDocument{http.StatusAccepted, t.render(), http.Header{"Location": {taskMonitorPath(t.ID)}, "Retry-After": {"1"}}}, nil
 		case t.State == "Exception":
 			return nil, t.Err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,7 @@ import (
 )
 
 func TestTasksRun(t *testing.T) {
-	ts := newTasks(slog.New(slog.DiscardHandler))
+	ts := newTasks(slog.New(slog.DiscardHandler), nil)
 	t.Cleanup(ts.close)
 	req := httptest.NewRequest(http.MethodPost, "/x", nil)
 
@@ -70,7 +71,7 @@ func TestTasksRun(t *testing.T) {
 }
 
 func TestTasksTrim(t *testing.T) {
-	ts := newTasks(slog.New(slog.DiscardHandler))
+	ts := newTasks(slog.New(slog.DiscardHandler), nil)
 	t.Cleanup(ts.close)
 	req := httptest.NewRequest(http.MethodPost, "/x", nil)
 	hold := make(chan struct{})
@@ -120,7 +121,7 @@ func (l *lockedBuffer) String() string {
 // refused request.
 func TestTasksLogCause(t *testing.T) {
 	var buf lockedBuffer
-	ts := newTasks(slog.New(slog.NewTextHandler(&buf, nil)))
+	ts := newTasks(slog.New(slog.NewTextHandler(&buf, nil)), nil)
 	t.Cleanup(ts.close)
 	req := httptest.NewRequest(http.MethodPost, "/x", nil)
 	cause := errors.New("x509: certificate signed by unknown authority")
@@ -139,5 +140,90 @@ func TestTasksLogCause(t *testing.T) {
 	writeError(rec, got.Err)
 	if strings.Contains(rec.Body.String(), "x509") {
 		t.Errorf("the cause reached the client: %s", rec.Body)
+	}
+}
+
+// TestTaskIDsSurviveRestart: task Ids are never reused, even across a
+// restart (a new tasks over the same store), so a task URI a client kept
+// answers 404 afterwards instead of naming another task.
+func TestTaskIDsSurviveRestart(t *testing.T) {
+	e := newEnv(t)
+	req := httptest.NewRequest(http.MethodPost, "/x", nil)
+	ts := newTasks(slog.New(slog.DiscardHandler), e.db)
+	var ids []string
+	for range 3 {
+		tk, _ := ts.run("before", req, 0, func(context.Context) error { return nil })
+		ids = append(ids, tk.ID)
+	}
+	ts.close()
+	ts2 := newTasks(slog.New(slog.DiscardHandler), e.db)
+	t.Cleanup(ts2.close)
+	tk, _ := ts2.run("after", req, 0, func(context.Context) error { return nil })
+	for _, id := range ids {
+		if id == tk.ID {
+			t.Errorf("task Id %s handed out again after a restart (before: %v)", tk.ID, ids)
+		}
+		if _, ok := ts2.get(id); ok {
+			t.Errorf("task %s from before the restart is still there", id)
+		}
+	}
+	if tk.ID != "4" {
+		t.Errorf("first Id after the restart %s, want 4", tk.ID)
+	}
+
+	// Over HTTP: a service started on the same store.
+	r := e.post("/redfish/v1/Managers/0/VirtualMedia/CD/Actions/VirtualMedia.InsertMedia",
+		M{"Image": "http://127.0.0.1:1/a.iso"}, header("Prefer", "respond-async")).want(http.StatusAccepted)
+	old := r.obj()["@odata.id"].(string)
+	svc := New(Config{Accounts: e.accounts, Store: e.db, Log: slog.New(slog.DiscardHandler)})
+	t.Cleanup(svc.Close)
+	rec := httptest.NewRecorder()
+	get := httptest.NewRequest(http.MethodGet, old, nil)
+	get.SetBasicAuth(adminUser, adminPass)
+	svc.ServeHTTP(rec, get)
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET %s after a restart: %d %s", old, rec.Code, rec.Body)
+	}
+}
+
+// TestTaskStatusCode: a Task answers 202 (its body, Retry-After) while its
+// TaskState says the operation has not ended, 200 afterwards; its monitor
+// answers 202 likewise, then the operation's result.
+func TestTaskStatusCode(t *testing.T) {
+	e := newEnv(t)
+	for i, c := range []struct {
+		state   string
+		task    int
+		monitor int
+	}{
+		{"New", http.StatusAccepted, http.StatusAccepted},
+		{"Starting", http.StatusAccepted, http.StatusAccepted},
+		{"Running", http.StatusAccepted, http.StatusAccepted},
+		{"Pending", http.StatusAccepted, http.StatusAccepted},
+		{"Completed", http.StatusOK, http.StatusNoContent},
+		{"Exception", http.StatusOK, http.StatusConflict},
+	} {
+		id := strconv.Itoa(1000 + i)
+		tk := &task{ID: id, Name: "test", Method: http.MethodPost, TargetURI: "/x", Start: time.Now().UTC(), State: c.state, Percent: -1}
+		if c.state == "Exception" {
+			tk.Err = fromHardware(hardware.ErrBusy)
+		}
+		if !tk.running() {
+			tk.End = time.Now().UTC()
+		}
+		e.svc.tasks.mu.Lock()
+		e.svc.tasks.byID[id] = tk
+		e.svc.tasks.mu.Unlock()
+		r := e.get(taskPath(id)).want(c.task)
+		if r.obj()["TaskState"] != c.state {
+			t.Errorf("%s: body %s", c.state, r.Body)
+		}
+		if ra := r.Header.Get("Retry-After"); (c.task == http.StatusAccepted) != (ra != "") {
+			t.Errorf("%s: Retry-After %q", c.state, ra)
+		}
+		if r.Header.Get("ETag") == "" || r.Header.Get("Link") == "" {
+			t.Errorf("%s: headers %v", c.state, r.Header)
+		}
+		e.get(taskMonitorPath(id)).want(c.monitor)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -264,9 +265,15 @@ func TestSimpleUpdateBIOS(t *testing.T) {
 	if v := e.get("/redfish/v1/Systems/1").obj()["BiosVersion"]; v != old {
 		t.Errorf("BiosVersion %v before the reset", v)
 	}
+	// The staged image shows its version as the running BIOS does,
+	// "SIM <version> (<release date>)", with that date: the day it came,
+	// since the image does not say.
 	staged := e.get(fwInventory + "/Staged_BIOS_1").want(http.StatusOK).obj()
-	if staged["Version"] != "2.5.0" || staged["Staged"] != true || staged["Active"] != false || staged["SizeBytes"] != float64(7) {
-		t.Errorf("staged %v", staged)
+	released, _ := staged["ReleaseDate"].(string)
+	want := "SIM 2.5.0 (" + released[:min(len(released), 10)] + ")"
+	if !strings.HasPrefix(old.(string), "SIM 2.4.1 (") || released == "" || staged["Version"] != want ||
+		staged["Staged"] != true || staged["Active"] != false || staged["SizeBytes"] != float64(7) {
+		t.Errorf("staged %v, running %v", staged, old)
 	}
 	if e.get(fwInventory + "/BIOS_1").obj()["Version"] != old {
 		t.Error("the running BIOS changed before the reset")
@@ -274,9 +281,14 @@ func TestSimpleUpdateBIOS(t *testing.T) {
 	e.get(fwInventory+"/Staged_BIOS_0").wantError(http.StatusNotFound, "ResourceNotFound")
 
 	e.powerOn("1")
-	eventually(t, "the new BIOS", func() bool { return e.get("/redfish/v1/Systems/1").obj()["BiosVersion"] == "2.5.0" })
-	if v := e.get(fwInventory + "/BIOS_1").obj()["Version"]; v != "2.5.0" {
+	// One format before and after: BiosVersion, SystemBiosVersion and
+	// the inventory, which keeps a ReleaseDate.
+	eventually(t, "the new BIOS", func() bool { return e.get("/redfish/v1/Systems/1").obj()["BiosVersion"] == want })
+	if v := e.get(fwInventory + "/BIOS_1").obj(); v["Version"] != want || v["ReleaseDate"] != released {
 		t.Errorf("BIOS_1 %v", v)
+	}
+	if v := at(e.get("/redfish/v1/Systems/1/Bios").obj(), "Attributes", "SystemBiosVersion"); v != want {
+		t.Errorf("SystemBiosVersion %v", v)
 	}
 	e.get(fwInventory+"/Staged_BIOS_1").wantError(http.StatusNotFound, "ResourceNotFound")
 	if v := e.get("/redfish/v1/Systems/0").obj()["BiosVersion"]; v != old {
@@ -327,7 +339,7 @@ func TestSimpleUpdateTargets(t *testing.T) {
 	mon, _ = e.runTask(e.post(updateAction, M{"ImageURI": fs.URL + "/auth/bios-3.0.0.bin", "Username": "fw", "Password": "pw",
 		"Targets": []string{fwInventory + "/BIOS_0"}}))
 	mon.want(http.StatusNoContent)
-	if v := e.get(fwInventory + "/Staged_BIOS_0").obj()["Version"]; v != "3.0.0" {
+	if v := e.get(fwInventory + "/Staged_BIOS_0").obj()["Version"]; !isSimBios(v, "3.0.0") {
 		t.Errorf("Staged_BIOS_0 %v", v)
 	}
 }
@@ -411,6 +423,13 @@ func TestUpdateServiceVerifyCertificate(t *testing.T) {
 	}
 }
 
+// isSimBios reports whether v is how the simulated BIOS shows version,
+// "SIM <version> (<release date>)".
+func isSimBios(v any, version string) bool {
+	s, _ := v.(string)
+	return regexp.MustCompile(`^SIM ` + regexp.QuoteMeta(version) + ` \(\d{4}-\d{2}-\d{2}\)$`).MatchString(s)
+}
+
 // multipartBody builds a push update body; a part with a nil value is
 // left out.
 func multipartBody(tb testing.TB, params any, fileName string, file []byte, extra map[string]string) (string, []byte) {
@@ -452,7 +471,7 @@ func TestMultipartPushUpdate(t *testing.T) {
 	if !contains(taskMessageIDs(t, task), updateMessagePrefix+"AwaitToActivate") {
 		t.Errorf("messages %v", task["Messages"])
 	}
-	if v := e.get(fwInventory + "/Staged_BIOS_1").want(http.StatusOK).obj()["Version"]; v != "4.0.0" {
+	if v := e.get(fwInventory + "/Staged_BIOS_1").want(http.StatusOK).obj()["Version"]; !isSimBios(v, "4.0.0") {
 		t.Errorf("staged %v", v)
 	}
 	// The header inside the image, untargeted.

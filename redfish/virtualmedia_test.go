@@ -204,10 +204,19 @@ func TestInsertMediaAsync(t *testing.T) {
 	if m.Header.Get("Location") != mon || m.obj()["TaskState"] != "Running" {
 		t.Errorf("monitor while running: %v %s", m.Header, m.Body)
 	}
-	e.get(taskURI).want(http.StatusOK)
+	// The Task itself answers 202 too while it runs (with its body, ETag
+	// and Retry-After), then 200.
+	running := e.get(taskURI).want(http.StatusAccepted)
+	if running.obj()["TaskState"] != "Running" || running.Header.Get("Retry-After") == "" || running.Header.Get("ETag") == "" {
+		t.Errorf("task while running: %v %s", running.Header, running.Body)
+	}
+	// Embedded in the collection, it is the same document.
+	if at(e.get("/redfish/v1/TaskService/Tasks?$expand=.").want(http.StatusOK).obj(), "Members", 0, "TaskState") != "Running" {
+		t.Error("$expand does not embed the running task")
+	}
 	img.release("a")
 	eventually(t, "task monitor 204", func() bool { return e.get(mon).Code == http.StatusNoContent })
-	done := e.get(taskURI).obj()
+	done := e.get(taskURI).want(http.StatusOK).obj()
 	if done["TaskState"] != "Completed" || done["PercentComplete"] != float64(100) || done["EndTime"] == nil {
 		t.Errorf("task after completion %v", done)
 	}

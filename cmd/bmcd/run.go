@@ -83,6 +83,14 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		IPMIPorts: ipmiPorts, Audit: auditLog, Store: db,
 	})
 	defer svc.Close()
+	// Now that the protocols listen for events: a host whose power changed
+	// while bmcd was down is logged and published as such (a restart of
+	// bmcd itself changes no host's power).
+	for _, m := range machines {
+		if err := m.CheckPower(ctx); err != nil {
+			log.Warn("power state at start", "system", m.ID(), "err", err)
+		}
+	}
 	srv := &http.Server{
 		Handler:           svc,
 		ReadHeaderTimeout: 10 * time.Second,

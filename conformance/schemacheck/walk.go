@@ -98,7 +98,9 @@ func (v *Validator) visit(ctx context.Context, c *http.Client, u string, prepare
 		res.Err = fmt.Errorf("GET %s: read body: %w", u, err)
 		return res, nil
 	}
-	if resp.StatusCode != http.StatusOK {
+	// A resource standing for an operation in progress (a running Task)
+	// answers 202 with its representation, which is validated as any.
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
 		res.Err = fmt.Errorf("GET %s: %s", u, resp.Status)
 		return res, nil
 	}

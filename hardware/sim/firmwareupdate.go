@@ -27,7 +27,7 @@ func (m *Machine) FirmwareComponents() []hardware.FirmwareComponent {
 	}
 	return []hardware.FirmwareComponent{
 		{ID: "BIOS", Name: "System BIOS", Kind: hardware.FirmwareBIOS, Manufacturer: m.info.Manufacturer,
-			SoftwareID: "SIM-S1-BIOS", Version: m.info.BiosVersion, ReleaseDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
+			SoftwareID: "SIM-S1-BIOS", Version: m.info.BiosVersion, ReleaseDate: biosFactoryDate,
 			Updateable: true, ResetRequired: true},
 		{ID: "NIC", Name: "Simulated 10GbE adapter firmware and option ROM", Kind: hardware.FirmwareNIC, Devices: nics,
 			Manufacturer: m.info.Manufacturer, SoftwareID: "SIM-NIC-10G", Version: "22.31.6",
@@ -38,11 +38,37 @@ func (m *Machine) FirmwareComponents() []hardware.FirmwareComponent {
 	}
 }
 
+// The BIOS as shipped: build 2.4.1 of 2026-06-01.
+var (
+	biosFactoryVersion = "2.4.1"
+	biosFactoryDate    = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// biosVersion is how the simulated BIOS shows build version of date
+// released: "SIM 2.4.1 (2026-06-01)" (without a date, "SIM 2.4.1").
+func biosVersion(version string, released time.Time) string {
+	if released.IsZero() {
+		return "SIM " + version
+	}
+	return fmt.Sprintf("SIM %s (%s)", version, released.UTC().Format(time.DateOnly))
+}
+
+// FormatFirmwareVersion implements hardware.FirmwareVersionFormatter: an
+// updated BIOS shows its version as the factory one does, "SIM <version>
+// (<release date>)"; the other components show the version alone.
+func (m *Machine) FormatFirmwareVersion(component, version string, released time.Time) string {
+	if strings.EqualFold(component, "BIOS") {
+		return biosVersion(version, released)
+	}
+	return version
+}
+
 // headerMagic starts the first line of an image that says what it is:
 //
-//	BMCD-FW component=bios version=2.5.0
+//	BMCD-FW component=bios version=2.5.0 date=2026-09-14
 //
-// Fields are separated by blanks; either may be missing.
+// Fields are separated by blanks; any may be missing. date is the
+// release date (YYYY-MM-DD).
 const headerMagic = "BMCD-FW"
 
 // imageName matches a file name such as bios-2.5.0.bin, NIC_v22.32.1.rom
@@ -71,6 +97,10 @@ func (m *Machine) IdentifyFirmware(img hardware.FirmwareImage) hardware.Firmware
 			id.Component = v
 		case "version":
 			id.Version = v
+		case "date":
+			if d, err := time.Parse(time.DateOnly, v); err == nil {
+				id.ReleaseDate = d
+			}
 		}
 	}
 	return id

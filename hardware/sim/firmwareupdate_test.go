@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/fetch"
@@ -47,28 +48,62 @@ func TestIdentifyFirmware(t *testing.T) {
 		name       string
 		data       []byte
 		comp, vers string
+		date       string // release date, "" for none
 	}{
-		{"bios-2.5.0.bin", bin, "bios", "2.5.0"},
-		{"BIOS_v2.5.1.rom", bin, "BIOS", "2.5.1"},
-		{"nic-22.32.1", bin, "nic", "22.32.1"},
-		{"disk0-1.0.4.fw", bin, "disk0", "1.0.4"},
-		{"bios-2.6.0-rc1.cap", bin, "bios", "2.6.0-rc1"},
-		{"firmware.bin", bin, "", ""},
-		{"bios.bin", bin, "", ""},
-		{"bios-latest.bin", bin, "", ""},
-		{"", bin, "", ""},
+		{"bios-2.5.0.bin", bin, "bios", "2.5.0", ""},
+		{"BIOS_v2.5.1.rom", bin, "BIOS", "2.5.1", ""},
+		{"nic-22.32.1", bin, "nic", "22.32.1", ""},
+		{"disk0-1.0.4.fw", bin, "disk0", "1.0.4", ""},
+		{"bios-2.6.0-rc1.cap", bin, "bios", "2.6.0-rc1", ""},
+		{"firmware.bin", bin, "", "", ""},
+		{"bios.bin", bin, "", "", ""},
+		{"bios-latest.bin", bin, "", "", ""},
+		{"", bin, "", "", ""},
 		// The header wins over the name, field by field.
-		{"firmware.bin", []byte("BMCD-FW component=bios version=3.0.0\nrest"), "bios", "3.0.0"},
-		{"bios-2.5.0.bin", []byte("BMCD-FW version=2.5.0-hotfix\n"), "bios", "2.5.0-hotfix"},
-		{"blob", []byte("BMCD-FW  component=nic\tversion=1\r\n"), "nic", "1"},
-		{"blob", []byte("BMCD-FW component= version\n"), "", ""},
-		{"blob", []byte("bmcd-fw component=nic version=1\n"), "", ""}, // the magic is case-sensitive
-		{"blob", []byte("XBMCD-FW component=nic version=1\n"), "", ""},
+		{"firmware.bin", []byte("BMCD-FW component=bios version=3.0.0\nrest"), "bios", "3.0.0", ""},
+		{"bios-2.5.0.bin", []byte("BMCD-FW version=2.5.0-hotfix\n"), "bios", "2.5.0-hotfix", ""},
+		{"blob", []byte("BMCD-FW  component=nic\tversion=1\r\n"), "nic", "1", ""},
+		{"blob", []byte("BMCD-FW component= version\n"), "", "", ""},
+		{"blob", []byte("bmcd-fw component=nic version=1\n"), "", "", ""}, // the magic is case-sensitive
+		{"blob", []byte("XBMCD-FW component=nic version=1\n"), "", "", ""},
+		// date= is the release date.
+		{"blob", []byte("BMCD-FW component=bios version=2.7.0 date=2026-09-14\n"), "bios", "2.7.0", "2026-09-14"},
+		{"bios-2.7.0.bin", []byte("BMCD-FW date=14.09.2026\n"), "bios", "2.7.0", ""},
 	} {
 		got := m.IdentifyFirmware(hardware.FirmwareImage{Name: c.name, Data: c.data})
-		if got.Component != c.comp || got.Version != c.vers {
-			t.Errorf("%q %q: got %+v, want component %q version %q", c.name, c.data, got, c.comp, c.vers)
+		date := ""
+		if !got.ReleaseDate.IsZero() {
+			date = got.ReleaseDate.Format(time.DateOnly)
 		}
+		if got.Component != c.comp || got.Version != c.vers || date != c.date {
+			t.Errorf("%q %q: got %+v, want component %q version %q date %q", c.name, c.data, got, c.comp, c.vers, c.date)
+		}
+	}
+}
+
+// TestFormatFirmwareVersion: every BIOS version has the factory one's form,
+// "SIM <version> (<release date>)"; other components show the version.
+func TestFormatFirmwareVersion(t *testing.T) {
+	m := New(Config{ID: "0", Seed: "fw"})
+	d := time.Date(2026, 9, 14, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		component, version string
+		released           time.Time
+		want               string
+	}{
+		{"BIOS", "2.4.1", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), m.Info().BiosVersion},
+		{"BIOS", "2.5.0", d, "SIM 2.5.0 (2026-09-14)"},
+		{"bios", "2.5.0", d.Add(13 * time.Hour), "SIM 2.5.0 (2026-09-14)"},
+		{"BIOS", "2.5.0", time.Time{}, "SIM 2.5.0"},
+		{"NIC", "22.40.0", d, "22.40.0"},
+		{"Disk0", "1.0.4", d, "1.0.4"},
+	} {
+		if got := m.FormatFirmwareVersion(c.component, c.version, c.released); got != c.want {
+			t.Errorf("%s %s %v: %q, want %q", c.component, c.version, c.released, got, c.want)
+		}
+	}
+	if m.Info().BiosVersion != "SIM 2.4.1 (2026-06-01)" {
+		t.Errorf("factory BiosVersion %q", m.Info().BiosVersion)
 	}
 }
 

@@ -25,7 +25,9 @@ type Config struct {
 	PowerOnDelay  time.Duration // Off -> On (POST)
 	PowerOffDelay time.Duration // minimum off time in a power cycle
 	ShutdownDelay time.Duration // ACPI graceful shutdown of the OS
-	// PoweredOn starts the machine On instead of Off.
+	// PoweredOn starts the machine On instead of Off. It is the state of
+	// a machine first created: once a hardware.Machine recorded a power
+	// state, a restart of bmcd resumes that one (ResumePower).
 	PoweredOn bool
 	// Fetcher fetches virtual media images (under each slot's TLS policy)
 	// and firmware update images; nil uses the defaults of internal/fetch.
@@ -41,7 +43,8 @@ const (
 
 // Machine is a simulated server. It implements hardware.Backend,
 // hardware.MediaBackend, hardware.SensorReader, hardware.PowerWatcher,
-// hardware.POSTReporter and hardware.FirmwareUpdater.
+// hardware.POSTReporter, hardware.PowerResumer and
+// hardware.FirmwareUpdater.
 type Machine struct {
 	cfg   Config
 	info  hardware.Info
@@ -100,7 +103,7 @@ func inventory(seed, id string) hardware.Info {
 		SKU:               "SIM-S1",
 		PartNumber:        "S1-0001",
 		UUID:              fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]),
-		BiosVersion:       "SIM 2.4.1 (2026-06-01)",
+		BiosVersion:       biosVersion(biosFactoryVersion, biosFactoryDate),
 		HostName:          "sim-" + id,
 		ProcessorCount:    2,
 		ProcessorModel:    "Simulated x86-64 CPU @ 2.40GHz",
@@ -265,6 +268,40 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		}
 	default:
 		return fmt.Errorf("reset type %q: %w", r, hardware.ErrNotSupported)
+	}
+	return nil
+}
+
+// ResumePower implements hardware.PowerResumer. The simulated host runs
+// inside bmcd, so when bmcd starts again the host is taken up where it
+// was, without a new boot and without reporting a change: Off stays Off,
+// On stays On (the OS at its login prompt), a POST in progress (PoweringOn,
+// or On with post after a warm reset) starts again and boots once, through
+// fw, and a graceful shutdown in progress completes (Off; a restart that
+// was to follow it is not remembered). Another state is ErrInvalid.
+func (m *Machine) ResumePower(s hardware.PowerState, post bool, fw hardware.Firmware) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("simulated machine closed: %w", hardware.ErrState)
+	}
+	switch s {
+	case hardware.PowerOff, hardware.PowerOn, hardware.PowerPoweringOn, hardware.PowerPoweringOff:
+	default:
+		return fmt.Errorf("resume power state %q: %w", s, hardware.ErrInvalid)
+	}
+	m.cancelLocked()
+	m.state = s // as it was: no change to report
+	m.bootedAt = time.Time{}
+	m.con.state = shellDown
+	switch {
+	case s == hardware.PowerPoweringOn || s == hardware.PowerOn && post:
+		m.postLocked(fw)
+	case s == hardware.PowerOn:
+		m.bootedAt = time.Now()
+		m.con.fw, m.con.state = fw, shellLogin
+	case s == hardware.PowerPoweringOff:
+		m.shutdownLocked(nil)
 	}
 	return nil
 }

@@ -182,73 +182,7 @@ func seq(s ...hardware.PowerState) []hardware.PowerState { return s }
 // ForceOff, GracefulShutdown: Off; PushPowerButton toggles; Nmi: as it
 // was), and a warm reset keeps the power On while the host POSTs.
 func TestResetStateMachine(t *testing.T) {
-	type tc struct {
-		from  hardware.PowerState
-		reset hardware.ResetType
-		err   error
-		now   hardware.PowerState // state right after Reset returns
-		post  bool                // InPOST right after Reset returns
-		seq   []hardware.PowerState
-		boots int
-	}
-	cases := []tc{
-		// Off
-		{off, hardware.ResetOn, nil, pOn, true, seq(pOn, on), 1},
-		{off, hardware.ResetForceOn, nil, pOn, true, seq(pOn, on), 1},
-		{off, hardware.ResetForceOff, nil, off, false, nil, 0},
-		{off, hardware.ResetGracefulShutdown, nil, off, false, nil, 0},
-		// Redfish ResetType: on success of a restart the system is On.
-		{off, hardware.ResetGracefulRestart, nil, pOn, true, seq(pOn, on), 1},
-		{off, hardware.ResetForceRestart, nil, pOn, true, seq(pOn, on), 1},
-		// Redfish: PowerCycle from Off powers on (Resource.json ResetType).
-		{off, hardware.ResetPowerCycle, nil, pOn, true, seq(pOn, on), 1},
-		{off, hardware.ResetNmi, hardware.ErrState, off, false, nil, 0},
-		{off, hardware.ResetPushPowerButton, nil, pOn, true, seq(pOn, on), 1},
-		// PoweringOn: the firmware POSTs. The boot in progress completes
-		// exactly once unless the reset cancels or restarts it; with no
-		// OS yet, a power button (soft off) turns the power off at once.
-		{pOn, hardware.ResetOn, nil, pOn, true, seq(on), 1},
-		{pOn, hardware.ResetForceOn, nil, pOn, true, seq(on), 1},
-		{pOn, hardware.ResetForceOff, nil, off, false, seq(off), 0},
-		{pOn, hardware.ResetGracefulShutdown, nil, off, false, seq(off), 0},
-		{pOn, hardware.ResetGracefulRestart, nil, pOn, true, seq(on), 1},
-		{pOn, hardware.ResetForceRestart, nil, pOn, true, seq(on), 1},
-		{pOn, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
-		{pOn, hardware.ResetNmi, nil, pOn, true, seq(on), 1},
-		{pOn, hardware.ResetPushPowerButton, nil, off, false, seq(off), 0},
-		// On
-		{on, hardware.ResetOn, nil, on, false, nil, 0},
-		{on, hardware.ResetForceOn, nil, on, false, nil, 0},
-		{on, hardware.ResetForceOff, nil, off, false, seq(off), 0},
-		{on, hardware.ResetGracefulShutdown, nil, pOff, false, seq(pOff, off), 0},
-		{on, hardware.ResetGracefulRestart, nil, pOff, false, seq(pOff, off, pOn, on), 1},
-		// A warm reset: the power stays on, the host POSTs and boots.
-		{on, hardware.ResetForceRestart, nil, on, true, nil, 1},
-		{on, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
-		{on, hardware.ResetNmi, nil, on, false, nil, 0},
-		{on, hardware.ResetPushPowerButton, nil, pOff, false, seq(pOff, off), 0},
-		// On, POSTing after a warm reset: what PoweringOn does, at On.
-		{onPOST, hardware.ResetOn, nil, on, true, nil, 1},
-		{onPOST, hardware.ResetForceOn, nil, on, true, nil, 1},
-		{onPOST, hardware.ResetForceOff, nil, off, false, seq(off), 0},
-		{onPOST, hardware.ResetGracefulShutdown, nil, off, false, seq(off), 0},
-		{onPOST, hardware.ResetGracefulRestart, nil, on, true, nil, 1},
-		{onPOST, hardware.ResetForceRestart, nil, on, true, nil, 1},
-		{onPOST, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
-		{onPOST, hardware.ResetNmi, nil, on, true, nil, 1},
-		{onPOST, hardware.ResetPushPowerButton, nil, off, false, seq(off), 0},
-		// PoweringOff (a graceful shutdown in progress): On and
-		// GracefulRestart bring the power back once the OS is down.
-		{pOff, hardware.ResetOn, nil, pOff, false, seq(off, pOn, on), 1},
-		{pOff, hardware.ResetForceOn, nil, pOn, true, seq(off, pOn, on), 1},
-		{pOff, hardware.ResetForceOff, nil, off, false, seq(off), 0},
-		{pOff, hardware.ResetGracefulShutdown, nil, pOff, false, seq(off), 0},
-		{pOff, hardware.ResetGracefulRestart, nil, pOff, false, seq(off, pOn, on), 1},
-		{pOff, hardware.ResetForceRestart, nil, on, true, seq(on), 1},
-		{pOff, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
-		{pOff, hardware.ResetNmi, nil, pOff, false, seq(off), 0},
-		{pOff, hardware.ResetPushPowerButton, nil, pOff, false, seq(off), 0},
-	}
+	cases := resetCases
 	// Every pair is covered.
 	seen := map[[2]string]bool{}
 	for _, c := range cases {
@@ -296,10 +230,7 @@ func TestResetStateMachine(t *testing.T) {
 			if got := fw.count(); got != c.boots {
 				t.Errorf("Boot called %d times, want %d", got, c.boots)
 			}
-			want := start
-			if len(c.seq) > 0 {
-				want = c.seq[len(c.seq)-1]
-			}
+			want := c.final()
 			if got := powerOf(t, m); got != want || m.InPOST() {
 				t.Errorf("final state %s (POST %v), want %s", got, m.InPOST(), want)
 			}
@@ -309,6 +240,88 @@ func TestResetStateMachine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// resetCase is one reset from one power state, and what the simulation
+// does: see TestResetStateMachine.
+type resetCase struct {
+	from  hardware.PowerState
+	reset hardware.ResetType
+	err   error
+	now   hardware.PowerState // state right after Reset returns
+	post  bool                // InPOST right after Reset returns
+	seq   []hardware.PowerState
+	boots int
+}
+
+// final is the state the machine settles in.
+func (c resetCase) final() hardware.PowerState {
+	if len(c.seq) > 0 {
+		return c.seq[len(c.seq)-1]
+	}
+	if c.from == onPOST {
+		return on
+	}
+	return c.from
+}
+
+var resetCases = []resetCase{
+	// Off
+	{off, hardware.ResetOn, nil, pOn, true, seq(pOn, on), 1},
+	{off, hardware.ResetForceOn, nil, pOn, true, seq(pOn, on), 1},
+	{off, hardware.ResetForceOff, nil, off, false, nil, 0},
+	{off, hardware.ResetGracefulShutdown, nil, off, false, nil, 0},
+	// Redfish ResetType: on success of a restart the system is On.
+	{off, hardware.ResetGracefulRestart, nil, pOn, true, seq(pOn, on), 1},
+	{off, hardware.ResetForceRestart, nil, pOn, true, seq(pOn, on), 1},
+	// Redfish: PowerCycle from Off powers on (Resource.json ResetType).
+	{off, hardware.ResetPowerCycle, nil, pOn, true, seq(pOn, on), 1},
+	{off, hardware.ResetNmi, hardware.ErrState, off, false, nil, 0},
+	{off, hardware.ResetPushPowerButton, nil, pOn, true, seq(pOn, on), 1},
+	// PoweringOn: the firmware POSTs. The boot in progress completes
+	// exactly once unless the reset cancels or restarts it; with no
+	// OS yet, a power button (soft off) turns the power off at once.
+	{pOn, hardware.ResetOn, nil, pOn, true, seq(on), 1},
+	{pOn, hardware.ResetForceOn, nil, pOn, true, seq(on), 1},
+	{pOn, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+	{pOn, hardware.ResetGracefulShutdown, nil, off, false, seq(off), 0},
+	{pOn, hardware.ResetGracefulRestart, nil, pOn, true, seq(on), 1},
+	{pOn, hardware.ResetForceRestart, nil, pOn, true, seq(on), 1},
+	{pOn, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+	{pOn, hardware.ResetNmi, nil, pOn, true, seq(on), 1},
+	{pOn, hardware.ResetPushPowerButton, nil, off, false, seq(off), 0},
+	// On
+	{on, hardware.ResetOn, nil, on, false, nil, 0},
+	{on, hardware.ResetForceOn, nil, on, false, nil, 0},
+	{on, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+	{on, hardware.ResetGracefulShutdown, nil, pOff, false, seq(pOff, off), 0},
+	{on, hardware.ResetGracefulRestart, nil, pOff, false, seq(pOff, off, pOn, on), 1},
+	// A warm reset: the power stays on, the host POSTs and boots.
+	{on, hardware.ResetForceRestart, nil, on, true, nil, 1},
+	{on, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+	{on, hardware.ResetNmi, nil, on, false, nil, 0},
+	{on, hardware.ResetPushPowerButton, nil, pOff, false, seq(pOff, off), 0},
+	// On, POSTing after a warm reset: what PoweringOn does, at On.
+	{onPOST, hardware.ResetOn, nil, on, true, nil, 1},
+	{onPOST, hardware.ResetForceOn, nil, on, true, nil, 1},
+	{onPOST, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+	{onPOST, hardware.ResetGracefulShutdown, nil, off, false, seq(off), 0},
+	{onPOST, hardware.ResetGracefulRestart, nil, on, true, nil, 1},
+	{onPOST, hardware.ResetForceRestart, nil, on, true, nil, 1},
+	{onPOST, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+	{onPOST, hardware.ResetNmi, nil, on, true, nil, 1},
+	{onPOST, hardware.ResetPushPowerButton, nil, off, false, seq(off), 0},
+	// PoweringOff (a graceful shutdown in progress): On and
+	// GracefulRestart bring the power back once the OS is down.
+	{pOff, hardware.ResetOn, nil, pOff, false, seq(off, pOn, on), 1},
+	{pOff, hardware.ResetForceOn, nil, pOn, true, seq(off, pOn, on), 1},
+	{pOff, hardware.ResetForceOff, nil, off, false, seq(off), 0},
+	{pOff, hardware.ResetGracefulShutdown, nil, pOff, false, seq(off), 0},
+	{pOff, hardware.ResetGracefulRestart, nil, pOff, false, seq(off, pOn, on), 1},
+	{pOff, hardware.ResetForceRestart, nil, on, true, seq(on), 1},
+	{pOff, hardware.ResetPowerCycle, nil, off, false, seq(off, pOn, on), 1},
+	{pOff, hardware.ResetNmi, nil, pOff, false, seq(off), 0},
+	{pOff, hardware.ResetPushPowerButton, nil, pOff, false, seq(off), 0},
 }
 
 func equal(a, b []hardware.PowerState) bool {

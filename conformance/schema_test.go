@@ -185,7 +185,16 @@ func TestSchemaConformance(t *testing.T) {
 		if res.Err != nil {
 			continue
 		}
-		r := b.Must(t, http.StatusOK, request{Method: http.MethodGet, Path: res.Path})
+		r, err := b.Do(request{Method: http.MethodGet, Path: res.Path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A Task whose operation is under way (a staged volume change
+		// waits for a reset) answers 202 with its body; all else 200.
+		if want := http.StatusOK; r.Status != want && !(r.Status == http.StatusAccepted && typeName(res.Type) == "Task") {
+			t.Errorf("GET %s: status %d, want %d", res.Path, r.Status, want)
+			continue
+		}
 		doc := r.JSON(t)
 		oems += checkOem(t, res.Path, doc, oemTypes)
 		if id, _ := doc["@odata.id"].(string); strings.TrimSuffix(id, "/") != strings.TrimSuffix(res.Path, "/") {

@@ -160,7 +160,7 @@ func (u *updateService) actionInfo(*http.Request) (any, error) {
 		"Id":          "SimpleUpdateActionInfo",
 		"Name":        "Simple Update Action Info",
 		"Parameters": []M{
-			{"Name": "ImageURI", "Required": true, "DataType": "String"},
+			{"Name": "ImageURI", "Required": true, "DataType": "String", "AllowablePattern": imagePattern},
 			{"Name": "TransferProtocol", "Required": false, "DataType": "String", "AllowableValues": transferProtocols},
 			{"Name": "Targets", "Required": false, "DataType": "StringArray", "AllowableValues": u.updateTargets()},
 			{"Name": "Username", "Required": false, "DataType": "String"},

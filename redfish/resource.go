@@ -8,8 +8,18 @@ import (
 	"hash/maphash"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bmcd/bmcd/internal/auth"
+)
+
+// How long a request body may take to arrive: an ordinary body (64 KiB at
+// most), and one of a resource that takes large bodies (a firmware image
+// pushed in a multipart request).
+// They are variables only so that tests can shorten them.
+var (
+	bodyReadTimeout      = 30 * time.Second
+	largeBodyReadTimeout = 10 * time.Minute
 )
 
 // resource is one URI's handlers. The wrapper built by serve does, once for
@@ -183,11 +193,16 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 				writeError(w, apiErr(http.StatusBadRequest, "QueryNotSupportedOnOperation"))
 				return
 			}
-			limit := int64(maxRequestBodySize)
+			limit, readFor := int64(maxRequestBodySize), bodyReadTimeout
 			if res.maxBody > 0 {
-				limit = res.maxBody
+				limit, readFor = res.maxBody, largeBodyReadTimeout
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			// A body that trickles in (a stalled client, a slowloris)
+			// must not hold the connection, its memory or a slot such as
+			// the one push update: the read gives up at the deadline and
+			// the request fails as a truncated body does.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(readFor))
 		}
 		var err error
 		switch r.Method {

@@ -14,13 +14,17 @@ import (
 	"github.com/bmcd/bmcd/internal/auth"
 )
 
-// insertWait is how long InsertMedia may take before it becomes a Task.
-// Clients that send "Prefer: respond-async" get a Task at once. It is a
-// variable only so that tests can shorten it; nothing else changes it.
-var insertWait = 5 * time.Second
-
-// insertTimeout bounds fetching an image that the client did not wait for.
+// insertTimeout bounds fetching an image to insert.
 const insertTimeout = 2 * time.Minute
+
+// insertWait is how long InsertMedia may take before it becomes a Task:
+// as long as the fetch may take, so an insert is answered when it is done
+// or has failed. sushy and Ironic ignore a 202 from InsertMedia and go on
+// as if the medium were in (then boot without it), as real BMCs answer
+// only once the image is mounted. Clients that send "Prefer:
+// respond-async" get a Task at once. It is a variable only so that tests
+// can shorten it; nothing else changes it.
+var insertWait = insertTimeout
 
 // The same media slots appear under the system's manager (where Redfish
 // has always had them) and under the system itself (ComputerSystem v1_13).

@@ -43,6 +43,9 @@ const (
 	// MaxSSEStreams the open Server-Sent Events streams.
 	MaxSubscriptions = 20
 	MaxSSEStreams    = 16
+	// ReservedSSEStreams of them are kept for accounts that may manage the
+	// BMC (ConfigureManager), so read-only users cannot take them all.
+	ReservedSSEStreams = 4
 	// DefaultDeliveryRetryAttempts and DefaultDeliveryRetryInterval are
 	// the EventService's retry settings until a client changes them.
 	DefaultDeliveryRetryAttempts = 3

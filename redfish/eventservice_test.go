@@ -743,8 +743,15 @@ func TestSSEErrors(t *testing.T) {
 
 	srv := httptest.NewServer(e.svc)
 	t.Cleanup(srv.Close)
+	// Read-only users may hold all streams but the reserved ones; those
+	// stay for accounts that manage the BMC.
 	var streams []*sseStream
-	for i := 0; i < MaxSSEStreams; i++ {
+	roTok, _ := e.login(roUser, roPass)
+	for i := 0; i < MaxSSEStreams-ReservedSSEStreams; i++ {
+		streams = append(streams, openSSE(t, srv, "", map[string]string{"X-Auth-Token": roTok}))
+	}
+	e.get(sseURI, asReader()).wantError(http.StatusBadRequest, "EventSubscriptionLimitExceeded")
+	for i := 0; i < ReservedSSEStreams; i++ {
 		streams = append(streams, openSSE(t, srv, "", nil))
 	}
 	e.get(sseURI).wantError(http.StatusBadRequest, "EventSubscriptionLimitExceeded")

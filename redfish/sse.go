@@ -168,13 +168,17 @@ func (ev *eventService) openStream(r *http.Request, p principal, f *sseFilter) (
 	if err := ev.enabledLocked(); err != nil {
 		return nil, "", nil, err
 	}
-	streams := 0
+	streams, unprivileged := 0, 0
 	for _, d := range ev.subs {
 		if d.sse != nil {
 			streams++
+			if !d.sse.account.Role.Has(auth.PrivConfigureManager) {
+				unprivileged++
+			}
 		}
 	}
-	if streams >= MaxSSEStreams {
+	if streams >= MaxSSEStreams ||
+		(!p.Account.Role.Has(auth.PrivConfigureManager) && unprivileged >= MaxSSEStreams-ReservedSSEStreams) {
 		return nil, "", nil, apiErr(http.StatusBadRequest, "EventSubscriptionLimitExceeded")
 	}
 	rec := subscriptionRecord{ID: ev.nextIDLocked(), Destination: "redfish-sse://" + r.RemoteAddr, Protocol: "Redfish",

@@ -41,7 +41,9 @@ type state struct {
 	BiosPending map[string]any   `json:"bios_pending,omitempty"`
 	// BiosApplied is when staged settings last took effect, and which.
 	BiosApplied *BiosApplied `json:"bios_applied,omitempty"`
-	SecureBoot  bool         `json:"secure_boot"`
+	// LastReset is when the last reset (not an NMI) was requested.
+	LastReset  time.Time `json:"last_reset,omitempty"`
+	SecureBoot bool      `json:"secure_boot"`
 	// SecureBootCurrent is what the firmware ran with at the last boot.
 	SecureBootCurrent bool `json:"secure_boot_current"`
 	// The UEFI boot manager's variables (see boot.go). BootOrder is only
@@ -87,7 +89,6 @@ type Machine struct {
 	events    []Event
 	lastEvent uint64
 	lastBoot  BootResult
-	lastReset time.Time
 	inserting map[string]bool
 	// powerSeq counts the power changes the backend reported, so a reader
 	// of the backend's state can tell a change raced it.
@@ -298,7 +299,13 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 	if r == ResetNmi {
 		m.logLocked(Event{Kind: EventNmi, Severity: SeverityWarning, Message: "Diagnostic interrupt (NMI) sent to the host"})
 	} else {
-		m.lastReset = time.Now()
+		// Kept in the store: LastResetTime outlives a bmcd restart, as it
+		// outlives a BMC reboot.
+		now := time.Now().UTC()
+		if err := m.updateLocked(func(st *state) error { st.LastReset = now; return nil }); err != nil {
+			m.log.Error("persist last reset", "err", err)
+			m.st.LastReset = now
+		}
 	}
 	m.mu.Unlock()
 	if r != ResetNmi {
@@ -325,7 +332,7 @@ func (m *Machine) unqueueResetLocked(e *Event) bool {
 func (m *Machine) LastReset() time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.lastReset
+	return m.st.LastReset
 }
 
 // powerChanged is the backend's report of a power change. The event log

@@ -1287,3 +1287,20 @@ func TestTypes(t *testing.T) {
 		t.Errorf("MediaError %v", e)
 	}
 }
+
+// LastReset survives a restart of the Machine (bmcd's), as a BMC keeps
+// LastResetTime across its own reboots.
+func TestLastResetPersists(t *testing.T) {
+	e := newEnv(t)
+	if err := e.m.Reset(context.Background(), hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	want := e.m.LastReset()
+	if want.IsZero() {
+		t.Fatal("no LastReset after a reset")
+	}
+	e.reopen()
+	if got := e.m.LastReset(); !got.Equal(want) {
+		t.Errorf("after a restart: LastReset %v, want %v", got, want)
+	}
+}

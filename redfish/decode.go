@@ -201,11 +201,24 @@ func unknownError(path string, kind bodyKind) *apiError {
 
 // unknownMember returns the dotted path of the first member of raw whose
 // name is not exactly a JSON field name of t (recursing into struct
-// fields), or "" if all are known. Values of the wrong type are left to
-// the decoder to report.
+// fields and into the elements of arrays, which are named by their index:
+// "Links.Drives.0.Extra"), or "" if all are known. Values of the wrong
+// type are left to the decoder to report.
 func unknownMember(raw []byte, t reflect.Type, prefix string) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t != rawMessageType && t.Elem().Kind() != reflect.Uint8 {
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return ""
+		}
+		for i, e := range elems {
+			if p := unknownMember(e, t.Elem(), prefix+strconv.Itoa(i)+"."); p != "" {
+				return p
+			}
+		}
+		return ""
 	}
 	if t.Kind() != reflect.Struct {
 		return ""

@@ -48,3 +48,42 @@ func TestImagePasswordNeverShown(t *testing.T) {
 func mediaWithImage(u string) hardware.Media {
 	return hardware.Media{SlotSpec: hardware.SlotSpec{ID: "CD"}, Image: u, Inserted: true}
 }
+
+// An unknown member inside an array element is reported at its full JSON
+// pointer, the element's index included.
+func TestUnknownMemberInArray(t *testing.T) {
+	for _, tc := range []struct{ body, arg string }{
+		{`{"RAIDType":"RAID1","Links":{"Drives":[{"@odata.id":"/x","Extra":1}]}}`, "/Links/Drives/0/Extra"},
+		{`{"RAIDType":"RAID1","Links":{"Drives":[{"@odata.id":"/x"},{"@odata.id":"/y","Extra":1}]}}`, "/Links/Drives/1/Extra"},
+		{`{"RAIDType":"RAID1","Links":{"Extra":[]}}`, "/Links/Extra"},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		var b volumeBody
+		_, err := decodeBody(r, &b, bodyKind{readOnly: func(n string) bool { return volumeReadOnly[n] }})
+		ae, ok := err.(*apiError)
+		if !ok {
+			t.Fatalf("%s: err = %v, want an apiError", tc.body, err)
+		}
+		m := ae.msgs[0]
+		if m.MessageID != baseMessagePrefix+"PropertyUnknown" || m.MessageArgs[0] != tc.arg {
+			t.Errorf("%s: got %s %v, want PropertyUnknown %s", tc.body, m.MessageID, m.MessageArgs, tc.arg)
+		}
+	}
+}
+
+// A task whose operation has not reported progress yet shows 0 %, so
+// PercentComplete only rises (it once showed 50, then the first report).
+func TestTaskPercentStartsAtZero(t *testing.T) {
+	for _, tc := range []struct {
+		tk   task
+		want int
+	}{
+		{task{State: "Running", Percent: -1}, 0},
+		{task{State: "Running", Percent: 8}, 8},
+		{task{State: "Completed", Percent: 8}, 100},
+	} {
+		if got := tc.tk.render()["PercentComplete"]; got != tc.want {
+			t.Errorf("%+v: PercentComplete = %v, want %d", tc.tk, got, tc.want)
+		}
+	}
+}

@@ -26,7 +26,8 @@ type task struct {
 	State     string // Pending, Running, Completed, Exception
 	Err       *apiError
 	// What the operation reported through its taskProgress: Percent is
-	// PercentComplete while running (-1: not reported, shown as 50), Msgs
+	// PercentComplete while running (-1: not reported, shown as 0, so
+	// the value only rises), Msgs
 	// come before the final Success or error messages.
 	Percent int
 	Msgs    []message
@@ -270,7 +271,7 @@ func taskMonitorPath(id string) string { return taskPath(id) + "/Monitor" }
 func (t task) render() M {
 	status := "OK"
 	msgs := append([]message{}, t.Msgs...)
-	percent := 50
+	percent := 0 // not reported yet: nothing is known done
 	if t.Percent >= 0 {
 		percent = t.Percent
 	}

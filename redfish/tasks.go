@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -49,10 +50,14 @@ type taskProgress struct {
 func (p *taskProgress) set(percent int, msgs ...message) {
 	p.ts.mu.Lock()
 	defer p.ts.mu.Unlock()
-	if percent >= 0 {
-		p.t.Percent = min(percent, 100)
+	changed := len(msgs) > 0
+	if percent >= 0 && min(percent, 100) != p.t.Percent {
+		p.t.Percent, changed = min(percent, 100), true
 	}
 	p.t.Msgs = append(p.t.Msgs, msgs...)
+	if changed {
+		p.ts.saveLocked(p.t)
+	}
 }
 
 // replace sets the task's messages to msgs (what it waited for is over).
@@ -60,6 +65,7 @@ func (p *taskProgress) replace(msgs ...message) {
 	p.ts.mu.Lock()
 	defer p.ts.mu.Unlock()
 	p.t.Msgs = msgs
+	p.ts.saveLocked(p.t)
 }
 
 // created records the resource the operation made (its URI and
@@ -68,6 +74,7 @@ func (p *taskProgress) created(location string, body any) {
 	p.ts.mu.Lock()
 	defer p.ts.mu.Unlock()
 	p.t.Location, p.t.Created = location, body
+	p.ts.saveLocked(p.t)
 }
 
 type tasks struct {
@@ -81,14 +88,103 @@ type tasks struct {
 	log    *slog.Logger
 }
 
-// Where the last task Id is kept: tasks themselves do not survive a
-// restart (their operations die with bmcd), but their Ids are never
-// reused, so a task URI a client kept (Ironic stores the monitor) answers
-// 404 after a restart rather than naming another task.
+// Where tasks are kept. The last task Id is kept so Ids are never reused.
+// Each task's state is kept (taskStatesBucket, keyed by Id) as it changes,
+// so a task a client follows (Ironic keeps the Task URI of a firmware
+// update) still answers after a restart: a task that ended answers as
+// before, and one whose operation the restart killed (New, Starting,
+// Running) is an Exception (interruptedError), never a 404 that a client
+// may take for success. A Pending task (a change staged for the next
+// reset) is not kept while it waits: the staged change survives but its
+// task does not, and its URI answers 404 after a restart.
 const (
-	tasksBucket = "tasks"
-	tasksLastID = "last_id"
+	tasksBucket      = "tasks"
+	tasksLastID      = "last_id"
+	taskStatesBucket = "task_states"
 )
+
+// interruptedError is the error of a task whose operation a restart of
+// bmcd cut short: 500 with Base ServiceShuttingDown ("The operation failed
+// because the service is shutting down ..."), the Base message that says
+// why; 500 rather than 503 because resubmitting, not retrying the
+// monitor, is what helps.
+func interruptedError() *apiError {
+	return apiErr(http.StatusInternalServerError, "ServiceShuttingDown")
+}
+
+// taskRecord is a task as the store keeps it.
+type taskRecord struct {
+	ID, Name, Method, TargetURI string
+	Start, End                  time.Time
+	State                       string
+	Percent                     int
+	Msgs                        []message
+	ErrStatus                   int             `json:",omitempty"`
+	ErrMsgs                     []message       `json:",omitempty"`
+	Location                    string          `json:",omitempty"`
+	Created                     json.RawMessage `json:",omitempty"`
+}
+
+// saveLocked records t in the store (not while it is Pending, see
+// tasksBucket). The caller holds ts.mu.
+func (ts *tasks) saveLocked(t *task) {
+	if ts.store == nil || t.ID == "" || t.State == "Pending" {
+		return
+	}
+	rec := taskRecord{ID: t.ID, Name: t.Name, Method: t.Method, TargetURI: t.TargetURI, Start: t.Start, End: t.End,
+		State: t.State, Percent: t.Percent, Msgs: t.Msgs, Location: t.Location}
+	if t.Err != nil {
+		rec.ErrStatus, rec.ErrMsgs = t.Err.status, t.Err.msgs
+	}
+	if t.Created != nil {
+		if b, err := json.Marshal(t.Created); err == nil {
+			rec.Created = b
+		}
+	}
+	if err := ts.store.Put(taskStatesBucket, t.ID, rec); err != nil {
+		ts.log.Error("task state", "task", t.ID, "err", err)
+	}
+}
+
+// loadLocked brings back the kept tasks: those that had ended as they
+// were, those whose operation was under way as Exceptions
+// (interruptedError), the newest maxTasks of them.
+func (ts *tasks) loadLocked() {
+	now := time.Now().UTC()
+	err := ts.store.List(taskStatesBucket, func(key string, raw []byte) error {
+		var rec taskRecord
+		if err := json.Unmarshal(raw, &rec); err != nil || rec.ID != key {
+			ts.log.Error("task state unreadable", "task", key, "err", err)
+			return nil
+		}
+		t := &task{ID: rec.ID, Name: rec.Name, Method: rec.Method, TargetURI: rec.TargetURI, Start: rec.Start, End: rec.End,
+			State: rec.State, Percent: rec.Percent, Msgs: rec.Msgs, Location: rec.Location}
+		if rec.ErrStatus != 0 {
+			t.Err = &apiError{status: rec.ErrStatus, msgs: rec.ErrMsgs}
+		}
+		if rec.Created != nil {
+			t.Created = rec.Created
+		}
+		switch {
+		case t.State == "Pending":
+			return nil // not kept; dropped below
+		case t.running():
+			t.State, t.End, t.Err = "Exception", now, interruptedError()
+			ts.log.Info("task interrupted by a restart", "task", t.ID, "name", t.Name)
+		case t.State == "Exception" && t.Err == nil:
+			t.Err = interruptedError()
+		}
+		ts.byID[t.ID] = t
+		return nil
+	})
+	if err != nil {
+		ts.log.Error("task states", "err", err)
+	}
+	for _, t := range ts.byID {
+		ts.saveLocked(t)
+	}
+	ts.trimLocked()
+}
 
 // newTasks keeps tasks; log receives why a task failed (the cause behind
 // its Base message, which the client never sees), as the service logs a
@@ -101,6 +197,7 @@ func newTasks(log *slog.Logger, store Store) *tasks {
 		if _, err := store.Get(tasksBucket, tasksLastID, &ts.last); err != nil {
 			log.Error("task ids", "err", err)
 		}
+		ts.loadLocked()
 	}
 	return ts
 }
@@ -170,6 +267,7 @@ func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 	ts.mu.Lock()
 	t.ID, t.Start, t.State = ts.nextIDLocked(), time.Now().UTC(), state
 	ts.byID[t.ID] = t
+	ts.saveLocked(t)
 	ts.trimLocked()
 	snap := t.copy() // the caller's copy: the goroutine below updates t under ts.mu
 	ts.mu.Unlock()
@@ -179,23 +277,26 @@ func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 		err := <-done
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
+		if err != nil && ts.ctx.Err() != nil {
+			// The service is closing: a task still waiting (a change
+			// staged for the next boot stays staged) did not fail, and a
+			// running one is kept as it was, so the next start finds it
+			// under way and reports it interrupted (loadLocked).
+			ts.log.Info("task ended by shutdown", "task", t.ID, "name", t.Name)
+			return
+		}
 		t.End = time.Now().UTC()
 		t.State = "Completed"
 		if err != nil {
 			t.State = "Exception"
 			t.Err = fromHardware(err)
-			if ts.ctx.Err() != nil {
-				// The service is closing: a task still waiting (a change
-				// staged for the next boot stays staged) did not fail.
-				ts.log.Info("task ended by shutdown", "task", t.ID, "name", t.Name)
-				return
-			}
 			if t.Err.status >= 500 {
 				ts.log.Error("task failed", "task", t.ID, "name", t.Name, "err", err)
 			} else if t.Err.cause != nil {
 				ts.log.Info("task failed", "task", t.ID, "name", t.Name, "status", t.Err.status, "cause", t.Err.cause)
 			}
 		}
+		ts.saveLocked(t)
 	}()
 	return &snap
 }
@@ -232,6 +333,11 @@ func (ts *tasks) trimLocked() {
 	sort.Slice(done, func(i, j int) bool { return done[i].End.Before(done[j].End) })
 	for _, t := range done[:min(len(done), len(ts.byID)-maxTasks)] {
 		delete(ts.byID, t.ID)
+		if ts.store != nil {
+			if err := ts.store.Delete(taskStatesBucket, t.ID); err != nil {
+				ts.log.Error("task state", "task", t.ID, "err", err)
+			}
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"github.com/bmcd/bmcd/hardware"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -86,4 +87,43 @@ func TestTaskPercentStartsAtZero(t *testing.T) {
 			t.Errorf("%+v: PercentComplete = %v, want %d", tc.tk, got, tc.want)
 		}
 	}
+}
+
+// A body whose Content-Type is not JSON is refused 415 HeaderInvalid
+// before anything changes; application/json (with parameters) and no
+// Content-Type at all (curl without -H) are taken.
+func TestContentTypeOfBody(t *testing.T) {
+	e := newEnv(t)
+	const ch = "/redfish/v1/Chassis/0"
+	for _, tc := range []struct {
+		ct   string
+		want int
+	}{
+		{"text/plain", 415},
+		{"application/x-www-form-urlencoded", 415},
+		{"application/xml", 415},
+		{"not a type;;", 415},
+		{"application/json", 204},
+		{"application/json; charset=utf-8", 204},
+		{"Application/JSON", 204},
+		{"", 204},
+	} {
+		r := e.patch(ch, M{"IndicatorLED": "Lit"}, func(r *http.Request) {
+			if tc.ct == "" {
+				r.Header.Del("Content-Type")
+			} else {
+				r.Header.Set("Content-Type", tc.ct)
+			}
+		})
+		if tc.want == 415 {
+			r.wantError(415, "HeaderInvalid")
+			if a := r.args(); len(a) != 1 || a[0] != "Content-Type" {
+				t.Errorf("%q: args %v", tc.ct, a)
+			}
+		} else {
+			r.want(tc.want)
+		}
+	}
+	// An action too.
+	e.post("/redfish/v1/Systems/0/Actions/ComputerSystem.Reset", M{"ResetType": "On"}, header("Content-Type", "text/plain")).wantError(415, "HeaderInvalid")
 }

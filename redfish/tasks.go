@@ -36,6 +36,19 @@ type task struct {
 	// then answers 201 with it, and Created its representation.
 	Location string
 	Created  any
+	// Resume, for a Pending task, names the staged change it waits for,
+	// so that a restart of bmcd can follow it again (resumePending).
+	Resume *taskResume
+}
+
+// taskResume is what a Pending task waits for, kept with it: the
+// volume change (Kind "CreateVolume" or "DeleteVolume") OpID of the
+// machine System, on Volume.
+type taskResume struct {
+	Kind   string
+	System string
+	OpID   uint64
+	Volume string
 }
 
 // taskProgress is how a running operation reports to its task
@@ -95,8 +108,9 @@ type tasks struct {
 // before, and one whose operation the restart killed (New, Starting,
 // Running) is an Exception (interruptedError), never a 404 that a client
 // may take for success. A Pending task (a change staged for the next
-// reset) is not kept while it waits: the staged change survives but its
-// task does not, and its URI answers 404 after a restart.
+// reset) is kept with what it waits for (taskResume), and the service
+// follows it again after a restart (resumePending): it completes when the
+// staged change applies.
 const (
 	tasksBucket      = "tasks"
 	tasksLastID      = "last_id"
@@ -123,16 +137,17 @@ type taskRecord struct {
 	ErrMsgs                     []message       `json:",omitempty"`
 	Location                    string          `json:",omitempty"`
 	Created                     json.RawMessage `json:",omitempty"`
+	Resume                      *taskResume     `json:",omitempty"`
 }
 
-// saveLocked records t in the store (not while it is Pending, see
-// tasksBucket). The caller holds ts.mu.
+// saveLocked records t in the store (not while it is Pending without
+// a taskResume, see tasksBucket). The caller holds ts.mu.
 func (ts *tasks) saveLocked(t *task) {
-	if ts.store == nil || t.ID == "" || t.State == "Pending" {
+	if ts.store == nil || t.ID == "" || (t.State == "Pending" && t.Resume == nil) {
 		return
 	}
 	rec := taskRecord{ID: t.ID, Name: t.Name, Method: t.Method, TargetURI: t.TargetURI, Start: t.Start, End: t.End,
-		State: t.State, Percent: t.Percent, Msgs: t.Msgs, Location: t.Location}
+		State: t.State, Percent: t.Percent, Msgs: t.Msgs, Location: t.Location, Resume: t.Resume}
 	if t.Err != nil {
 		rec.ErrStatus, rec.ErrMsgs = t.Err.status, t.Err.msgs
 	}
@@ -158,7 +173,7 @@ func (ts *tasks) loadLocked() {
 			return nil
 		}
 		t := &task{ID: rec.ID, Name: rec.Name, Method: rec.Method, TargetURI: rec.TargetURI, Start: rec.Start, End: rec.End,
-			State: rec.State, Percent: rec.Percent, Msgs: rec.Msgs, Location: rec.Location}
+			State: rec.State, Percent: rec.Percent, Msgs: rec.Msgs, Location: rec.Location, Resume: rec.Resume}
 		if rec.ErrStatus != 0 {
 			t.Err = &apiError{status: rec.ErrStatus, msgs: rec.ErrMsgs}
 		}
@@ -166,8 +181,10 @@ func (ts *tasks) loadLocked() {
 			t.Created = rec.Created
 		}
 		switch {
+		case t.State == "Pending" && t.Resume == nil:
+			return nil // not kept
 		case t.State == "Pending":
-			return nil // not kept; dropped below
+			// Still waiting for its staged change: resumePending follows it.
 		case t.running():
 			t.State, t.End, t.Err = "Exception", now, interruptedError()
 			ts.log.Info("task interrupted by a restart", "task", t.ID, "name", t.Name)
@@ -214,6 +231,40 @@ func (ts *tasks) nextIDLocked() string {
 	return strconv.FormatUint(ts.last, 10)
 }
 
+// pending lists the Pending tasks brought back by a restart that wait for
+// a staged change (their Resume), for the service to follow again.
+func (ts *tasks) pending() []task {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var out []task
+	for _, t := range ts.byID {
+		if t.State == "Pending" && t.Resume != nil {
+			out = append(out, t.copy())
+		}
+	}
+	return out
+}
+
+// resumePending follows the Pending task id again with fn, which waits
+// for its staged change as the operation that made it did; fn's result
+// ends the task.
+func (ts *tasks) resumePending(id string, fn func(context.Context, *taskProgress) error) {
+	ts.mu.Lock()
+	t, ok := ts.byID[id]
+	ts.mu.Unlock()
+	if !ok {
+		return
+	}
+	p := &taskProgress{ts: ts, t: t}
+	done := make(chan error, 1)
+	ts.wg.Add(1)
+	go func() {
+		defer ts.wg.Done()
+		done <- fn(ts.ctx, p)
+	}()
+	ts.await(t, done)
+}
+
 // run starts fn and waits up to wait for it. If fn finishes in time its
 // error is returned and no task is made; otherwise a task tracks it and a
 // snapshot of the new task is returned. A wait of 0 (the client asked to
@@ -248,8 +299,11 @@ func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, f
 // do its work (DSP0266 "Operation apply time": a change applied at the next
 // reset): its TaskState is Pending until fn returns. msgs say what it
 // waits for. It returns a snapshot of the new task.
-func (ts *tasks) runPending(name string, r *http.Request, msgs []message, fn func(context.Context, *taskProgress) error) *task {
-	t := &task{Name: name, Method: r.Method, TargetURI: r.URL.Path, Percent: 0, Msgs: msgs}
+//
+// resume, if not nil, names the staged change, so that the task is kept
+// in the store and followed again after a restart (resumePending).
+func (ts *tasks) runPending(name string, r *http.Request, msgs []message, resume *taskResume, fn func(context.Context, *taskProgress) error) *task {
+	t := &task{Name: name, Method: r.Method, TargetURI: r.URL.Path, Percent: 0, Msgs: msgs, Resume: resume}
 	p := &taskProgress{ts: ts, t: t}
 	done := make(chan error, 1)
 	snap := ts.track(t, "Pending", done) // registered before fn reports to it
@@ -271,6 +325,12 @@ func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 	ts.trimLocked()
 	snap := t.copy() // the caller's copy: the goroutine below updates t under ts.mu
 	ts.mu.Unlock()
+	ts.await(t, done)
+	return &snap
+}
+
+// await ends t when done delivers its operation's error.
+func (ts *tasks) await(t *task, done <-chan error) {
 	ts.wg.Add(1)
 	go func() {
 		defer ts.wg.Done()
@@ -298,7 +358,6 @@ func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 		}
 		ts.saveLocked(t)
 	}()
-	return &snap
 }
 
 // running reports whether the task's operation is still under way: its

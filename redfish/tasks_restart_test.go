@@ -15,8 +15,9 @@ import (
 
 // Tasks survive a restart: one that ended answers as before, one whose
 // operation was under way is an Exception with Base ServiceShuttingDown
-// (never a 404 a client could take for success), a Pending one is not
-// kept, and Ids go on from the last.
+// (never a 404 a client could take for success), a Pending one is kept
+// if it names the staged change it waits for (and can be followed again)
+// and not otherwise, and Ids go on from the last.
 func TestTasksSurviveRestart(t *testing.T) {
 	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -38,7 +39,12 @@ func TestTasksSurviveRestart(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	pending := ts.runPending("staged", req, nil, func(ctx context.Context, _ *taskProgress) error {
+	pending := ts.runPending("staged", req, nil, nil, func(ctx context.Context, _ *taskProgress) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	res := &taskResume{Kind: "CreateVolume", System: "0", OpID: 7, Volume: "2"}
+	followed := ts.runPending("staged, followed", req, nil, res, func(ctx context.Context, _ *taskProgress) error {
 		<-ctx.Done()
 		return ctx.Err()
 	})
@@ -87,6 +93,25 @@ func TestTasksSurviveRestart(t *testing.T) {
 	}
 	if _, found := ts.get(pending.ID); found {
 		t.Errorf("pending task %s kept across a restart", pending.ID)
+	}
+	// A Pending task with what it waits for is kept, and completes when
+	// followed again.
+	if got := ts.pending(); len(got) != 1 || got[0].ID != followed.ID || *got[0].Resume != *res || got[0].State != "Pending" {
+		t.Fatalf("pending after a restart: %+v", got)
+	}
+	ts.resumePending(followed.ID, func(_ context.Context, p *taskProgress) error {
+		p.replace(newMessage("Created"))
+		return nil
+	})
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		if tk, _ := ts.get(followed.ID); tk.State == "Completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("resumed task did not complete")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	next, _ := ts.run("next", req, 0, func(context.Context) error { return nil })
 	if next.ID <= pending.ID && len(next.ID) <= len(pending.ID) {

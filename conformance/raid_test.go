@@ -119,11 +119,17 @@ func TestGofishVolumes(t *testing.T) {
 	staged := b.Must(t, http.StatusAccepted, request{Method: http.MethodPost, Path: volumes, Body: map[string]any{
 		"RAIDType": "RAID0", "Links": map[string]any{"Drives": []map[string]string{{"@odata.id": "/redfish/v1/Chassis/0/Drives/Disk0"}}},
 		"@Redfish.OperationApplyTime": "OnReset"}})
-	if task := staged.JSON(t); task["TaskState"] != "Pending" {
-		t.Fatalf("staged create: %v", task)
+	stagedTask := staged.JSON(t)
+	if stagedTask["TaskState"] != "Pending" {
+		t.Fatalf("staged create: %v", stagedTask)
 	}
+	taskURI, _ := stagedTask["@odata.id"].(string)
 	b.Terminate(10 * time.Second)
 	b.Start()
+	// Its Task is still Pending (the change is still staged).
+	if st := b.Must(t, http.StatusAccepted, request{Method: http.MethodGet, Path: taskURI}).JSON(t)["TaskState"]; st != "Pending" {
+		t.Errorf("after a restart the staged create's task is %v", st)
+	}
 	c = connect()
 	st = storageOf(c)
 	if vols, err := st.Volumes(); err != nil || len(vols) != 1 || vols[0].DisplayName != "os" {
@@ -134,6 +140,13 @@ func TestGofishVolumes(t *testing.T) {
 	eventually(t, 15*time.Second, func() (bool, string) {
 		vols, err := st.Volumes()
 		return err == nil && len(vols) == 2, "the staged volume after the boot"
+	})
+	// The Task from before the restart completes, and its monitor answers
+	// 201 with the new Volume, as Ironic's RAID interface reads it.
+	eventually(t, 15*time.Second, func() (bool, string) {
+		r, err := b.Do(request{Method: http.MethodGet, Path: taskURI + "/Monitor"})
+		return err == nil && r.Status == http.StatusCreated && strings.HasPrefix(r.Header.Get("Location"), volumes+"/"),
+			"the staged create's monitor to answer 201"
 	})
 	vols, _ = st.Volumes()
 	for _, v := range vols {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"sort"
@@ -39,7 +40,9 @@ var validate = func() *validator.Validate {
 // decodeBody strictly decodes a JSON object body into dst (a struct with
 // pointer fields, so absence is visible) and validates it. Every failure
 // is a 400 (or 413) with the Base registry message that names the problem.
-// An empty body is allowed only for actions.
+// An empty body is allowed only for actions. A body whose Content-Type
+// is not JSON (see jsonMediaType) is a 415 with Base HeaderInvalid
+// "Content-Type".
 //
 // A member whose value is null, at any depth, is refused (400
 // PropertyValueTypeError "null" and its JSON pointer; for actions
@@ -58,6 +61,9 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 			return nil, apiErr(http.StatusRequestEntityTooLarge, "PayloadTooLarge")
 		}
 		return nil, apiErr(http.StatusBadRequest, "UnrecognizedRequestBody")
+	}
+	if len(bytes.TrimSpace(raw)) != 0 && !jsonMediaType(r.Header.Get("Content-Type")) {
+		return nil, apiErr(http.StatusUnsupportedMediaType, "HeaderInvalid", "Content-Type")
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		if kind.action == "" {
@@ -115,6 +121,22 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 		return nil, validationError(err, kind, reflect.Indirect(reflect.ValueOf(dst)).Type().Name())
 	}
 	return top, nil
+}
+
+// jsonMediaType reports whether a request's Content-Type (ct) allows a
+// JSON body: application/json (any parameters, e.g. charset=utf-8), or no
+// Content-Type at all, which curl and other tools omit. DSP0266 "Request
+// headers" has a service refuse a media type it does not support with
+// 415; bmcd does so for every other type (text/plain, and
+// application/x-www-form-urlencoded, which curl -d sends unless told
+// -H 'Content-Type: application/json'). A multipart push has its own
+// type, which its handler checks.
+func jsonMediaType(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // stripNestedAnnotations removes the annotations (members whose names
@@ -201,11 +223,24 @@ func unknownError(path string, kind bodyKind) *apiError {
 
 // unknownMember returns the dotted path of the first member of raw whose
 // name is not exactly a JSON field name of t (recursing into struct
-// fields), or "" if all are known. Values of the wrong type are left to
-// the decoder to report.
+// fields and into the elements of arrays, which are named by their index:
+// "Links.Drives.0.Extra"), or "" if all are known. Values of the wrong
+// type are left to the decoder to report.
 func unknownMember(raw []byte, t reflect.Type, prefix string) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t != rawMessageType && t.Elem().Kind() != reflect.Uint8 {
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return ""
+		}
+		for i, e := range elems {
+			if p := unknownMember(e, t.Elem(), prefix+strconv.Itoa(i)+"."); p != "" {
+				return p
+			}
+		}
+		return ""
 	}
 	if t.Kind() != reflect.Struct {
 		return ""

@@ -283,7 +283,10 @@ func publishedElsewhere(path string) bool {
 }
 
 // watch wraps a resource's handler: a successful PATCH publishes
-// ResourceChanged, a POST that creates a member (201 with Location)
+// ResourceChanged if it changed the resource's representation (its ETag,
+// as its GET renders it for an administrator, differs before and after:
+// a PATCH that sets what is already set changes nothing and publishes
+// nothing), a POST that creates a member (201 with Location)
 // ResourceCreated, a DELETE ResourceRemoved, each about that resource.
 func (ev *eventService) watch(pattern string, res *resource, h http.Handler) http.Handler {
 	ev.routes[pattern] = res
@@ -293,15 +296,21 @@ func (ev *eventService) watch(pattern string, res *resource, h http.Handler) htt
 			h.ServeHTTP(w, r)
 			return
 		}
-		var typ string
-		if m == http.MethodDelete {
-			typ = ev.typeOf(res, r) // while it is still there
+		var typ, before string
+		switch m {
+		case http.MethodDelete:
+			typ, _ = ev.renderAsAdmin(res, r) // while it is still there
+		case http.MethodPatch:
+			_, before = ev.renderAsAdmin(res, r)
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
 		switch {
 		case m == http.MethodPatch && rec.status == http.StatusNoContent:
-			ev.publish(resourceEvent("ResourceChanged", r.URL.Path, ev.typeOf(res, r)))
+			typ, after := ev.renderAsAdmin(res, r)
+			if before == "" || after != before {
+				ev.publish(resourceEvent("ResourceChanged", r.URL.Path, typ))
+			}
 		case m == http.MethodPost && rec.status == http.StatusCreated && w.Header().Get("Location") != "":
 			var body struct {
 				Type string `json:"@odata.type"`
@@ -317,23 +326,31 @@ func (ev *eventService) watch(pattern string, res *resource, h http.Handler) htt
 // typeOf is the schema name of the resource r addresses, as its GET
 // renders it for an administrator; "" when it cannot be rendered.
 func (ev *eventService) typeOf(res *resource, r *http.Request) string {
+	typ, _ := ev.renderAsAdmin(res, r)
+	return typ
+}
+
+// renderAsAdmin renders the resource r addresses as its GET does for an
+// administrator and returns its schema name and its ETag; both "" when
+// it cannot be rendered.
+func (ev *eventService) renderAsAdmin(res *resource, r *http.Request) (typ, etag string) {
 	if res.get == nil {
-		return ""
+		return "", ""
 	}
 	admin := principal{Account: auth.Account{UserName: "bmcd", Role: auth.RoleAdministrator, Enabled: true}}
 	v, err := res.get(r.WithContext(withPrincipal(r.Context(), admin)))
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	var doc struct {
 		Type string `json:"@odata.type"`
 	}
 	_ = json.Unmarshal(raw, &doc)
-	return schemaName(doc.Type)
+	return schemaName(doc.Type), etagOf(raw)
 }
 
 // typeAt is the schema name of the resource at path; "" when there is none.

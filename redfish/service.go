@@ -86,6 +86,7 @@ func New(cfg Config) *Service {
 		s.machines[m.ID()] = m
 		s.order = append(s.order, m.ID())
 	}
+	s.resumeVolumeTasks()
 	s.mux = chi.NewMux()
 	s.mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("OData-Version", "4.0")

@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -26,7 +27,8 @@ type task struct {
 	State     string // Pending, Running, Completed, Exception
 	Err       *apiError
 	// What the operation reported through its taskProgress: Percent is
-	// PercentComplete while running (-1: not reported, shown as 50), Msgs
+	// PercentComplete while running (-1: not reported, shown as 0, so
+	// the value only rises), Msgs
 	// come before the final Success or error messages.
 	Percent int
 	Msgs    []message
@@ -34,6 +36,19 @@ type task struct {
 	// then answers 201 with it, and Created its representation.
 	Location string
 	Created  any
+	// Resume, for a Pending task, names the staged change it waits for,
+	// so that a restart of bmcd can follow it again (resumePending).
+	Resume *taskResume
+}
+
+// taskResume is what a Pending task waits for, kept with it: the
+// volume change (Kind "CreateVolume" or "DeleteVolume") OpID of the
+// machine System, on Volume.
+type taskResume struct {
+	Kind   string
+	System string
+	OpID   uint64
+	Volume string
 }
 
 // taskProgress is how a running operation reports to its task
@@ -48,10 +63,14 @@ type taskProgress struct {
 func (p *taskProgress) set(percent int, msgs ...message) {
 	p.ts.mu.Lock()
 	defer p.ts.mu.Unlock()
-	if percent >= 0 {
-		p.t.Percent = min(percent, 100)
+	changed := len(msgs) > 0
+	if percent >= 0 && min(percent, 100) != p.t.Percent {
+		p.t.Percent, changed = min(percent, 100), true
 	}
 	p.t.Msgs = append(p.t.Msgs, msgs...)
+	if changed {
+		p.ts.saveLocked(p.t)
+	}
 }
 
 // replace sets the task's messages to msgs (what it waited for is over).
@@ -59,6 +78,7 @@ func (p *taskProgress) replace(msgs ...message) {
 	p.ts.mu.Lock()
 	defer p.ts.mu.Unlock()
 	p.t.Msgs = msgs
+	p.ts.saveLocked(p.t)
 }
 
 // created records the resource the operation made (its URI and
@@ -67,6 +87,7 @@ func (p *taskProgress) created(location string, body any) {
 	p.ts.mu.Lock()
 	defer p.ts.mu.Unlock()
 	p.t.Location, p.t.Created = location, body
+	p.ts.saveLocked(p.t)
 }
 
 type tasks struct {
@@ -80,14 +101,107 @@ type tasks struct {
 	log    *slog.Logger
 }
 
-// Where the last task Id is kept: tasks themselves do not survive a
-// restart (their operations die with bmcd), but their Ids are never
-// reused, so a task URI a client kept (Ironic stores the monitor) answers
-// 404 after a restart rather than naming another task.
+// Where tasks are kept. The last task Id is kept so Ids are never reused.
+// Each task's state is kept (taskStatesBucket, keyed by Id) as it changes,
+// so a task a client follows (Ironic keeps the Task URI of a firmware
+// update) still answers after a restart: a task that ended answers as
+// before, and one whose operation the restart killed (New, Starting,
+// Running) is an Exception (interruptedError), never a 404 that a client
+// may take for success. A Pending task (a change staged for the next
+// reset) is kept with what it waits for (taskResume), and the service
+// follows it again after a restart (resumePending): it completes when the
+// staged change applies.
 const (
-	tasksBucket = "tasks"
-	tasksLastID = "last_id"
+	tasksBucket      = "tasks"
+	tasksLastID      = "last_id"
+	taskStatesBucket = "task_states"
 )
+
+// interruptedError is the error of a task whose operation a restart of
+// bmcd cut short: 500 with Base ServiceShuttingDown ("The operation failed
+// because the service is shutting down ..."), the Base message that says
+// why; 500 rather than 503 because resubmitting, not retrying the
+// monitor, is what helps.
+func interruptedError() *apiError {
+	return apiErr(http.StatusInternalServerError, "ServiceShuttingDown")
+}
+
+// taskRecord is a task as the store keeps it.
+type taskRecord struct {
+	ID, Name, Method, TargetURI string
+	Start, End                  time.Time
+	State                       string
+	Percent                     int
+	Msgs                        []message
+	ErrStatus                   int             `json:",omitempty"`
+	ErrMsgs                     []message       `json:",omitempty"`
+	Location                    string          `json:",omitempty"`
+	Created                     json.RawMessage `json:",omitempty"`
+	Resume                      *taskResume     `json:",omitempty"`
+}
+
+// saveLocked records t in the store (not while it is Pending without
+// a taskResume, see tasksBucket). The caller holds ts.mu.
+func (ts *tasks) saveLocked(t *task) {
+	if ts.store == nil || t.ID == "" || (t.State == "Pending" && t.Resume == nil) {
+		return
+	}
+	rec := taskRecord{ID: t.ID, Name: t.Name, Method: t.Method, TargetURI: t.TargetURI, Start: t.Start, End: t.End,
+		State: t.State, Percent: t.Percent, Msgs: t.Msgs, Location: t.Location, Resume: t.Resume}
+	if t.Err != nil {
+		rec.ErrStatus, rec.ErrMsgs = t.Err.status, t.Err.msgs
+	}
+	if t.Created != nil {
+		if b, err := json.Marshal(t.Created); err == nil {
+			rec.Created = b
+		}
+	}
+	if err := ts.store.Put(taskStatesBucket, t.ID, rec); err != nil {
+		ts.log.Error("task state", "task", t.ID, "err", err)
+	}
+}
+
+// loadLocked brings back the kept tasks: those that had ended as they
+// were, those whose operation was under way as Exceptions
+// (interruptedError), the newest maxTasks of them.
+func (ts *tasks) loadLocked() {
+	now := time.Now().UTC()
+	err := ts.store.List(taskStatesBucket, func(key string, raw []byte) error {
+		var rec taskRecord
+		if err := json.Unmarshal(raw, &rec); err != nil || rec.ID != key {
+			ts.log.Error("task state unreadable", "task", key, "err", err)
+			return nil
+		}
+		t := &task{ID: rec.ID, Name: rec.Name, Method: rec.Method, TargetURI: rec.TargetURI, Start: rec.Start, End: rec.End,
+			State: rec.State, Percent: rec.Percent, Msgs: rec.Msgs, Location: rec.Location, Resume: rec.Resume}
+		if rec.ErrStatus != 0 {
+			t.Err = &apiError{status: rec.ErrStatus, msgs: rec.ErrMsgs}
+		}
+		if rec.Created != nil {
+			t.Created = rec.Created
+		}
+		switch {
+		case t.State == "Pending" && t.Resume == nil:
+			return nil // not kept
+		case t.State == "Pending":
+			// Still waiting for its staged change: resumePending follows it.
+		case t.running():
+			t.State, t.End, t.Err = "Exception", now, interruptedError()
+			ts.log.Info("task interrupted by a restart", "task", t.ID, "name", t.Name)
+		case t.State == "Exception" && t.Err == nil:
+			t.Err = interruptedError()
+		}
+		ts.byID[t.ID] = t
+		return nil
+	})
+	if err != nil {
+		ts.log.Error("task states", "err", err)
+	}
+	for _, t := range ts.byID {
+		ts.saveLocked(t)
+	}
+	ts.trimLocked()
+}
 
 // newTasks keeps tasks; log receives why a task failed (the cause behind
 // its Base message, which the client never sees), as the service logs a
@@ -100,6 +214,7 @@ func newTasks(log *slog.Logger, store Store) *tasks {
 		if _, err := store.Get(tasksBucket, tasksLastID, &ts.last); err != nil {
 			log.Error("task ids", "err", err)
 		}
+		ts.loadLocked()
 	}
 	return ts
 }
@@ -114,6 +229,40 @@ func (ts *tasks) nextIDLocked() string {
 		}
 	}
 	return strconv.FormatUint(ts.last, 10)
+}
+
+// pending lists the Pending tasks brought back by a restart that wait for
+// a staged change (their Resume), for the service to follow again.
+func (ts *tasks) pending() []task {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var out []task
+	for _, t := range ts.byID {
+		if t.State == "Pending" && t.Resume != nil {
+			out = append(out, t.copy())
+		}
+	}
+	return out
+}
+
+// resumePending follows the Pending task id again with fn, which waits
+// for its staged change as the operation that made it did; fn's result
+// ends the task.
+func (ts *tasks) resumePending(id string, fn func(context.Context, *taskProgress) error) {
+	ts.mu.Lock()
+	t, ok := ts.byID[id]
+	ts.mu.Unlock()
+	if !ok {
+		return
+	}
+	p := &taskProgress{ts: ts, t: t}
+	done := make(chan error, 1)
+	ts.wg.Add(1)
+	go func() {
+		defer ts.wg.Done()
+		done <- fn(ts.ctx, p)
+	}()
+	ts.await(t, done)
 }
 
 // run starts fn and waits up to wait for it. If fn finishes in time its
@@ -150,8 +299,11 @@ func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, f
 // do its work (DSP0266 "Operation apply time": a change applied at the next
 // reset): its TaskState is Pending until fn returns. msgs say what it
 // waits for. It returns a snapshot of the new task.
-func (ts *tasks) runPending(name string, r *http.Request, msgs []message, fn func(context.Context, *taskProgress) error) *task {
-	t := &task{Name: name, Method: r.Method, TargetURI: r.URL.Path, Percent: 0, Msgs: msgs}
+//
+// resume, if not nil, names the staged change, so that the task is kept
+// in the store and followed again after a restart (resumePending).
+func (ts *tasks) runPending(name string, r *http.Request, msgs []message, resume *taskResume, fn func(context.Context, *taskProgress) error) *task {
+	t := &task{Name: name, Method: r.Method, TargetURI: r.URL.Path, Percent: 0, Msgs: msgs, Resume: resume}
 	p := &taskProgress{ts: ts, t: t}
 	done := make(chan error, 1)
 	snap := ts.track(t, "Pending", done) // registered before fn reports to it
@@ -169,34 +321,43 @@ func (ts *tasks) track(t *task, state string, done <-chan error) *task {
 	ts.mu.Lock()
 	t.ID, t.Start, t.State = ts.nextIDLocked(), time.Now().UTC(), state
 	ts.byID[t.ID] = t
+	ts.saveLocked(t)
 	ts.trimLocked()
 	snap := t.copy() // the caller's copy: the goroutine below updates t under ts.mu
 	ts.mu.Unlock()
+	ts.await(t, done)
+	return &snap
+}
+
+// await ends t when done delivers its operation's error.
+func (ts *tasks) await(t *task, done <-chan error) {
 	ts.wg.Add(1)
 	go func() {
 		defer ts.wg.Done()
 		err := <-done
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
+		if err != nil && ts.ctx.Err() != nil {
+			// The service is closing: a task still waiting (a change
+			// staged for the next boot stays staged) did not fail, and a
+			// running one is kept as it was, so the next start finds it
+			// under way and reports it interrupted (loadLocked).
+			ts.log.Info("task ended by shutdown", "task", t.ID, "name", t.Name)
+			return
+		}
 		t.End = time.Now().UTC()
 		t.State = "Completed"
 		if err != nil {
 			t.State = "Exception"
 			t.Err = fromHardware(err)
-			if ts.ctx.Err() != nil {
-				// The service is closing: a task still waiting (a change
-				// staged for the next boot stays staged) did not fail.
-				ts.log.Info("task ended by shutdown", "task", t.ID, "name", t.Name)
-				return
-			}
 			if t.Err.status >= 500 {
 				ts.log.Error("task failed", "task", t.ID, "name", t.Name, "err", err)
 			} else if t.Err.cause != nil {
 				ts.log.Info("task failed", "task", t.ID, "name", t.Name, "status", t.Err.status, "cause", t.Err.cause)
 			}
 		}
+		ts.saveLocked(t)
 	}()
-	return &snap
 }
 
 // running reports whether the task's operation is still under way: its
@@ -231,6 +392,11 @@ func (ts *tasks) trimLocked() {
 	sort.Slice(done, func(i, j int) bool { return done[i].End.Before(done[j].End) })
 	for _, t := range done[:min(len(done), len(ts.byID)-maxTasks)] {
 		delete(ts.byID, t.ID)
+		if ts.store != nil {
+			if err := ts.store.Delete(taskStatesBucket, t.ID); err != nil {
+				ts.log.Error("task state", "task", t.ID, "err", err)
+			}
+		}
 	}
 }
 
@@ -270,7 +436,7 @@ func taskMonitorPath(id string) string { return taskPath(id) + "/Monitor" }
 func (t task) render() M {
 	status := "OK"
 	msgs := append([]message{}, t.Msgs...)
-	percent := 50
+	percent := 0 // not reported yet: nothing is known done
 	if t.Percent >= 0 {
 		percent = t.Percent
 	}

@@ -144,8 +144,9 @@ func TestTasksLogCause(t *testing.T) {
 }
 
 // TestTaskIDsSurviveRestart: task Ids are never reused, even across a
-// restart (a new tasks over the same store), so a task URI a client kept
-// answers 404 afterwards instead of naming another task.
+// restart (a new tasks over the same store), and tasks are kept: a task
+// URI a client kept still names its task afterwards. (This test once
+// wanted 404 there: Ironic takes a 404 for a successful update.)
 func TestTaskIDsSurviveRestart(t *testing.T) {
 	e := newEnv(t)
 	req := httptest.NewRequest(http.MethodPost, "/x", nil)
@@ -163,15 +164,16 @@ func TestTaskIDsSurviveRestart(t *testing.T) {
 		if id == tk.ID {
 			t.Errorf("task Id %s handed out again after a restart (before: %v)", tk.ID, ids)
 		}
-		if _, ok := ts2.get(id); ok {
-			t.Errorf("task %s from before the restart is still there", id)
+		if got, ok := ts2.get(id); !ok || got.State != "Completed" {
+			t.Errorf("task %s from before the restart: %v %+v, want it Completed", id, ok, got)
 		}
 	}
 	if tk.ID != "4" {
 		t.Errorf("first Id after the restart %s, want 4", tk.ID)
 	}
 
-	// Over HTTP: a service started on the same store.
+	// Over HTTP: a service started on the same store while the first
+	// still runs the task (as after a kill -9) sees it interrupted.
 	r := e.post("/redfish/v1/Managers/0/VirtualMedia/CD/Actions/VirtualMedia.InsertMedia",
 		M{"Image": "http://127.0.0.1:1/a.iso"}, header("Prefer", "respond-async")).want(http.StatusAccepted)
 	old := r.obj()["@odata.id"].(string)
@@ -181,8 +183,15 @@ func TestTaskIDsSurviveRestart(t *testing.T) {
 	get := httptest.NewRequest(http.MethodGet, old, nil)
 	get.SetBasicAuth(adminUser, adminPass)
 	svc.ServeHTTP(rec, get)
-	if rec.Code != http.StatusNotFound {
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"TaskState":"Exception"`) {
 		t.Errorf("GET %s after a restart: %d %s", old, rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	get = httptest.NewRequest(http.MethodGet, old+"/Monitor", nil)
+	get.SetBasicAuth(adminUser, adminPass)
+	svc.ServeHTTP(rec, get)
+	if rec.Code < 400 {
+		t.Errorf("GET %s/Monitor after a restart: %d %s", old, rec.Code, rec.Body)
 	}
 }
 

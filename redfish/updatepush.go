@@ -87,6 +87,7 @@ func (u *updateService) push(w http.ResponseWriter, r *http.Request, release fun
 			var p pushParameters
 			pr := r.Clone(r.Context())
 			pr.Body = io.NopCloser(bytes.NewReader(raw))
+			pr.Header.Del("Content-Type") // the request's is multipart; the part is JSON by its name
 			if _, err := decodeBody(pr, &p, bodyKind{action: multipartPushName}); err != nil {
 				return err
 			}

@@ -208,17 +208,8 @@ func (s *Service) createVolume(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusCreated, renderVolume(m, v))
 		return nil
 	}
-	t := s.tasks.runPending(fmt.Sprintf("Create volume %s (%s)", v.ID, v.RAIDType), r, resetRequired(m),
-		func(ctx context.Context, p *taskProgress) error {
-			if err := awaitVolumeOp(ctx, m, op); err != nil {
-				return err
-			}
-			if now, ok := m.Volume(v.ID); ok {
-				p.created(volumePath(m.ID(), v.ID), renderVolume(m, now))
-			}
-			p.replace(newMessage("Created"))
-			return nil
-		})
+	res := &taskResume{Kind: "CreateVolume", System: m.ID(), OpID: op.ID, Volume: v.ID}
+	t := s.tasks.runPending(fmt.Sprintf("Create volume %s (%s)", v.ID, v.RAIDType), r, resetRequired(m), res, volumeTaskFn(m, res))
 	accepted(w, t)
 	return nil
 }
@@ -253,13 +244,8 @@ func (s *Service) deleteVolume(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	t := s.tasks.runPending("Delete volume "+id, r, resetRequired(m), func(ctx context.Context, p *taskProgress) error {
-		if err := awaitVolumeOp(ctx, m, op); err != nil {
-			return err
-		}
-		p.replace()
-		return nil
-	})
+	res := &taskResume{Kind: "DeleteVolume", System: m.ID(), OpID: op.ID, Volume: id}
+	t := s.tasks.runPending("Delete volume "+id, r, resetRequired(m), res, volumeTaskFn(m, res))
 	accepted(w, t)
 	return nil
 }
@@ -278,10 +264,48 @@ func resetRequired(m *hardware.Machine) []message {
 	return []message{newMessage("ResetRequired", systemPath(m.ID())+"/Actions/ComputerSystem.Reset", string(hardware.ResetForceRestart))}
 }
 
-// awaitVolumeOp waits until the host firmware has applied op.
-func awaitVolumeOp(ctx context.Context, m *hardware.Machine, op *hardware.VolumeOp) error {
+// volumeTaskFn is the work of a Pending volume task: wait until the host
+// firmware has applied the staged change res names, then report it (a
+// create: Created, and the Volume for the monitor's 201). It serves the
+// request that staged the change and, after a restart of bmcd, the task
+// brought back (resumeVolumeTasks).
+func volumeTaskFn(m *hardware.Machine, res *taskResume) func(context.Context, *taskProgress) error {
+	return func(ctx context.Context, p *taskProgress) error {
+		if err := awaitVolumeOp(ctx, m, res.OpID); err != nil {
+			return err
+		}
+		if res.Kind != "CreateVolume" {
+			p.replace()
+			return nil
+		}
+		if now, ok := m.Volume(res.Volume); ok {
+			p.created(volumePath(m.ID(), res.Volume), renderVolume(m, now))
+		}
+		p.replace(newMessage("Created"))
+		return nil
+	}
+}
+
+// resumeVolumeTasks follows again, after a restart, the Pending tasks of
+// staged volume changes: each completes when its change applies (at
+// once if it applied already). A task whose machine is gone is an
+// Exception, as one a restart cut short.
+func (s *Service) resumeVolumeTasks() {
+	for _, t := range s.tasks.pending() {
+		m, ok := s.machines[t.Resume.System]
+		if !ok {
+			s.tasks.resumePending(t.ID, func(context.Context, *taskProgress) error { return interruptedError() })
+			continue
+		}
+		s.tasks.resumePending(t.ID, volumeTaskFn(m, t.Resume))
+	}
+}
+
+// awaitVolumeOp waits until the host firmware has applied the staged
+// change op.
+func awaitVolumeOp(ctx context.Context, m *hardware.Machine, op uint64) error {
 	select {
-	case <-m.VolumeOpDone(op.ID):
+	case <-m.VolumeOpDone(op):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -304,7 +304,8 @@ type Update struct {
 	Locked   *bool
 }
 
-// Update applies u to the account with id.
+// Update applies u to the account with id. Watchers hear of it (Changed)
+// only if it changed the account or set the password.
 func (a *Accounts) Update(id int, u Update) (Account, error) {
 	if u.UserName != nil {
 		if err := CheckUserName(*u.UserName); err != nil {
@@ -350,10 +351,13 @@ func (a *Accounts) Update(id int, u Update) (Account, error) {
 	if err := a.saveLocked(&next); err != nil {
 		return Account{}, err
 	}
+	changed := next.Account != e.Account || u.Password != nil
 	delete(a.byName, e.UserName)
 	*e = next
 	a.byName[e.UserName] = e
-	a.notifyLocked(Change{Kind: Changed, Account: e.Account, PasswordChanged: u.Password != nil})
+	if changed { // an update that sets what is set is no change to report
+		a.notifyLocked(Change{Kind: Changed, Account: e.Account, PasswordChanged: u.Password != nil})
+	}
 	return e.Account, nil
 }
 

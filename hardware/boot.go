@@ -449,7 +449,12 @@ func (m *Machine) settleModeLocked(next *state, c BootChange) {
 		}
 		next.BiosPending = p
 	}
-	ov.Mode = m.biosNextModeLocked(next)
+	if c.Mode != "" {
+		// Without one the stored mode stays: it is not read while no
+		// one-time override is active, and rewriting it would log an
+		// override change nobody made.
+		ov.Mode = c.Mode
+	}
 }
 
 // SetBootOverride records a new override for the next boot(s), as

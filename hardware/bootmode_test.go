@@ -113,3 +113,26 @@ func TestSecureBootNeedsUEFI(t *testing.T) {
 		t.Errorf("UEFI boot again: %v %v", en, cur)
 	}
 }
+
+// TestBootModeNoSpuriousOverrideEvent: after a one-time override with its
+// own mode is consumed, a change of the boot order alone logs no override
+// change.
+func TestBootModeNoSpuriousOverrideEvent(t *testing.T) {
+	m := newEnv(t).m
+	if err := m.SetBootOverride(hardware.BootOverride{Target: hardware.BootPxe, Enabled: hardware.BootOnce, Mode: legacy}); err != nil {
+		t.Fatal(err)
+	}
+	m.Boot()
+	n := count(m.Events(), hardware.EventBootOverride)
+	order := m.BootOrder()
+	order[0], order[1] = order[1], order[0]
+	if err := m.ChangeBoot(hardware.BootChange{Order: &order}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(m.Events(), hardware.EventBootOverride); got != n {
+		t.Errorf("override events %d, want %d", got, n)
+	}
+	if got := m.BootOverride().Mode; got != uefi {
+		t.Errorf("mode %s", got)
+	}
+}

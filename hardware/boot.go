@@ -281,7 +281,9 @@ func (m *Machine) CheckBoot(c BootChange) error {
 // needs a BootNext and is one-time only, UefiTarget needs the device path
 // of an option. The error is BootErrors and nothing changes if any fails.
 // A backend without boot control accepts override changes and ignores
-// them, as PiKVM does, so provisioning tools carry on.
+// them, as PiKVM does, so provisioning tools carry on. A Mode with a
+// resulting Once override is that boot's only; with Continuous or Disabled
+// it is staged as the BIOS BootMode (see settleModeLocked).
 func (m *Machine) ChangeBoot(c BootChange) error {
 	return m.Apply(Change{Boot: &c})
 }

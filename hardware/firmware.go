@@ -25,6 +25,8 @@ import (
 // falls through to the next step. With nothing bootable the firmware enters
 // its setup. A backend that declares no boot options boots the override
 // target, or the disk. The choice is logged, with every step skipped.
+// The boot mode is the BIOS BootMode, or an active one-time override's
+// mode; Secure Boot runs (SecureBootCurrent) only in a UEFI boot.
 func (m *Machine) Boot() BootResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()

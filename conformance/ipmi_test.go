@@ -775,3 +775,54 @@ print("\n#NOEXIT")
 os.kill(pid, 9)
 sys.exit(5)
 `
+
+// TestIPMIBootModeAfterOneTimeLegacy: "ipmitool chassis bootdev pxe" (no
+// efiboot) boots Pxe in Legacy once; then both the boot flags and Redfish's
+// BootSourceOverrideMode say the BIOS's UEFI again, and the next boot is
+// UEFI.
+func TestIPMIBootModeAfterOneTimeLegacy(t *testing.T) {
+	t.Parallel()
+	requireIPMIClients(t)
+	ib := startIPMIBMC(t, 1, "")
+	bootEvents := func() []string {
+		var out []string
+		ms, _ := ib.Get(t, "/redfish/v1/Systems/0/LogServices/EventLog/Entries")["Members"].([]any)
+		for _, m := range ms {
+			if s, _ := m.(map[string]any)["Message"].(string); strings.Contains(s, "booting from") {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	bootedWith := func(n int, want string) {
+		t.Helper()
+		eventually(t, 15*time.Second, func() (bool, string) {
+			evs := bootEvents()
+			return len(evs) > n, fmt.Sprintf("boot events %q", evs)
+		})
+		if last := bootEvents()[n]; !strings.Contains(last, want) {
+			t.Errorf("boot %d: %q, want %q", n, last, want)
+		}
+	}
+	ib.mustIpmitool(t, "0", nil, "Up/On", "power", "on")
+	bootedWith(0, "in UEFI mode")
+	ib.mustIpmitool(t, "0", nil, "Set Boot Device to pxe", "chassis", "bootdev", "pxe")
+	ib.mustIpmitool(t, "0", nil, "BIOS PC Compatible (legacy) boot", "chassis", "bootparam", "get", "5")
+	if tg, en, mo := ib.boot(t, "0"); tg != "Pxe" || en != "Once" || mo != "Legacy" {
+		t.Errorf("armed: Redfish shows %s/%s/%s", tg, en, mo)
+	}
+	ib.mustIpmitool(t, "0", nil, "Reset", "power", "reset")
+	bootedWith(1, "from Pxe in Legacy mode")
+	out := ib.mustIpmitool(t, "0", nil, "BIOS EFI boot", "chassis", "bootparam", "get", "5")
+	if strings.Contains(out, "Boot Flag Valid") && !strings.Contains(out, "Boot Flag Invalid") {
+		t.Errorf("consumed flags still valid:\n%s", out)
+	}
+	if tg, en, mo := ib.boot(t, "0"); tg != "None" || en != "Disabled" || mo != "UEFI" {
+		t.Errorf("consumed: Redfish shows %s/%s/%s", tg, en, mo)
+	}
+	ib.mustIpmitool(t, "0", nil, "Reset", "power", "reset")
+	bootedWith(2, "from Hdd in UEFI mode")
+	if _, _, mo := ib.boot(t, "0"); mo != "UEFI" {
+		t.Errorf("after the UEFI boot: mode %s", mo)
+	}
+}

@@ -143,6 +143,26 @@ func TestSushyBiosAndBootOrder(t *testing.T) {
 	t.Logf("sushy BIOS and boot order flow:\n%s", out)
 }
 
+// TestSushyBootMode runs clients/sushy_boot_mode.py: system.boot.mode
+// (BootSourceOverrideMode, Ironic's boot mode) after each step of a BIOS
+// BootMode change and of a consumed one-time Legacy override, Ironic's
+// set_boot_mode, and Secure Boot against Legacy mode.
+func TestSushyBootMode(t *testing.T) {
+	t.Parallel()
+	requireSushy(t)
+	b := startBMC(t, bmcOpts{Systems: 1})
+	script, err := filepath.Abs(filepath.Join("clients", "sushy_boot_mode.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := runClient(t, 2*time.Minute, systemPython, script,
+		"--url", b.URL, "--username", b.User, "--password", b.Password, "--system", "/redfish/v1/Systems/0")
+	if code != 0 || !strings.Contains(out, "OK: sushy boot mode flow passed") {
+		t.Fatalf("sushy_boot_mode.py exited %d:\n%s\nbmcd output:\n%s", code, out, b.Output())
+	}
+	t.Logf("sushy boot mode flow:\n%s", out)
+}
+
 // TestSushyInventory runs clients/sushy_inventory.py: sushy reading the
 // Chassis's Thermal and Power (with power supplies) and the System's
 // Storage (controllers, volumes) and SimpleStorage, as Ironic's inspection

@@ -108,11 +108,34 @@ func (m *Machine) BootNext() string {
 	return m.st.BootNext
 }
 
-// BootOverride returns the current override.
+// BootOverride returns the current override. Its Mode is always the mode
+// the next boot uses, as Redfish's BootSourceOverrideMode and IPMI's
+// efiboot flag report it (and Ironic reads the node's boot mode from it):
+// an active one-time override's own mode, else the BIOS BootMode the
+// firmware reads at the next POST (a pending value included).
 func (m *Machine) BootOverride() BootOverride {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.st.Override
+	ov := m.st.Override
+	ov.Mode = m.nextModeLocked(&m.st)
+	return ov
+}
+
+// nextModeLocked is the mode the next boot uses: see BootOverride.
+func (m *Machine) nextModeLocked(st *state) BootMode {
+	if ov := st.Override; ov.Enabled == BootOnce && ov.Target != BootNone && ov.Mode != "" && m.BootOverrideSupported() {
+		return ov.Mode
+	}
+	return m.biosNextModeLocked(st)
+}
+
+// biosNextModeLocked is the BIOS BootMode the next POST reads: the pending
+// value if one is staged, else the current one.
+func (m *Machine) biosNextModeLocked(st *state) BootMode {
+	if s, ok := st.BiosPending["BootMode"].(string); ok {
+		return biosMode(map[string]any{"BootMode": s}, m.defaultMode())
+	}
+	return biosMode(st.Bios, m.defaultMode())
 }
 
 // BootOverrideDevice is the device class the current override boots:
@@ -258,7 +281,9 @@ func (m *Machine) CheckBoot(c BootChange) error {
 // needs a BootNext and is one-time only, UefiTarget needs the device path
 // of an option. The error is BootErrors and nothing changes if any fails.
 // A backend without boot control accepts override changes and ignores
-// them, as PiKVM does, so provisioning tools carry on.
+// them, as PiKVM does, so provisioning tools carry on. A Mode with a
+// resulting Once override is that boot's only; with Continuous or Disabled
+// it is staged as the BIOS BootMode (see settleModeLocked).
 func (m *Machine) ChangeBoot(c BootChange) error {
 	return m.Apply(Change{Boot: &c})
 }
@@ -267,11 +292,15 @@ func (m *Machine) ChangeBoot(c BootChange) error {
 // and logs what changed; the caller holds m.mu.
 func (m *Machine) applyBootLocked(next state) error {
 	prev := m.st
-	if next.Override == prev.Override && next.BootNext == prev.BootNext &&
+	biosModeChanged := m.biosNextModeLocked(&next) != m.biosNextModeLocked(&prev)
+	if next.Override == prev.Override && next.BootNext == prev.BootNext && !biosModeChanged &&
 		next.BootOrderSet == prev.BootOrderSet && slices.Equal(next.BootOrder, prev.BootOrder) {
 		return nil
 	}
 	if err := m.updateLocked(func(st *state) error {
+		if biosModeChanged {
+			st.BiosPending = cloneMap(next.BiosPending)
+		}
 		st.Override, st.BootNext = next.Override, next.BootNext
 		st.BootOrder, st.BootOrderSet = next.BootOrder, next.BootOrderSet
 		return nil
@@ -285,6 +314,9 @@ func (m *Machine) applyBootLocked(next state) error {
 		}
 		m.logLocked(Event{Kind: EventBootOverride, Severity: SeverityOK, Message: msg,
 			Source: ov.Target, Enabled: ov.Enabled, Mode: ov.Mode})
+	}
+	if biosModeChanged {
+		m.log.Info("BIOS BootMode staged by the boot override mode", "mode", m.biosNextModeLocked(&next))
 	}
 	if next.BootOrderSet != prev.BootOrderSet || !slices.Equal(next.BootOrder, prev.BootOrder) {
 		m.logLocked(Event{Kind: EventBootOrderSet, Severity: SeverityOK,
@@ -304,7 +336,8 @@ func (m *Machine) applyBootLocked(next state) error {
 // with them.
 func (m *Machine) checkBootLocked(c BootChange) (state, BootErrors) {
 	next := state{Override: m.st.Override, BootNext: m.st.BootNext,
-		BootOrder: slices.Clone(m.st.BootOrder), BootOrderSet: m.st.BootOrderSet}
+		BootOrder: slices.Clone(m.st.BootOrder), BootOrderSet: m.st.BootOrderSet,
+		Bios: m.st.Bios, BiosPending: m.st.BiosPending}
 	var errs BootErrors
 	bad := func(f BootField, v string, p BootProblem) {
 		errs = append(errs, &BootError{Field: f, Index: -1, Value: v, Problem: p})
@@ -360,6 +393,9 @@ func (m *Machine) checkBootLocked(c BootChange) (state, BootErrors) {
 		}
 		next.BootNext = *c.Next
 	}
+	if len(errs) == 0 && m.BootOverrideSupported() {
+		m.settleModeLocked(&next, c)
+	}
 	if ov := next.Override; len(errs) == 0 && ov.Enabled != BootDisabled {
 		switch ov.Target {
 		case BootUefiBootNext:
@@ -380,6 +416,47 @@ func (m *Machine) checkBootLocked(c BootChange) (state, BootErrors) {
 		}
 	}
 	return next, errs
+}
+
+// settleModeLocked makes next's boot modes one truth. A mode asked for
+// with a one-time override is that boot's only; asked for with a
+// Continuous or Disabled override it is the firmware's persistent mode, so
+// it is staged as the BIOS BootMode for the next POST (as OpenBMC and
+// iDRAC do when BootSourceOverrideMode is set). A one-time override armed
+// without a mode boots in the mode the firmware would use anyway.
+func (m *Machine) settleModeLocked(next *state, c BootChange) {
+	ov := &next.Override
+	if ov.Enabled == BootOnce {
+		switch {
+		case c.Mode != "":
+		case m.st.Override.Enabled == BootOnce && m.st.Override.Target != BootNone && ov.Mode != "":
+			// the armed override keeps its mode
+		default:
+			ov.Mode = m.biosNextModeLocked(next)
+		}
+		return
+	}
+	if c.Mode != "" && c.Mode != m.biosNextModeLocked(next) {
+		p := cloneMap(next.BiosPending)
+		if p == nil {
+			p = map[string]any{}
+		}
+		if cur := biosMode(next.Bios, m.defaultMode()); cur == c.Mode {
+			delete(p, "BootMode")
+		} else {
+			p["BootMode"] = string(c.Mode)
+		}
+		if len(p) == 0 {
+			p = nil
+		}
+		next.BiosPending = p
+	}
+	if c.Mode != "" {
+		// Without one the stored mode stays: it is not read while no
+		// one-time override is active, and rewriting it would log an
+		// override change nobody made.
+		ov.Mode = c.Mode
+	}
 }
 
 // SetBootOverride records a new override for the next boot(s), as

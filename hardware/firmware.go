@@ -25,6 +25,8 @@ import (
 // falls through to the next step. With nothing bootable the firmware enters
 // its setup. A backend that declares no boot options boots the override
 // target, or the disk. The choice is logged, with every step skipped.
+// The boot mode is the BIOS BootMode, or an active one-time override's
+// mode; Secure Boot runs (SecureBootCurrent) only in a UEFI boot.
 func (m *Machine) Boot() BootResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -58,7 +60,8 @@ func (m *Machine) Boot() BootResult {
 		}
 	}
 	res, via, notes := m.chooseLocked(&st)
-	st.SecureBootCurrent = st.SecureBoot
+	// Secure Boot is a UEFI mechanism: a Legacy boot runs without it.
+	st.SecureBootCurrent = st.SecureBoot && res.Mode == BootModeUEFI
 	st.POST = false // the POST ends here
 	if err := m.store.Put(machinesBucket, m.id, &st); err != nil {
 		m.log.Error("persist after boot", "err", err)
@@ -112,7 +115,9 @@ func (m *Machine) chooseLocked(st *state) (res BootResult, via string, notes []s
 		st.Override.Enabled, st.Override.Target = BootDisabled, BootNone
 	}
 	if ov.Enabled != BootDisabled && ov.Target != BootNone && m.BootOverrideSupported() {
-		if ov.Mode != "" {
+		if ov.Mode != "" && ov.Enabled == BootOnce {
+			// A one-time override's mode is that boot's; a continuous one
+			// boots in the BIOS BootMode, which setting its mode changed.
 			res.Mode = ov.Mode
 		}
 		what := "boot override " + string(ov.Target)

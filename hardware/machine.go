@@ -459,13 +459,26 @@ func (m *Machine) SecureBoot() (enabled, current bool) {
 	return m.st.SecureBoot, m.st.SecureBootCurrent
 }
 
+// ErrSecureBootLegacy refuses enabling Secure Boot while the firmware's
+// next POST reads BIOS BootMode Legacy: Secure Boot verifies UEFI images
+// only, and firmware (iDRAC, AMI Aptio) offers it only in UEFI mode. It
+// wraps ErrInvalid.
+var ErrSecureBootLegacy = fmt.Errorf("secure boot needs BIOS BootMode UEFI: %w", ErrInvalid)
+
 // SetSecureBoot enables or disables Secure Boot from the next boot on.
+// Errors: ErrNotSupported without a Secure Boot toggle; ErrSecureBootLegacy
+// when enabling it while the BIOS BootMode (pending value included) is
+// Legacy. Switching BootMode to Legacy with Secure Boot enabled is
+// accepted: Legacy boots then run without it (SecureBootCurrent false).
 func (m *Machine) SetSecureBoot(on bool) error {
 	if !m.caps.SecureBoot {
 		return fmt.Errorf("secure boot: %w", ErrNotSupported)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if on && !m.st.SecureBoot && m.biosNextModeLocked(&m.st) == BootModeLegacy {
+		return ErrSecureBootLegacy
+	}
 	return m.updateLocked(func(st *state) error { st.SecureBoot = on; return nil })
 }
 

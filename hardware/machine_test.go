@@ -266,12 +266,15 @@ func TestBoot(t *testing.T) {
 		{name: "Once BiosSetup in Legacy mode",
 			ov:    &hardware.BootOverride{Target: hardware.BootBiosSetup, Enabled: hardware.BootOnce, Mode: legacy},
 			first: result{hardware.BootBiosSetup, legacy, ""},
-			after: hardware.BootOverride{Target: hardware.BootNone, Enabled: hardware.BootDisabled, Mode: legacy},
-			// With the override consumed the BIOS's own mode applies again.
+			// With the override consumed the BIOS's own mode applies again,
+			// and the override's Mode reads back as it.
+			after:  hardware.BootOverride{Target: hardware.BootNone, Enabled: hardware.BootDisabled, Mode: uefi},
 			second: result{hardware.BootHdd, uefi, ""}},
 		{name: "pending BIOS BootMode applies to this boot",
 			pending: map[string]any{"BootMode": "Legacy"},
-			first:   result{hardware.BootHdd, legacy, ""}, after: none, second: result{hardware.BootHdd, legacy, ""}},
+			first:   result{hardware.BootHdd, legacy, ""},
+			after:   hardware.BootOverride{Target: hardware.BootNone, Enabled: hardware.BootDisabled, Mode: legacy},
+			second:  result{hardware.BootHdd, legacy, ""}},
 	}
 	im := newImages(t)
 	for _, c := range cases {
@@ -1068,15 +1071,17 @@ func TestPersistence(t *testing.T) {
 	im := newImages(t)
 	e := newEnv(t)
 	ctx := context.Background()
+	// Secure Boot first: a Continuous Legacy override stages BIOS BootMode
+	// Legacy, after which enabling Secure Boot is refused.
+	if err := e.m.SetSecureBoot(true); err != nil {
+		t.Fatal(err)
+	}
 	ov := hardware.BootOverride{Target: hardware.BootUsb, Enabled: hardware.BootContinuous, Mode: legacy}
 	setOverride(t, e.m, ov)
 	if err := e.m.InsertMedia(ctx, "USB", im.URL+"/stick.img", hardware.InsertOptions{Inserted: true, WriteProtected: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.m.SetBiosPending(map[string]any{"ProcVirtualization": "Disabled"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.m.SetSecureBoot(true); err != nil {
 		t.Fatal(err)
 	}
 	e.m.AddEvent("Test", hardware.SeverityWarning, "before restart")
@@ -1089,7 +1094,8 @@ func TestPersistence(t *testing.T) {
 	if got := e.m.Media(); !equalMedia(got, media) {
 		t.Errorf("media\n%+v, want\n%+v", got, media)
 	}
-	if _, p := e.m.Bios(); len(p) != 1 || p["ProcVirtualization"] != "Disabled" {
+	// The Continuous Legacy override staged BIOS BootMode Legacy.
+	if _, p := e.m.Bios(); len(p) != 2 || p["ProcVirtualization"] != "Disabled" || p["BootMode"] != "Legacy" {
 		t.Errorf("pending %v", p)
 	}
 	if en, cur := e.m.SecureBoot(); !en || cur {
@@ -1121,7 +1127,8 @@ func TestPersistence(t *testing.T) {
 	if cur["ProcVirtualization"] != "Disabled" || len(p) != 0 {
 		t.Errorf("applied settings: current %v pending %v", cur, p)
 	}
-	if en, c := e.m.SecureBoot(); !en || !c {
+	// Both boots were Legacy: Secure Boot stays enabled but did not run.
+	if en, c := e.m.SecureBoot(); !en || c {
 		t.Errorf("secure boot after boot and reopen: %v %v", en, c)
 	}
 	if md, _ := e.m.MediaSlot("USB"); md.Inserted || md.Size != -1 {

@@ -106,7 +106,9 @@ func deviceSelector(t hardware.BootSource) byte {
 	return 0x0 // None, UefiShell
 }
 
-// flagsFromOverride renders a machine override as parameter 5. device is
+// flagsFromOverride renders a machine override as parameter 5. Its BIOS
+// boot type bit (efiboot) is the mode the next boot uses: the override's
+// while a one-time override is active, else the BIOS BootMode. device is
 // the class the override boots (hardware.Machine.BootOverrideDevice): for
 // UefiBootNext and UefiTarget, that of the boot option they name.
 func flagsFromOverride(ov hardware.BootOverride, device hardware.BootSource) []byte {
@@ -157,7 +159,14 @@ func getBootOptions(r *request) (byte, []byte) {
 	case bootFlags:
 		cur := r.s.m.BootOverride()
 		if b.raw5 != nil && cur == b.raw5For {
-			return CCOK, append(head, b.raw5...)
+			// The BIOS boot type bit always says the mode the next boot
+			// uses (the machine's one truth), whatever was written.
+			raw := append([]byte(nil), b.raw5...)
+			raw[0] &^= 0x20
+			if cur.Mode == hardware.BootModeUEFI {
+				raw[0] |= 0x20
+			}
+			return CCOK, append(head, raw...)
 		}
 		return CCOK, append(head, flagsFromOverride(cur, r.s.m.BootOverrideDevice())...)
 	}

@@ -49,7 +49,9 @@ func TestBootFlagsReadBackExactly(t *testing.T) {
 	if got := e.m.BootOverride(); got.Enabled != hardware.BootDisabled {
 		t.Fatalf("override %+v", got)
 	}
-	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0x20, 0x04, 0, 0, 0}) {
+	// "bios setup, persistent" without efiboot made the BIOS BootMode
+	// Legacy: with no override the boot type bit says that mode.
+	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0x00, 0x04, 0, 0, 0}) {
 		t.Fatalf("cleared: % x", got)
 	}
 }
@@ -88,6 +90,36 @@ func TestBootFlagsFollowTheMachine(t *testing.T) {
 // accepted by default, as OpenBMC does; refused with D4h when
 // StrictBootPrivilege asks for Table G-1 note 6. Clearing the flags and
 // one-time flags take OPERATOR either way.
+// TestBootFlagsModeAfterOneTimeLegacy: "chassis bootdev pxe" without
+// efiboot boots Pxe in Legacy once; then the flags (and the machine) say
+// the BIOS's UEFI mode again, and the next boot is UEFI.
+func TestBootFlagsModeAfterOneTimeLegacy(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	if cc, _ := c.mustCmd(NetFnChassis, 0x08, 5, 0x80, 0x04, 0, 0, 0); cc != 0 {
+		t.Fatal(cc)
+	}
+	if got := getParam(t, c, 5); got[0] != 0x80 {
+		t.Fatalf("armed: % x", got)
+	}
+	if cc, _ := c.mustCmd(NetFnChassis, 0x02, 0x01); cc != 0 {
+		t.Fatal(cc)
+	}
+	e.waitPower(hardware.PowerOn)
+	if lb := e.m.LastBoot(); lb.Source != hardware.BootPxe || lb.Mode != hardware.BootModeLegacy {
+		t.Fatalf("first boot %+v", lb)
+	}
+	if got := getParam(t, c, 5); got[0] != 0x20 {
+		t.Errorf("after the one-time override: % x, want valid clear and efiboot set", got)
+	}
+	if m := e.m.BootOverride().Mode; m != hardware.BootModeUEFI {
+		t.Errorf("machine mode %s", m)
+	}
+	if r := e.m.Boot(); r.Mode != hardware.BootModeUEFI {
+		t.Errorf("second boot %+v", r)
+	}
+}
+
 func TestBootFlagsPersistentPrivilege(t *testing.T) {
 	for _, strict := range []bool{false, true} {
 		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {

@@ -191,7 +191,14 @@ func (s *Service) patchSecureBoot(r *http.Request) error {
 	if p.SecureBootEnable == nil {
 		return nil
 	}
-	return m.SetSecureBoot(*p.SecureBootEnable)
+	err = m.SetSecureBoot(*p.SecureBootEnable)
+	if errors.Is(err, hardware.ErrSecureBootLegacy) {
+		// Secure Boot is UEFI's: firmware offers it only with BIOS
+		// BootMode UEFI (the value the next POST reads).
+		return withCause(apiErr(http.StatusBadRequest, "PropertyValueConflict",
+			"SecureBootEnable", systemPath(m.ID())+"/Bios#/Attributes/BootMode"), err)
+	}
+	return err
 }
 
 // biosSettingsAnnotation is the Bios's @Redfish.Settings (Settings v1_4_0):

@@ -269,6 +269,72 @@ func TestSecureBoot(t *testing.T) {
 	e.patch(sb, M{"SecureBootEnable": false}, asReader()).wantError(http.StatusForbidden, "InsufficientPrivilege")
 }
 
+// TestBootModeOneTruth: BootSourceOverrideMode is the mode the next boot
+// uses (the BIOS BootMode, pending value included, unless a one-time
+// override names another); SecureBoot runs only in UEFI boots and cannot be
+// enabled with BIOS BootMode Legacy.
+func TestBootModeOneTruth(t *testing.T) {
+	e := newEnv(t)
+	const sb = sys0 + "/SecureBoot"
+	m0 := e.machines["0"]
+	mode := func() any { return bootOf(t, e, sys0)["BootSourceOverrideMode"] }
+	e.patch(sb, M{"SecureBootEnable": true}).want(http.StatusNoContent)
+	// (a) BIOS BootMode Legacy shows at once (pending) and after the boot.
+	e.patch(sys0+"/Bios/Settings", M{"Attributes": M{"BootMode": "Legacy"}}).want(http.StatusNoContent)
+	if m := mode(); m != "Legacy" {
+		t.Fatalf("mode with BootMode Legacy pending: %v", m)
+	}
+	e.powerOn("0")
+	eventually(t, "Legacy boot", func() bool { return m0.LastBoot().Mode == hardware.BootModeLegacy })
+	if m := mode(); m != "Legacy" {
+		t.Errorf("mode after Legacy boot: %v", m)
+	}
+	if v := e.get(sb).obj(); v["SecureBootEnable"] != true || v["SecureBootCurrentBoot"] != "Disabled" {
+		t.Errorf("SecureBoot in a Legacy boot: %v", v)
+	}
+	e.patch(sb, M{"SecureBootEnable": false}).want(http.StatusNoContent)
+	e.patch(sb, M{"SecureBootEnable": true}).wantMessages("PropertyValueConflict SecureBootEnable|" + sys0 + "/Bios#/Attributes/BootMode")
+	// Ironic's set_boot_mode: the mode with the override Disabled is the
+	// BIOS's, staged for the next boot, and reads back at once.
+	e.patch(sys0, M{"Boot": M{"BootSourceOverrideMode": "UEFI", "BootSourceOverrideEnabled": "Disabled"}}).want(http.StatusNoContent)
+	if m := mode(); m != "UEFI" {
+		t.Errorf("mode after PATCH UEFI: %v", m)
+	}
+	if _, p := m0.Bios(); p["BootMode"] != "UEFI" {
+		t.Errorf("BIOS BootMode pending %v", p)
+	}
+	e.patch(sb, M{"SecureBootEnable": true}).want(http.StatusNoContent)
+	// (b) A one-time Legacy override is that boot's only.
+	e.patch(sys0, M{"Boot": M{"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once", "BootSourceOverrideMode": "Legacy"}}).want(http.StatusNoContent)
+	if m := mode(); m != "Legacy" {
+		t.Errorf("mode with the Legacy override armed: %v", m)
+	}
+	if _, p := m0.Bios(); p["BootMode"] != "UEFI" {
+		t.Errorf("a one-time mode changed the BIOS: %v", p)
+	}
+	before := m0.LastBoot().Time
+	e.post(sys0+"/Actions/ComputerSystem.Reset", M{"ResetType": "ForceRestart"}).want(http.StatusNoContent)
+	eventually(t, "the Pxe boot", func() bool { return m0.LastBoot().Time.After(before) })
+	if lb := m0.LastBoot(); lb.Source != hardware.BootPxe || lb.Mode != hardware.BootModeLegacy {
+		t.Errorf("booted %+v", lb)
+	}
+	if m := mode(); m != "UEFI" {
+		t.Errorf("mode after the one-time override was consumed: %v", m)
+	}
+	if v := e.get(sb).obj(); v["SecureBootCurrentBoot"] != "Disabled" {
+		t.Errorf("SecureBoot in the Legacy Pxe boot: %v", v)
+	}
+	before = m0.LastBoot().Time
+	e.post(sys0+"/Actions/ComputerSystem.Reset", M{"ResetType": "ForceRestart"}).want(http.StatusNoContent)
+	eventually(t, "the UEFI boot", func() bool { return m0.LastBoot().Time.After(before) })
+	if lb := m0.LastBoot(); lb.Mode != hardware.BootModeUEFI || mode() != "UEFI" {
+		t.Errorf("booted %+v, mode %v", lb, mode())
+	}
+	if v := e.get(sb).obj(); v["SecureBootCurrentBoot"] != "Enabled" {
+		t.Errorf("SecureBoot in the UEFI boot: %v", v)
+	}
+}
+
 func TestLogService(t *testing.T) {
 	e := newEnv(t)
 	const (

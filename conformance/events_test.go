@@ -266,7 +266,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	img := serveImage(t)
 	sink := newEventSink(t)
 
-	c, err := gofish.Connect(gofish.ClientConfig{Endpoint: ib.URL, Username: ib.User, Password: ib.Password})
+	c, err := gofish.Connect(gofish.ClientConfig{HTTPClient: gofishHTTP(), Endpoint: ib.URL, Username: ib.User, Password: ib.Password})
 	if err != nil {
 		t.Fatalf("gofish.Connect: %v", err)
 	}
@@ -425,7 +425,7 @@ func TestEventsEndToEnd(t *testing.T) {
 		t.Fatalf("bmcd exited %d", code)
 	}
 	ib.Start()
-	c2, err := gofish.Connect(gofish.ClientConfig{Endpoint: ib.URL, Username: ib.User, Password: ib.Password})
+	c2, err := gofish.Connect(gofish.ClientConfig{HTTPClient: gofishHTTP(), Endpoint: ib.URL, Username: ib.User, Password: ib.Password})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestExpandBounded(t *testing.T) {
 	t.Parallel()
 	const systems = 400
 	b := startBMC(t, bmcOpts{Systems: systems})
-	c, err := gofish.Connect(gofish.ClientConfig{Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
+	c, err := gofish.Connect(gofish.ClientConfig{HTTPClient: gofishHTTP(), Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
 	if err != nil {
 		t.Fatalf("gofish.Connect: %v", err)
 	}

@@ -16,7 +16,7 @@ import (
 func TestGofishSetBootFromRead(t *testing.T) {
 	t.Parallel()
 	b := startBMC(t, bmcOpts{Systems: 1})
-	c, err := gofish.Connect(gofish.ClientConfig{Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
+	c, err := gofish.Connect(gofish.ClientConfig{HTTPClient: gofishHTTP(), Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
 	if err != nil {
 		t.Fatalf("gofish.Connect: %v", err)
 	}

@@ -26,7 +26,7 @@ func TestGofish(t *testing.T) {
 	b := startBMC(t, bmcOpts{Systems: 2})
 	img := serveImage(t)
 
-	c, err := gofish.Connect(gofish.ClientConfig{
+	c, err := gofish.Connect(gofish.ClientConfig{HTTPClient: gofishHTTP(),
 		Endpoint: b.URL,
 		Username: b.User,
 		Password: b.Password,

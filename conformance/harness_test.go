@@ -621,3 +621,16 @@ func (w *lockedWriter) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+// gofishHTTP is an HTTP client of its own for one gofish connection.
+// gofish v0.22.0 otherwise copies http.DefaultTransport's TLS config
+// pointer into every client it makes and then changes that shared config
+// (InsecureSkipVerify, NextProtos): parallel tests raced on it.
+func gofishHTTP() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}}
+}

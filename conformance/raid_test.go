@@ -44,7 +44,7 @@ func TestGofishVolumes(t *testing.T) {
 	t.Parallel()
 	b := startBMC(t, bmcOpts{Systems: 1})
 	connect := func() *gofish.APIClient {
-		c, err := gofish.Connect(gofish.ClientConfig{Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
+		c, err := gofish.Connect(gofish.ClientConfig{HTTPClient: gofishHTTP(), Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
 		if err != nil {
 			t.Fatalf("gofish.Connect: %v", err)
 		}

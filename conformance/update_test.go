@@ -142,7 +142,7 @@ func TestGofishFirmwareUpdate(t *testing.T) {
 	t.Parallel()
 	b := startBMC(t, bmcOpts{Systems: 2})
 	fw := serveFirmware(t)
-	c, err := gofish.Connect(gofish.ClientConfig{Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
+	c, err := gofish.Connect(gofish.ClientConfig{HTTPClient: gofishHTTP(), Endpoint: b.URL, Username: b.User, Password: b.Password, Insecure: true})
 	if err != nil {
 		t.Fatalf("gofish.Connect: %v", err)
 	}

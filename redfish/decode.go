@@ -82,6 +82,14 @@ func decodeBody(r *http.Request, dst any, kind bodyKind) (map[string]json.RawMes
 	if top == nil {
 		return nil, apiErr(http.StatusBadRequest, "UnrecognizedRequestBody")
 	}
+	// encoding/json keeps the last of a repeated member silently; RFC 8259
+	// leaves repeats undefined, so which value was meant is unknown.
+	if dup := duplicateMember(raw); dup != "" {
+		if kind.action != "" {
+			return nil, apiErr(http.StatusBadRequest, "ActionParameterDuplicate", kind.action, strings.TrimPrefix(dup, "/"))
+		}
+		return nil, apiErr(http.StatusBadRequest, "PropertyDuplicate", dup)
+	}
 	// Annotations (@odata.etag, ...) may accompany a body and are ignored.
 	// A body of annotations only asks for nothing: DSP0266 "PATCH
 	// (update)" answers it 400 NoOperation; {} is EmptyJSON.
@@ -428,4 +436,78 @@ func deref(v any) any {
 		return nil
 	}
 	return rv.Interface()
+}
+
+// duplicateMember returns the JSON pointer (RFC 6901) of the first member
+// that appears twice in one object of raw, at any depth, or "" if none
+// does (or raw is not valid JSON, which the decoder reports).
+func duplicateMember(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		object bool
+		seen   map[string]bool
+		key    string // object: the member being read
+		index  int    // array: the element being read
+		path   string // pointer of this container
+	}
+	var stack []*frame
+	child := func() string { // pointer of the value about to be read
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			return f.path + "/" + pointerToken(f.key)
+		}
+		return f.path + "/" + strconv.Itoa(f.index)
+	}
+	done := func() { // a value of the top container was read
+		if len(stack) > 0 && !stack[len(stack)-1].object {
+			stack[len(stack)-1].index++
+		}
+	}
+	expectKey := func() bool { return len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].key == "" }
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				stack = append(stack, &frame{object: v == '{', seen: map[string]bool{}, path: child()})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					return ""
+				}
+				if f := stack[len(stack)-1]; f.object {
+					f.key = ""
+				}
+				done()
+			}
+		case string:
+			if expectKey() {
+				f := stack[len(stack)-1]
+				if f.seen[v] {
+					return f.path + "/" + pointerToken(v)
+				}
+				f.seen[v], f.key = true, v
+				continue
+			}
+			if f := stack[len(stack)-1]; f.object {
+				f.key = ""
+			}
+			done()
+		default:
+			if len(stack) == 0 {
+				return ""
+			}
+			if f := stack[len(stack)-1]; f.object {
+				f.key = ""
+			}
+			done()
+		}
+	}
 }

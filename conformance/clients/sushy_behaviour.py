@@ -22,41 +22,11 @@ usage: sushy_behaviour.py --url https://127.0.0.1:8443 --username admin \
 
 import argparse
 import sys
-import time
-import traceback
 import warnings
 
 import sushy
 from sushy import exceptions as sushy_exc
-
-_step = 0
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-def wait_power(system, want, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        system.refresh()
-        if system.power_state == want:
-            return
-        if time.monotonic() > deadline:
-            raise CheckFailed("power state still %s after %.0fs, want %s" % (
-                system.power_state, timeout, want))
-        time.sleep(0.05)
+from flow import CheckFailed, check, run_checked, step, wait_power
 
 
 def etag(conn, path):
@@ -159,17 +129,7 @@ def main():
     p.add_argument("--system", required=True)
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
-    try:
-        run(args)
-    except CheckFailed as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    except Exception:
-        print("FAIL: unexpected exception", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        return 2
-    print("OK: sushy behaviour checks passed", flush=True)
-    return 0
+    return run_checked(run, args, "OK: sushy behaviour checks passed")
 
 
 if __name__ == "__main__":

@@ -19,32 +19,14 @@ import argparse
 import os
 import sys
 import time
-import traceback
 import warnings
 
 import sushy
 from sushy import exceptions as sushy_exc
 from sushy.resources.system import constants as sc
+from flow import CheckFailed, check, run_checked, step
 
 LEGACY, UEFI = sc.BootSourceOverrideMode.LEGACY, sc.BootSourceOverrideMode.UEFI
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-_step = 0
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
 
 
 def boot_events(conn, system):
@@ -133,17 +115,7 @@ def main():
         p.add_argument(a, required=True)
     args = p.parse_args()
     warnings.simplefilter("ignore")
-    try:
-        run(args)
-    except CheckFailed as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    except Exception:
-        print("FAIL: unexpected exception", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        return 2
-    print("OK: sushy boot mode flow passed", flush=True)
-    return 0
+    return run_checked(run, args, "OK: sushy boot mode flow passed")
 
 
 if __name__ == "__main__":

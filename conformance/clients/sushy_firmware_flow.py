@@ -33,60 +33,10 @@ import re
 import sys
 import threading
 import time
-import traceback
 import warnings
 
 import sushy
-from sushy import taskmonitor
-
-_step = 0
-
-RUNNING = {sushy.TASK_STATE_NEW, sushy.TASK_STATE_PENDING,
-           sushy.TASK_STATE_STARTING, sushy.TASK_STATE_RUNNING}
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
-
-
-def info(msg):
-    print("     %s" % msg, flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-def wait_for(what, cond, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise CheckFailed("timed out waiting for %s" % what)
-        time.sleep(0.1)
-
-
-def get_task_monitor(conn, uri):
-    """Sushy.get_task_monitor(uri), as Ironic's redfish_utils calls it.
-
-    In Debian's python3-sushy 4.3.3 that method reads Sushy.registries,
-    which lists sushy's bundled standard_registries directory, and the
-    package does not ship it (FileNotFoundError). The TaskMonitor it
-    would build is built here with the lazy registries every other sushy
-    getter uses.
-    """
-    try:
-        return conn.get_task_monitor(uri)
-    except FileNotFoundError:
-        return taskmonitor.TaskMonitor(
-            conn._conn, uri, redfish_version=conn.redfish_version,
-            registries=conn.lazy_registries)
+from flow import CheckFailed, RUNNING, check, get_task_monitor, info, run_checked, step, wait_for
 
 
 def wait_task(conn, uri, timeout=60.0):
@@ -395,17 +345,7 @@ def main():
                    help="the version the https image carries")
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
-    try:
-        run(args)
-    except CheckFailed as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    except Exception:
-        print("FAIL: unexpected exception", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        return 2
-    print("OK: sushy Ironic firmware update flow passed", flush=True)
-    return 0
+    return run_checked(run, args, "OK: sushy Ironic firmware update flow passed")
 
 
 if __name__ == "__main__":

@@ -17,32 +17,11 @@ usage: sushy_inventory.py --url https://127.0.0.1:8443 --username admin \
 
 import argparse
 import sys
-import traceback
 import warnings
 
 import sushy
 from sushy.resources.chassis.power import constants as pow_cons
-
-_step = 0
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
-
-
-def info(msg):
-    print("     %s" % msg, flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
+from flow import check, info, run_checked, step
 
 
 def check_members(what, members):
@@ -151,17 +130,7 @@ def main():
     p.add_argument("--system", default=None)
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
-    try:
-        run(args)
-    except CheckFailed as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    except Exception:
-        print("FAIL: unexpected exception", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        return 2
-    print("OK: sushy inventory passed", flush=True)
-    return 0
+    return run_checked(run, args, "OK: sushy inventory passed")
 
 
 if __name__ == "__main__":

@@ -24,54 +24,13 @@ usage: sushy_ironic_flow.py --url https://127.0.0.1:8443 --username admin \
 
 import argparse
 import sys
-import time
-import traceback
 import warnings
 
 import sushy
 from sushy import auth as sushy_auth
 from sushy import exceptions as sushy_exc
 from sushy.resources.manager import virtual_media as sushy_vmedia
-
-_step = 0
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
-
-
-def info(msg):
-    print("     %s" % msg, flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-def wait_power(system, want, timeout=20.0):
-    """Poll power_state the way Ironic's power sync does."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while True:
-        system.refresh()
-        state = system.power_state
-        if not seen or seen[-1] != state:
-            seen.append(state)
-        if state == want:
-            info("power state %s (seen: %s)" % (
-                state.value, " -> ".join(s.value if s else "?" for s in seen)))
-            return
-        if time.monotonic() > deadline:
-            raise CheckFailed("power state still %s after %.0fs, want %s" % (
-                state, timeout, want))
-        time.sleep(0.1)
+from flow import CheckFailed, check, info, run_checked, step, wait_power
 
 
 def system_virtual_media(system):
@@ -397,17 +356,7 @@ def main():
                    help="insert_media must fail (CouldNotEstablishConnection)")
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
-    try:
-        run(args)
-    except CheckFailed as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    except Exception:
-        print("FAIL: unexpected exception", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        return 2
-    print("OK: sushy Ironic virtual-media flow passed", flush=True)
-    return 0
+    return run_checked(run, args, "OK: sushy Ironic virtual-media flow passed")
 
 
 if __name__ == "__main__":

@@ -26,23 +26,7 @@ from sushy import connector as sushy_connector
 from sushy import exceptions as sushy_exc
 from sushy.resources.system import system as sushy_system
 from sushy.resources.system.storage import storage as sushy_storage
-
-_step = 0
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
+from flow import CheckFailed, check, step
 
 
 class CountingConnector(sushy_connector.Connector):

@@ -36,61 +36,16 @@ import argparse
 import math
 import sys
 import time
-import traceback
 import warnings
 
 import sushy
 from sushy import exceptions as sushy_exc
 from sushy import taskmonitor
+from flow import CheckFailed, RUNNING, check, get_task_monitor, info, run_checked, step, wait_for
 
-_step = 0
 
-RUNNING = {sushy.TASK_STATE_NEW, sushy.TASK_STATE_PENDING,
-           sushy.TASK_STATE_STARTING, sushy.TASK_STATE_RUNNING}
 GiB = 1 << 30
 KiB = 1 << 10
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
-
-
-def info(msg):
-    print("     %s" % msg, flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-def wait_for(what, cond, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise CheckFailed("timed out waiting for %s" % what)
-        time.sleep(0.1)
-
-
-def get_task_monitor(conn, uri):
-    """Sushy.get_task_monitor(uri), as Ironic's redfish_utils calls it.
-
-    Debian's python3-sushy 4.3.3 lacks the standard_registries directory
-    that method lists (FileNotFoundError); the TaskMonitor it would build
-    is built here with the lazy registries every other getter uses.
-    """
-    try:
-        return conn.get_task_monitor(uri)
-    except FileNotFoundError:
-        return taskmonitor.TaskMonitor(
-            conn._conn, uri, redfish_version=conn.redfish_version,
-            registries=conn.lazy_registries)
 
 
 def raid_config_in_progress(conn, uri):
@@ -101,8 +56,8 @@ def raid_config_in_progress(conn, uri):
         return None
     task = monitor.get_task()
     if task.task_state in RUNNING:
-        # sushy keeps the Task's own URI, which answers 200 at once;
-        # Ironic's periodic check comes back a minute later.
+        # A task that answers as ended while its state says otherwise:
+        # Ironic's periodic check would come back a minute later.
         return None
     return task
 
@@ -368,16 +323,7 @@ def main():
     p.add_argument("--system", default=None)
     args = p.parse_args()
     warnings.simplefilter("ignore")
-    try:
-        run(args)
-    except CheckFailed as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    except Exception:
-        traceback.print_exc()
-        return 2
-    print("OK: sushy Ironic RAID flow passed", flush=True)
-    return 0
+    return run_checked(run, args, "OK: sushy Ironic RAID flow passed")
 
 
 if __name__ == "__main__":

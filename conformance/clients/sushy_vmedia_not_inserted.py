@@ -23,28 +23,11 @@ usage: sushy_vmedia_not_inserted.py --url https://127.0.0.1:8443 \
 
 import argparse
 import sys
-import traceback
 import warnings
 
 import sushy
 from sushy import exceptions as sushy_exc
-
-_step = 0
-
-
-def step(msg):
-    global _step
-    _step += 1
-    print("[%02d] %s" % (_step, msg), flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
+from flow import CheckFailed, check, run_checked, step
 
 
 def find_cd(coll):
@@ -122,17 +105,7 @@ def main():
     p.add_argument("--manager", required=True)
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
-    try:
-        run(args)
-    except CheckFailed as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    except Exception:
-        print("FAIL: unexpected exception", flush=True)
-        traceback.print_exc(file=sys.stdout)
-        return 2
-    print("OK: sushy Inserted false checks passed", flush=True)
-    return 0
+    return run_checked(run, args, "OK: sushy Inserted false checks passed")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 package redfish
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -130,18 +129,6 @@ func attributeErrors(errs hardware.AttributeErrors) *apiError {
 	return out
 }
 
-// messageValue renders a request value as a Base message argument:
-// strings as they are, null as "null", anything else as JSON.
-func messageValue(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return "null"
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
 
 // pointerToken escapes a property name for a JSON pointer (RFC 6901 §3).
 func pointerToken(s string) string {

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -257,12 +258,7 @@ func unknownMember(raw []byte, t reflect.Type, prefix string) string {
 	if json.Unmarshal(raw, &obj) != nil {
 		return ""
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		f, ok := jsonField(t, k)
 		if !ok {
 			return prefix + k
@@ -299,12 +295,7 @@ func refusedNull(raw json.RawMessage, t reflect.Type, prefix string) (string, bo
 		if json.Unmarshal(raw, &obj) != nil {
 			return "", false
 		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			f, ok := jsonField(t, k)
 			if !ok {
 				continue // unknownMember has reported these
@@ -371,6 +362,12 @@ func valueAt(raw []byte, path string) string {
 		}
 		v = m[p]
 	}
+	return messageValue(v)
+}
+
+// messageValue renders a request value as a Base message argument:
+// strings as they are, null as "null", anything else as JSON.
+func messageValue(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x

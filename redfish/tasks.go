@@ -255,6 +255,12 @@ func (ts *tasks) resumePending(id string, fn func(context.Context, *taskProgress
 	if !ok {
 		return
 	}
+	ts.await(t, ts.start(t, fn))
+}
+
+// start runs fn for task t in a goroutine the service owns and returns
+// where its result arrives.
+func (ts *tasks) start(t *task, fn func(context.Context, *taskProgress) error) <-chan error {
 	p := &taskProgress{ts: ts, t: t}
 	done := make(chan error, 1)
 	ts.wg.Add(1)
@@ -262,7 +268,7 @@ func (ts *tasks) resumePending(id string, fn func(context.Context, *taskProgress
 		defer ts.wg.Done()
 		done <- fn(ts.ctx, p)
 	}()
-	ts.await(t, done)
+	return done
 }
 
 // run starts fn and waits up to wait for it. If fn finishes in time its
@@ -276,13 +282,7 @@ func (ts *tasks) run(name string, r *http.Request, wait time.Duration, fn func(c
 // runProgress is run for an operation that reports its progress.
 func (ts *tasks) runProgress(name string, r *http.Request, wait time.Duration, fn func(context.Context, *taskProgress) error) (*task, error) {
 	t := &task{Name: name, Method: r.Method, TargetURI: r.URL.Path, Percent: -1}
-	p := &taskProgress{ts: ts, t: t}
-	done := make(chan error, 1)
-	ts.wg.Add(1)
-	go func() {
-		defer ts.wg.Done()
-		done <- fn(ts.ctx, p)
-	}()
+	done := ts.start(t, fn)
 	if wait > 0 {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()

@@ -129,7 +129,6 @@ func attributeErrors(errs hardware.AttributeErrors) *apiError {
 	return out
 }
 
-
 // pointerToken escapes a property name for a JSON pointer (RFC 6901 §3).
 func pointerToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")

@@ -110,6 +110,7 @@ type Machine struct {
 
 	consoleOnce sync.Once
 	console     *Console // see console.go
+	parts       consoleParts
 
 	subs map[*subscriber]struct{} // event subscribers, see events.go
 }
@@ -130,6 +131,7 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		fwBusy:    map[string]bool{},
 		volWait:   map[uint64]chan struct{}{},
 	}
+	m.parts = discoverConsole(backend)
 	m.bios = biosRegistry(m.info, m.caps, m.defaultMode())
 	m.opts, m.optIdx = bootOptionIndex(m.caps.BootOptions)
 	m.firmware = shippedFirmware(backend, m.info)

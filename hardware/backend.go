@@ -1,32 +1,70 @@
 package hardware
 
 import (
-	"context"
 	"time"
-
-	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // Backend drives one machine: a simulation, a virtual machine or real
-// hardware. A backend reports power and carries out resets; everything else
-// is an optional capability (the interfaces below), discovered by type
-// assertion as kvmd's plugins are.
+// hardware. It is made of capabilities (Parts), each a small interface of
+// this package in the file of the state it serves; a part the backend
+// lacks is nil, and the Machine puts the disabled implementation in its
+// place (kvmd's atx/disabled), so protocols ask the Machine and never look
+// at the backend. What a part supports (reset types, boot targets, media
+// slots) comes from the part itself.
+//
+// A backend is written once per kind of machine (hardware/sim is the worked
+// example, docs/backends.md the guide) and registers itself by name
+// (registry.go); hardware/backendtest is the contract every backend passes.
 type Backend interface {
+	// Info is the machine's inventory, static for its life.
 	Info() Info
-	Capabilities() Capabilities
-	PowerState(ctx context.Context) (PowerState, error)
-	// Reset carries out r. Whenever the machine starts to boot (now or
-	// later, e.g. at the end of a power cycle) the backend calls fw.Boot
-	// exactly once per boot to learn which device the firmware picks.
-	Reset(ctx context.Context, r ResetType, fw Firmware) error
+	// Attach is called once, by NewMachine, before any other call but
+	// Info: h is where the backend reports what it observes (power
+	// changes, boots, events) from then on, from any goroutine, but not
+	// from within Attach. It returns the backend's parts.
+	Attach(h Host) Parts
 	Close() error
 }
 
-// Firmware is the BIOS's view of the BMC: what to boot next. The Machine
-// implements it; calling Boot consumes a one-time override exactly as a
-// real BIOS does when it reads the boot flags.
-type Firmware interface {
-	Boot() BootResult
+// Parts are a backend's capabilities. A nil part is disabled: the machine
+// has no such thing (a board without ATX wiring has no Power, a VM without
+// graphics no Display), and every protocol says so in its own terms.
+type Parts struct {
+	Power         Power
+	Boot          BootControl
+	Firmware      FirmwareSettings
+	Media         VirtualMedia
+	Sensors       SensorReader
+	PowerSupplies PowerSupplyReader
+	Serial        SerialConsole
+	Display       Display
+	Keyboard      Keyboard
+	Pointer       Pointer
+	MassStorage   MassStorage
+	Indicator     Indicator
+	RestorePolicy RestorePolicyReporter
+	Update        FirmwareUpdater
+}
+
+// Host is the Machine as its backend sees it: the BMC side of the wires.
+// Its methods are safe for concurrent use but must not be called with a
+// lock held that the backend's own methods take (the Machine may call the
+// backend back from them).
+type Host interface {
+	// PowerChanged reports a change of the host's power state, after it
+	// happened: every change, whoever caused it (a reset, the power
+	// button, the OS shutting down).
+	PowerChanged(from, to PowerState)
+	// Booted reports that the host firmware starts a boot now and returns
+	// what it boots: the Machine applies staged firmware, BIOS settings
+	// and RAID changes, then picks the device as a UEFI firmware with a
+	// BMC does and consumes a one-time override (see Machine.Boot). Call
+	// it exactly once per boot observed: the simulation when its firmware
+	// reads the boot flags, a VM backend when it sees the VM start.
+	Booted() BootResult
+	// LogEvent adds an event the backend observed (a button pressed by
+	// hand, a fault) to the machine's event log.
+	LogEvent(e Event)
 }
 
 // BootResult is what the firmware decided to boot.
@@ -41,68 +79,6 @@ type BootResult struct {
 	// BiosVersion is the BIOS that runs this boot (a staged BIOS update
 	// has just been activated).
 	BiosVersion string
-}
-
-// MediaBackend is implemented by backends that attach virtual media.
-type MediaBackend interface {
-	// InsertMedia attaches img to the slot, after checking it can be read
-	// under img.TLS; it returns the size in bytes (-1 if unknown) and a
-	// format hint ("iso9660", "raw"). A failure to reach or read the image
-	// is a *MediaError. With img.CheckOnly the backend only checks: the
-	// host sees no medium, and the Machine calls InsertMedia again without
-	// it when the image is to be inserted.
-	InsertMedia(ctx context.Context, slot string, img MediaImage) (size int64, format string, err error)
-	// EjectMedia takes away whatever the slot presents to the host; the
-	// slot may present nothing (an image attached but not inserted).
-	EjectMedia(ctx context.Context, slot string) error
-}
-
-// MediaImage is what a backend needs to reach a virtual media image.
-type MediaImage struct {
-	URL string // http or https; may carry user information
-	// TLS is how an https server's certificate is checked: the slot's
-	// VerifyCertificate and Certificates. A backend that fetches by other
-	// means must apply it too (or refuse https).
-	TLS fetch.Policy
-	// CheckOnly: check the image can be read, present no medium to the
-	// host (Redfish InsertMedia with Inserted false).
-	CheckOnly bool
-}
-
-// SensorReader is implemented by backends that report sensors.
-type SensorReader interface {
-	Sensors(ctx context.Context) ([]Sensor, error)
-}
-
-// PowerWatcher is implemented by backends whose power state changes on its
-// own (timers, a VM shut down from inside). The Machine registers fn once;
-// the backend calls it after every change.
-type PowerWatcher interface {
-	OnPowerChange(fn func(from, to PowerState))
-}
-
-// PowerResumer is implemented by backends whose host runs inside bmcd
-// (the simulation), so that it would otherwise stop whenever bmcd does. A
-// restart of the BMC is not a loss of mains power: real servers keep
-// running while their BMC reboots. When bmcd starts, the Machine hands the
-// backend the power state recorded before it stopped (post: the firmware
-// was running its POST, see POSTReporter), before it registers any
-// PowerWatcher; the backend takes the host up in that state without a new
-// boot (a POST in progress goes on and boots once; fw is the Firmware to
-// call then) and reports no change for it. Backends that observe a real
-// host do not implement it: they report what they see, and the Machine
-// logs any difference from the record (Machine.CheckPower). Errors:
-// ErrInvalid for a state the backend cannot take up.
-type PowerResumer interface {
-	ResumePower(s PowerState, post bool, fw Firmware) error
-}
-
-// POSTReporter is implemented by backends that know when the host firmware
-// is running its power-on self test: while powering on, and with the power
-// still applied (PowerOn) after a warm reset, until the firmware picks its
-// boot device.
-type POSTReporter interface {
-	InPOST() bool
 }
 
 // SensorType classifies a sensor.

@@ -53,6 +53,31 @@ type BiosAttribute struct {
 	MinLength, MaxLength int
 }
 
+// FirmwareSettings are the host firmware's settings the BMC changes: BIOS
+// attributes, staged by the Machine and in force from the next boot
+// (BootPlan.Bios; the simulation's firmware takes them at Host.Booted), and
+// the Secure Boot switch. A machine without any has
+// DisabledFirmwareSettings: only the BootMode attribute, from BootControl.
+type FirmwareSettings interface {
+	// BiosRegistry describes the attributes: each one's type, the values
+	// it takes and its factory value. The Machine adds BootMode when the
+	// registry lacks it.
+	BiosRegistry() BiosRegistry
+	// SecureBootToggle reports whether the firmware has a Secure Boot
+	// switch the BMC sets.
+	SecureBootToggle() bool
+}
+
+// DisabledFirmwareSettings are the settings of a firmware the BMC cannot
+// configure.
+type DisabledFirmwareSettings struct{}
+
+// BiosRegistry implements FirmwareSettings: no attributes.
+func (DisabledFirmwareSettings) BiosRegistry() BiosRegistry { return BiosRegistry{} }
+
+// SecureBootToggle implements FirmwareSettings: no switch.
+func (DisabledFirmwareSettings) SecureBootToggle() bool { return false }
+
 // BiosRegistry is a firmware's attribute registry: the settings it has and
 // the rules each value follows. Protocols serve it (Redfish under
 // /redfish/v1/Registries) and every change is checked against it.
@@ -234,8 +259,8 @@ func integer(v any) (float64, bool) {
 // biosRegistry is the backend's registry, completed by the machine model:
 // every machine has a BootMode attribute (the boot modes the backend
 // supports), which the firmware reads at POST.
-func biosRegistry(info Info, caps Capabilities, def BootMode) BiosRegistry {
-	r := info.BiosRegistry
+func biosRegistry(fs FirmwareSettings, caps Capabilities, def BootMode) BiosRegistry {
+	r := fs.BiosRegistry()
 	r.Attributes = append([]BiosAttribute(nil), r.Attributes...)
 	if r.Name == "" {
 		r.Name, r.Version = "BiosAttributeRegistryBmcd", "1.0.0"

@@ -7,8 +7,9 @@ import (
 	"sync"
 )
 
-// SerialConsole is implemented by backends whose host has a serial line
-// (COM1 wired to the BMC, a VM's serial port, a USB-serial adapter).
+// SerialConsole is the host's serial line (COM1 wired to the BMC, a VM's
+// serial port, a USB-serial adapter). A machine without one has
+// DisabledSerialConsole.
 //
 // AttachConsole is called once, by NewMachine. The backend calls out with
 // every chunk the host writes to the line, in order and never concurrently;
@@ -18,6 +19,12 @@ import (
 type SerialConsole interface {
 	AttachConsole(out func(p []byte)) (in func(p []byte))
 }
+
+// DisabledSerialConsole is the serial line of a machine that has none.
+type DisabledSerialConsole struct{}
+
+// AttachConsole implements SerialConsole: nil, no line.
+func (DisabledSerialConsole) AttachConsole(func([]byte)) func([]byte) { return nil }
 
 // ConsoleBreaker is implemented by serial consoles that can send a break
 // condition to the host (SysRq on Linux).
@@ -50,12 +57,12 @@ type Console struct {
 	owner *ConsoleWriter
 }
 
-// newConsole attaches to b's serial line, if it has one.
-func newConsole(b Backend) *Console {
+// newConsole attaches to the serial line sc, if the machine has one.
+func newConsole(sc SerialConsole) *Console {
 	c := &Console{views: map[*ConsoleViewer]struct{}{}}
-	if sc, ok := b.(SerialConsole); ok {
+	if !disabled(sc) {
 		c.in = sc.AttachConsole(c.output)
-		if br, ok := b.(ConsoleBreaker); ok {
+		if br, ok := sc.(ConsoleBreaker); ok {
 			c.brk = br.SendBreak
 		}
 	}
@@ -65,7 +72,7 @@ func newConsole(b Backend) *Console {
 // Console returns the machine's serial console. Without a backend serial
 // line it is a console that is not Available.
 func (m *Machine) Console() *Console {
-	m.consoleOnce.Do(func() { m.console = newConsole(m.backend) })
+	m.consoleOnce.Do(func() { m.console = newConsole(m.parts.Serial) })
 	return m.console
 }
 

@@ -11,7 +11,6 @@ import (
 
 // lineBackend is a backend with a serial line that echoes what is typed.
 type lineBackend struct {
-	stubBackend
 	out func([]byte)
 }
 
@@ -20,18 +19,8 @@ func (b *lineBackend) AttachConsole(out func([]byte)) func([]byte) {
 	return func(p []byte) { out(p) }
 }
 
-type stubBackend struct{}
-
-func (stubBackend) Info() Info                 { return Info{} }
-func (stubBackend) Capabilities() Capabilities { return Capabilities{} }
-func (stubBackend) PowerState(context.Context) (PowerState, error) {
-	return PowerOn, nil
-}
-func (stubBackend) Reset(context.Context, ResetType, Firmware) error { return nil }
-func (stubBackend) Close() error                                     { return nil }
-
 func TestConsoleUnavailable(t *testing.T) {
-	c := newConsole(stubBackend{})
+	c := newConsole(DisabledSerialConsole{})
 	if c.Available() {
 		t.Fatal("console without a serial line is available")
 	}

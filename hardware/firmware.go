@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Boot implements Firmware: the backend calls it when the host firmware
-// picks its boot device. Staged firmware images are activated, and pending
+// Boot is what Host.Booted does: the backend reports that the host
+// firmware picks its boot device now. Staged firmware images are activated, and pending
 // BIOS settings and the Secure Boot switch take effect, first; then the
 // device is chosen as a UEFI firmware with a BMC does:
 //
@@ -94,6 +94,7 @@ func (m *Machine) Boot() BootResult {
 	}
 	m.logLocked(Event{Kind: EventBoot, Severity: SeverityOK, Message: msg,
 		Source: res.Source, Mode: res.Mode, Image: RedactURL(res.Image), Slot: emptySlot, Detail: d})
+	m.planChanged() // an override or BootNext consumed, settings applied
 	return res
 }
 

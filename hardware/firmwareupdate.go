@@ -90,7 +90,7 @@ type FirmwareIdentity struct {
 	ReleaseDate time.Time
 }
 
-// FirmwareVersionFormatter is implemented by backends whose firmware
+// FirmwareVersionFormatter is implemented by FirmwareUpdaters whose firmware
 // shows its version in a form of its own, as the simulated BIOS shows
 // build 2.4.1 of 2026-06-01 as "SIM 2.4.1 (2026-06-01)". The Machine shows
 // an updated component's version, and a staged image's, through it, so
@@ -101,11 +101,11 @@ type FirmwareVersionFormatter interface {
 	FormatFirmwareVersion(component, version string, released time.Time) string
 }
 
-// FirmwareUpdater is implemented by backends whose firmware can be listed
+// FirmwareUpdater is the firmware update of backends whose firmware can be listed
 // and updated. The backend knows its components, fetches images and tells
 // what an image is; the Machine keeps which version runs and which image
 // waits for a reset, persisted, and activates staged images when the host
-// firmware next starts (Firmware.Boot).
+// firmware next starts (Host.Booted).
 type FirmwareUpdater interface {
 	// FirmwareComponents lists the firmware as shipped: factory versions,
 	// no Pending.
@@ -198,8 +198,8 @@ func looksLikeHTML(b []byte) bool {
 
 // shippedFirmware is the backend's component list; a backend that cannot
 // update firmware still reports its BIOS version.
-func shippedFirmware(b Backend, info Info) []FirmwareComponent {
-	if fu, ok := b.(FirmwareUpdater); ok {
+func shippedFirmware(fu FirmwareUpdater, info Info) []FirmwareComponent {
+	if fu != nil {
 		return fu.FirmwareComponents()
 	}
 	if info.BiosVersion == "" {
@@ -251,7 +251,7 @@ func (m *Machine) currentLocked(c FirmwareComponent) FirmwareComponent {
 
 // firmwareVersion shows version of component as the backend does.
 func (m *Machine) firmwareVersion(component, version string, released time.Time) string {
-	if f, ok := m.backend.(FirmwareVersionFormatter); ok {
+	if f, ok := m.parts.Update.(FirmwareVersionFormatter); ok {
 		return f.FormatFirmwareVersion(component, version, released)
 	}
 	return version
@@ -320,8 +320,8 @@ func (m *Machine) InstallFirmware(component string, img FirmwareImage, source st
 
 // firmwareTarget checks the backend can update component ("" for any).
 func (m *Machine) firmwareTarget(component string) (FirmwareUpdater, error) {
-	fu, ok := m.backend.(FirmwareUpdater)
-	if !ok {
+	fu := m.parts.Update
+	if fu == nil {
 		return nil, fmt.Errorf("firmware update: %w", ErrNotSupported)
 	}
 	if component == "" {

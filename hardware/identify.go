@@ -60,6 +60,25 @@ func (s IdentifySetting) check() error {
 	return nil
 }
 
+// Indicator is the chassis identify LED the BMC lights: a GPIO line, a
+// front-panel LED, the simulation's lamp. The Machine keeps the mode and
+// its timeout, and calls the Indicator with each change (Off when a
+// timed indication ends). A machine without one has DisabledIndicator: the
+// BMC still keeps and reports the indication (Redfish IndicatorLED, IPMI
+// Chassis Identify), so a client's request never fails for it, but
+// nothing lights.
+type Indicator interface {
+	SetIndicator(mode IdentifyMode) error
+}
+
+// DisabledIndicator is the identify LED of a machine that has none.
+type DisabledIndicator struct{}
+
+// SetIndicator implements Indicator: ErrNotSupported.
+func (DisabledIndicator) SetIndicator(IdentifyMode) error {
+	return fmt.Errorf("identify indicator: %w", ErrNotSupported)
+}
+
 // SetIdentify sets the identify indication. Errors: ErrInvalid for an
 // unknown mode or a negative duration. Setting what is already in force
 // (an indefinite indication in the same mode, or off) changes nothing, so
@@ -82,13 +101,32 @@ func (m *Machine) setIdentifyLocked(s IdentifySetting) {
 		m.identifyTimer = nil
 	}
 	m.identifyMode, m.identifyUntil = s.Mode, time.Time{}
+	m.light(s.Mode)
 	if s.Mode != IdentifyOff && s.For > 0 {
 		m.identifyUntil = time.Now().Add(s.For)
 		// Observers that cache by Generation see the indication end.
-		m.identifyTimer = time.AfterFunc(s.For, func() { m.gen.Add(1) })
+		m.identifyTimer = time.AfterFunc(s.For, func() {
+			m.mu.Lock()
+			if m.identifyLocked().Mode == IdentifyOff {
+				m.light(IdentifyOff)
+			}
+			m.mu.Unlock()
+			m.gen.Add(1)
+		})
 	}
 	m.gen.Add(1)
 	m.log.Debug("identify", "mode", s.Mode, "for", s.For)
+}
+
+// light sets the backend's LED; a failure is logged, the indication the
+// BMC reports stays what was asked (the LED is the backend's to fix).
+func (m *Machine) light(mode IdentifyMode) {
+	if disabled(m.parts.Indicator) {
+		return
+	}
+	if err := m.parts.Indicator.SetIndicator(mode); err != nil {
+		m.log.Warn("identify indicator", "mode", mode, "err", err)
+	}
 }
 
 // Identify returns the present identify state.

@@ -41,9 +41,15 @@ type state struct {
 	BiosPending map[string]any   `json:"bios_pending,omitempty"`
 	// BiosApplied is when staged settings last took effect, and which.
 	BiosApplied *BiosApplied `json:"bios_applied,omitempty"`
-	// LastReset is when the last reset (not an NMI) was requested.
-	LastReset  time.Time `json:"last_reset,omitempty"`
-	SecureBoot bool      `json:"secure_boot"`
+	// LastReset is when the last reset (not an NMI) was requested, what
+	// it was and who asked (origin.go).
+	LastReset     time.Time `json:"last_reset,omitempty"`
+	LastResetType ResetType `json:"last_reset_type,omitempty"`
+	LastResetBy   Origin    `json:"last_reset_by,omitempty"`
+	// PowerOnBy is the reset that applied the power now on (nil: off, or
+	// on by other means).
+	PowerOnBy  *ResetRecord `json:"power_on_by,omitempty"`
+	SecureBoot bool         `json:"secure_boot"`
 	// SecureBootCurrent is what the firmware ran with at the last boot.
 	SecureBootCurrent bool `json:"secure_boot_current"`
 	// The UEFI boot manager's variables (see boot.go). BootOrder is only
@@ -93,6 +99,9 @@ type Machine struct {
 	// powerSeq counts the power changes the backend reported, so a reader
 	// of the backend's state can tell a change raced it.
 	powerSeq uint64
+	// powering is the accepted reset that is to apply the power, until the
+	// backend reports the power on (powerChanged); see PowerOnCause.
+	powering *ResetRecord
 	// pendingResets are host resets requested and not logged yet: each is
 	// logged before the first power change the backend reports after it,
 	// or once the backend accepted it (see Reset).
@@ -110,7 +119,13 @@ type Machine struct {
 
 	consoleOnce sync.Once
 	console     *Console // see console.go
-	parts       consoleParts
+
+	// parts are the backend's capabilities, disabled ones filled in.
+	parts Parts
+	// planMu orders the boot plans handed to the backend, planQueued
+	// coalesces them (bootcontrol.go).
+	planMu     sync.Mutex
+	planQueued atomic.Bool
 
 	subs map[*subscriber]struct{} // event subscribers, see events.go
 }
@@ -124,24 +139,26 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		id:        id,
 		backend:   backend,
 		info:      backend.Info(),
-		caps:      backend.Capabilities(),
 		store:     st,
 		log:       log.With("system", id),
 		inserting: map[string]bool{},
 		fwBusy:    map[string]bool{},
 		volWait:   map[uint64]chan struct{}{},
 	}
-	m.parts = discoverConsole(backend)
-	m.bios = biosRegistry(m.info, m.caps, m.defaultMode())
+	// Attach first: the backend may report from now on, and the reports
+	// wait on m.mu until the state is loaded.
+	m.mu.Lock()
+	m.parts = backend.Attach(host{m}).withDefaults()
+	m.caps = m.parts.Capabilities()
+	m.bios = biosRegistry(m.parts.Firmware, m.caps, m.defaultMode())
 	m.opts, m.optIdx = bootOptionIndex(m.caps.BootOptions)
-	m.firmware = shippedFirmware(backend, m.info)
-	if err := m.load(); err != nil {
+	m.firmware = shippedFirmware(m.parts.Update, m.info)
+	err := m.load()
+	m.mu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
 	}
 	m.resumePower()
-	if w, ok := backend.(PowerWatcher); ok {
-		w.OnPowerChange(m.powerChanged)
-	}
 	m.Console() // attach the serial line now, so scrollback starts at once
 	return m, nil
 }
@@ -207,6 +224,7 @@ func (m *Machine) updateLocked(fn func(st *state) error) error {
 	}
 	m.st = next
 	m.gen.Add(1)
+	m.planChanged()
 	return nil
 }
 
@@ -220,6 +238,10 @@ func (s state) clone() state {
 	c.BiosPending = cloneMap(s.BiosPending)
 	c.BootOrder = append([]string(nil), s.BootOrder...)
 	c.BootDisabled = append([]string(nil), s.BootDisabled...)
+	if s.PowerOnBy != nil {
+		r := *s.PowerOnBy
+		c.PowerOnBy = &r
+	}
 	c.Firmware = make(map[string]firmwareState, len(s.Firmware))
 	for k, v := range s.Firmware {
 		c.Firmware[k] = v // Pending is replaced, never changed in place
@@ -253,15 +275,16 @@ func (m *Machine) Capabilities() Capabilities { return m.caps }
 // changes, so callers can cache what they render from it.
 func (m *Machine) Generation() uint64 { return m.gen.Load() }
 
-// PowerState asks the backend for the current power state.
+// PowerState is the host's power state as the backend keeps it. Errors:
+// ErrNotSupported when the machine has no power control.
 func (m *Machine) PowerState(ctx context.Context) (PowerState, error) {
-	return m.backend.PowerState(ctx)
+	return m.parts.Power.PowerState(ctx)
 }
 
 // InPOST reports whether the host firmware is running its power-on self
 // test (see POSTReporter); false when the backend cannot tell.
 func (m *Machine) InPOST() bool {
-	if p, ok := m.backend.(POSTReporter); ok {
+	if p, ok := m.parts.Power.(POSTReporter); ok {
 		return p.InPOST()
 	}
 	return false
@@ -285,13 +308,27 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 		m.pendingResets = append(m.pendingResets, pending)
 		m.mu.Unlock()
 	}
+	rec := ResetRecord{Type: r, Time: time.Now().UTC(), Origin: OriginOf(ctx)}
+	before, _ := m.parts.Power.PowerState(ctx)
 	m.mu.Lock()
 	seq := m.powerSeq
+	switch {
+	case r == ResetPowerCycle || before == PowerOff && r.powersOn():
+		m.powering = &rec
+	case !r.powersOn():
+		m.powering = nil
+	}
 	m.mu.Unlock()
-	err := m.backend.Reset(ctx, r, m)
+	err := m.handPlan(ctx)
+	if err == nil {
+		err = m.parts.Power.Reset(ctx, r)
+	}
 	m.mu.Lock()
 	if pending != nil && m.unqueueResetLocked(pending) && err == nil {
 		m.logLocked(*pending) // no power change was reported: a warm reset
+	}
+	if err != nil && m.powering == &rec {
+		m.powering = nil
 	}
 	m.mu.Unlock()
 	if err != nil {
@@ -303,10 +340,10 @@ func (m *Machine) Reset(ctx context.Context, r ResetType) error {
 	} else {
 		// Kept in the store: LastResetTime outlives a bmcd restart, as it
 		// outlives a BMC reboot.
-		now := time.Now().UTC()
-		if err := m.updateLocked(func(st *state) error { st.LastReset = now; return nil }); err != nil {
+		set := func(st *state) { st.LastReset, st.LastResetType, st.LastResetBy = rec.Time, rec.Type, rec.Origin }
+		if err := m.updateLocked(func(st *state) error { set(st); return nil }); err != nil {
 			m.log.Error("persist last reset", "err", err)
-			m.st.LastReset = now
+			set(&m.st)
 		}
 	}
 	m.mu.Unlock()
@@ -351,6 +388,18 @@ func (m *Machine) powerChanged(from, to PowerState) {
 	}
 	m.pendingResets = nil
 	m.logPowerLocked(from, to)
+	cause, causeSet := m.st.PowerOnBy, false
+	switch {
+	case to == PowerOff:
+		cause, causeSet = nil, true
+	case from == PowerOff:
+		cause, causeSet, m.powering = m.powering, true, nil
+	}
+	if causeSet && cause != m.st.PowerOnBy {
+		if err := m.updateLocked(func(st *state) error { st.PowerOnBy = cause; return nil }); err != nil {
+			m.log.Error("persist power-on cause", "err", err)
+		}
+	}
 	m.recordPowerLocked(to, to == PowerPoweringOn)
 	m.mu.Unlock()
 	m.gen.Add(1)
@@ -380,7 +429,7 @@ func (m *Machine) recordPowerLocked(s PowerState, post bool) {
 // recordPower reads the backend's power state and records it, unless a
 // change was reported since seq (powerChanged recorded that one).
 func (m *Machine) recordPower(ctx context.Context, seq uint64) {
-	ps, err := m.backend.PowerState(ctx)
+	ps, err := m.parts.Power.PowerState(ctx)
 	if err != nil {
 		return
 	}
@@ -396,11 +445,11 @@ func (m *Machine) recordPower(ctx context.Context, seq uint64) {
 // stopped, so its host goes on as it was: a BMC restart is not a power
 // loss. Nothing is logged; CheckPower reports any difference.
 func (m *Machine) resumePower() {
-	r, ok := m.backend.(PowerResumer)
+	r, ok := m.parts.Power.(PowerResumer)
 	if !ok || m.st.Power == "" {
 		return
 	}
-	if err := r.ResumePower(m.st.Power, m.st.POST, m); err != nil {
+	if err := r.ResumePower(m.st.Power, m.st.POST); err != nil {
 		m.log.Error("resume power state", "state", m.st.Power, "post", m.st.POST, "err", err)
 	}
 }
@@ -416,7 +465,7 @@ func (m *Machine) CheckPower(ctx context.Context) error {
 	m.mu.Lock()
 	seq := m.powerSeq
 	m.mu.Unlock()
-	ps, err := m.backend.PowerState(ctx)
+	ps, err := m.parts.Power.PowerState(ctx)
 	if err != nil {
 		return fmt.Errorf("power state: %w", err)
 	}
@@ -429,6 +478,11 @@ func (m *Machine) CheckPower(ctx context.Context) error {
 	if prev := m.st.Power; prev != "" && prev != ps {
 		m.log.Warn("host power state changed while bmcd was down", "recorded", prev, "now", ps)
 		m.logPowerLocked(prev, ps)
+		if m.st.PowerOnBy != nil {
+			if err := m.updateLocked(func(st *state) error { st.PowerOnBy = nil; return nil }); err != nil {
+				m.log.Error("persist power-on cause", "err", err)
+			}
+		}
 	}
 	m.recordPowerLocked(ps, post)
 	return nil
@@ -484,12 +538,18 @@ func (m *Machine) SetSecureBoot(on bool) error {
 	return m.updateLocked(func(st *state) error { st.SecureBoot = on; return nil })
 }
 
+// SensorReader is the sensors of backends that report them; without it
+// the machine lists none.
+type SensorReader interface {
+	Sensors(ctx context.Context) ([]Sensor, error)
+}
+
 // Sensors returns the backend's readings, or none.
 func (m *Machine) Sensors(ctx context.Context) ([]Sensor, error) {
-	if sr, ok := m.backend.(SensorReader); ok {
-		return sr.Sensors(ctx)
+	if m.parts.Sensors == nil {
+		return nil, nil
 	}
-	return nil, nil
+	return m.parts.Sensors.Sensors(ctx)
 }
 
 // Events returns a copy of the event log, oldest first.
@@ -572,3 +632,10 @@ func (m *Machine) Close() error { return m.backend.Close() }
 // RedactURL hides the password of a URL's user information, so image
 // URLs can be shown and logged.
 func RedactURL(raw string) string { return fetch.RedactURL(raw) }
+
+// host is the Machine as its backend sees it (Host).
+type host struct{ m *Machine }
+
+func (h host) PowerChanged(from, to PowerState) { h.m.powerChanged(from, to) }
+func (h host) Booted() BootResult               { return h.m.Boot() }
+func (h host) LogEvent(e Event)                 { h.m.LogEvent(e) }

@@ -541,28 +541,29 @@ type atx struct {
 	mu     sync.Mutex
 	power  hardware.PowerState
 	resets []hardware.ResetType
-	watch  func(from, to hardware.PowerState)
-	fw     hardware.Firmware
+	host   hardware.Host
 }
 
 func (a *atx) Info() hardware.Info { return hardware.Info{Manufacturer: "Generic", Model: "ATX"} }
-func (a *atx) Capabilities() hardware.Capabilities {
-	return hardware.Capabilities{ResetTypes: []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff, hardware.ResetPushPowerButton}}
+func (a *atx) Attach(h hardware.Host) hardware.Parts {
+	a.host = h
+	return hardware.Parts{Power: a}
+}
+func (a *atx) ResetTypes() []hardware.ResetType {
+	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff, hardware.ResetPushPowerButton}
 }
 func (a *atx) PowerState(context.Context) (hardware.PowerState, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.power, nil
 }
-func (a *atx) Reset(_ context.Context, r hardware.ResetType, fw hardware.Firmware) error {
+func (a *atx) Reset(_ context.Context, r hardware.ResetType) error {
 	a.mu.Lock()
 	a.resets = append(a.resets, r)
-	a.fw = fw
 	a.mu.Unlock()
 	return nil
 }
-func (a *atx) OnPowerChange(fn func(from, to hardware.PowerState)) { a.watch = fn }
-func (a *atx) Close() error                                        { return nil }
+func (a *atx) Close() error { return nil }
 
 // led is the power LED changing on its own.
 func (a *atx) led(to hardware.PowerState) {
@@ -570,7 +571,7 @@ func (a *atx) led(to hardware.PowerState) {
 	from := a.power
 	a.power = to
 	a.mu.Unlock()
-	a.watch(from, to)
+	a.host.PowerChanged(from, to)
 }
 
 func TestNoBootControl(t *testing.T) {
@@ -623,8 +624,8 @@ func TestNoBootControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.mu.Lock()
-	if len(b.resets) != 1 || b.resets[0] != hardware.ResetPushPowerButton || b.fw == nil {
-		t.Errorf("backend saw %v (firmware %v)", b.resets, b.fw)
+	if len(b.resets) != 1 || b.resets[0] != hardware.ResetPushPowerButton {
+		t.Errorf("backend saw %v", b.resets)
 	}
 	b.mu.Unlock()
 

@@ -10,6 +10,54 @@ import (
 	"github.com/bmcd/bmcd/internal/fetch"
 )
 
+// VirtualMedia is the virtual media drives a backend presents to its
+// host: a VM's CD-ROM, a USB gadget's mass storage, the simulation's
+// drives. The Machine keeps each slot's state (the image, inserted or not,
+// its certificates) and persists it; the backend presents what it is told.
+// A machine without one has DisabledVirtualMedia: no slots.
+type VirtualMedia interface {
+	// Slots are the drives, in a stable order.
+	Slots() []SlotSpec
+	// InsertMedia attaches img to the slot, after checking it can be read
+	// under img.TLS; it returns the size in bytes (-1 if unknown) and a
+	// format hint ("iso9660", "raw"). A failure to reach or read the image
+	// is a *MediaError. With img.CheckOnly the backend only checks: the
+	// host sees no medium, and the Machine calls InsertMedia again without
+	// it when the image is to be inserted.
+	InsertMedia(ctx context.Context, slot string, img MediaImage) (size int64, format string, err error)
+	// EjectMedia takes away whatever the slot presents to the host; the
+	// slot may present nothing (an image attached but not inserted).
+	EjectMedia(ctx context.Context, slot string) error
+}
+
+// MediaImage is what a backend needs to reach a virtual media image.
+type MediaImage struct {
+	URL string // http or https; may carry user information
+	// TLS is how an https server's certificate is checked: the slot's
+	// VerifyCertificate and Certificates. A backend that fetches by other
+	// means must apply it too (or refuse https).
+	TLS fetch.Policy
+	// CheckOnly: check the image can be read, present no medium to the
+	// host (Redfish InsertMedia with Inserted false).
+	CheckOnly bool
+}
+
+// DisabledVirtualMedia is the virtual media of a machine that has none.
+type DisabledVirtualMedia struct{}
+
+// Slots implements VirtualMedia: none.
+func (DisabledVirtualMedia) Slots() []SlotSpec { return nil }
+
+// InsertMedia implements VirtualMedia: ErrNotSupported.
+func (DisabledVirtualMedia) InsertMedia(context.Context, string, MediaImage) (int64, string, error) {
+	return 0, "", fmt.Errorf("insert media: %w", ErrNotSupported)
+}
+
+// EjectMedia implements VirtualMedia: ErrNotSupported.
+func (DisabledVirtualMedia) EjectMedia(context.Context, string) error {
+	return fmt.Errorf("eject media: %w", ErrNotSupported)
+}
+
 // MaxMediaCertificates is how many certificates one media slot keeps.
 const MaxMediaCertificates = MaxTrustedCertificates
 
@@ -115,12 +163,12 @@ type MediaChange struct {
 // InsertMedia attaches the image at rawURL to slot, inserted or not as o
 // says. The backend checks the image can be read before anything is
 // recorded; the slot keeps the image (persisted) until EjectMedia.
-// Errors: ErrNotSupported without a MediaBackend; ErrInvalid for a URL
+// Errors: ErrNotSupported without VirtualMedia; ErrInvalid for a URL
 // that is not http or https with a host; ErrNotFound for an unknown slot;
 // ErrBusy when the slot holds an image (inserted or not) or is checking
 // one; a *MediaError (wrapping ErrMedia) when the image cannot be read.
 func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, o InsertOptions) error {
-	mb, ok := m.backend.(MediaBackend)
+	mb, ok := m.parts.Media, !disabled(m.parts.Media)
 	if !ok {
 		return fmt.Errorf("insert media: %w", ErrNotSupported)
 	}
@@ -167,7 +215,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot, rawURL string, o Insert
 // nor is Inserted false on a slot without an image. Errors: ErrNotFound
 // for an unknown slot; ErrBusy while the slot checks an image; ErrState
 // when c inserts or write-protects an image and the slot holds none;
-// ErrNotSupported without a MediaBackend; a *MediaError when the image
+// ErrNotSupported without VirtualMedia; a *MediaError when the image
 // to insert can no longer be read (it stays attached, not inserted).
 func (m *Machine) ChangeMedia(ctx context.Context, slot string, c MediaChange) error {
 	m.mu.Lock()
@@ -189,7 +237,7 @@ func (m *Machine) ChangeMedia(ctx context.Context, slot string, c MediaChange) e
 	}
 	insert := c.Inserted != nil && *c.Inserted && !md.Inserted
 	remove := c.Inserted != nil && !*c.Inserted && md.Inserted
-	mb, hasBackend := m.backend.(MediaBackend)
+	mb, hasBackend := m.parts.Media, !disabled(m.parts.Media)
 	switch {
 	case (insert || remove) && !hasBackend:
 		return fmt.Errorf("change media: %w", ErrNotSupported)
@@ -247,8 +295,8 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 	if md.Image == "" && !md.Inserted {
 		return nil
 	}
-	if mb, ok := m.backend.(MediaBackend); ok {
-		if err := mb.EjectMedia(ctx, slot); err != nil {
+	if !disabled(m.parts.Media) {
+		if err := m.parts.Media.EjectMedia(ctx, slot); err != nil {
 			return fmt.Errorf("eject %s: %w", slot, err)
 		}
 	}

@@ -266,11 +266,18 @@ func TestMediaErrorClasses(t *testing.T) {
 	}
 }
 
-// mediaRecorder is the simulation with its MediaBackend calls recorded.
+// mediaRecorder is the simulation with its VirtualMedia calls recorded.
 type mediaRecorder struct {
 	*sim.Machine
 	mu    sync.Mutex
 	calls []string
+}
+
+// Attach puts the recorder in place of the simulation's media.
+func (r *mediaRecorder) Attach(h hardware.Host) hardware.Parts {
+	p := r.Machine.Attach(h)
+	p.Media = r
+	return p
 }
 
 func (r *mediaRecorder) InsertMedia(ctx context.Context, slot string, img hardware.MediaImage) (int64, string, error) {

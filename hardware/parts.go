@@ -1,8 +1,68 @@
 package hardware
 
-// The console's capabilities, as the Machine hands them to protocols. A
-// backend without one gets the disabled implementation, so callers never
-// check for nil and never look at the backend.
+// withDefaults puts the disabled implementation in place of every part
+// the backend lacks, so the Machine and protocols never check for nil.
+func (p Parts) withDefaults() Parts {
+	if p.Power == nil {
+		p.Power = DisabledPower{}
+	}
+	if p.Boot == nil {
+		p.Boot = DisabledBootControl{}
+	}
+	if p.Firmware == nil {
+		p.Firmware = DisabledFirmwareSettings{}
+	}
+	if p.Media == nil {
+		p.Media = DisabledVirtualMedia{}
+	}
+	if p.Serial == nil {
+		p.Serial = DisabledSerialConsole{}
+	}
+	if p.Display == nil {
+		p.Display = DisabledDisplay{}
+	}
+	if p.Keyboard == nil {
+		p.Keyboard = DisabledKeyboard{}
+	}
+	if p.Pointer == nil {
+		p.Pointer = DisabledPointer{}
+	}
+	if p.MassStorage == nil {
+		p.MassStorage = DisabledMassStorage{}
+	}
+	if p.Indicator == nil {
+		p.Indicator = DisabledIndicator{}
+	}
+	return p
+}
+
+// disabled reports whether part is a disabled implementation.
+func disabled(part any) bool {
+	switch part.(type) {
+	case nil, DisabledPower, DisabledBootControl, DisabledFirmwareSettings,
+		DisabledVirtualMedia, DisabledSerialConsole, DisabledDisplay,
+		DisabledKeyboard, DisabledPointer, DisabledMassStorage, DisabledIndicator:
+		return true
+	}
+	return false
+}
+
+// Capabilities summarises the parts for the protocols: every field comes
+// from the part that does the work, so it cannot disagree with it.
+func (p Parts) Capabilities() Capabilities {
+	p = p.withDefaults()
+	return Capabilities{
+		ResetTypes:  p.Power.ResetTypes(),
+		BootTargets: p.Boot.BootTargets(),
+		BootModes:   p.Boot.BootModes(),
+		BootOptions: p.Boot.BootOptions(),
+		MediaSlots:  p.Media.Slots(),
+		SecureBoot:  p.Firmware.SecureBootToggle(),
+	}
+}
+
+// The console's capabilities, as the Machine hands them to protocols: the
+// disabled implementation when the machine lacks one.
 
 // Display is the machine's screen (DisabledDisplay when it has none).
 func (m *Machine) Display() Display { return m.parts.Display }
@@ -17,31 +77,3 @@ func (m *Machine) Pointer() Pointer { return m.parts.Pointer }
 // MassStorage is the machine's USB mass-storage device
 // (DisabledMassStorage when it has none).
 func (m *Machine) MassStorage() MassStorage { return m.parts.MassStorage }
-
-// consoleParts are the console capabilities of a Machine.
-type consoleParts struct {
-	Display     Display
-	Keyboard    Keyboard
-	Pointer     Pointer
-	MassStorage MassStorage
-}
-
-// discoverConsole finds b's console capabilities: a backend offers one by
-// a method of the capability's name returning it (Display() Display), and
-// may return nil for a part it lacks in this configuration.
-func discoverConsole(b Backend) consoleParts {
-	p := consoleParts{DisabledDisplay{}, DisabledKeyboard{}, DisabledPointer{}, DisabledMassStorage{}}
-	if x, ok := b.(interface{ Display() Display }); ok && x.Display() != nil {
-		p.Display = x.Display()
-	}
-	if x, ok := b.(interface{ Keyboard() Keyboard }); ok && x.Keyboard() != nil {
-		p.Keyboard = x.Keyboard()
-	}
-	if x, ok := b.(interface{ Pointer() Pointer }); ok && x.Pointer() != nil {
-		p.Pointer = x.Pointer()
-	}
-	if x, ok := b.(interface{ MassStorage() MassStorage }); ok && x.MassStorage() != nil {
-		p.MassStorage = x.MassStorage()
-	}
-	return p
-}

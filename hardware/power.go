@@ -1,6 +1,67 @@
 package hardware
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
+
+// Power is the host's power control: ATX pins, a hypervisor's power
+// operations, the simulation's timers. A machine without one has
+// DisabledPower: its state is unknown and no reset applies.
+type Power interface {
+	// ResetTypes are the resets Reset carries out, in a stable order.
+	ResetTypes() []ResetType
+	// PowerState is the present power state. Backends keep it current
+	// from what they observe and report every change (Host.PowerChanged);
+	// this call does not wait for the hardware.
+	PowerState(ctx context.Context) (PowerState, error)
+	// Reset carries out r, one of ResetTypes. Errors: ErrState when r
+	// does not apply in the present state (an NMI to a host that is off),
+	// ErrBusy while a button press runs. A reset that boots the host
+	// makes the backend report the boot (Host.Booted) when it happens,
+	// now or later (at the end of a power cycle).
+	Reset(ctx context.Context, r ResetType) error
+}
+
+// PowerResumer is implemented by a Power whose host runs inside bmcd (the
+// simulation), so that it would otherwise stop whenever bmcd does. A
+// restart of the BMC is not a loss of mains power: real servers keep
+// running while their BMC reboots. When bmcd starts, the Machine hands it
+// the power state recorded before it stopped (post: the firmware was
+// running its POST, see POSTReporter), right after Attach; the backend
+// takes the host up in that state without a new boot (a POST in progress
+// goes on and boots once) and reports no change for it. Backends that
+// observe a real host do not implement it: they report what they see, and
+// the Machine logs any difference from the record (Machine.CheckPower).
+// Errors: ErrInvalid for a state the backend cannot take up.
+type PowerResumer interface {
+	ResumePower(s PowerState, post bool) error
+}
+
+// POSTReporter is implemented by a Power that knows when the host
+// firmware is running its power-on self test: while powering on, and with
+// the power still applied (PowerOn) after a warm reset, until the firmware
+// picks its boot device.
+type POSTReporter interface {
+	InPOST() bool
+}
+
+// DisabledPower is the power control of a machine the BMC cannot switch
+// (a console-only board): no reset types, state unknown.
+type DisabledPower struct{}
+
+// ResetTypes implements Power: none.
+func (DisabledPower) ResetTypes() []ResetType { return nil }
+
+// PowerState implements Power: ErrNotSupported.
+func (DisabledPower) PowerState(context.Context) (PowerState, error) {
+	return "", fmt.Errorf("power state: %w", ErrNotSupported)
+}
+
+// Reset implements Power: ErrNotSupported.
+func (DisabledPower) Reset(_ context.Context, r ResetType) error {
+	return fmt.Errorf("reset %s: %w", r, ErrNotSupported)
+}
 
 // PowerSupply is one power supply unit: what its label says and, when the
 // backend can read them, its live figures. Units: V, W.
@@ -33,16 +94,16 @@ type PowerSupply struct {
 	OutputWatts  float64
 }
 
-// PowerSupplyReader is implemented by backends that report their power
-// supplies.
+// PowerSupplyReader is the power supplies' monitoring, for backends that
+// report them; without it the machine lists none.
 type PowerSupplyReader interface {
 	PowerSupplies(ctx context.Context) ([]PowerSupply, error)
 }
 
 // PowerSupplies returns the backend's power supplies in bay order, or none.
 func (m *Machine) PowerSupplies(ctx context.Context) ([]PowerSupply, error) {
-	if r, ok := m.backend.(PowerSupplyReader); ok {
-		return r.PowerSupplies(ctx)
+	if m.parts.PowerSupplies == nil {
+		return nil, nil
 	}
-	return nil, nil
+	return m.parts.PowerSupplies.PowerSupplies(ctx)
 }

@@ -12,8 +12,8 @@ const (
 	RestoreLastState PowerRestorePolicy = "LastState"
 )
 
-// RestorePolicyReporter is implemented by backends that know their power
-// restore policy.
+// RestorePolicyReporter is the power restore policy of backends that know
+// theirs; without it the machine reports none.
 type RestorePolicyReporter interface {
 	PowerRestorePolicy() PowerRestorePolicy
 }
@@ -21,7 +21,7 @@ type RestorePolicyReporter interface {
 // PowerRestorePolicy returns the backend's power restore policy; ok is
 // false when the backend does not report one.
 func (m *Machine) PowerRestorePolicy() (PowerRestorePolicy, bool) {
-	if r, ok := m.backend.(RestorePolicyReporter); ok {
+	if r := m.parts.RestorePolicy; r != nil {
 		return r.PowerRestorePolicy(), true
 	}
 	return "", false

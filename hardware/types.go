@@ -213,9 +213,6 @@ type Info struct {
 	MemoryGiB         float64
 	NICs              []NIC
 	Disks             []Disk
-	// BiosRegistry describes the firmware settings: every attribute, its
-	// type, the values it takes and its factory value (see bios.go).
-	BiosRegistry BiosRegistry
 	// StorageControllers drive the Disks; Volumes are what they build
 	// from them (none without hardware RAID). A backend gives the volumes
 	// it ships with; Machine.Info gives those there are now (volumes.go).
@@ -223,7 +220,8 @@ type Info struct {
 	Volumes            []Volume
 }
 
-// Capabilities says what a backend can do. Protocols report it to clients
+// Capabilities summarises what a machine's parts can do, read from the
+// parts themselves (Machine.Capabilities). Protocols report it to clients
 // (allowable values, completion codes) instead of failing at random.
 type Capabilities struct {
 	ResetTypes []ResetType

@@ -16,7 +16,8 @@ import (
 // twice as large), a SATA HDD, an NVMe SSD and two SAS SSDs holding the
 // volume it ships with. Its host boots at once on any reset.
 type raidBackend struct {
-	ctl hardware.StorageController
+	ctl  hardware.StorageController
+	host hardware.Host
 }
 
 func (b *raidBackend) Info() hardware.Info {
@@ -32,14 +33,18 @@ func (b *raidBackend) Info() hardware.Info {
 		Volumes:            []hardware.Volume{{ID: "V1", Name: "shipped", CapacityBytes: 480e9, RAIDType: "RAID1", Drives: []string{"E", "F"}}},
 	}
 }
-func (b *raidBackend) Capabilities() hardware.Capabilities {
-	return hardware.Capabilities{ResetTypes: []hardware.ResetType{hardware.ResetOn}}
+func (b *raidBackend) Attach(h hardware.Host) hardware.Parts {
+	b.host = h
+	return hardware.Parts{Power: b}
+}
+func (b *raidBackend) ResetTypes() []hardware.ResetType {
+	return []hardware.ResetType{hardware.ResetOn}
 }
 func (b *raidBackend) PowerState(context.Context) (hardware.PowerState, error) {
 	return hardware.PowerOn, nil
 }
-func (b *raidBackend) Reset(_ context.Context, _ hardware.ResetType, fw hardware.Firmware) error {
-	fw.Boot()
+func (b *raidBackend) Reset(_ context.Context, _ hardware.ResetType) error {
+	b.host.Booted()
 	return nil
 }
 func (b *raidBackend) Close() error { return nil }

@@ -46,10 +46,7 @@ func getChassisStatus(r *request) (byte, []byte) {
 		b1 |= 0x01
 	}
 	var b2 byte
-	r.s.mu.Lock()
-	viaIPMI := !r.s.lastIPMIPowerOn.IsZero() && r.s.lastIPMIPowerOn.Equal(r.s.m.LastReset())
-	r.s.mu.Unlock()
-	if on && viaIPMI {
+	if cause, ok := r.s.m.PowerOnCause(); on && ok && cause.Origin.Protocol == hardware.ProtocolIPMI {
 		b2 |= 0x10
 	}
 	b3 := byte(0x40) // identify state supported
@@ -93,6 +90,7 @@ func chassisControl(r *request) (byte, []byte) {
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, machineTimeout)
 	defer cancel()
+	ctx = hardware.WithOrigin(ctx, r.origin())
 	if !r.s.m.Capabilities().CanReset(rt) {
 		return CCSubFnUnavailable, nil
 	}
@@ -107,27 +105,11 @@ func chassisControl(r *request) (byte, []byte) {
 			return CCNotInPresentState, nil
 		}
 	}
-	r.s.mu.Lock()
-	before := r.s.m.LastReset()
-	wasViaIPMI := !r.s.lastIPMIPowerOn.IsZero() && r.s.lastIPMIPowerOn.Equal(before)
-	r.s.mu.Unlock()
 	if err := r.s.m.Reset(ctx, rt); err != nil {
 		r.s.log.Info("ipmi chassis control refused", "reset", rt, "err", err)
 		return machineCC(err), nil
 	}
 	r.s.log.Info("ipmi chassis control", "reset", rt, "user", r.sess.userName)
-	r.s.mu.Lock()
-	at := r.s.m.LastReset()
-	switch {
-	case rt == hardware.ResetOn && !powered, rt == hardware.ResetPowerCycle:
-		r.s.lastIPMIPowerOn = at // the power comes on because of this command
-	case wasViaIPMI:
-		r.s.lastIPMIPowerOn = at // power stays as IPMI turned it on
-	}
-	if rt != hardware.ResetNmi { // an NMI restarts nothing
-		r.s.lastIPMIRestart = at
-	}
-	r.s.mu.Unlock()
 	return CCOK, nil
 }
 
@@ -162,10 +144,7 @@ func chassisIdentify(r *request) (byte, []byte) {
 // Get System Restart Cause (§28.11): "chassis control command" when the
 // last reset came over IPMI, otherwise unknown.
 func getRestartCause(r *request) (byte, []byte) {
-	r.s.mu.Lock()
-	viaIPMI := !r.s.lastIPMIRestart.IsZero() && r.s.lastIPMIRestart.Equal(r.s.m.LastReset())
-	r.s.mu.Unlock()
-	if viaIPMI {
+	if r.s.m.LastResetRecord().Origin.Protocol == hardware.ProtocolIPMI {
 		return CCOK, []byte{0x01, LANChannel}
 	}
 	return CCOK, []byte{0x00, 0x00}
@@ -203,4 +182,13 @@ func setPowerRestorePolicy(r *request) (byte, []byte) {
 		return CCSubFnUnavailable, nil
 	}
 	return CCOK, []byte{supported}
+}
+
+// origin is who sends r, as the machine records it.
+func (r *request) origin() hardware.Origin {
+	o := hardware.Origin{Protocol: hardware.ProtocolIPMI, Address: r.from.Addr().String()}
+	if r.sess != nil {
+		o.User = r.sess.userName
+	}
+	return o
 }

@@ -21,7 +21,6 @@ func parkedSim(t *testing.T, state string) *sim.Machine {
 	const forever = time.Hour
 	on := state == "On" || state == "On+POST" || state == "PoweringOff"
 	b := sim.New(sim.Config{ID: "0", Seed: "ipmi-test", PowerOnDelay: forever, PowerOffDelay: forever, ShutdownDelay: forever, PoweredOn: on})
-	fw := firmwareFunc(func() hardware.BootResult { return hardware.BootResult{} })
 	var r hardware.ResetType
 	switch state {
 	case "PoweringOn":
@@ -32,16 +31,12 @@ func parkedSim(t *testing.T, state string) *sim.Machine {
 		r = hardware.ResetGracefulShutdown
 	}
 	if r != "" {
-		if err := b.Reset(context.Background(), r, fw); err != nil {
+		if err := b.Reset(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return b
 }
-
-type firmwareFunc func() hardware.BootResult
-
-func (f firmwareFunc) Boot() hardware.BootResult { return f() }
 
 // TestChassisControlAgreesWithStatus runs every Chassis Control from every
 // power state: whatever Get Chassis Status reports beforehand decides the

@@ -174,13 +174,20 @@ func TestRetransmittedControlRunsOnce(t *testing.T) {
 
 // limitedBackend is a machine that can only switch power and has no boot
 // control, like a smart plug.
-type limitedBackend struct{ on atomic.Bool }
+type limitedBackend struct {
+	on   atomic.Bool
+	host hardware.Host
+}
 
 func (b *limitedBackend) Info() hardware.Info {
 	return hardware.Info{UUID: "11111111-2222-3333-4444-555555555555"}
 }
-func (b *limitedBackend) Capabilities() hardware.Capabilities {
-	return hardware.Capabilities{ResetTypes: []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}}
+func (b *limitedBackend) Attach(h hardware.Host) hardware.Parts {
+	b.host = h
+	return hardware.Parts{Power: b}
+}
+func (b *limitedBackend) ResetTypes() []hardware.ResetType {
+	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}
 }
 func (b *limitedBackend) PowerState(context.Context) (hardware.PowerState, error) {
 	if b.on.Load() {
@@ -188,8 +195,15 @@ func (b *limitedBackend) PowerState(context.Context) (hardware.PowerState, error
 	}
 	return hardware.PowerOff, nil
 }
-func (b *limitedBackend) Reset(_ context.Context, r hardware.ResetType, _ hardware.Firmware) error {
-	b.on.Store(r == hardware.ResetOn)
+func (b *limitedBackend) Reset(_ context.Context, r hardware.ResetType) error {
+	was := b.on.Swap(r == hardware.ResetOn)
+	if now := r == hardware.ResetOn; was != now {
+		from, to := hardware.PowerOff, hardware.PowerOn
+		if was {
+			from, to = to, from
+		}
+		b.host.PowerChanged(from, to)
+	}
 	return nil
 }
 func (b *limitedBackend) Close() error { return nil }

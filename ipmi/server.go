@@ -116,11 +116,7 @@ type Server struct {
 	deviceGUID [16]byte
 	fakeKey    []byte // HMAC key standing in for unknown users' passwords
 
-	// lastIPMIPowerOn is Machine.LastReset after the last power-on that
-	// IPMI requested (Get Chassis Status "last power event").
-	mu              sync.Mutex
-	lastIPMIPowerOn time.Time
-	lastIPMIRestart time.Time
+	mu sync.Mutex
 
 	ctx     context.Context
 	cancel  context.CancelFunc

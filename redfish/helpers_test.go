@@ -598,14 +598,20 @@ func (is *imageServer) releaseAll() {
 type noBootBackend struct {
 	mu    sync.Mutex
 	power hardware.PowerState
+	host  hardware.Host
 }
 
 func (b *noBootBackend) Info() hardware.Info {
 	return hardware.Info{Manufacturer: "test", Model: "power-only", ProcessorCount: 1, CoresPerProcessor: 4, MemoryGiB: 16}
 }
 
-func (b *noBootBackend) Capabilities() hardware.Capabilities {
-	return hardware.Capabilities{ResetTypes: []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}}
+func (b *noBootBackend) Attach(h hardware.Host) hardware.Parts {
+	b.host = h
+	return hardware.Parts{Power: b}
+}
+
+func (b *noBootBackend) ResetTypes() []hardware.ResetType {
+	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}
 }
 
 func (b *noBootBackend) PowerState(context.Context) (hardware.PowerState, error) {
@@ -617,9 +623,13 @@ func (b *noBootBackend) PowerState(context.Context) (hardware.PowerState, error)
 	return b.power, nil
 }
 
-func (b *noBootBackend) Reset(_ context.Context, r hardware.ResetType, _ hardware.Firmware) error {
+func (b *noBootBackend) Reset(_ context.Context, r hardware.ResetType) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	from := b.power
+	if from == "" {
+		from = hardware.PowerOff
+	}
 	switch r {
 	case hardware.ResetOn:
 		b.power = hardware.PowerOn
@@ -627,6 +637,9 @@ func (b *noBootBackend) Reset(_ context.Context, r hardware.ResetType, _ hardwar
 		b.power = hardware.PowerOff
 	default:
 		return hardware.ErrNotSupported
+	}
+	if from != b.power {
+		b.host.PowerChanged(from, b.power)
 	}
 	return nil
 }

@@ -10,10 +10,6 @@ import (
 	"github.com/bmcd/bmcd/hardware/sim"
 )
 
-type bootFunc func() hardware.BootResult
-
-func (f bootFunc) Boot() hardware.BootResult { return f() }
-
 // parkedSim is a simulated machine brought to state the real way ("On+POST"
 // is On while the firmware POSTs after a warm reset), with every delay so
 // long that it stays there for the whole test.
@@ -25,7 +21,7 @@ func parkedSim(tb testing.TB, state string) *sim.Machine {
 	r := map[string]hardware.ResetType{"PoweringOn": hardware.ResetOn, "On+POST": hardware.ResetForceRestart,
 		"PoweringOff": hardware.ResetGracefulShutdown}[state]
 	if r != "" {
-		if err := b.Reset(context.Background(), r, bootFunc(func() hardware.BootResult { return hardware.BootResult{} })); err != nil {
+		if err := b.Reset(context.Background(), r); err != nil {
 			tb.Fatal(err)
 		}
 	}

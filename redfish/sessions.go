@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"net/netip"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 )
@@ -186,6 +188,18 @@ type principalKey struct{}
 
 func withPrincipal(ctx context.Context, p principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// originOf is who sends r, as the machine records what it changes.
+func originOf(r *http.Request) hardware.Origin {
+	o := hardware.Origin{Protocol: hardware.ProtocolRedfish}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		o.Address = host
+	}
+	if p, ok := principalFrom(r); ok {
+		o.User = p.Account.UserName
+	}
+	return o
 }
 
 func principalFrom(r *http.Request) (principal, bool) {

@@ -247,7 +247,7 @@ func (s *Service) resetSystem(w http.ResponseWriter, r *http.Request) error {
 	if !m.Capabilities().CanReset(rt) {
 		return apiErr(http.StatusBadRequest, "ActionParameterValueNotInList", string(rt), "ResetType", action)
 	}
-	if err := m.Reset(r.Context(), rt); err != nil {
+	if err := m.Reset(hardware.WithOrigin(r.Context(), originOf(r)), rt); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -30,7 +30,6 @@ type simConsole struct {
 	line   []byte
 	user   string
 	lastCR bool
-	fw     hardware.Firmware // for reboot
 	boot   hardware.BootResult
 }
 
@@ -72,8 +71,8 @@ func (m *Machine) printLocked(format string, args ...any) {
 
 // bootedLocked runs when the firmware has picked res: the banner, the
 // kernel and the login prompt go out on the line.
-func (m *Machine) bootedLocked(res hardware.BootResult, fw hardware.Firmware) {
-	m.con.boot, m.con.fw = res, fw
+func (m *Machine) bootedLocked(res hardware.BootResult) {
+	m.con.boot = res
 	m.con.line, m.con.user, m.con.lastCR = nil, "", false
 	src := res.Source
 	if src == "" {
@@ -232,12 +231,12 @@ func (m *Machine) runLocked(args []string) (out string, next bool) {
 	case "poweroff", "shutdown", "halt":
 		m.con.state = shellDown
 		m.printLocked("[  OK  ] Reached target System Power Off.\r\nreboot: Power down\r\n")
-		m.shutdownLocked(nil)
+		m.shutdownLocked(false)
 		return "", false
 	case "reboot":
 		m.con.state = shellDown
 		m.printLocked("[  OK  ] Reached target System Reboot.\r\nreboot: Restarting system\r\n")
-		m.shutdownLocked(m.con.fw)
+		m.shutdownLocked(true)
 		return "", false
 	}
 	return "-sh: " + args[0] + ": command not found\n", true

@@ -54,6 +54,7 @@ func (cdFirmware) Boot() hardware.BootResult {
 func TestConsoleShell(t *testing.T) {
 	d := 5 * time.Millisecond
 	m := New(Config{ID: "7", Seed: "console", PowerOnDelay: d, PowerOffDelay: d, ShutdownDelay: d})
+	m.Attach(testHost{fw: cdFirmware{}})
 	defer m.Close()
 	var scr screen
 	in := m.AttachConsole(scr.out)
@@ -62,7 +63,7 @@ func TestConsoleShell(t *testing.T) {
 	if scr.String() != "" {
 		t.Fatalf("line not silent while off: %q", scr.String())
 	}
-	if err := m.Reset(context.Background(), hardware.ResetOn, cdFirmware{}); err != nil {
+	if err := m.Reset(context.Background(), hardware.ResetOn); err != nil {
 		t.Fatal(err)
 	}
 	pos := scr.waitFor(t, 0, "sim-7 login: ")
@@ -141,12 +142,13 @@ func TestConsoleStartsPoweredOn(t *testing.T) {
 // the firmware POSTs) and the host boots again with power applied.
 func TestConsoleWarmReset(t *testing.T) {
 	m := New(Config{ID: "8", Seed: "console", PowerOnDelay: forever, PoweredOn: true})
+	m.Attach(testHost{fw: cdFirmware{}})
 	defer m.Close()
 	var scr screen
 	in := m.AttachConsole(scr.out)
 	in([]byte("root\r"))
 	pos := scr.waitFor(t, 0, "# ")
-	if err := m.Reset(context.Background(), hardware.ResetForceRestart, cdFirmware{}); err != nil {
+	if err := m.Reset(context.Background(), hardware.ResetForceRestart); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := m.PowerState(context.Background()); s != hardware.PowerOn || !m.InPOST() {

@@ -10,8 +10,8 @@ import (
 // TestBiosRegistry: every attribute is fully described and its factory
 // value obeys its own rules.
 func TestBiosRegistry(t *testing.T) {
-	info := New(Config{ID: "0", Seed: "s"}).Info()
-	r := info.BiosRegistry
+	m := New(Config{ID: "0", Seed: "s"})
+	info, r := m.Info(), m.BiosRegistry()
 	if r.Name == "" || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(r.Version) {
 		t.Fatalf("registry %q version %q", r.Name, r.Version)
 	}
@@ -51,7 +51,7 @@ func TestBiosRegistry(t *testing.T) {
 // device path naming what it boots.
 func TestBootOptions(t *testing.T) {
 	m := New(Config{ID: "0", Seed: "s"})
-	info, caps := m.Info(), m.Capabilities()
+	info, caps := m.Info(), caps(m)
 	opts := caps.BootOptions
 	refs, paths := map[string]bool{}, map[string]bool{}
 	byAlias := map[hardware.BootSource]int{}

@@ -18,7 +18,7 @@ import (
 // the ISO 9660 primary volume descriptor at 32 KiB.
 const probeBytes = 36 * 1024
 
-// InsertMedia implements hardware.MediaBackend. It fetches the head of the
+// InsertMedia implements hardware.VirtualMedia. It fetches the head of the
 // image under the slot's TLS policy to prove it exists and is readable, as
 // a BMC mounting it would. A URL that is not http or https is ErrInvalid;
 // every fetch failure is a *hardware.MediaError wrapping the *fetch.Error.
@@ -76,5 +76,5 @@ func totalFromContentRange(h string) int64 {
 	return n
 }
 
-// EjectMedia implements hardware.MediaBackend.
+// EjectMedia implements hardware.VirtualMedia.
 func (m *Machine) EjectMedia(context.Context, string) error { return nil }

@@ -41,26 +41,28 @@ const (
 	DefaultShutdownDelay = 3 * time.Second
 )
 
-// Machine is a simulated server. It implements hardware.Backend,
-// hardware.MediaBackend, hardware.SensorReader, hardware.PowerWatcher,
-// hardware.POSTReporter, hardware.PowerResumer and
-// hardware.FirmwareUpdater.
+// Machine is a simulated server. It implements hardware.Backend and every
+// part (hardware.Parts) itself: power (with hardware.POSTReporter and
+// hardware.PowerResumer), boot control, firmware settings, virtual media,
+// sensors, power supplies, the serial console, the identify lamp, restore
+// policy and firmware update.
 type Machine struct {
 	cfg   Config
 	info  hardware.Info
+	bios  hardware.BiosRegistry
 	fetch *fetch.Fetcher
 
 	mu       sync.Mutex
 	state    hardware.PowerState
 	epoch    uint64 // bumps cancel scheduled transitions
 	timer    *time.Timer
-	onChange func(from, to hardware.PowerState)
+	host     hardware.Host // set by Attach; nil in the sim's own unit tests
 	bootedAt time.Time
 	// post: the firmware is running its POST (PoweringOn, or On after a
 	// warm reset); restart: power on again once the shutdown in progress
 	// is done.
 	post    bool
-	restart hardware.Firmware
+	restart bool
 	closed  bool
 	con     simConsole // serial line, see console.go
 }
@@ -81,6 +83,7 @@ func New(cfg Config) *Machine {
 		f = &fetch.Fetcher{}
 	}
 	m := &Machine{cfg: cfg, fetch: f, state: hardware.PowerOff, info: inventory(cfg.Seed, cfg.ID)}
+	m.bios = biosRegistry(m.info)
 	if cfg.PoweredOn {
 		m.state = hardware.PowerOn
 		m.bootedAt = time.Now()
@@ -134,39 +137,70 @@ func inventory(seed, id string) hardware.Info {
 			ApplyTimes: []hardware.ApplyTime{hardware.ApplyImmediate, hardware.ApplyOnReset},
 		}},
 	}
-	info.BiosRegistry = biosRegistry(info)
 	return info
 }
 
 // Info implements hardware.Backend.
 func (m *Machine) Info() hardware.Info { return m.info }
 
-// Capabilities implements hardware.Backend: the simulation can do
-// everything a full-featured server can.
-func (m *Machine) Capabilities() hardware.Capabilities {
-	c := hardware.Capabilities{
-		ResetTypes: hardware.AllResetTypes,
-		BootTargets: []hardware.BootSource{
-			hardware.BootPxe, hardware.BootCd, hardware.BootUsb, hardware.BootHdd,
-			hardware.BootBiosSetup, hardware.BootDiags, hardware.BootUefiShell,
-			hardware.BootUefiHttp, hardware.BootUefiTarget, hardware.BootUefiBootNext,
-		},
-		BootModes: []hardware.BootMode{hardware.BootModeUEFI, hardware.BootModeLegacy},
-		MediaSlots: []hardware.SlotSpec{
-			{ID: "CD", Name: "Virtual CD/DVD", Types: []hardware.MediaType{hardware.MediaCD, hardware.MediaDVD}, Boot: hardware.BootCd},
-			{ID: "USB", Name: "Virtual USB stick", Types: []hardware.MediaType{hardware.MediaUSBStick}, Boot: hardware.BootUsb},
-		},
-		SecureBoot: true,
+// The simulation can do everything a full-featured server can.
+var (
+	bootTargets = []hardware.BootSource{
+		hardware.BootPxe, hardware.BootCd, hardware.BootUsb, hardware.BootHdd,
+		hardware.BootBiosSetup, hardware.BootDiags, hardware.BootUefiShell,
+		hardware.BootUefiHttp, hardware.BootUefiTarget, hardware.BootUefiBootNext,
 	}
-	c.BootOptions = bootOptions(m.info, c.MediaSlots, c.BootTargets)
-	return c
+	bootModes  = []hardware.BootMode{hardware.BootModeUEFI, hardware.BootModeLegacy}
+	mediaSlots = []hardware.SlotSpec{
+		{ID: "CD", Name: "Virtual CD/DVD", Types: []hardware.MediaType{hardware.MediaCD, hardware.MediaDVD}, Boot: hardware.BootCd},
+		{ID: "USB", Name: "Virtual USB stick", Types: []hardware.MediaType{hardware.MediaUSBStick}, Boot: hardware.BootUsb},
+	}
+)
+
+// ResetTypes implements hardware.Power: every Redfish reset type.
+func (m *Machine) ResetTypes() []hardware.ResetType { return hardware.AllResetTypes }
+
+// BootTargets implements hardware.BootControl.
+func (m *Machine) BootTargets() []hardware.BootSource { return bootTargets }
+
+// BootModes implements hardware.BootControl: UEFI (the default) and Legacy.
+func (m *Machine) BootModes() []hardware.BootMode { return bootModes }
+
+// BootOptions implements hardware.BootControl: the UEFI boot options of
+// the inventory's disks, NICs and media slots.
+func (m *Machine) BootOptions() []hardware.BootOption {
+	return bootOptions(m.info, mediaSlots, bootTargets)
 }
 
-// OnPowerChange implements hardware.PowerWatcher.
-func (m *Machine) OnPowerChange(fn func(from, to hardware.PowerState)) {
+// SetNextBoot implements hardware.BootControl. The simulated firmware
+// reads the boot flags when its POST ends (Host.Booted), as a real BIOS
+// does, so the plan handed before a reset is not needed.
+func (m *Machine) SetNextBoot(context.Context, hardware.BootPlan) error { return nil }
+
+// Slots implements hardware.VirtualMedia: a CD/DVD drive and a USB stick.
+func (m *Machine) Slots() []hardware.SlotSpec { return mediaSlots }
+
+// BiosRegistry implements hardware.FirmwareSettings.
+func (m *Machine) BiosRegistry() hardware.BiosRegistry { return m.bios }
+
+// SecureBootToggle implements hardware.FirmwareSettings: the simulated
+// UEFI firmware has Secure Boot.
+func (m *Machine) SecureBootToggle() bool { return true }
+
+// SetIndicator implements hardware.Indicator: the simulated chassis has an
+// identify lamp, which nobody sees.
+func (m *Machine) SetIndicator(hardware.IdentifyMode) error { return nil }
+
+// Attach implements hardware.Backend: the simulation is a full-featured
+// server, every part its own (the Machine's methods below).
+func (m *Machine) Attach(h hardware.Host) hardware.Parts {
 	m.mu.Lock()
-	m.onChange = fn
+	m.host = h
 	m.mu.Unlock()
+	return hardware.Parts{
+		Power: m, Boot: m, Firmware: m, Media: m, Sensors: m, PowerSupplies: m,
+		Serial: m, Indicator: m, RestorePolicy: m, Update: m,
+	}
 }
 
 // PowerState implements hardware.Backend.
@@ -184,7 +218,7 @@ func (m *Machine) PowerState(context.Context) (hardware.PowerState, error) {
 // on off). Power stays applied through a warm reset (ForceRestart, or a
 // restart while the firmware runs its POST): the state stays On (or
 // PoweringOn) while the host POSTs again, as InPOST reports.
-func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Firmware) error {
+func (m *Machine) Reset(_ context.Context, r hardware.ResetType) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -195,17 +229,17 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 	case hardware.ResetOn, hardware.ResetForceOn:
 		switch s {
 		case hardware.PowerOff:
-			m.powerOnLocked(0, fw)
+			m.powerOnLocked(0)
 		case hardware.PowerPoweringOff:
 			if r == hardware.ResetOn {
 				// The OS is already shutting down; power comes back on
 				// once it is off, as after a graceful restart.
-				m.restart = fw
+				m.restart = true
 				break
 			}
 			m.cancelLocked()
 			m.setLocked(hardware.PowerOff)
-			m.powerOnLocked(0, fw)
+			m.powerOnLocked(0)
 		}
 	case hardware.ResetForceOff:
 		m.cancelLocked()
@@ -214,7 +248,7 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 		switch {
 		case s == hardware.PowerOff:
 			if r == hardware.ResetPushPowerButton {
-				m.powerOnLocked(0, fw)
+				m.powerOnLocked(0)
 			}
 		case m.post:
 			// No OS runs yet: the firmware handles the power button
@@ -222,44 +256,44 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 			m.cancelLocked()
 			m.setLocked(hardware.PowerOff)
 		case s == hardware.PowerOn:
-			m.shutdownLocked(nil)
+			m.shutdownLocked(false)
 		case s == hardware.PowerPoweringOff && r == hardware.ResetGracefulShutdown:
-			m.restart = nil // a restart in progress now ends off
+			m.restart = false // a restart in progress now ends off
 		}
 	case hardware.ResetGracefulRestart:
 		switch {
 		case s == hardware.PowerOff:
 			// Redfish ResetType: on success the system is On.
-			m.powerOnLocked(0, fw)
+			m.powerOnLocked(0)
 		case m.post:
-			m.postLocked(fw) // no OS to shut down: the firmware restarts
+			m.postLocked() // no OS to shut down: the firmware restarts
 		case s == hardware.PowerOn:
-			m.shutdownLocked(fw)
+			m.shutdownLocked(true)
 		case s == hardware.PowerPoweringOff:
-			m.restart = fw
+			m.restart = true
 		}
 	case hardware.ResetForceRestart:
 		switch s {
 		case hardware.PowerOff:
-			m.powerOnLocked(0, fw)
+			m.powerOnLocked(0)
 		case hardware.PowerPoweringOff:
 			// A warm reset during the OS shutdown: the power is still
 			// on, and the host POSTs again.
 			m.setLocked(hardware.PowerOn)
-			m.postLocked(fw)
+			m.postLocked()
 		default:
-			m.postLocked(fw) // a warm reset: power stays applied
+			m.postLocked() // a warm reset: power stays applied
 		}
 	case hardware.ResetPowerCycle:
 		if s == hardware.PowerOff {
 			// Redfish ResetType PowerCycle: "If currently in the power off
 			// state, the resource will transition to a power on state."
-			m.powerOnLocked(0, fw)
+			m.powerOnLocked(0)
 			break
 		}
 		m.cancelLocked()
 		m.setLocked(hardware.PowerOff)
-		m.powerOnLocked(m.cfg.PowerOffDelay, fw)
+		m.powerOnLocked(m.cfg.PowerOffDelay)
 	case hardware.ResetNmi:
 		// The NMI line reaches the processors whenever they have power,
 		// whatever runs on them.
@@ -277,9 +311,9 @@ func (m *Machine) Reset(_ context.Context, r hardware.ResetType, fw hardware.Fir
 // was, without a new boot and without reporting a change: Off stays Off,
 // On stays On (the OS at its login prompt), a POST in progress (PoweringOn,
 // or On with post after a warm reset) starts again and boots once, through
-// fw, and a graceful shutdown in progress completes (Off; a restart that
+// the Host, and a graceful shutdown in progress completes (Off; a restart that
 // was to follow it is not remembered). Another state is ErrInvalid.
-func (m *Machine) ResumePower(s hardware.PowerState, post bool, fw hardware.Firmware) error {
+func (m *Machine) ResumePower(s hardware.PowerState, post bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -296,12 +330,12 @@ func (m *Machine) ResumePower(s hardware.PowerState, post bool, fw hardware.Firm
 	m.con.state = shellDown
 	switch {
 	case s == hardware.PowerPoweringOn || s == hardware.PowerOn && post:
-		m.postLocked(fw)
+		m.postLocked()
 	case s == hardware.PowerOn:
 		m.bootedAt = time.Now()
-		m.con.fw, m.con.state = fw, shellLogin
+		m.con.state = shellLogin
 	case s == hardware.PowerPoweringOff:
-		m.shutdownLocked(nil)
+		m.shutdownLocked(false)
 	}
 	return nil
 }
@@ -316,12 +350,12 @@ func (m *Machine) InPOST() bool {
 }
 
 // powerOnLocked goes PoweringOn after wait, then runs the POST.
-func (m *Machine) powerOnLocked(wait time.Duration, fw hardware.Firmware) {
+func (m *Machine) powerOnLocked(wait time.Duration) {
 	m.cancelLocked()
 	epoch := m.epoch
 	start := func() {
 		m.setLocked(hardware.PowerPoweringOn)
-		m.postLocked(fw)
+		m.postLocked()
 	}
 	if wait <= 0 {
 		start()
@@ -334,7 +368,7 @@ func (m *Machine) powerOnLocked(wait time.Duration, fw hardware.Firmware) {
 // state stays as it is (PoweringOn, or On after a warm reset) until the
 // firmware picks its boot device after the POST delay; then the machine is
 // On and the OS boots.
-func (m *Machine) postLocked(fw hardware.Firmware) {
+func (m *Machine) postLocked() {
 	m.cancelLocked()
 	epoch := m.epoch
 	m.post = true
@@ -343,27 +377,29 @@ func (m *Machine) postLocked(fw hardware.Firmware) {
 		m.post = false
 		m.setLocked(hardware.PowerOn)
 		m.bootedAt = time.Now()
+		// The firmware reads the boot flags now: this is the boot the
+		// Machine hears of (Host.Booted), and what it returns is booted.
 		var res hardware.BootResult
-		if fw != nil {
-			res = fw.Boot()
+		if m.host != nil {
+			res = m.host.Booted()
 		}
-		m.bootedLocked(res, fw)
+		m.bootedLocked(res)
 	})
 }
 
 // shutdownLocked asks the OS to shut down; once the host is off, the
 // power comes back on if restart (or a later request, through m.restart)
 // asks for it.
-func (m *Machine) shutdownLocked(restart hardware.Firmware) {
+func (m *Machine) shutdownLocked(restart bool) {
 	m.cancelLocked()
 	epoch := m.epoch
 	m.restart = restart
 	m.setLocked(hardware.PowerPoweringOff)
 	m.afterLocked(m.cfg.ShutdownDelay, epoch, func() {
 		m.setLocked(hardware.PowerOff)
-		if fw := m.restart; fw != nil {
-			m.restart = nil
-			m.powerOnLocked(m.cfg.PowerOffDelay, fw)
+		if m.restart {
+			m.restart = false
+			m.powerOnLocked(m.cfg.PowerOffDelay)
 		}
 	})
 }
@@ -383,7 +419,7 @@ func (m *Machine) afterLocked(d time.Duration, epoch uint64, fn func()) {
 
 func (m *Machine) cancelLocked() {
 	m.epoch++
-	m.restart, m.post = nil, false
+	m.restart, m.post = false, false
 	if m.timer != nil {
 		m.timer.Stop()
 		m.timer = nil
@@ -396,8 +432,8 @@ func (m *Machine) setLocked(to hardware.PowerState) {
 		return
 	}
 	m.state = to
-	if m.onChange != nil {
-		m.onChange(from, to)
+	if m.host != nil {
+		m.host.PowerChanged(from, to)
 	}
 }
 

@@ -46,7 +46,34 @@ func (f *firmware) count() int {
 	return f.boots
 }
 
-// recorder keeps every power transition reported through OnPowerChange.
+// testHost is the Machine's side in these tests: boots go to fw, power
+// changes to rec; either may be nil.
+type testHost struct {
+	fw  interface{ Boot() hardware.BootResult }
+	rec *recorder
+}
+
+func (h testHost) PowerChanged(from, to hardware.PowerState) {
+	if h.rec != nil {
+		h.rec.record(from, to)
+	}
+}
+
+func (h testHost) Booted() hardware.BootResult {
+	if h.fw != nil {
+		return h.fw.Boot()
+	}
+	return hardware.BootResult{}
+}
+
+func (testHost) LogEvent(hardware.Event) {}
+
+// caps is what the Machine reads from the simulation's parts.
+func caps(m *Machine) hardware.Capabilities {
+	return m.Attach(testHost{}).Capabilities()
+}
+
+// recorder keeps every power transition reported through Host.PowerChanged.
 type recorder struct {
 	mu  sync.Mutex
 	seq []hardware.PowerState
@@ -136,20 +163,20 @@ func newAt(t *testing.T, from hardware.PowerState, fw *firmware, rec *recorder) 
 	cfg.PoweredOn = from == hardware.PowerOn || from == hardware.PowerPoweringOff || from == onPOST
 	m := New(cfg)
 	t.Cleanup(func() { _ = m.Close() })
-	m.OnPowerChange(rec.record)
+	m.Attach(testHost{fw: fw, rec: rec})
 	want, post := from, false
 	switch from {
 	case hardware.PowerPoweringOn:
-		if err := m.Reset(context.Background(), hardware.ResetOn, fw); err != nil {
+		if err := m.Reset(context.Background(), hardware.ResetOn); err != nil {
 			t.Fatal(err)
 		}
 		post = true
 	case hardware.PowerPoweringOff:
-		if err := m.Reset(context.Background(), hardware.ResetGracefulShutdown, fw); err != nil {
+		if err := m.Reset(context.Background(), hardware.ResetGracefulShutdown); err != nil {
 			t.Fatal(err)
 		}
 	case onPOST:
-		if err := m.Reset(context.Background(), hardware.ResetForceRestart, fw); err != nil {
+		if err := m.Reset(context.Background(), hardware.ResetForceRestart); err != nil {
 			t.Fatal(err)
 		}
 		want, post = hardware.PowerOn, true
@@ -211,7 +238,7 @@ func TestResetStateMachine(t *testing.T) {
 				start = on
 			}
 
-			err := m.Reset(context.Background(), c.reset, fw)
+			err := m.Reset(context.Background(), c.reset)
 			if c.err == nil && err != nil || c.err != nil && !errors.Is(err, c.err) {
 				t.Fatalf("Reset: err %v, want %v", err, c.err)
 			}
@@ -343,14 +370,14 @@ func TestForceOffCancelsRestart(t *testing.T) {
 			t.Parallel()
 			fw, rec := &firmware{}, &recorder{}
 			m := newAt(t, on, fw, rec)
-			if err := m.Reset(context.Background(), hardware.ResetGracefulRestart, fw); err != nil {
+			if err := m.Reset(context.Background(), hardware.ResetGracefulRestart); err != nil {
 				t.Fatal(err)
 			}
 			if stop == off {
 				fire(m) // shutdown done; the power-on is now parked
 				poll(t, "Off", func() bool { return powerOf(t, m) == off })
 			}
-			if err := m.Reset(context.Background(), hardware.ResetForceOff, fw); err != nil {
+			if err := m.Reset(context.Background(), hardware.ResetForceOff); err != nil {
 				t.Fatal(err)
 			}
 			assertIdle(t, m)
@@ -368,11 +395,11 @@ func TestForceOffCancelsRestart(t *testing.T) {
 func TestOnDuringPowerCycle(t *testing.T) {
 	fw, rec := &firmware{}, &recorder{}
 	m := newAt(t, on, fw, rec)
-	if err := m.Reset(context.Background(), hardware.ResetPowerCycle, fw); err != nil {
+	if err := m.Reset(context.Background(), hardware.ResetPowerCycle); err != nil {
 		t.Fatal(err)
 	}
 	setDelays(m, short)
-	if err := m.Reset(context.Background(), hardware.ResetOn, fw); err != nil {
+	if err := m.Reset(context.Background(), hardware.ResetOn); err != nil {
 		t.Fatal(err)
 	}
 	poll(t, "On", func() bool { return powerOf(t, m) == on && fw.count() == 1 })
@@ -388,18 +415,19 @@ func TestRealDelays(t *testing.T) {
 	m := New(Config{PowerOnDelay: short, PowerOffDelay: short, ShutdownDelay: short})
 	defer m.Close()
 	ctx := context.Background()
-	if err := m.Reset(ctx, hardware.ResetOn, nil); err != nil { // nil firmware is allowed
+	if err := m.Reset(ctx, hardware.ResetOn); err != nil { // before Attach: no Host is allowed
 		t.Fatal(err)
 	}
 	poll(t, "On", func() bool { return powerOf(t, m) == on })
-	if err := m.Reset(ctx, hardware.ResetGracefulRestart, fw); err != nil {
+	m.Attach(testHost{fw: fw})
+	if err := m.Reset(ctx, hardware.ResetGracefulRestart); err != nil {
 		t.Fatal(err)
 	}
 	poll(t, "restart", func() bool { return fw.count() == 1 })
 	if s := powerOf(t, m); s != on {
 		t.Errorf("after restart: %s", s)
 	}
-	if err := m.Reset(ctx, hardware.ResetGracefulShutdown, fw); err != nil {
+	if err := m.Reset(ctx, hardware.ResetGracefulShutdown); err != nil {
 		t.Fatal(err)
 	}
 	poll(t, "Off", func() bool { return powerOf(t, m) == off })
@@ -412,11 +440,12 @@ func TestRealDelays(t *testing.T) {
 func TestResetUnknownAndClosed(t *testing.T) {
 	m := New(Config{PowerOnDelay: forever})
 	ctx := context.Background()
-	if err := m.Reset(ctx, "Sideways", nil); !errors.Is(err, hardware.ErrNotSupported) {
+	if err := m.Reset(ctx, "Sideways"); !errors.Is(err, hardware.ErrNotSupported) {
 		t.Errorf("unknown reset: %v", err)
 	}
 	fw := &firmware{}
-	if err := m.Reset(ctx, hardware.ResetOn, fw); err != nil {
+	m.Attach(testHost{fw: fw})
+	if err := m.Reset(ctx, hardware.ResetOn); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Close(); err != nil {
@@ -428,7 +457,7 @@ func TestResetUnknownAndClosed(t *testing.T) {
 	if timer != nil {
 		t.Error("Close left a transition scheduled")
 	}
-	if err := m.Reset(ctx, hardware.ResetForceOff, fw); !errors.Is(err, hardware.ErrState) {
+	if err := m.Reset(ctx, hardware.ResetForceOff); !errors.Is(err, hardware.ErrState) {
 		t.Errorf("Reset after Close: %v, want ErrState", err)
 	}
 }
@@ -466,13 +495,13 @@ func TestInventoryStable(t *testing.T) {
 	if len(a1.NICs) != 2 || !mac.MatchString(a1.NICs[0].MAC) || a1.NICs[0].MAC == a1.NICs[1].MAC {
 		t.Errorf("NICs %+v", a1.NICs)
 	}
-	if a, ok := a1.BiosRegistry.Attribute("BootMode"); !ok || a.Default != "UEFI" {
+	if a, ok := New(Config{ID: "a", Seed: "s"}).BiosRegistry().Attribute("BootMode"); !ok || a.Default != "UEFI" {
 		t.Errorf("BootMode attribute %+v", a)
 	}
 }
 
 func TestCapabilities(t *testing.T) {
-	c := New(Config{}).Capabilities()
+	c := caps(New(Config{}))
 	for _, r := range hardware.AllResetTypes {
 		if !c.CanReset(r) {
 			t.Errorf("cannot %s", r)

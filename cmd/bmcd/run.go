@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
-	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/hardware/backendconfig"
 	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/certs"
@@ -236,36 +236,43 @@ func bootstrapAccounts(a *auth.Accounts, o *options, log *slog.Logger) error {
 // The state database writes an event and trims the log in one fsync.
 var _ hardware.BatchStore = (*store.DB)(nil)
 
-func buildMachines(o *options, seed string, db *store.DB, log *slog.Logger) ([]*hardware.Machine, error) {
+// buildMachines builds every system of the configuration file, then the
+// -sim-systems ones (backend sim, an empty block), each with the backend
+// registered under its name (backends.go imports them). Errors name the
+// system: an Id used twice, an unknown backend, or the backend's own
+// complaint about its block (hardware.NewBackend).
+func buildMachines(o *options, seed string, db *store.DB, log *slog.Logger) (machines []*hardware.Machine, err error) {
 	systems := o.file.Systems
 	for i := 0; i < o.simSystems; i++ {
 		systems = append(systems, config.System{ID: strconv.Itoa(i), Backend: "sim"})
 	}
-	var out []*hardware.Machine
+	defer func() {
+		if err != nil {
+			for _, m := range machines {
+				_ = m.Close()
+			}
+			machines = nil
+		}
+	}()
 	seen := map[string]bool{}
 	for _, s := range systems {
 		if seen[s.ID] {
-			return nil, fmt.Errorf("system id %q is used twice (config file and -sim-systems?)", s.ID)
+			return machines, fmt.Errorf("system id %q is used twice (config file and -sim-systems?)", s.ID)
 		}
 		seen[s.ID] = true
-		var b hardware.Backend
-		switch s.Backend {
-		case "sim":
-			b = sim.New(sim.Config{
-				ID: s.ID, Seed: seed,
-				PowerOnDelay:  time.Duration(s.Sim.PowerOnDelay),
-				PowerOffDelay: time.Duration(s.Sim.PowerOffDelay),
-				ShutdownDelay: time.Duration(s.Sim.ShutdownDelay),
-				PoweredOn:     s.Sim.PoweredOn,
-			})
-		default:
-			return nil, fmt.Errorf("system %s: unknown backend %q", s.ID, s.Backend)
+		b, err := hardware.NewBackend(s.Backend, hardware.Setup{
+			ID: s.ID, Seed: seed, StateDir: o.stateDir, Log: log.With("system", s.ID),
+			Config: backendconfig.New(s.Backend, s.Params),
+		})
+		if err != nil {
+			return machines, err
 		}
 		m, err := hardware.NewMachine(s.ID, b, db, log)
 		if err != nil {
-			return nil, err
+			_ = b.Close()
+			return machines, err
 		}
-		out = append(out, m)
+		machines = append(machines, m)
 	}
-	return out, nil
+	return machines, nil
 }

@@ -49,21 +49,89 @@ type User struct {
 	Role     string `yaml:"role" validate:"omitempty,oneof=Administrator Operator ReadOnly"`
 }
 
-// System is one managed machine and the backend that drives it.
+// System is one managed machine and the backend that drives it, an entry
+// of the systems list:
+//
+//	id: rack1
+//	backend: sim               # a name registered with hardware.Register
+//	ipmi_addr: ":6231"         # optional
+//	sim: {power_on_delay: 2s}  # optional: the block named after the backend
+//
+// The configuration knows no backend: Backend is checked against the
+// registered ones at start-up (hardware.NewBackend), and the block named
+// after it is kept undecoded in Params for the backend to decode. Any
+// other key is an error naming the system and the key.
 type System struct {
 	ID      string `yaml:"id" validate:"required,max=64"`
-	Backend string `yaml:"backend" validate:"required,oneof=sim"`
+	Backend string `yaml:"backend" validate:"required,max=64"`
 	// IPMIAddr overrides the consecutive-port rule for this system.
-	IPMIAddr string    `yaml:"ipmi_addr" validate:"omitempty,hostname_port"`
-	Sim      SimParams `yaml:"sim"`
+	IPMIAddr string `yaml:"ipmi_addr" validate:"omitempty,hostname_port"`
+	// Params is the value of the key named after Backend; nil when the
+	// system has none (an empty block).
+	Params *yaml.Node `yaml:"-" validate:"-"`
 }
 
-// SimParams configures a simulated machine.
-type SimParams struct {
-	PowerOnDelay  Duration `yaml:"power_on_delay"`
-	PowerOffDelay Duration `yaml:"power_off_delay"`
-	ShutdownDelay Duration `yaml:"shutdown_delay"`
-	PoweredOn     bool     `yaml:"powered_on"`
+// UnmarshalYAML decodes a system by hand: the keys id, backend and
+// ipmi_addr, and at most one more, named after the backend, whose value
+// is kept undecoded. Errors name the system (its id, else its line) and
+// the key.
+func (s *System) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a system is a mapping (id, backend, ...)", n.Line)
+	}
+	type known struct {
+		ID       string `yaml:"id"`
+		Backend  string `yaml:"backend"`
+		IPMIAddr string `yaml:"ipmi_addr"`
+	}
+	var k known
+	var rest []*yaml.Node // key, value pairs other than the known keys
+	seen := map[string]bool{}
+	fields := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := n.Content[i]
+		if seen[key.Value] {
+			return fmt.Errorf("%s: key %q given twice", where(n, key.Line), key.Value)
+		}
+		seen[key.Value] = true
+		switch key.Value {
+		case "id", "backend", "ipmi_addr":
+			fields.Content = append(fields.Content, key, n.Content[i+1])
+		default:
+			rest = append(rest, key, n.Content[i+1])
+		}
+	}
+	if err := fields.Decode(&k); err != nil {
+		return fmt.Errorf("%s: %w", where(n, n.Line), err)
+	}
+	*s = System{ID: k.ID, Backend: k.Backend, IPMIAddr: k.IPMIAddr}
+	for i := 0; i < len(rest); i += 2 {
+		key := rest[i]
+		if s.Backend == "" || key.Value != s.Backend {
+			return fmt.Errorf("%s: unknown key %q (a system has id, backend, ipmi_addr and the block named after its backend%s)",
+				where(n, key.Line), key.Value, blockHint(s.Backend))
+		}
+		s.Params = rest[i+1]
+	}
+	return nil
+}
+
+// where names system n and a line of it in an error: "system rack1: line
+// 7", or "system at line 7" when it has no id.
+func where(n *yaml.Node, line int) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := n.Content[i], n.Content[i+1]; k.Value == "id" && v.Kind == yaml.ScalarNode && v.Value != "" {
+			return fmt.Sprintf("system %s: line %d", v.Value, line)
+		}
+	}
+	return fmt.Sprintf("system at line %d", line)
+}
+
+func blockHint(backend string) string {
+	if backend == "" {
+		return ""
+	}
+	return fmt.Sprintf(", %q", backend)
 }
 
 var systemID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)

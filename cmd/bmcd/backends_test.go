@@ -21,6 +21,7 @@ type testOnly struct {
 	model string
 	mu    sync.Mutex
 	on    bool
+	host  hardware.Host
 }
 
 func init() {
@@ -36,8 +37,12 @@ func init() {
 }
 
 func (b *testOnly) Info() hardware.Info { return hardware.Info{Manufacturer: "test", Model: b.model} }
-func (b *testOnly) Capabilities() hardware.Capabilities {
-	return hardware.Capabilities{ResetTypes: []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}}
+func (b *testOnly) Attach(h hardware.Host) hardware.Parts {
+	b.host = h
+	return hardware.Parts{Power: b}
+}
+func (b *testOnly) ResetTypes() []hardware.ResetType {
+	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}
 }
 func (b *testOnly) PowerState(context.Context) (hardware.PowerState, error) {
 	b.mu.Lock()
@@ -47,10 +52,18 @@ func (b *testOnly) PowerState(context.Context) (hardware.PowerState, error) {
 	}
 	return hardware.PowerOff, nil
 }
-func (b *testOnly) Reset(_ context.Context, r hardware.ResetType, _ hardware.Firmware) error {
+func (b *testOnly) Reset(_ context.Context, r hardware.ResetType) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	was := b.on
 	b.on = r == hardware.ResetOn
+	if was != b.on {
+		from, to := hardware.PowerOff, hardware.PowerOn
+		if was {
+			from, to = to, from
+		}
+		b.host.PowerChanged(from, to)
+	}
 	return nil
 }
 func (b *testOnly) Close() error { return nil }

@@ -1,0 +1,143 @@
+package hardware_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendtest"
+	"github.com/bmcd/bmcd/internal/store"
+)
+
+// vm is a backend shaped as libvirt and vSphere are: the boot device is
+// written into the VM's definition before it starts (SetNextBoot), and the
+// backend sees the VM start, which it reports as a boot. It powers on and
+// off at once.
+type vm struct {
+	mu     sync.Mutex
+	host   hardware.Host
+	on     bool
+	def    hardware.BootPlan // the "domain XML"
+	booted []string          // what each start booted: definition / firmware's choice
+}
+
+func (v *vm) Info() hardware.Info { return hardware.Info{Manufacturer: "test", Model: "vm"} }
+func (v *vm) Close() error        { return nil }
+func (v *vm) Attach(h hardware.Host) hardware.Parts {
+	v.host = h
+	return hardware.Parts{Power: v, Boot: v}
+}
+
+func (v *vm) ResetTypes() []hardware.ResetType {
+	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff, hardware.ResetForceRestart, hardware.ResetNmi}
+}
+
+func (v *vm) PowerState(context.Context) (hardware.PowerState, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.on {
+		return hardware.PowerOn, nil
+	}
+	return hardware.PowerOff, nil
+}
+
+func (v *vm) Reset(_ context.Context, r hardware.ResetType) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch r {
+	case hardware.ResetOn:
+		if !v.on {
+			v.on = true
+			v.host.PowerChanged(hardware.PowerOff, hardware.PowerOn)
+			v.startLocked()
+		}
+	case hardware.ResetForceOff:
+		if v.on {
+			v.on = false
+			v.host.PowerChanged(hardware.PowerOn, hardware.PowerOff)
+		}
+	case hardware.ResetForceRestart:
+		if !v.on {
+			v.on = true
+			v.host.PowerChanged(hardware.PowerOff, hardware.PowerOn)
+		}
+		v.startLocked()
+	case hardware.ResetNmi:
+		if !v.on {
+			return fmt.Errorf("nmi: %w", hardware.ErrPoweredOff)
+		}
+	}
+	return nil
+}
+
+// startLocked is the VM starting from its definition, seen by the backend.
+func (v *vm) startLocked() {
+	res := v.host.Booted()
+	v.booted = append(v.booted, fmt.Sprintf("%s/%s", v.def.Source, res.Source))
+}
+
+func (v *vm) BootTargets() []hardware.BootSource {
+	return []hardware.BootSource{hardware.BootPxe, hardware.BootHdd, hardware.BootCd}
+}
+func (v *vm) BootModes() []hardware.BootMode     { return []hardware.BootMode{hardware.BootModeUEFI} }
+func (v *vm) BootOptions() []hardware.BootOption { return nil }
+func (v *vm) SetNextBoot(_ context.Context, p hardware.BootPlan) error {
+	v.mu.Lock()
+	v.def = p
+	v.mu.Unlock()
+	return nil
+}
+
+// TestBootPlanBackend: a backend that writes the boot device into the VM
+// definition gets the one-time override before the power-on, boots it
+// once, and gets the persistent order back afterwards.
+func TestBootPlanBackend(t *testing.T) {
+	backendtest.Run(t, backendtest.Config{New: func(*testing.T) hardware.Backend { return &vm{} }})
+
+	v := &vm{}
+	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	m, err := hardware.NewMachine("vm", v, db, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := struct{ m *hardware.Machine }{m}
+	if err := e.m.ChangeBoot(hardware.BootChange{Target: hardware.BootPxe, Enabled: hardware.BootOnce}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := e.m.Reset(t.Context(), hardware.ResetForceRestart); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll(t, "the persistent plan handed back", func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.def.Source == hardware.BootHdd && !v.def.Once
+	})
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.booted) != 2 || v.booted[0] != "Pxe/Pxe" || v.booted[1] != "Hdd/Hdd" {
+		t.Errorf("boots (definition/firmware) %v, want [Pxe/Pxe Hdd/Hdd]", v.booted)
+	}
+}
+
+// atxOnly is a board wired to the power pins only: no boot control.
+type atxOnly struct{ vm }
+
+func (a *atxOnly) Attach(h hardware.Host) hardware.Parts {
+	a.host = h
+	return hardware.Parts{Power: a}
+}
+
+// TestNoBootControlContract: a backend without boot control keeps the
+// contract; a boot override is accepted and ignored (the PiKVM no-op).
+func TestNoBootControlContract(t *testing.T) {
+	backendtest.Run(t, backendtest.Config{New: func(*testing.T) hardware.Backend { return &atxOnly{} }})
+}

@@ -1,5 +1,11 @@
 // Package auth holds the BMC's user accounts and roles, shared by every
-// protocol: an account made through Redfish logs in over IPMI too.
+// protocol: an account made through Redfish logs in over IPMI too. It is
+// also the HTTP front door: the login session table (Sessions) and the
+// Gate, which authenticates a request by HTTP Basic credentials or a
+// session token, checks the Redfish privilege it needs (Authorize) and
+// puts the Principal in its context (FromContext), for Redfish and the
+// console alike. The role maps (Role.Privileges, IPMIPrivilege) are here,
+// once.
 package auth
 
 // Role is a predefined Redfish role.

@@ -221,31 +221,13 @@ func (s *Server) effectivePrivilege(sess *session) (Privilege, bool) {
 	return min(sess.priv, rolePrivilege(acct.Role)), true
 }
 
-// rolePrivilege maps a shared account role to its IPMI privilege limit.
-func rolePrivilege(r auth.Role) Privilege {
-	switch r {
-	case auth.RoleAdministrator:
-		return PrivAdmin
-	case auth.RoleOperator:
-		return PrivOperator
-	case auth.RoleReadOnly:
-		return PrivUser
-	}
-	return PrivNone
-}
+// rolePrivilege is a shared account role's IPMI privilege limit
+// (auth.IPMIPrivilege holds the map).
+func rolePrivilege(r auth.Role) Privilege { return Privilege(auth.IPMIPrivilege(r)) }
 
-// privilegeRole maps an IPMI user privilege limit to a role.
-func privilegeRole(p Privilege) (auth.Role, bool) {
-	switch p {
-	case PrivAdmin:
-		return auth.RoleAdministrator, true
-	case PrivOperator:
-		return auth.RoleOperator, true
-	case PrivUser:
-		return auth.RoleReadOnly, true
-	}
-	return "", false
-}
+// privilegeRole is the role of an IPMI user privilege limit
+// (auth.RoleForIPMIPrivilege).
+func privilegeRole(p Privilege) (auth.Role, bool) { return auth.RoleForIPMIPrivilege(uint8(p)) }
 
 // machineCC maps a machine model error to a completion code.
 func machineCC(err error) byte {

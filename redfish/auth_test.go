@@ -1,12 +1,15 @@
 package redfish
 
 import (
-	"github.com/bmcd/bmcd/internal/auth"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/auth"
 )
 
 const sessionsURI = "/redfish/v1/SessionService/Sessions"
@@ -81,7 +84,7 @@ func TestLoginFailures(t *testing.T) {
 			}
 		})
 	}
-	if n := len(e.svc.sessions.list()); n != 0 {
+	if n := len(e.svc.sessions.List()); n != 0 {
 		t.Errorf("%d sessions after failed logins", n)
 	}
 	if got := e.post(sessionsURI, M{"UserName": adminUser}, anonymous()).args(); len(got) != 1 || got[0] != "Password" {
@@ -340,16 +343,16 @@ func TestAccountChangesEndSessions(t *testing.T) {
 func TestSessionLimit(t *testing.T) {
 	e := newEnv(t)
 	first, _ := e.login(roUser, roPass)
-	for i := range MaxSessions {
+	for i := range auth.MaxSessions {
 		e.clock.advance(time.Millisecond)
-		e.svc.sessions.create(mustAccount(t, e, adminUser), "192.0.2."+strconv.Itoa(i%250))
+		e.svc.sessions.Create(mustAccount(t, e, adminUser), "192.0.2."+strconv.Itoa(i%250))
 	}
 	// The idlest session (the first) was evicted; new logins still work.
 	e.get("/redfish/v1/Systems", token(first)).want(http.StatusUnauthorized)
 	tok, _ := e.login(roUser, roPass)
 	e.get("/redfish/v1/Systems", token(tok)).want(http.StatusOK)
-	if n := len(e.svc.sessions.list()); n != MaxSessions {
-		t.Errorf("%d sessions, want %d", n, MaxSessions)
+	if n := len(e.svc.sessions.List()); n != auth.MaxSessions {
+		t.Errorf("%d sessions, want %d", n, auth.MaxSessions)
 	}
 }
 
@@ -364,4 +367,101 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 		wantError(http.StatusUnauthorized, "AccessUnauthorized")
 	// ...but other accounts carry on.
 	e.get(sys0, asAdmin()).want(http.StatusOK)
+}
+
+// TestSessionTokenOpensOtherFrontDoors: with the session table shared
+// (Config.Sessions), a token from a Redfish login opens a handler that is
+// no part of Redfish (the console), under that handler's own gate, and a
+// Redfish logout closes it there too.
+func TestSessionTokenOpensOtherFrontDoors(t *testing.T) {
+	e := newEnv(t)
+	shared := auth.NewSessions(e.accounts, 0)
+	t.Cleanup(shared.Close)
+	svc := New(Config{Accounts: e.accounts, Sessions: shared, Log: slog.New(slog.DiscardHandler), Audit: e.audit})
+	t.Cleanup(svc.Close)
+	login := func(user, pass string) (tok, loc string) {
+		req := httptest.NewRequest(http.MethodPost, sessionsURI, strings.NewReader(`{"UserName":"`+user+`","Password":"`+pass+`"}`))
+		rec := httptest.NewRecorder()
+		svc.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("login %s: %d %s", user, rec.Code, rec.Body)
+		}
+		return rec.Header().Get("X-Auth-Token"), rec.Header().Get("Location")
+	}
+	opTok, opLoc := login(operUser, operPass)
+	roTok, _ := login(roUser, roPass)
+
+	console := &auth.Gate{Accounts: e.accounts, Sessions: shared, Tokens: auth.BrowserTokens}
+	h := console.Require(auth.PrivConfigureComponents)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		_, _ = w.Write([]byte(p.Account.UserName + " " + sessionPath(p.Session)))
+	}))
+	open := func(tok string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/console", nil)
+		req.AddCookie(&http.Cookie{Name: auth.TokenCookie, Value: tok})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := open(opTok); rec.Code != http.StatusOK || rec.Body.String() != operUser+" "+opLoc {
+		t.Errorf("operator's Redfish token at the console: %d %q", rec.Code, rec.Body)
+	}
+	if rec := open(roTok); rec.Code != http.StatusForbidden {
+		t.Errorf("reader's Redfish token at the console, ConfigureComponents: %d", rec.Code)
+	}
+	req := httptest.NewRequest(http.MethodDelete, opLoc, nil)
+	req.Header.Set("X-Auth-Token", opTok)
+	rec := httptest.NewRecorder()
+	svc.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("Redfish logout: %d", rec.Code)
+	}
+	if rec := open(opTok); rec.Code != http.StatusUnauthorized {
+		t.Errorf("the console still takes a token Redfish logged out: %d", rec.Code)
+	}
+	// The service does not close a table it was given.
+	svc.Close()
+	e.patch(accountPath(e.ids[roUser]), M{"Enabled": false}).want(http.StatusNoContent)
+	if len(shared.List()) != 0 {
+		t.Error("a disabled account's session outlived the service's Close")
+	}
+}
+
+// TestGateRefusesAsRedfish: a handler behind the service's gate
+// (gate.Require) is refused exactly as a Redfish resource is.
+func TestGateRefusesAsRedfish(t *testing.T) {
+	e := newEnv(t)
+	h := e.svc.gate.Require(auth.PrivConfigureManager)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("OData-Version", "4.0")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	for _, tc := range []struct {
+		name string
+		opt  reqOpt
+		code int
+		key  string
+	}{
+		{"admin", asAdmin(), 204, ""},
+		{"operator", asOperator(), 403, "InsufficientPrivilege"},
+		{"wrong password", basic(adminUser, "wrong-pass"), 401, "AccessUnauthorized"},
+		{"unknown token", token("0123"), 401, "NoValidSession"},
+		{"nothing", anonymous(), 401, "NoValidSession"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := e.with(t).patch("/redfish/v1/SessionService", M{"SessionTimeout": 600}, tc.opt).want(tc.code)
+			req := httptest.NewRequest(http.MethodPatch, "/elsewhere", nil)
+			tc.opt(req)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			got := &resp{tb: t, method: "PATCH", path: "/elsewhere", Code: rec.Code, Header: rec.Result().Header, Body: rec.Body.Bytes()}
+			got.want(tc.code)
+			if tc.key != "" {
+				got.wantError(tc.code, tc.key)
+				if string(got.Body) != string(want.Body) || got.Header.Get("WWW-Authenticate") != want.Header.Get("WWW-Authenticate") ||
+					got.Header.Get("OData-Version") != "4.0" {
+					t.Errorf("gate answered %v %s\nresource answered %v %s", got.Header, got.Body, want.Header, want.Body)
+				}
+			}
+		})
+	}
 }

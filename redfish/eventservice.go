@@ -337,8 +337,8 @@ func (ev *eventService) renderAsAdmin(res *resource, r *http.Request) (typ, etag
 	if res.get == nil {
 		return "", ""
 	}
-	admin := principal{Account: auth.Account{UserName: "bmcd", Role: auth.RoleAdministrator, Enabled: true}}
-	v, err := res.get(r.WithContext(withPrincipal(r.Context(), admin)))
+	admin := auth.Principal{Account: auth.Account{UserName: "bmcd", Role: auth.RoleAdministrator, Enabled: true}}
+	v, err := res.get(r.WithContext(auth.NewContext(r.Context(), admin)))
 	if err != nil {
 		return "", ""
 	}

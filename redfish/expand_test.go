@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bmcd/bmcd/internal/auth"
 )
 
 // TestExpandStopsAtItsBounds: the work stops as soon as the answer is
@@ -17,7 +19,7 @@ import (
 func TestExpandStopsAtItsBounds(t *testing.T) {
 	e := newEnv(t)
 	r := httptest.NewRequest(http.MethodGet, "/redfish/v1", nil)
-	r = r.WithContext(withPrincipal(r.Context(), principal{Account: mustAccount(t, e, adminUser)}))
+	r = r.WithContext(auth.NewContext(r.Context(), auth.Principal{Account: mustAccount(t, e, adminUser)}))
 	render := func() (*expander, error) {
 		c, err := e.svc.internalGet(r, "/redfish/v1")
 		if err != nil {

@@ -172,7 +172,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	e.svc = New(Config{Machines: ms, Accounts: accounts, UUID: "92384634-2938-2342-8820-489239905423",
 		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}, Audit: auditLog, Store: db})
 	e.clock = &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	e.svc.sessions.now = e.clock.now
+	e.svc.sessions.SetClock(e.clock.now)
 	tb.Cleanup(e.svc.Close)
 	return e
 }

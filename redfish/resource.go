@@ -172,16 +172,12 @@ func (s *Service) serve(res *resource) http.HandlerFunc {
 			return
 		}
 		if !public {
-			p, err := s.authenticate(w, r)
+			ar, err := s.gate.Check(r, need)
 			if err != nil {
-				writeError(w, err)
+				writeError(w, authError(err))
 				return
 			}
-			if need != "" && !p.Account.Role.Has(need) {
-				writeError(w, apiErr(http.StatusForbidden, "InsufficientPrivilege"))
-				return
-			}
-			r = r.WithContext(withPrincipal(r.Context(), p))
+			r = ar
 		}
 		if qerr != nil {
 			writeError(w, qerr)

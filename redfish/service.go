@@ -38,6 +38,14 @@ type Config struct {
 	// subscriptions, UpdateService settings and certificates); nil keeps
 	// it in memory only.
 	Store Store
+	// Sessions is the session table, to share it with other HTTP front
+	// doors (a Redfish session token then opens them too); nil: a table
+	// of the service's own over Accounts, with SessionTimeout.
+	Sessions *auth.Sessions
+	// Logins limits failed logins per client address and user name, to
+	// share it likewise; nil: a limiter of the service's own
+	// (auth.DefaultFailureBurst, auth.DefaultFailureRefill).
+	Logins *auth.Limiter[auth.LoginKey]
 }
 
 // Service serves the Redfish API. Create it with New; Close stops its
@@ -48,11 +56,12 @@ type Service struct {
 	accounts *auth.Accounts
 	machines map[string]*hardware.Machine
 	order    []string
-	sessions *sessions
-	tasks    *tasks
-	cache    renderCache
-	logins   *auth.Limiter[loginKey]
-	mux      *chi.Mux
+	sessions *auth.Sessions
+	// gate authenticates requests and checks privileges (auth.go).
+	gate  *auth.Gate
+	tasks *tasks
+	cache renderCache
+	mux   *chi.Mux
 	// resources maps each route pattern to its resource, for requests the
 	// service makes to itself ($expand, only) and for Allow headers.
 	resources map[string]*resource
@@ -61,8 +70,8 @@ type Service struct {
 	pageSize int
 	expand   expandLimits
 	events   *eventService
-	// stopAccounts ends the session table's watch of the accounts.
-	stopAccounts func()
+	// ownSessions: the session table is the service's own, closed with it.
+	ownSessions bool
 }
 
 // New builds the service and its routes.
@@ -75,12 +84,22 @@ func New(cfg Config) *Service {
 		resources: map[string]*resource{},
 		pageSize:  collectionPageSize,
 		expand:    newExpandLimits(),
-		sessions:  newSessions(cfg.SessionTimeout),
-		logins:    auth.NewLimiter[loginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill),
+		sessions:  cfg.Sessions,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.sessions == nil {
+		// A session lives no longer than its credentials, whichever
+		// protocol changed them (a Redfish PATCH, IPMI Set User Password):
+		// the table watches the accounts.
+		s.sessions, s.ownSessions = auth.NewSessions(s.accounts, cfg.SessionTimeout), true
+	}
+	logins := cfg.Logins
+	if logins == nil {
+		logins = auth.NewLimiter[auth.LoginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill)
+	}
+	s.gate = s.newGate(logins)
 	s.tasks = newTasks(s.log, cfg.Store)
 	for _, m := range cfg.Machines {
 		s.machines[m.ID()] = m
@@ -105,11 +124,6 @@ func New(cfg Config) *Service {
 		writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 	})
 	s.events = newEventService(s)
-	if s.accounts != nil {
-		// A session lives no longer than its credentials, whichever
-		// protocol changed them (a Redfish PATCH, IPMI Set User Password).
-		s.stopAccounts = s.accounts.OnChange(s.sessions.accountChanged)
-	}
 	s.routes()
 	return s
 }
@@ -142,8 +156,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close ends background work.
 func (s *Service) Close() {
-	if s.stopAccounts != nil {
-		s.stopAccounts()
+	if s.ownSessions {
+		s.sessions.Close()
 	}
 	s.events.close()
 	s.tasks.close()

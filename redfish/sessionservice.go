@@ -21,7 +21,7 @@ func (s *Service) sessionRoutes() {
 				"Id":             "SessionService",
 				"Name":           "Session Service",
 				"ServiceEnabled": true,
-				"SessionTimeout": int(s.sessions.getTimeout() / time.Second),
+				"SessionTimeout": int(s.sessions.Timeout() / time.Second),
 				"Sessions":       link{"/redfish/v1/SessionService/Sessions"},
 				"Status":         enabledStatus(),
 				writeableKey:     []string{"SessionTimeout"},
@@ -38,8 +38,8 @@ func (s *Service) sessionRoutes() {
 			}
 			if p.SessionTimeout != nil {
 				d := time.Duration(*p.SessionTimeout) * time.Second
-				if d != s.sessions.getTimeout() {
-					s.sessions.setTimeout(d)
+				if d != s.sessions.Timeout() {
+					s.sessions.SetTimeout(d)
 					s.record(r, audit.PropertyModified("/SessionTimeout", strconv.Itoa(*p.SessionTimeout)))
 				}
 			}
@@ -50,7 +50,7 @@ func (s *Service) sessionRoutes() {
 		get: func(r *http.Request) (any, error) {
 			p, _ := principalFrom(r)
 			var ids []string
-			for _, ses := range s.sessions.list() {
+			for _, ses := range s.sessions.List() {
 				if p.Account.Role.Has(auth.PrivConfigureManager) || ses.AccountID == p.Account.ID {
 					ids = append(ids, sessionPath(ses.ID))
 				}
@@ -73,7 +73,7 @@ func (s *Service) sessionRoutes() {
 			if err != nil {
 				return err
 			}
-			s.sessions.delete(ses.ID)
+			s.sessions.Delete(ses.ID)
 			return nil
 		},
 	})
@@ -83,17 +83,17 @@ func sessionPath(id string) string { return "/redfish/v1/SessionService/Sessions
 
 // ownSession finds the {ses} session if the caller may see it: its own, or
 // any with ConfigureManager. Others' sessions are reported as absent.
-func (s *Service) ownSession(r *http.Request) (session, error) {
+func (s *Service) ownSession(r *http.Request) (auth.Session, error) {
 	id := chi.URLParam(r, "ses")
-	ses, ok := s.sessions.get(id)
+	ses, ok := s.sessions.Get(id)
 	p, _ := principalFrom(r)
 	if !ok || (ses.AccountID != p.Account.ID && !p.Account.Role.Has(auth.PrivConfigureManager)) {
-		return session{}, notFound("Session", id)
+		return auth.Session{}, notFound("Session", id)
 	}
 	return ses, nil
 }
 
-func renderSession(ses session) M {
+func renderSession(ses auth.Session) M {
 	return M{
 		"@odata.type":           "#Session.v1_8_0.Session",
 		"@odata.id":             sessionPath(ses.ID),
@@ -120,15 +120,15 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	a, err := s.checkPassword(r, *b.UserName, *b.Password)
+	a, err := s.gate.Login(r, *b.UserName, *b.Password)
 	if err != nil {
-		return err
+		return authError(err)
 	}
 	host := clientIP(r)
-	ses := s.sessions.create(a, host)
+	ses, token := s.sessions.Create(a, host)
 	s.cfg.Audit.Record(audit.SuccessfulLogin(a.UserName, host, audit.Redfish), actor(r, a.UserName))
-	w.Header().Set("X-Auth-Token", ses.token)
+	w.Header().Set(auth.TokenHeader, token)
 	w.Header().Set("Location", sessionPath(ses.ID))
-	writeJSON(w, http.StatusCreated, renderSession(*ses))
+	writeJSON(w, http.StatusCreated, renderSession(ses))
 	return nil
 }

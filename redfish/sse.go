@@ -66,7 +66,7 @@ func (s *Service) serveSSE(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr(http.StatusMethodNotAllowed, "OperationNotAllowed"))
 		return
 	}
-	p, err := s.authenticate(w, r)
+	p, err := s.authenticate(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -143,7 +143,7 @@ func (s *Service) serveSSE(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-recheck.C:
-			if _, err := s.authenticate(w, r); err != nil {
+			if _, err := s.authenticate(r); err != nil {
 				return
 			}
 		}
@@ -162,7 +162,7 @@ func sseFrame(e *eventRecord, ctx string) string {
 // openStream adds an SSE destination and returns its Id and the recent
 // events after the client's Last-Event-ID that it selects, with no gap
 // between them and what the destination's queue gets.
-func (ev *eventService) openStream(r *http.Request, p principal, f *sseFilter) (*destination, string, []*eventRecord, error) {
+func (ev *eventService) openStream(r *http.Request, p auth.Principal, f *sseFilter) (*destination, string, []*eventRecord, error) {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	if err := ev.enabledLocked(); err != nil {
@@ -182,7 +182,7 @@ func (ev *eventService) openStream(r *http.Request, p principal, f *sseFilter) (
 		return nil, "", nil, apiErr(http.StatusBadRequest, "EventSubscriptionLimitExceeded")
 	}
 	rec := subscriptionRecord{ID: ev.nextIDLocked(), Destination: "redfish-sse://" + r.RemoteAddr, Protocol: "Redfish",
-		Context: randomHex(16), Created: time.Now().UTC()}
+		Context: auth.RandomHex(16), Created: time.Now().UTC()}
 	d := newDestination(ev.ctx, rec, &sseClient{filter: f, account: p.Account})
 	ev.subs[rec.ID] = d
 	var replay []*eventRecord

@@ -128,16 +128,8 @@ func TestBootPlanBackend(t *testing.T) {
 	}
 }
 
-// atxOnly is a board wired to the power pins only: no boot control.
-type atxOnly struct{ vm }
-
-func (a *atxOnly) Attach(h hardware.Host) hardware.Parts {
-	a.host = h
-	return hardware.Parts{Power: a}
-}
-
-// TestNoBootControlContract: a backend without boot control keeps the
-// contract; a boot override is accepted and ignored (the PiKVM no-op).
+// TestNoBootControlContract: a backend without boot control (a switch, as
+// a board wired to the power pins only) keeps the contract; a boot override is accepted and ignored (the PiKVM no-op).
 func TestNoBootControlContract(t *testing.T) {
-	backendtest.Run(t, backendtest.Config{New: func(*testing.T) hardware.Backend { return &atxOnly{} }})
+	backendtest.Run(t, backendtest.Config{New: func(*testing.T) hardware.Backend { return &backendtest.Switch{} }})
 }

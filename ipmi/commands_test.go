@@ -2,12 +2,11 @@ package ipmi
 
 import (
 	"bytes"
-	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendtest"
 )
 
 func TestGetDeviceIDAndGUIDs(t *testing.T) {
@@ -174,39 +173,11 @@ func TestRetransmittedControlRunsOnce(t *testing.T) {
 
 // limitedBackend is a machine that can only switch power and has no boot
 // control, like a smart plug.
-type limitedBackend struct {
-	on   atomic.Bool
-	host hardware.Host
-}
+type limitedBackend struct{ backendtest.Switch }
 
 func (b *limitedBackend) Info() hardware.Info {
 	return hardware.Info{UUID: "11111111-2222-3333-4444-555555555555"}
 }
-func (b *limitedBackend) Attach(h hardware.Host) hardware.Parts {
-	b.host = h
-	return hardware.Parts{Power: b}
-}
-func (b *limitedBackend) ResetTypes() []hardware.ResetType {
-	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}
-}
-func (b *limitedBackend) PowerState(context.Context) (hardware.PowerState, error) {
-	if b.on.Load() {
-		return hardware.PowerOn, nil
-	}
-	return hardware.PowerOff, nil
-}
-func (b *limitedBackend) Reset(_ context.Context, r hardware.ResetType) error {
-	was := b.on.Swap(r == hardware.ResetOn)
-	if now := r == hardware.ResetOn; was != now {
-		from, to := hardware.PowerOff, hardware.PowerOn
-		if was {
-			from, to = to, from
-		}
-		b.host.PowerChanged(from, to)
-	}
-	return nil
-}
-func (b *limitedBackend) Close() error { return nil }
 
 func TestLimitedBackend(t *testing.T) {
 	e := newEnv(t, &limitedBackend{})

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendtest"
 	"github.com/bmcd/bmcd/hardware/sim"
 	"github.com/bmcd/bmcd/internal/audit"
 	"github.com/bmcd/bmcd/internal/auth"
@@ -595,56 +596,11 @@ func (is *imageServer) releaseAll() {
 
 // noBootBackend is a machine wired only to power: no boot control, no
 // media, no sensors.
-type noBootBackend struct {
-	mu    sync.Mutex
-	power hardware.PowerState
-	host  hardware.Host
-}
+type noBootBackend struct{ backendtest.Switch }
 
 func (b *noBootBackend) Info() hardware.Info {
 	return hardware.Info{Manufacturer: "test", Model: "power-only", ProcessorCount: 1, CoresPerProcessor: 4, MemoryGiB: 16}
 }
-
-func (b *noBootBackend) Attach(h hardware.Host) hardware.Parts {
-	b.host = h
-	return hardware.Parts{Power: b}
-}
-
-func (b *noBootBackend) ResetTypes() []hardware.ResetType {
-	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}
-}
-
-func (b *noBootBackend) PowerState(context.Context) (hardware.PowerState, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.power == "" {
-		return hardware.PowerOff, nil
-	}
-	return b.power, nil
-}
-
-func (b *noBootBackend) Reset(_ context.Context, r hardware.ResetType) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	from := b.power
-	if from == "" {
-		from = hardware.PowerOff
-	}
-	switch r {
-	case hardware.ResetOn:
-		b.power = hardware.PowerOn
-	case hardware.ResetForceOff:
-		b.power = hardware.PowerOff
-	default:
-		return hardware.ErrNotSupported
-	}
-	if from != b.power {
-		b.host.PowerChanged(from, b.power)
-	}
-	return nil
-}
-
-func (b *noBootBackend) Close() error { return nil }
 
 // defaultInsertWait is insertWait as the service ships it, for tests that
 // shorten it to restore.

@@ -6,24 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendtest"
 	"github.com/bmcd/bmcd/internal/store"
 )
 
-// testOnly is a backend that exists only in this test binary: it shows a
+// The "testonly" backend exists only in this test binary: it shows a
 // backend is added by registering it, with nothing in cmd/,
-// internal/config, redfish/ or ipmi/ knowing it. It has a power switch
-// and nothing else.
-type testOnly struct {
-	model string
-	mu    sync.Mutex
-	on    bool
-	host  hardware.Host
-}
-
+// internal/config, redfish/ or ipmi/ knowing it. It is a power switch
+// (backendtest.Switch) and nothing else, with the model its block names.
 func init() {
 	hardware.Register("testonly", func(s hardware.Setup) (hardware.Backend, error) {
 		var p struct {
@@ -32,41 +25,9 @@ func init() {
 		if err := s.Config.Decode(&p); err != nil {
 			return nil, err
 		}
-		return &testOnly{model: p.Model}, nil
+		return &backendtest.Switch{Inventory: hardware.Info{Manufacturer: "test", Model: p.Model}}, nil
 	})
 }
-
-func (b *testOnly) Info() hardware.Info { return hardware.Info{Manufacturer: "test", Model: b.model} }
-func (b *testOnly) Attach(h hardware.Host) hardware.Parts {
-	b.host = h
-	return hardware.Parts{Power: b}
-}
-func (b *testOnly) ResetTypes() []hardware.ResetType {
-	return []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOff}
-}
-func (b *testOnly) PowerState(context.Context) (hardware.PowerState, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.on {
-		return hardware.PowerOn, nil
-	}
-	return hardware.PowerOff, nil
-}
-func (b *testOnly) Reset(_ context.Context, r hardware.ResetType) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	was := b.on
-	b.on = r == hardware.ResetOn
-	if was != b.on {
-		from, to := hardware.PowerOff, hardware.PowerOn
-		if was {
-			from, to = to, from
-		}
-		b.host.PowerChanged(from, to)
-	}
-	return nil
-}
-func (b *testOnly) Close() error { return nil }
 
 // configure writes text as a configuration file and parses the flags as
 // bmcd's command line would, with a fresh state directory.

@@ -72,6 +72,9 @@ func Run(t *testing.T, cfg Config) {
 	t.Run("Input", func(t *testing.T) { testInput(t, cfg) })
 }
 
+// A backend with boot control reports every boot it sees (Host.Booted);
+// one without may see none (a switch cannot), and is not asked to.
+
 // serveImage serves 64 KiB whose sector 16 has the ISO 9660 primary
 // volume descriptor's signature.
 func serveImage(w http.ResponseWriter, r *http.Request) {
@@ -263,7 +266,7 @@ func testPower(t *testing.T, cfg Config) {
 	if !hasEvent(r.m.Events()[before:], hardware.EventPowerOn) {
 		t.Error("power-on not in the event log")
 	}
-	if r.spy.boots() == 0 {
+	if r.spy.boots() == 0 && len(r.m.Capabilities().BootTargets) > 0 {
 		t.Error("a power-on was not reported as a boot (Host.Booted)")
 	}
 	if !r.can(hardware.ResetForceOff) && !r.can(hardware.ResetGracefulShutdown) {
@@ -318,7 +321,7 @@ func testResets(t *testing.T, cfg Config) {
 				}
 				r.settled(want)
 				restarts := rt.Restarts() || (from == hardware.PowerOff && want == hardware.PowerOn)
-				if restarts {
+				if restarts && len(r.m.Capabilities().BootTargets) > 0 {
 					r.wait("the boot reported", func() bool { return r.spy.boots() > boots })
 				} else if got := r.spy.boots(); got != boots && rt != hardware.ResetNmi {
 					t.Errorf("%s from %s reported %d boots", rt, from, got-boots)

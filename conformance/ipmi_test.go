@@ -523,13 +523,21 @@ func TestIPMIStorage(t *testing.T) {
 	out = ib.mustIpmitool(t, "0", nil, "12V Rail", "sensor", "list")
 	sensorLine(out, "12V Rail", regexp.MustCompile(`\| Volts\s+\| ok\s+\| na\s+\| 10\.800\s+\| 11\.400\s+\| 12\.600\s+\| 13\.200\s+\| na`))
 	sensorLine(out, "Fan 1", regexp.MustCompile(`\| RPM\s+\| ok\s+\| na\s+\| 500\.000\s+\| 1000\.000\s+\| 14000\.000\s+\| 16000\.000`))
+	// A 0 °C lower critical limit is a limit (it was once dropped as
+	// "absent"); a limit the sensor lacks reads na.
+	sensorLine(out, "Inlet Temp", regexp.MustCompile(`\| degrees C\s+\| ok\s+\| na\s+\| 0\.000\s+\| 5\.000\s+\| 40\.000\s+\| 45\.000\s+\| na`))
+	sensorLine(out, "Total Power", regexp.MustCompile(`\| Watts\s+\| ok\s+\| na\s+\| na\s+\| na\s+\| 600\.000\s+\| 750\.000\s+\| na`))
+	if th := ib.Get(t, "/redfish/v1/Chassis/0/Sensors/InletTemp")["Thresholds"]; fmt.Sprint(th) !=
+		"map[LowerCaution:map[Reading:5] LowerCritical:map[Reading:0] UpperCaution:map[Reading:40] UpperCritical:map[Reading:45]]" {
+		t.Errorf("Redfish InletTemp Thresholds %v", th)
+	}
 	cache := []string{"--sdr-cache-directory", t.TempDir()}
 	out, code := ib.freeipmi(t, "0", "ipmi-sensors", append(cache, "--output-sensor-thresholds")...)
 	if code != 0 {
 		t.Fatalf("ipmi-sensors: exit %d\n%s", code, out)
 	}
 	sensorLine(out, "7  | 12V Rail", regexp.MustCompile(`Voltage\s+\| 1[12]\.\d+\s+\| V\s+\| N/A\s+\| 10\.80\s+\| 11\.40\s+\| 12\.60\s+\| 13\.20\s+\| N/A\s+\| 'OK'`))
-	sensorLine(out, "1  | Inlet Temp", regexp.MustCompile(`Temperature\s+\| \d+\.00\s+\| C\s+\|`))
+	sensorLine(out, "1  | Inlet Temp", regexp.MustCompile(`Temperature\s+\| \d+\.00\s+\| C\s+\| N/A\s+\| 0\.00\s+\| 5\.00\s+\| 40\.00\s+\| 45\.00\s+\| N/A\s+\| 'OK'`))
 	sensorLine(out, "4  | Fan 1", regexp.MustCompile(`Fan\s+\| \d+\.00\s+\| RPM\s+\|`))
 
 	// The SEL is the machine's event log.

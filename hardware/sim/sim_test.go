@@ -521,8 +521,11 @@ func TestSensorsFollowPower(t *testing.T) {
 				if s.Available != want {
 					t.Errorf("%s: Available %v, want %v", s.ID, s.Available, want)
 				}
-				if s.Available && s.UpperCritical != 0 && (s.Reading >= s.UpperCaution || s.Reading <= s.LowerCaution) {
-					t.Errorf("%s: reading %v outside its normal range", s.ID, s.Reading)
+				if h := s.Health(); s.Available && h.Severity != hardware.SeverityOK {
+					t.Errorf("%s: reading %v outside its normal range: %+v", s.ID, s.Reading, h)
+				}
+				if s.Type == hardware.SensorTemperature && s.Thresholds.LowerCritical != hardware.At(0) {
+					t.Errorf("%s: lower critical %+v, want 0 °C", s.ID, s.Thresholds.LowerCritical)
 				}
 				if s.ID == "TotalPower" && (s.Reading > 100) != c.hostOn {
 					t.Errorf("TotalPower %v W with host on=%v", s.Reading, c.hostOn)

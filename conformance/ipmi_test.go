@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -171,6 +172,38 @@ func TestIPMIConformance(t *testing.T) {
 			}
 		})
 	}
+
+	// The BMC is one device whichever protocol describes it: IPMI's device
+	// GUID is the Redfish Manager's UUID, and the LAN MAC is the MAC of the
+	// Manager's EthernetInterface, for every system.
+	t.Run("BMCIdentity", func(t *testing.T) {
+		for sys := range ib.ports {
+			mgr := ib.Get(t, "/redfish/v1/Managers/"+sys)
+			uuid, _ := mgr["UUID"].(string)
+			mac, _ := ib.Get(t, "/redfish/v1/Managers/"+sys+"/EthernetInterfaces/eth0")["MACAddress"].(string)
+			if uuid == "" || mac == "" {
+				t.Fatalf("system %s: manager UUID %q, MAC %q", sys, uuid, mac)
+			}
+			// Get Device GUID (App 08h): Table 20-10 order, node first.
+			out, code := ib.ipmitool(t, sys, nil, "raw", "0x06", "0x08")
+			raw := strings.Fields(out)
+			if code != 0 || len(raw) != 16 {
+				t.Fatalf("system %s: Get Device GUID: exit %d\n%s", sys, code, out)
+			}
+			slices.Reverse(raw)
+			got := strings.Join(raw, "")
+			if want := strings.ReplaceAll(uuid, "-", ""); got != want {
+				t.Errorf("system %s: device GUID %s, Redfish Manager UUID %s", sys, got, uuid)
+			}
+			if out, code := ib.freeipmi(t, sys, "bmc-info", "--get-device-guid"); code != 0 || strings.TrimSpace(out) != uuid {
+				t.Errorf("system %s: bmc-info --get-device-guid: exit %d %q, Redfish Manager UUID %s", sys, code, out, uuid)
+			}
+			out = ib.mustIpmitool(t, sys, nil, "MAC Address", "lan", "print", "1")
+			if !regexp.MustCompile(`MAC Address\s+: ` + regexp.QuoteMeta(mac) + `\n`).MatchString(out) {
+				t.Errorf("system %s: lan print does not show the Redfish manager MAC %s:\n%s", sys, mac, out)
+			}
+		}
+	})
 
 	t.Run("Power", func(t *testing.T) {
 		ib.mustIpmitool(t, "0", nil, "Down/Off", "power", "off")

@@ -548,6 +548,10 @@ func TestLANConfig(t *testing.T) {
 	if len(mac) != 6 || mac[0]&0x03 != 0x02 || !bytes.Equal(mac, get(5)) {
 		t.Errorf("MAC % x", mac)
 	}
+	// The MAC Redfish gives the manager's EthernetInterface.
+	if want := hardware.DeriveIdentity(e.srv.cfg.InstallUUID, e.m.ID()).ManagerMAC; !bytes.Equal(mac, want) {
+		t.Errorf("MAC % x, want the manager's % x", mac, want)
+	}
 	other := newEnv(t, nil, func(c *Config) { c.InstallUUID = "another" })
 	if m2 := lanMAC(other.srv); bytes.Equal(m2[:], mac) {
 		t.Error("same MAC for another installation")

@@ -5,7 +5,6 @@ package sim
 
 import (
 	"context"
-	"crypto/sha1"
 	"fmt"
 	"sync"
 	"time"
@@ -89,10 +88,10 @@ func New(cfg Config) *Machine {
 }
 
 func inventory(seed, id string) hardware.Info {
-	h := sha1.Sum([]byte("bmcd-sim\x00" + seed + "\x00" + id))
-	u := h
-	u[6] = (u[6] & 0x0f) | 0x50 // version 5 (name-based, SHA-1)
-	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	// Every value a real server's manufacturer would burn in comes from
+	// the system's identity: the UUID (which Metal3 BareMetalHosts keep),
+	// serial numbers and the NICs' MACs (QEMU's 52:54:00 prefix).
+	h := hardware.DeriveIdentity(seed, id).Sum("bmcd-sim")
 	mac := func(n byte) string {
 		return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[10], h[11], h[12]^n)
 	}
@@ -102,7 +101,7 @@ func inventory(seed, id string) hardware.Info {
 		SerialNumber:      fmt.Sprintf("SIM%X", h[13:18]),
 		SKU:               "SIM-S1",
 		PartNumber:        "S1-0001",
-		UUID:              fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]),
+		UUID:              hardware.NameUUID(h),
 		BiosVersion:       biosVersion(biosFactoryVersion, biosFactoryDate),
 		HostName:          "sim-" + id,
 		ProcessorCount:    2,

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -171,6 +172,38 @@ func TestIPMIConformance(t *testing.T) {
 			}
 		})
 	}
+
+	// The BMC is one device whichever protocol describes it: IPMI's device
+	// GUID is the Redfish Manager's UUID, and the LAN MAC is the MAC of the
+	// Manager's EthernetInterface, for every system.
+	t.Run("BMCIdentity", func(t *testing.T) {
+		for sys := range ib.ports {
+			mgr := ib.Get(t, "/redfish/v1/Managers/"+sys)
+			uuid, _ := mgr["UUID"].(string)
+			mac, _ := ib.Get(t, "/redfish/v1/Managers/"+sys+"/EthernetInterfaces/eth0")["MACAddress"].(string)
+			if uuid == "" || mac == "" {
+				t.Fatalf("system %s: manager UUID %q, MAC %q", sys, uuid, mac)
+			}
+			// Get Device GUID (App 08h): Table 20-10 order, node first.
+			out, code := ib.ipmitool(t, sys, nil, "raw", "0x06", "0x08")
+			raw := strings.Fields(out)
+			if code != 0 || len(raw) != 16 {
+				t.Fatalf("system %s: Get Device GUID: exit %d\n%s", sys, code, out)
+			}
+			slices.Reverse(raw)
+			got := strings.Join(raw, "")
+			if want := strings.ReplaceAll(uuid, "-", ""); got != want {
+				t.Errorf("system %s: device GUID %s, Redfish Manager UUID %s", sys, got, uuid)
+			}
+			if out, code := ib.freeipmi(t, sys, "bmc-info", "--get-device-guid"); code != 0 || strings.TrimSpace(out) != uuid {
+				t.Errorf("system %s: bmc-info --get-device-guid: exit %d %q, Redfish Manager UUID %s", sys, code, out, uuid)
+			}
+			out = ib.mustIpmitool(t, sys, nil, "MAC Address", "lan", "print", "1")
+			if !regexp.MustCompile(`MAC Address\s+: ` + regexp.QuoteMeta(mac) + `\n`).MatchString(out) {
+				t.Errorf("system %s: lan print does not show the Redfish manager MAC %s:\n%s", sys, mac, out)
+			}
+		}
+	})
 
 	t.Run("Power", func(t *testing.T) {
 		ib.mustIpmitool(t, "0", nil, "Down/Off", "power", "off")
@@ -523,13 +556,21 @@ func TestIPMIStorage(t *testing.T) {
 	out = ib.mustIpmitool(t, "0", nil, "12V Rail", "sensor", "list")
 	sensorLine(out, "12V Rail", regexp.MustCompile(`\| Volts\s+\| ok\s+\| na\s+\| 10\.800\s+\| 11\.400\s+\| 12\.600\s+\| 13\.200\s+\| na`))
 	sensorLine(out, "Fan 1", regexp.MustCompile(`\| RPM\s+\| ok\s+\| na\s+\| 500\.000\s+\| 1000\.000\s+\| 14000\.000\s+\| 16000\.000`))
+	// A 0 °C lower critical limit is a limit (it was once dropped as
+	// "absent"); a limit the sensor lacks reads na.
+	sensorLine(out, "Inlet Temp", regexp.MustCompile(`\| degrees C\s+\| ok\s+\| na\s+\| 0\.000\s+\| 5\.000\s+\| 40\.000\s+\| 45\.000\s+\| na`))
+	sensorLine(out, "Total Power", regexp.MustCompile(`\| Watts\s+\| ok\s+\| na\s+\| na\s+\| na\s+\| 600\.000\s+\| 750\.000\s+\| na`))
+	if th := ib.Get(t, "/redfish/v1/Chassis/0/Sensors/InletTemp")["Thresholds"]; fmt.Sprint(th) !=
+		"map[LowerCaution:map[Reading:5] LowerCritical:map[Reading:0] UpperCaution:map[Reading:40] UpperCritical:map[Reading:45]]" {
+		t.Errorf("Redfish InletTemp Thresholds %v", th)
+	}
 	cache := []string{"--sdr-cache-directory", t.TempDir()}
 	out, code := ib.freeipmi(t, "0", "ipmi-sensors", append(cache, "--output-sensor-thresholds")...)
 	if code != 0 {
 		t.Fatalf("ipmi-sensors: exit %d\n%s", code, out)
 	}
 	sensorLine(out, "7  | 12V Rail", regexp.MustCompile(`Voltage\s+\| 1[12]\.\d+\s+\| V\s+\| N/A\s+\| 10\.80\s+\| 11\.40\s+\| 12\.60\s+\| 13\.20\s+\| N/A\s+\| 'OK'`))
-	sensorLine(out, "1  | Inlet Temp", regexp.MustCompile(`Temperature\s+\| \d+\.00\s+\| C\s+\|`))
+	sensorLine(out, "1  | Inlet Temp", regexp.MustCompile(`Temperature\s+\| \d+\.00\s+\| C\s+\| N/A\s+\| 0\.00\s+\| 5\.00\s+\| 40\.00\s+\| 45\.00\s+\| N/A\s+\| 'OK'`))
 	sensorLine(out, "4  | Fan 1", regexp.MustCompile(`Fan\s+\| \d+\.00\s+\| RPM\s+\|`))
 
 	// The SEL is the machine's event log.

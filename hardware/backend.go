@@ -80,38 +80,3 @@ type BootResult struct {
 	// has just been activated).
 	BiosVersion string
 }
-
-// SensorType classifies a sensor.
-type SensorType string
-
-// Sensor types.
-const (
-	SensorTemperature SensorType = "Temperature"
-	SensorFan         SensorType = "Fan"
-	SensorPower       SensorType = "Power"
-	SensorVoltage     SensorType = "Voltage"
-)
-
-// Sensor is one reading with its thresholds. Units: Cel, RPM, W, V.
-type Sensor struct {
-	ID            string
-	Name          string
-	Type          SensorType
-	Reading       float64
-	Units         string
-	Available     bool // false when the reading does not apply (host off)
-	UpperCritical float64
-	UpperCaution  float64
-	LowerCaution  float64
-	LowerCritical float64
-	// PhysicalContext is where the sensor is, in the Redfish
-	// PhysicalContext vocabulary ("Intake", "CPU", "Fan", "SystemBoard",
-	// "PowerSubsystem", ...); "" if unknown.
-	PhysicalContext string
-	// RangeMin and RangeMax bound the readings the sensor can report (a
-	// fan's RangeMax is its rated speed); both zero when unknown.
-	RangeMin, RangeMax float64
-}
-
-// HasRange reports whether the sensor's reading range is known.
-func (s Sensor) HasRange() bool { return s.RangeMin != 0 || s.RangeMax != 0 }

@@ -171,8 +171,53 @@ func (m *Machine) optionByPath(p string) (BootOption, bool) {
 }
 
 // BootOverrideSupported reports whether the backend can change the boot
-// device. When it cannot, override changes are accepted and ignored.
-func (m *Machine) BootOverrideSupported() bool { return len(m.caps.BootTargets) > 0 }
+// device (BootAllowable().Supported()). When it cannot, override changes
+// are accepted and ignored.
+func (m *Machine) BootOverrideSupported() bool { return m.BootAllowable().Supported() }
+
+// BootAllowable is what a boot override may be set to on a machine: the
+// values ChangeBoot accepts for BootChange.Target, Enabled and Mode, which
+// Redfish publishes as @Redfish.AllowableValues and IPMI maps its boot
+// flags onto. A machine without boot control has no Targets and no
+// Enabled values: it accepts any override and ignores it.
+type BootAllowable struct {
+	// Targets are BootNone, then every device class the backend can boot.
+	Targets []BootSource
+	// Enabled are Disabled, Once and Continuous.
+	Enabled []BootEnabled
+	// Modes are the firmware's boot modes, its default first; empty when
+	// the backend does not say (the firmware boots UEFI).
+	Modes []BootMode
+}
+
+// Supported reports whether an override can change the boot device.
+func (a BootAllowable) Supported() bool { return len(a.Targets) > 0 }
+
+// AllowsTarget reports whether t is one of the Targets.
+func (a BootAllowable) AllowsTarget(t BootSource) bool { return slices.Contains(a.Targets, t) }
+
+// AllowsEnabled reports whether e is one of the Enabled values.
+func (a BootAllowable) AllowsEnabled(e BootEnabled) bool { return slices.Contains(a.Enabled, e) }
+
+// AllowsMode reports whether md is one of the Modes.
+func (a BootAllowable) AllowsMode(md BootMode) bool { return slices.Contains(a.Modes, md) }
+
+// BootAllowable returns what a boot override may be set to. It is the one
+// place the machine reads the backend's boot targets and modes from.
+func (m *Machine) BootAllowable() BootAllowable {
+	a := BootAllowable{Modes: slices.Clone(m.caps.BootModes)}
+	if len(m.caps.BootTargets) == 0 {
+		return a
+	}
+	a.Targets = []BootSource{BootNone}
+	for _, t := range m.caps.BootTargets {
+		if !slices.Contains(a.Targets, t) {
+			a.Targets = append(a.Targets, t)
+		}
+	}
+	a.Enabled = []BootEnabled{BootDisabled, BootOnce, BootContinuous}
+	return a
+}
 
 // BootChange is one change to the boot configuration, checked whole and
 // applied in one durable write. Empty Target, Enabled and Mode and nil
@@ -342,24 +387,23 @@ func (m *Machine) checkBootLocked(c BootChange) (state, BootErrors) {
 	bad := func(f BootField, v string, p BootProblem) {
 		errs = append(errs, &BootError{Field: f, Index: -1, Value: v, Problem: p})
 	}
-	if m.BootOverrideSupported() {
+	allow := m.BootAllowable()
+	if allow.Supported() {
 		ov := &next.Override
 		if c.Target != "" {
-			if c.Target != BootNone && !m.caps.CanBoot(c.Target) {
+			if !allow.AllowsTarget(c.Target) {
 				bad(FieldTarget, string(c.Target), BootNotInList)
 			}
 			ov.Target = c.Target
 		}
 		if c.Enabled != "" {
-			switch c.Enabled {
-			case BootDisabled, BootOnce, BootContinuous:
-			default:
+			if !allow.AllowsEnabled(c.Enabled) {
 				bad(FieldEnabled, string(c.Enabled), BootNotInList)
 			}
 			ov.Enabled = c.Enabled
 		}
 		if c.Mode != "" {
-			if !slices.Contains(m.caps.BootModes, c.Mode) {
+			if !allow.AllowsMode(c.Mode) {
 				bad(FieldMode, string(c.Mode), BootNotInList)
 			}
 			ov.Mode = c.Mode
@@ -393,7 +437,7 @@ func (m *Machine) checkBootLocked(c BootChange) (state, BootErrors) {
 		}
 		next.BootNext = *c.Next
 	}
-	if len(errs) == 0 && m.BootOverrideSupported() {
+	if len(errs) == 0 && allow.Supported() {
 		m.settleModeLocked(&next, c)
 	}
 	if ov := next.Override; len(errs) == 0 && ov.Enabled != BootDisabled {

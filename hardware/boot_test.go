@@ -434,3 +434,53 @@ func TestNoBootOptions(t *testing.T) {
 		t.Errorf("boot %+v", res)
 	}
 }
+
+// TestBootAllowable: what the machine publishes as allowable is exactly
+// what CheckBoot accepts, field by field, and a machine without boot
+// control publishes nothing and accepts anything.
+func TestBootAllowable(t *testing.T) {
+	m := newEnv(t).m
+	a := m.BootAllowable()
+	if !a.Supported() || !m.BootOverrideSupported() || a.Targets[0] != hardware.BootNone ||
+		!slices.Equal(a.Enabled, []hardware.BootEnabled{hardware.BootDisabled, hardware.BootOnce, hardware.BootContinuous}) ||
+		!slices.Equal(a.Modes, []hardware.BootMode{hardware.BootModeUEFI, hardware.BootModeLegacy}) {
+		t.Fatalf("sim allowable %+v", a)
+	}
+	for _, target := range a.Targets {
+		// UefiBootNext and UefiTarget need what they name.
+		c := hardware.BootChange{Target: target, Enabled: hardware.BootOnce}
+		switch target {
+		case hardware.BootUefiBootNext:
+			c.Next = ptr(nvme)
+		case hardware.BootUefiTarget:
+			c.UefiTarget = ptr(devicePath(t, m, nvme))
+		}
+		if err := m.CheckBoot(c); err != nil {
+			t.Errorf("allowable target %s refused: %v", target, err)
+		}
+	}
+	for _, e := range a.Enabled {
+		if err := m.CheckBoot(hardware.BootChange{Target: hardware.BootPxe, Enabled: e}); err != nil {
+			t.Errorf("allowable enabled %s refused: %v", e, err)
+		}
+	}
+	for _, md := range a.Modes {
+		if err := m.CheckBoot(hardware.BootChange{Mode: md}); err != nil {
+			t.Errorf("allowable mode %s refused: %v", md, err)
+		}
+	}
+	for _, tc := range []struct {
+		c     hardware.BootChange
+		field hardware.BootField
+	}{
+		{hardware.BootChange{Target: hardware.BootFloppy}, hardware.FieldTarget},
+		{hardware.BootChange{Target: "Tape"}, hardware.FieldTarget},
+		{hardware.BootChange{Enabled: "Twice"}, hardware.FieldEnabled},
+		{hardware.BootChange{Mode: "BIOS"}, hardware.FieldMode},
+	} {
+		var errs hardware.BootErrors
+		if err := m.CheckBoot(tc.c); !errors.As(err, &errs) || len(errs) != 1 || errs[0].Field != tc.field || errs[0].Problem != hardware.BootNotInList {
+			t.Errorf("%+v: %v, want %s not in list", tc.c, err, tc.field)
+		}
+	}
+}

@@ -538,20 +538,6 @@ func (m *Machine) SetSecureBoot(on bool) error {
 	return m.updateLocked(func(st *state) error { st.SecureBoot = on; return nil })
 }
 
-// SensorReader is the sensors of backends that report them; without it
-// the machine lists none.
-type SensorReader interface {
-	Sensors(ctx context.Context) ([]Sensor, error)
-}
-
-// Sensors returns the backend's readings, or none.
-func (m *Machine) Sensors(ctx context.Context) ([]Sensor, error) {
-	if m.parts.Sensors == nil {
-		return nil, nil
-	}
-	return m.parts.Sensors.Sensors(ctx)
-}
-
 // Events returns a copy of the event log, oldest first.
 func (m *Machine) Events() []Event {
 	m.mu.Lock()

@@ -586,8 +586,8 @@ func TestNoBootControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if m.BootOverrideSupported() {
-		t.Error("BootOverrideSupported without boot targets")
+	if a := m.BootAllowable(); m.BootOverrideSupported() || a.Supported() || a.Targets != nil || a.Enabled != nil || a.Modes != nil {
+		t.Errorf("allowable without boot targets: %+v", a)
 	}
 	for _, ov := range []hardware.BootOverride{
 		{Target: hardware.BootPxe, Enabled: hardware.BootOnce, Mode: uefi},

@@ -1,7 +1,6 @@
 package ipmi
 
 import (
-	"crypto/sha1"
 	"encoding/hex"
 	"strconv"
 	"strings"
@@ -82,7 +81,8 @@ func getACPIPowerState(r *request) (byte, []byte) {
 	return CCOK, []byte{sys, 0x00}
 }
 
-// Get Device GUID (§20.8): the BMC's own GUID.
+// Get Device GUID (§20.8): the BMC's own GUID, the UUID Redfish gives its
+// Manager (hardware.Identity.ManagerUUID).
 func getDeviceGUID(r *request) (byte, []byte) { return CCOK, r.s.deviceGUID[:] }
 
 // Get System GUID (§22.14): the machine's SMBIOS UUID.
@@ -102,13 +102,4 @@ func guidWire(u string) [16]byte {
 		out[15-i] = raw[i]
 	}
 	return out
-}
-
-// deviceGUID derives a stable name-based (version 5) GUID for the BMC of
-// one system from the installation UUID.
-func deviceGUID(install, id string) [16]byte {
-	h := sha1.Sum([]byte("bmcd-ipmi-device\x00" + install + "\x00" + id))
-	h[6] = h[6]&0x0F | 0x50
-	h[8] = h[8]&0x3F | 0x80
-	return guidWire(hex.EncodeToString(h[:16]))
 }

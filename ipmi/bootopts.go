@@ -253,12 +253,12 @@ func (s *Server) setBootFlags(r *request, data []byte) byte {
 		if efi {
 			mode = hardware.BootModeUEFI
 		}
-		// A mode the machine cannot boot in is left as it is rather than
-		// failing "chassis bootdev" on UEFI-only machines.
-		for _, m := range s.m.Capabilities().BootModes {
-			if m == mode {
-				ov.Mode = mode
-			}
+		// The BIOS boot type bit always says a mode; one the machine
+		// cannot boot in is left as it is rather than failing "chassis
+		// bootdev" on UEFI-only machines. Everything else is checked by
+		// the machine (SetBootOverride), whose refusal is CCh.
+		if s.m.BootAllowable().AllowsMode(mode) {
+			ov.Mode = mode
 		}
 	} else {
 		// The persistent bit is cleared with the valid bit (§28.13).

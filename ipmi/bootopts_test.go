@@ -3,9 +3,11 @@ package ipmi
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/sim"
 )
 
 func getParam(t *testing.T, c *client, sel byte) []byte {
@@ -250,5 +252,47 @@ func TestOtherBootParameters(t *testing.T) {
 	}
 	if got := getParam(t, c, 5); !bytes.Equal(got, []byte{0xE0, 0x04, 0, 0, 0}) {
 		t.Fatalf("override lost by a cold reset: % x", got)
+	}
+}
+
+// uefiOnly is a sim whose firmware boots UEFI only and has no diagnostics.
+type uefiOnly struct{ *sim.Machine }
+
+func (u uefiOnly) Attach(h hardware.Host) hardware.Parts {
+	p := u.Machine.Attach(h)
+	p.Boot = uefiOnlyBoot{p.Boot}
+	return p
+}
+
+type uefiOnlyBoot struct{ hardware.BootControl }
+
+func (uefiOnlyBoot) BootModes() []hardware.BootMode { return []hardware.BootMode{hardware.BootModeUEFI} }
+func (b uefiOnlyBoot) BootTargets() []hardware.BootSource {
+	return slices.DeleteFunc(slices.Clone(b.BootControl.BootTargets()), func(t hardware.BootSource) bool { return t == hardware.BootDiags })
+}
+
+// TestBootFlagsAllowable: the boot flags are checked by the machine
+// (BootAllowable), not here: a device it cannot boot is CCh and changes
+// nothing; the BIOS boot type bit, which always says a mode, leaves the
+// mode alone where the machine has only one.
+func TestBootFlagsAllowable(t *testing.T) {
+	e := newEnv(t, uefiOnly{sim.New(sim.Config{ID: "0", Seed: "ipmi-test", PowerOnDelay: simDelay, PowerOffDelay: simDelay, ShutdownDelay: simDelay})})
+	c := e.mustLogin(17, adminUser, adminPass, PrivAdmin)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		cc   byte
+		want hardware.BootOverride
+	}{
+		{"disk without efiboot", []byte{0x80, 0x08, 0, 0, 0}, CCOK, hardware.BootOverride{Target: hardware.BootHdd, Enabled: hardware.BootOnce, Mode: hardware.BootModeUEFI}},
+		{"diagnostics", []byte{0xA0, 0x10, 0, 0, 0}, CCInvalidData, hardware.BootOverride{Target: hardware.BootHdd, Enabled: hardware.BootOnce, Mode: hardware.BootModeUEFI}},
+		{"pxe, persistent, EFI", []byte{0xE0, 0x04, 0, 0, 0}, CCOK, hardware.BootOverride{Target: hardware.BootPxe, Enabled: hardware.BootContinuous, Mode: hardware.BootModeUEFI}},
+	} {
+		if cc, _ := c.mustCmd(NetFnChassis, 0x08, append([]byte{5}, tc.data...)...); cc != tc.cc {
+			t.Errorf("%s: %#x, want %#x", tc.name, cc, tc.cc)
+		}
+		if got := e.m.BootOverride(); got != tc.want {
+			t.Errorf("%s: machine override %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -26,6 +26,10 @@ func TestGetDeviceIDAndGUIDs(t *testing.T) {
 	if len(dev) != 16 || bytes.Equal(dev, sys) || dev[9]>>4 != 5 {
 		t.Fatalf("device GUID % x", dev)
 	}
+	// The BMC's GUID is the UUID Redfish gives its Manager.
+	if g := guidWire(hardware.DeriveIdentity(e.srv.cfg.InstallUUID, e.m.ID()).ManagerUUID); !bytes.Equal(dev, g[:]) {
+		t.Fatalf("device GUID % x, want the manager UUID % x", dev, g)
+	}
 	if cc, d := c.mustCmd(NetFnApp, 0x04); cc != 0 || !bytes.Equal(d, []byte{0x55, 0}) {
 		t.Fatalf("self test % x", d)
 	}

@@ -126,7 +126,7 @@ func (l linear) toRaw(v float64) byte {
 // a quarter above the highest threshold, and no finer than the type's
 // natural resolution (1 °C, 1 RPM, 1 W, 0.01 V).
 func factorsFor(s hardware.Sensor) linear {
-	hi := max(s.UpperCritical, s.UpperCaution, s.LowerCaution, s.LowerCritical)
+	hi, _ := s.Thresholds.Highest()
 	var minStep float64
 	switch s.Type {
 	case hardware.SensorTemperature:
@@ -228,46 +228,45 @@ const (
 	thUNR = 1 << 5
 )
 
-// thresholdMask says which of a sensor's thresholds are set: a zero
-// threshold is taken as absent.
+// thresholdBits are the IPMI threshold bits of the machine's threshold
+// kinds (non-recoverable thresholds are not modelled).
+var thresholdBits = map[hardware.ThresholdKind]byte{
+	hardware.LowerCaution:  thLNC,
+	hardware.LowerCritical: thLC,
+	hardware.UpperCaution:  thUNC,
+	hardware.UpperCritical: thUC,
+}
+
+// thresholdMask says which of a sensor's thresholds are set.
 func thresholdMask(s hardware.Sensor) byte {
 	var m byte
-	if s.LowerCaution != 0 {
-		m |= thLNC
-	}
-	if s.LowerCritical != 0 {
-		m |= thLC
-	}
-	if s.UpperCaution != 0 {
-		m |= thUNC
-	}
-	if s.UpperCritical != 0 {
-		m |= thUC
+	for k, bit := range thresholdBits {
+		if s.Thresholds.Get(k).Set {
+			m |= bit
+		}
 	}
 	return m
 }
 
 // thresholdStatus is byte 3 of Get Sensor Reading: which thresholds the
-// reading is at or beyond.
+// reading is at or beyond (hardware.Sensor.Health); none when the reading
+// is not available.
 func thresholdStatus(s hardware.Sensor) byte {
-	if !s.Available {
-		return 0
-	}
-	m := thresholdMask(s)
 	var st byte
-	if m&thLNC != 0 && s.Reading <= s.LowerCaution {
-		st |= thLNC
-	}
-	if m&thLC != 0 && s.Reading <= s.LowerCritical {
-		st |= thLC
-	}
-	if m&thUNC != 0 && s.Reading >= s.UpperCaution {
-		st |= thUNC
-	}
-	if m&thUC != 0 && s.Reading >= s.UpperCritical {
-		st |= thUC
+	for _, k := range s.Health().Crossed {
+		st |= thresholdBits[k]
 	}
 	return st
+}
+
+// thresholdRaw is the raw value of threshold k of s in the factors l, 0
+// when s has no such threshold.
+func thresholdRaw(s hardware.Sensor, l linear, k hardware.ThresholdKind) byte {
+	t := s.Thresholds.Get(k)
+	if !t.Set {
+		return 0
+	}
+	return l.toRaw(t.Value)
 }
 
 // idString encodes an SDR ID string: 8-bit ASCII, at most 16 bytes.
@@ -320,8 +319,8 @@ func fullSensorRecord(num, instance byte, s hardware.Sensor) []byte {
 		0x00,          // analog characteristics: nothing specified
 		0, 0, 0,       // nominal, normal max, normal min
 		0xFF, 0x00, // sensor maximum / minimum reading
-		0, l.toRaw(s.UpperCritical), l.toRaw(s.UpperCaution), // UNR, UC, UNC
-		0, l.toRaw(s.LowerCritical), l.toRaw(s.LowerCaution), // LNR, LC, LNC
+		0, thresholdRaw(s, l, hardware.UpperCritical), thresholdRaw(s, l, hardware.UpperCaution), // UNR, UC, UNC
+		0, thresholdRaw(s, l, hardware.LowerCritical), thresholdRaw(s, l, hardware.LowerCaution), // LNR, LC, LNC
 		0, 0, // hysteresis
 		0, 0, // reserved
 		0, // OEM

@@ -61,16 +61,9 @@ func getSensorThresholds(r *request) (byte, []byte) {
 		return CCOK, []byte{0, 0, 0, 0, 0, 0, 0}
 	}
 	s, l := ref.s, ref.lin
-	mask := thresholdMask(s)
-	val := func(bit byte, v float64) byte {
-		if mask&bit == 0 {
-			return 0
-		}
-		return l.toRaw(v)
-	}
-	return CCOK, []byte{mask,
-		val(thLNC, s.LowerCaution), val(thLC, s.LowerCritical), 0,
-		val(thUNC, s.UpperCaution), val(thUC, s.UpperCritical), 0}
+	return CCOK, []byte{thresholdMask(s),
+		thresholdRaw(s, l, hardware.LowerCaution), thresholdRaw(s, l, hardware.LowerCritical), 0,
+		thresholdRaw(s, l, hardware.UpperCaution), thresholdRaw(s, l, hardware.UpperCritical), 0}
 }
 
 // Get Sensor Reading Factors (§35.5): the linear factors for any reading.

@@ -50,8 +50,9 @@ type Config struct {
 
 	Machine  *hardware.Machine
 	Accounts *auth.Accounts
-	// InstallUUID identifies the bmcd installation; the BMC's device GUID
-	// is derived from it and the machine ID.
+	// InstallUUID identifies the bmcd installation; the BMC's identity
+	// (device GUID, LAN MAC) is derived from it and the machine ID, as
+	// Redfish's manager UUID and MAC are (hardware.DeriveIdentity).
 	InstallUUID string
 	// Version is bmcd's version, reported as the firmware revision.
 	Version string
@@ -114,7 +115,8 @@ type Server struct {
 
 	systemGUID [16]byte // wire order (SMBIOS byte order)
 	deviceGUID [16]byte
-	fakeKey    []byte // HMAC key standing in for unknown users' passwords
+	identity   hardware.Identity // the BMC's, shared with Redfish
+	fakeKey    []byte            // HMAC key standing in for unknown users' passwords
 
 	mu sync.Mutex
 
@@ -185,7 +187,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.systemGUID = guidWire(cfg.Machine.Info().UUID)
-	s.deviceGUID = deviceGUID(cfg.InstallUUID, cfg.Machine.ID())
+	s.identity = hardware.DeriveIdentity(cfg.InstallUUID, cfg.Machine.ID())
+	s.deviceGUID = guidWire(s.identity.ManagerUUID)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }

@@ -28,18 +28,24 @@ func TestLinearisation(t *testing.T) {
 		s    hardware.Sensor
 		want linear
 	}{
-		{hardware.Sensor{Type: hardware.SensorTemperature, UpperCritical: 95}, linear{1, 0}},
-		{hardware.Sensor{Type: hardware.SensorFan, UpperCritical: 16000}, linear{1, 2}},
-		{hardware.Sensor{Type: hardware.SensorPower, UpperCritical: 750}, linear{5, 0}},
-		{hardware.Sensor{Type: hardware.SensorVoltage, UpperCritical: 13.2}, linear{1, -1}},
-		{hardware.Sensor{Type: hardware.SensorVoltage, UpperCritical: 3.6}, linear{2, -2}},
+		{hardware.Sensor{Type: hardware.SensorTemperature, Thresholds: upperCritical(95)}, linear{1, 0}},
+		{hardware.Sensor{Type: hardware.SensorFan, Thresholds: upperCritical(16000)}, linear{1, 2}},
+		{hardware.Sensor{Type: hardware.SensorPower, Thresholds: upperCritical(750)}, linear{5, 0}},
+		{hardware.Sensor{Type: hardware.SensorVoltage, Thresholds: upperCritical(13.2)}, linear{1, -1}},
+		{hardware.Sensor{Type: hardware.SensorVoltage, Thresholds: upperCritical(3.6)}, linear{2, -2}},
 		{hardware.Sensor{Type: hardware.SensorTemperature}, linear{1, 0}},
 		{hardware.Sensor{Type: hardware.SensorFan}, linear{1, 2}},
+		// Only a 0 °C limit: the default range, as with none.
+		{hardware.Sensor{Type: hardware.SensorTemperature, Thresholds: hardware.Thresholds{LowerCritical: hardware.At(0)}}, linear{1, 0}},
 	} {
 		if got := factorsFor(tc.s); got != tc.want {
-			t.Errorf("%s %v: %+v, want %+v", tc.s.Type, tc.s.UpperCritical, got, tc.want)
+			t.Errorf("%s %+v: %+v, want %+v", tc.s.Type, tc.s.Thresholds, got, tc.want)
 		}
 	}
+}
+
+func upperCritical(v float64) hardware.Thresholds {
+	return hardware.Thresholds{UpperCritical: hardware.At(v)}
 }
 
 // TestSensorRecordRoundTrip decodes each full sensor record the way a
@@ -67,16 +73,25 @@ func TestSensorRecordRoundTrip(t *testing.T) {
 		if got := decode(factorsFor(s).toRaw(s.Reading)); math.Abs(got-s.Reading) > step/2+1e-9 {
 			t.Errorf("%s: reading %v decodes as %v (step %v)", s.ID, s.Reading, got, step)
 		}
-		// The sim's thresholds are exact multiples of the step.
-		for j, th := range []struct {
+		// The sim's thresholds are exact multiples of the step, and each
+		// one set (a 0 °C limit too) is readable and in the comparisons
+		// returned; an unset one reads as 0.
+		for _, th := range []struct {
 			byteIdx int
-			v       float64
-		}{{37, s.UpperCritical}, {38, s.UpperCaution}, {40, s.LowerCritical}, {41, s.LowerCaution}} {
-			if th.v == 0 {
-				continue
+			k       hardware.ThresholdKind
+			bit     byte
+			cmp     int  // byte of the comparisons returned
+			cmpBit  byte // its bit there
+		}{
+			{37, hardware.UpperCritical, thUC, 17, 0x20}, {38, hardware.UpperCaution, thUNC, 17, 0x10},
+			{40, hardware.LowerCritical, thLC, 15, 0x20}, {41, hardware.LowerCaution, thLNC, 15, 0x10},
+		} {
+			v := s.Thresholds.Get(th.k)
+			if set := rec[18]&th.bit != 0; set != v.Set || (rec[th.cmp]&th.cmpBit != 0) != v.Set {
+				t.Errorf("%s %s: readable mask %#x, comparisons %#x, set %v", s.ID, th.k, rec[18], rec[th.cmp], v.Set)
 			}
-			if got := decode(rec[th.byteIdx]); math.Abs(got-th.v) > 1e-9 {
-				t.Errorf("%s threshold %d: %v, want %v", s.ID, j, got, th.v)
+			if got := decode(rec[th.byteIdx]); math.Abs(got-v.Value) > 1e-9 {
+				t.Errorf("%s %s: %v, want %v", s.ID, th.k, got, v.Value)
 			}
 		}
 		name := rec[48:]
@@ -193,8 +208,13 @@ func TestSensorReading(t *testing.T) {
 		if cc != 0 || len(th) != 7 || th[0] != thresholdMask(s) {
 			t.Fatalf("%s thresholds: %#x % x", s.ID, cc, th)
 		}
-		if s.UpperCritical != 0 && math.Abs(factorsFor(s).toValue(th[5])-s.UpperCritical) > 1e-9 {
-			t.Errorf("%s: upper critical % x", s.ID, th)
+		for i, k := range []hardware.ThresholdKind{hardware.LowerCaution, hardware.LowerCritical, "", hardware.UpperCaution, hardware.UpperCritical} {
+			if v := s.Thresholds.Get(k); math.Abs(factorsFor(s).toValue(th[i+1])-v.Value) > 1e-9 {
+				t.Errorf("%s: %s % x, want %v", s.ID, k, th, v)
+			}
+		}
+		if s.Type == hardware.SensorTemperature && (th[0]&thLC == 0 || th[2] != 0) {
+			t.Errorf("%s: the 0 °C lower critical limit is not readable: % x", s.ID, th)
 		}
 		if cc, f := c.mustCmd(netFnSensor, 0x23, num, 0x10); cc != 0 || len(f) != 7 || f[1] != byte(factorsFor(s).M) {
 			t.Errorf("%s factors: %#x % x", s.ID, cc, f)
@@ -215,11 +235,23 @@ func TestSensorReading(t *testing.T) {
 }
 
 func TestThresholdStatus(t *testing.T) {
-	s := hardware.Sensor{Available: true, LowerCritical: 10.8, LowerCaution: 11.4, UpperCaution: 12.6, UpperCritical: 13.2}
+	s := hardware.Sensor{Available: true, Thresholds: hardware.Thresholds{LowerCritical: hardware.At(10.8),
+		LowerCaution: hardware.At(11.4), UpperCaution: hardware.At(12.6), UpperCritical: hardware.At(13.2)}}
 	for v, want := range map[float64]byte{12: 0, 11: thLNC, 10: thLNC | thLC, 12.6: thUNC, 14: thUNC | thUC} {
 		s.Reading = v
 		if got := thresholdStatus(s); got != want {
 			t.Errorf("%v: %#x, want %#x", v, got, want)
+		}
+	}
+	// A 0 °C lower critical limit is a limit: 0 °C is at it.
+	inlet := hardware.Sensor{Available: true, Thresholds: hardware.Thresholds{LowerCritical: hardware.At(0), LowerCaution: hardware.At(5)}}
+	for v, want := range map[float64]byte{23: 0, 3: thLNC, 0: thLNC | thLC} {
+		inlet.Reading = v
+		if got := thresholdStatus(inlet); got != want {
+			t.Errorf("inlet %v: %#x, want %#x", v, got, want)
+		}
+		if thresholdMask(inlet) != thLC|thLNC {
+			t.Errorf("inlet mask %#x", thresholdMask(inlet))
 		}
 	}
 	s.Available = false
@@ -516,6 +548,10 @@ func TestLANConfig(t *testing.T) {
 	if len(mac) != 6 || mac[0]&0x03 != 0x02 || !bytes.Equal(mac, get(5)) {
 		t.Errorf("MAC % x", mac)
 	}
+	// The MAC Redfish gives the manager's EthernetInterface.
+	if want := hardware.DeriveIdentity(e.srv.cfg.InstallUUID, e.m.ID()).ManagerMAC; !bytes.Equal(mac, want) {
+		t.Errorf("MAC % x, want the manager's % x", mac, want)
+	}
 	other := newEnv(t, nil, func(c *Config) { c.InstallUUID = "another" })
 	if m2 := lanMAC(other.srv); bytes.Equal(m2[:], mac) {
 		t.Error("same MAC for another installation")
@@ -597,15 +633,17 @@ func TestPowerRestorePolicy(t *testing.T) {
 // whose factors fit their fields, and readings in range survive the round
 // trip to within a step.
 func FuzzSensorRecord(f *testing.F) {
-	f.Add(uint8(0), 23.5, 45.0, 40.0, 5.0, 0.0, "Inlet Temp")
-	f.Add(uint8(1), 5400.0, 16000.0, 14000.0, 1000.0, 500.0, "Fan 1")
-	f.Add(uint8(2), 185.0, 750.0, 600.0, 0.0, 0.0, "Total Power")
-	f.Add(uint8(3), 12.05, 13.2, 12.6, 11.4, 10.8, "12V Rail")
-	f.Add(uint8(3), -1.0, 1e30, -1e30, math.NaN(), math.Inf(1), strings.Repeat("n", 40))
+	f.Add(uint8(0), 23.5, 45.0, 40.0, 5.0, 0.0, "Inlet Temp", uint8(0xF))
+	f.Add(uint8(1), 5400.0, 16000.0, 14000.0, 1000.0, 500.0, "Fan 1", uint8(0xF))
+	f.Add(uint8(2), 185.0, 750.0, 600.0, 0.0, 0.0, "Total Power", uint8(0x3))
+	f.Add(uint8(3), 12.05, 13.2, 12.6, 11.4, 10.8, "12V Rail", uint8(0xF))
+	f.Add(uint8(3), -1.0, 1e30, -1e30, math.NaN(), math.Inf(1), strings.Repeat("n", 40), uint8(0xF))
 	types := []hardware.SensorType{hardware.SensorTemperature, hardware.SensorFan, hardware.SensorPower, hardware.SensorVoltage, "Other"}
-	f.Fuzz(func(t *testing.T, typ uint8, reading, uc, unc, lnc, lc float64, name string) {
+	// set: which thresholds are set, bit 0 uc, 1 unc, 2 lnc, 3 lc.
+	f.Fuzz(func(t *testing.T, typ uint8, reading, uc, unc, lnc, lc float64, name string, set uint8) {
+		th := func(bit uint8, v float64) hardware.Threshold { return hardware.Threshold{Value: v, Set: set&bit != 0} }
 		s := hardware.Sensor{Name: name, Type: types[int(typ)%len(types)], Reading: reading, Available: true,
-			UpperCritical: uc, UpperCaution: unc, LowerCaution: lnc, LowerCritical: lc}
+			Thresholds: hardware.Thresholds{UpperCritical: th(1, uc), UpperCaution: th(2, unc), LowerCaution: th(4, lnc), LowerCritical: th(8, lc)}}
 		rec := fullSensorRecord(1, 1, s)
 		if int(rec[4]) != len(rec)-5 || len(rec) > 64 {
 			t.Fatalf("record length %d/%d", rec[4], len(rec))

@@ -1,7 +1,6 @@
 package ipmi
 
 import (
-	"crypto/sha1"
 	"net"
 	"net/netip"
 )
@@ -42,13 +41,11 @@ func lanAddr(s *Server) (ip, mask [4]byte) {
 	return
 }
 
-// lanMAC is the BMC's MAC address: stable per installation and system,
-// locally administered, unicast.
+// lanMAC is the BMC's MAC address (hardware.Identity.ManagerMAC): the
+// one Redfish gives the manager's EthernetInterface.
 func lanMAC(s *Server) [6]byte {
-	h := sha1.Sum([]byte("bmcd-ipmi-mac\x00" + s.cfg.InstallUUID + "\x00" + s.m.ID()))
 	var mac [6]byte
-	copy(mac[:], h[:6])
-	mac[0] = mac[0]&0xFC | 0x02
+	copy(mac[:], s.identity.ManagerMAC)
 	return mac
 }
 

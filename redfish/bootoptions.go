@@ -153,7 +153,7 @@ func addBootOrder(boot M, m *hardware.Machine, path string) {
 	boot["BootOrder"] = m.BootOrder()
 	boot["BootNext"] = nullable(m.BootNext())
 	boot["BootNext@Redfish.AllowableValues"] = refs
-	if m.Capabilities().CanBoot(hardware.BootUefiTarget) {
+	if m.BootAllowable().AllowsTarget(hardware.BootUefiTarget) {
 		boot["UefiTargetBootSourceOverride"] = nullable(m.BootOverride().UefiTarget)
 		boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"] = paths
 	}
@@ -167,13 +167,13 @@ func addBootOrder(boot M, m *hardware.Machine, path string) {
 // accepts an override and changes nothing, so none is listed.
 func bootWriteable(m *hardware.Machine) []string {
 	var w []string
-	caps, opts := m.Capabilities(), len(m.BootOptions()) > 0
-	if m.BootOverrideSupported() {
+	allow, opts := m.BootAllowable(), len(m.BootOptions()) > 0
+	if allow.Supported() {
 		w = append(w, "BootSourceOverrideTarget", "BootSourceOverrideEnabled")
-		if len(caps.BootModes) > 0 {
+		if len(allow.Modes) > 0 {
 			w = append(w, "BootSourceOverrideMode")
 		}
-		if opts && caps.CanBoot(hardware.BootUefiTarget) {
+		if opts && allow.AllowsTarget(hardware.BootUefiTarget) {
 			w = append(w, "UefiTargetBootSourceOverride")
 		}
 	}

@@ -136,30 +136,21 @@ var readingTypes = map[hardware.SensorType]string{
 	hardware.SensorVoltage:     "Voltage",
 }
 
+// sensorStatus is a sensor's Status: its health is what the machine
+// judges of the reading against its thresholds (hardware.Sensor.Health).
 func sensorStatus(x hardware.Sensor) M {
 	if !x.Available {
 		return status("StandbyOffline", "OK")
 	}
-	return status("Enabled", sensorHealth(x))
-}
-
-func sensorHealth(x hardware.Sensor) string {
-	v := x.Reading
-	switch {
-	case x.UpperCritical != 0 && v >= x.UpperCritical, x.LowerCritical != 0 && v <= x.LowerCritical:
-		return "Critical"
-	case x.UpperCaution != 0 && v >= x.UpperCaution, x.LowerCaution != 0 && v <= x.LowerCaution:
-		return "Warning"
-	}
-	return "OK"
+	return status("Enabled", string(x.Health().Severity))
 }
 
 func renderSensor(path string, x hardware.Sensor) M {
+	// The Thresholds property names are the machine's threshold kinds.
 	th := M{}
-	for name, v := range map[string]float64{"UpperCritical": x.UpperCritical, "UpperCaution": x.UpperCaution,
-		"LowerCaution": x.LowerCaution, "LowerCritical": x.LowerCritical} {
-		if v != 0 {
-			th[name] = M{"Reading": v}
+	for _, k := range hardware.ThresholdKinds {
+		if t := x.Thresholds.Get(k); t.Set {
+			th[string(k)] = M{"Reading": t.Value}
 		}
 	}
 	return withContext(M{
@@ -175,9 +166,26 @@ func renderSensor(path string, x hardware.Sensor) M {
 	}, x, "ReadingRangeMin", "ReadingRangeMax", false)
 }
 
-func threshold(v float64) any {
-	if v == 0 {
-		return nil
+// legacyThresholds names the thresholds in the deprecated Thermal and
+// Power members (Temperatures, Fans, Voltages).
+var legacyThresholds = map[hardware.ThresholdKind]string{
+	hardware.LowerCritical: "LowerThresholdCritical",
+	hardware.LowerCaution:  "LowerThresholdNonCritical",
+	hardware.UpperCaution:  "UpperThresholdNonCritical",
+	hardware.UpperCritical: "UpperThresholdCritical",
+}
+
+// withThresholds adds a Thermal or Power member's four thresholds, null
+// where the sensor has none; round makes them integers (fans).
+func withThresholds(v M, x hardware.Sensor, round bool) M {
+	for _, k := range hardware.ThresholdKinds {
+		v[legacyThresholds[k]] = nil
+		if t := x.Thresholds.Get(k); t.Set {
+			if round {
+				t.Value = math.Round(t.Value)
+			}
+			v[legacyThresholds[k]] = t.Value
+		}
 	}
 	return v
 }
@@ -228,22 +236,20 @@ func (s *Service) getThermal(r *http.Request) (any, error) {
 	for _, x := range sensors {
 		switch x.Type {
 		case hardware.SensorTemperature:
-			temps = append(temps, withContext(M{
+			temps = append(temps, withContext(withThresholds(M{
 				"@odata.id": memberRef(path, "Temperatures", len(temps)), "MemberId": strconv.Itoa(len(temps)), "Name": x.Name,
-				"ReadingCelsius": sensorReading(x), "UpperThresholdNonCritical": threshold(x.UpperCaution),
-				"UpperThresholdCritical": threshold(x.UpperCritical), "Status": sensorStatus(x),
-			}, x, "MinReadingRangeTemp", "MaxReadingRangeTemp", false))
+				"ReadingCelsius": sensorReading(x), "Status": sensorStatus(x),
+			}, x, false), x, "MinReadingRangeTemp", "MaxReadingRangeTemp", false))
 		case hardware.SensorFan:
 			// Thermal's fan Reading, thresholds and range are integers (RPM).
 			var reading any
 			if x.Available {
 				reading = math.Round(x.Reading)
 			}
-			fans = append(fans, withContext(M{
+			fans = append(fans, withContext(withThresholds(M{
 				"@odata.id": memberRef(path, "Fans", len(fans)), "MemberId": strconv.Itoa(len(fans)), "Name": x.Name,
-				"Reading": reading, "ReadingUnits": "RPM", "LowerThresholdCritical": threshold(math.Round(x.LowerCritical)),
-				"Status": sensorStatus(x),
-			}, x, "MinReadingRange", "MaxReadingRange", true))
+				"Reading": reading, "ReadingUnits": "RPM", "Status": sensorStatus(x),
+			}, x, true), x, "MinReadingRange", "MaxReadingRange", true))
 		}
 	}
 	return M{
@@ -282,11 +288,10 @@ func (s *Service) getPower(r *http.Request) (any, error) {
 			}
 			ctl = append(ctl, c)
 		case hardware.SensorVoltage:
-			volts = append(volts, withContext(M{
+			volts = append(volts, withContext(withThresholds(M{
 				"@odata.id": memberRef(path, "Voltages", len(volts)), "MemberId": strconv.Itoa(len(volts)), "Name": x.Name,
-				"ReadingVolts": sensorReading(x), "UpperThresholdCritical": threshold(x.UpperCritical),
-				"LowerThresholdCritical": threshold(x.LowerCritical), "Status": sensorStatus(x),
-			}, x, "MinReadingRange", "MaxReadingRange", false))
+				"ReadingVolts": sensorReading(x), "Status": sensorStatus(x),
+			}, x, false), x, "MinReadingRange", "MaxReadingRange", false))
 		}
 	}
 	for i, p := range psus {

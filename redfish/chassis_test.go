@@ -124,3 +124,62 @@ func TestPowerSupplyVocabulary(t *testing.T) {
 		}
 	}
 }
+
+// TestSensorThresholds checks that the machine's thresholds are served as
+// set, a 0 °C limit included, and nothing for a limit the sensor lacks.
+func TestSensorThresholds(t *testing.T) {
+	e := newEnv(t)
+	inlet := e.get("/redfish/v1/Chassis/0/Sensors/InletTemp").obj()
+	for k, want := range map[string]float64{"LowerCritical": 0, "LowerCaution": 5, "UpperCaution": 40, "UpperCritical": 45} {
+		if got := at(inlet, "Thresholds", k, "Reading"); got != want {
+			t.Errorf("InletTemp Thresholds.%s.Reading %v, want %v", k, got, want)
+		}
+	}
+	power := e.get("/redfish/v1/Chassis/0/Sensors/TotalPower").obj()
+	if th, _ := power["Thresholds"].(map[string]any); len(th) != 2 || at(th, "UpperCritical", "Reading") != 750.0 {
+		t.Errorf("TotalPower Thresholds %v", th)
+	}
+	th := e.get("/redfish/v1/Chassis/0/Thermal").obj()
+	for k, want := range map[string]any{"LowerThresholdCritical": 0.0, "LowerThresholdNonCritical": 5.0,
+		"UpperThresholdNonCritical": 40.0, "UpperThresholdCritical": 45.0} {
+		if got := at(th, "Temperatures", 0, k); got != want {
+			t.Errorf("Thermal Temperatures[0].%s %v, want %v", k, got, want)
+		}
+	}
+	if got := at(th, "Fans", 0, "LowerThresholdCritical"); got != 500.0 {
+		t.Errorf("Thermal Fans[0].LowerThresholdCritical %v", got)
+	}
+	pw := e.get("/redfish/v1/Chassis/0/Power").obj()
+	if got := at(pw, "Voltages", 0, "LowerThresholdCritical"); got != 10.8 {
+		t.Errorf("Power Voltages[0].LowerThresholdCritical %v", got)
+	}
+}
+
+// TestSensorStatus checks that Status.Health is the machine's judgement
+// of the reading (hardware.Sensor.Health), in both renderings.
+func TestSensorStatus(t *testing.T) {
+	th := hardware.Thresholds{LowerCritical: hardware.At(0), LowerCaution: hardware.At(5),
+		UpperCaution: hardware.At(40), UpperCritical: hardware.At(45)}
+	for _, tc := range []struct {
+		reading       float64
+		available     bool
+		state, health string
+	}{
+		{23, true, "Enabled", "OK"},
+		{0, true, "Enabled", "Critical"},
+		{4, true, "Enabled", "Warning"},
+		{41, true, "Enabled", "Warning"},
+		{50, true, "Enabled", "Critical"},
+		{0, false, "StandbyOffline", "OK"},
+	} {
+		x := hardware.Sensor{ID: "T", Type: hardware.SensorTemperature, Reading: tc.reading, Available: tc.available, Thresholds: th}
+		for _, got := range []any{sensorStatus(x), renderSensor("/s", x)["Status"]} {
+			if at(got, "State") != tc.state || at(got, "Health") != tc.health {
+				t.Errorf("%v (available %v): %v, want %s %s", tc.reading, tc.available, got, tc.state, tc.health)
+			}
+		}
+		if w := worstHealth([]hardware.Sensor{x}, hardware.SensorTemperature); w != tc.health {
+			t.Errorf("%v: worst %s, want %s", tc.reading, w, tc.health)
+		}
+	}
+}

@@ -2,8 +2,6 @@ package redfish
 
 import (
 	"context"
-	"crypto/sha1"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -13,10 +11,11 @@ import (
 
 // The BMC's own network interface, one per Manager: the address bmcd is
 // reached at (the local end of the request's connection, so the address of
-// whichever interface the client came in on) and a MAC address derived
-// from the installation and the manager, as the managers' UUIDs are. bmcd
-// shares the host's NICs, so the MAC is not one a switch sees; it is
-// stable and unique per manager, which is what inventory tools key on.
+// whichever interface the client came in on) and the BMC's MAC address
+// (hardware.Identity.ManagerMAC, which IPMI's LAN configuration reports
+// too). bmcd shares the host's NICs, so the MAC is not one a switch sees;
+// it is stable and unique per manager, which is what inventory tools key
+// on.
 
 const managerNICID = "eth0"
 
@@ -38,7 +37,7 @@ func (s *Service) managerEthernetRoutes() {
 		if id := chi.URLParam(r, "nic"); id != managerNICID {
 			return nil, notFound("EthernetInterface", id)
 		}
-		mac := s.managerMAC(m.ID())
+		mac := s.identity(m.ID()).ManagerMAC.String()
 		v := M{
 			"@odata.type":         "#EthernetInterface.v1_12_4.EthernetInterface",
 			"@odata.id":           managerPath(m.ID()) + "/EthernetInterfaces/" + managerNICID,
@@ -71,15 +70,6 @@ func (s *Service) managerEthernetRoutes() {
 		}
 		return v, nil
 	}})
-}
-
-// managerMAC derives a stable, locally administered unicast MAC address
-// for a system's manager (IEEE 802: bit 1 of the first octet set, bit 0
-// clear).
-func (s *Service) managerMAC(id string) string {
-	h := sha1.Sum([]byte(s.cfg.UUID + "/manager/" + id + "/mac"))
-	h[0] = h[0]&^0x01 | 0x02
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2], h[3], h[4], h[5])
 }
 
 // localAddr is the IP address the request's connection arrived at, if the

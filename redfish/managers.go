@@ -1,8 +1,6 @@
 package redfish
 
 import (
-	"crypto/sha1"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -41,12 +39,10 @@ func (s *Service) managerRoutes() {
 	s.managerEthernetRoutes()
 }
 
-// managerUUID derives a stable UUID for a system's manager.
-func (s *Service) managerUUID(id string) string {
-	h := sha1.Sum([]byte(s.cfg.UUID + "/manager/" + id))
-	h[6] = (h[6] & 0x0f) | 0x50
-	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+// identity is the identity of system id's BMC (hardware.DeriveIdentity
+// from the installation UUID), the one IPMI reports too.
+func (s *Service) identity(id string) hardware.Identity {
+	return hardware.DeriveIdentity(s.cfg.UUID, id)
 }
 
 func (s *Service) getManager(r *http.Request) (any, error) {
@@ -65,7 +61,7 @@ func (s *Service) getManager(r *http.Request) (any, error) {
 		"Manufacturer":          "bmcd",
 		"Model":                 "bmcd",
 		"FirmwareVersion":       s.cfg.Version,
-		"UUID":                  s.managerUUID(id),
+		"UUID":                  s.identity(id).ManagerUUID,
 		"ServiceEntryPointUUID": s.cfg.UUID,
 		"PowerState":            "On",
 		"Status":                enabledStatus(),

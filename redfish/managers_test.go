@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"regexp"
 	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
 )
 
 // arrivedAt makes the request look as if it came in on a connection to
@@ -41,6 +43,11 @@ func TestManagerEthernetInterface(t *testing.T) {
 	}
 	if again := e.get(mgr + "/EthernetInterfaces/eth0").obj()["MACAddress"]; again != mac {
 		t.Error("MAC not stable")
+	}
+	// The BMC's identity, which IPMI reports too.
+	id := hardware.DeriveIdentity(e.svc.cfg.UUID, "0")
+	if mac != id.ManagerMAC.String() || at(e.get(mgr).obj(), "UUID") != id.ManagerUUID {
+		t.Errorf("MAC %s, UUID %v; want the identity %+v", mac, at(e.get(mgr).obj(), "UUID"), id)
 	}
 	if v4, v6 := nic["IPv4Addresses"].([]any), nic["IPv6Addresses"].([]any); len(v4) != 0 || len(v6) != 0 {
 		t.Errorf("addresses without a connection: %v %v", v4, v6)

@@ -93,11 +93,14 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"BootSourceOverrideEnabled": ov.Enabled,
 		"BootSourceOverrideMode":    ov.Mode,
 	}
-	bootOem := M{"BootOverrideSupported": m.BootOverrideSupported()}
-	if m.BootOverrideSupported() {
-		boot["BootSourceOverrideTarget@Redfish.AllowableValues"] = append([]hardware.BootSource{hardware.BootNone}, caps.BootTargets...)
-		boot["BootSourceOverrideEnabled@Redfish.AllowableValues"] = []hardware.BootEnabled{hardware.BootDisabled, hardware.BootOnce, hardware.BootContinuous}
-		boot["BootSourceOverrideMode@Redfish.AllowableValues"] = caps.BootModes
+	// What the machine accepts is what a PATCH may send (its refusals are
+	// mapped by bootErrors).
+	allow := m.BootAllowable()
+	bootOem := M{"BootOverrideSupported": allow.Supported()}
+	if allow.Supported() {
+		boot["BootSourceOverrideTarget@Redfish.AllowableValues"] = allow.Targets
+		boot["BootSourceOverrideEnabled@Redfish.AllowableValues"] = allow.Enabled
+		boot["BootSourceOverrideMode@Redfish.AllowableValues"] = allow.Modes
 	} else {
 		// Honest about a backend wired only to power: an override PATCH is
 		// accepted (as PiKVM does) and changes nothing.

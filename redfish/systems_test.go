@@ -15,6 +15,38 @@ const (
 	reset0 = sys0 + "/Actions/ComputerSystem.Reset"
 )
 
+// TestBootAllowableValues: the Boot AllowableValues are the machine's
+// (hardware.Machine.BootAllowable), and each value a client reads there
+// is accepted by a PATCH; one outside them gets the machine's refusal as
+// PropertyValueNotInList.
+func TestBootAllowableValues(t *testing.T) {
+	e := newEnv(t)
+	a := e.machines["0"].BootAllowable()
+	b := e.get(sys0).obj()["Boot"].(map[string]any)
+	for prop, want := range map[string]any{"BootSourceOverrideTarget": a.Targets, "BootSourceOverrideEnabled": a.Enabled,
+		"BootSourceOverrideMode": a.Modes} {
+		if got := b[prop+"@Redfish.AllowableValues"]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s AllowableValues %v, want %v", prop, got, want)
+		}
+	}
+	for _, v := range b["BootSourceOverrideTarget@Redfish.AllowableValues"].([]any) {
+		boot := M{"BootSourceOverrideTarget": v, "BootSourceOverrideEnabled": "Once"}
+		switch v {
+		case "UefiBootNext":
+			boot["BootNext"] = "Boot0001"
+		case "UefiTarget":
+			o, _ := e.machines["0"].BootOption("Boot0001")
+			boot["UefiTargetBootSourceOverride"] = o.DevicePath
+		}
+		e.patch(sys0, M{"Boot": boot}).want(http.StatusNoContent)
+	}
+	for _, v := range b["BootSourceOverrideMode@Redfish.AllowableValues"].([]any) {
+		e.patch(sys0, M{"Boot": M{"BootSourceOverrideMode": v}}).want(http.StatusNoContent)
+	}
+	// Floppy is a Redfish BootSource the sim cannot boot.
+	e.patch(sys0, M{"Boot": M{"BootSourceOverrideTarget": "Floppy"}}).wantError(http.StatusBadRequest, "PropertyValueNotInList")
+}
+
 func TestBootOverrideRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	b := e.get(sys0).obj()["Boot"].(map[string]any)

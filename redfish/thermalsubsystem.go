@@ -3,6 +3,7 @@ package redfish
 import (
 	"math"
 	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 
@@ -139,14 +140,12 @@ func renderThermalMetrics(chassis string, sensors []hardware.Sensor) M {
 // one: Critical over Warning over OK. Readings that do not apply (host
 // off) count as OK.
 func worstHealth(sensors []hardware.Sensor, types ...hardware.SensorType) string {
-	rank := map[string]int{"OK": 0, "Warning": 1, "Critical": 2}
-	worst := "OK"
+	rank := map[hardware.Severity]int{hardware.SeverityOK: 0, hardware.SeverityWarning: 1, hardware.SeverityCritical: 2}
+	worst := hardware.SeverityOK
 	for _, x := range sensors {
-		for _, t := range types {
-			if x.Type == t && x.Available && rank[sensorHealth(x)] > rank[worst] {
-				worst = sensorHealth(x)
-			}
+		if h := x.Health().Severity; slices.Contains(types, x.Type) && rank[h] > rank[worst] {
+			worst = h
 		}
 	}
-	return worst
+	return string(worst)
 }

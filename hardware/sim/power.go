@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"crypto/sha1"
 	"fmt"
 	"math"
 	"time"
@@ -24,7 +23,7 @@ func (m *Machine) PowerSupplies(context.Context) ([]hardware.PowerSupply, error)
 	on := m.hostPowered()
 	t := float64(time.Now().Unix())
 	out := math.Round(totalPower(on, t)/psuCount*10) / 10
-	h := sha1.Sum([]byte("bmcd-sim-psu\x00" + m.cfg.Seed + "\x00" + m.cfg.ID))
+	h := hardware.DeriveIdentity(m.cfg.Seed, m.cfg.ID).Sum("bmcd-sim-psu")
 	psus := make([]hardware.PowerSupply, psuCount)
 	for i := range psus {
 		n := i + 1

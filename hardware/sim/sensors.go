@@ -38,20 +38,26 @@ func (m *Machine) Sensors(context.Context) ([]hardware.Sensor, error) {
 	if on {
 		cpu, fan = 46+wobble(t, 60, 3), 5400+math.Round(wobble(t, 45, 300))
 	}
+	// A full set of limits, lowest first.
+	limits := func(lc, lnc, unc, uc float64) hardware.Thresholds {
+		return hardware.Thresholds{LowerCritical: hardware.At(lc), LowerCaution: hardware.At(lnc),
+			UpperCaution: hardware.At(unc), UpperCritical: hardware.At(uc)}
+	}
 	return []hardware.Sensor{
 		{ID: "InletTemp", Name: "Inlet Temp", Type: hardware.SensorTemperature, Reading: 23 + wobble(t, 300, 1), Units: "Cel", Available: true,
-			UpperCaution: 40, UpperCritical: 45, LowerCaution: 5, LowerCritical: 0, PhysicalContext: "Intake", RangeMin: -40, RangeMax: 125},
+			Thresholds: limits(0, 5, 40, 45), PhysicalContext: "Intake", RangeMin: -40, RangeMax: 125},
 		{ID: "CPU1Temp", Name: "CPU1 Temp", Type: hardware.SensorTemperature, Reading: cpu, Units: "Cel", Available: on,
-			UpperCaution: 85, UpperCritical: 95, LowerCaution: 5, LowerCritical: 0, PhysicalContext: "CPU", RangeMin: 0, RangeMax: 125},
+			Thresholds: limits(0, 5, 85, 95), PhysicalContext: "CPU", RangeMin: 0, RangeMax: 125},
 		{ID: "CPU2Temp", Name: "CPU2 Temp", Type: hardware.SensorTemperature, Reading: cpu - 1.5, Units: "Cel", Available: on,
-			UpperCaution: 85, UpperCritical: 95, LowerCaution: 5, LowerCritical: 0, PhysicalContext: "CPU", RangeMin: 0, RangeMax: 125},
+			Thresholds: limits(0, 5, 85, 95), PhysicalContext: "CPU", RangeMin: 0, RangeMax: 125},
 		{ID: "Fan1", Name: "Fan 1", Type: hardware.SensorFan, Reading: fan, Units: "RPM", Available: on,
-			LowerCaution: 1000, LowerCritical: 500, UpperCaution: 14000, UpperCritical: 16000, PhysicalContext: "Fan", RangeMin: 0, RangeMax: 17000},
+			Thresholds: limits(500, 1000, 14000, 16000), PhysicalContext: "Fan", RangeMin: 0, RangeMax: 17000},
 		{ID: "Fan2", Name: "Fan 2", Type: hardware.SensorFan, Reading: fan * 0.98, Units: "RPM", Available: on,
-			LowerCaution: 1000, LowerCritical: 500, UpperCaution: 14000, UpperCritical: 16000, PhysicalContext: "Fan", RangeMin: 0, RangeMax: 17000},
+			Thresholds: limits(500, 1000, 14000, 16000), PhysicalContext: "Fan", RangeMin: 0, RangeMax: 17000},
 		{ID: "TotalPower", Name: "Total Power", Type: hardware.SensorPower, Reading: watts, Units: "W", Available: true,
-			UpperCaution: 600, UpperCritical: 750, PhysicalContext: "PowerSubsystem", RangeMin: 0, RangeMax: 1600},
+			Thresholds:      hardware.Thresholds{UpperCaution: hardware.At(600), UpperCritical: hardware.At(750)},
+			PhysicalContext: "PowerSubsystem", RangeMin: 0, RangeMax: 1600},
 		{ID: "P12V", Name: "12V Rail", Type: hardware.SensorVoltage, Reading: 12.05, Units: "V", Available: true,
-			LowerCritical: 10.8, LowerCaution: 11.4, UpperCaution: 12.6, UpperCritical: 13.2, PhysicalContext: "SystemBoard", RangeMin: 0, RangeMax: 15},
+			Thresholds: limits(10.8, 11.4, 12.6, 13.2), PhysicalContext: "SystemBoard", RangeMin: 0, RangeMax: 15},
 	}, nil
 }

@@ -5,8 +5,8 @@ package sim
 
 import (
 	"context"
-	"crypto/sha1"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,10 +92,10 @@ func New(cfg Config) *Machine {
 }
 
 func inventory(seed, id string) hardware.Info {
-	h := sha1.Sum([]byte("bmcd-sim\x00" + seed + "\x00" + id))
-	u := h
-	u[6] = (u[6] & 0x0f) | 0x50 // version 5 (name-based, SHA-1)
-	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	// Every value a real server's manufacturer would burn in comes from
+	// the system's identity: the UUID (which Metal3 BareMetalHosts keep),
+	// serial numbers and the NICs' MACs (QEMU's 52:54:00 prefix).
+	h := hardware.DeriveIdentity(seed, id).Sum("bmcd-sim")
 	mac := func(n byte) string {
 		return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[10], h[11], h[12]^n)
 	}
@@ -105,7 +105,7 @@ func inventory(seed, id string) hardware.Info {
 		SerialNumber:      fmt.Sprintf("SIM%X", h[13:18]),
 		SKU:               "SIM-S1",
 		PartNumber:        "S1-0001",
-		UUID:              fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]),
+		UUID:              hardware.NameUUID(h),
 		BiosVersion:       biosVersion(biosFactoryVersion, biosFactoryDate),
 		HostName:          "sim-" + id,
 		ProcessorCount:    2,
@@ -158,13 +158,13 @@ var (
 )
 
 // ResetTypes implements hardware.Power: every Redfish reset type.
-func (m *Machine) ResetTypes() []hardware.ResetType { return hardware.AllResetTypes }
+func (m *Machine) ResetTypes() []hardware.ResetType { return slices.Clone(hardware.AllResetTypes) }
 
 // BootTargets implements hardware.BootControl.
-func (m *Machine) BootTargets() []hardware.BootSource { return bootTargets }
+func (m *Machine) BootTargets() []hardware.BootSource { return slices.Clone(bootTargets) }
 
 // BootModes implements hardware.BootControl: UEFI (the default) and Legacy.
-func (m *Machine) BootModes() []hardware.BootMode { return bootModes }
+func (m *Machine) BootModes() []hardware.BootMode { return slices.Clone(bootModes) }
 
 // BootOptions implements hardware.BootControl: the UEFI boot options of
 // the inventory's disks, NICs and media slots.
@@ -178,7 +178,7 @@ func (m *Machine) BootOptions() []hardware.BootOption {
 func (m *Machine) SetNextBoot(context.Context, hardware.BootPlan) error { return nil }
 
 // Slots implements hardware.VirtualMedia: a CD/DVD drive and a USB stick.
-func (m *Machine) Slots() []hardware.SlotSpec { return mediaSlots }
+func (m *Machine) Slots() []hardware.SlotSpec { return slices.Clone(mediaSlots) }
 
 // BiosRegistry implements hardware.FirmwareSettings.
 func (m *Machine) BiosRegistry() hardware.BiosRegistry { return m.bios }

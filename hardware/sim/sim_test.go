@@ -550,8 +550,11 @@ func TestSensorsFollowPower(t *testing.T) {
 				if s.Available != want {
 					t.Errorf("%s: Available %v, want %v", s.ID, s.Available, want)
 				}
-				if s.Available && s.UpperCritical != 0 && (s.Reading >= s.UpperCaution || s.Reading <= s.LowerCaution) {
-					t.Errorf("%s: reading %v outside its normal range", s.ID, s.Reading)
+				if h := s.Health(); s.Available && h.Severity != hardware.SeverityOK {
+					t.Errorf("%s: reading %v outside its normal range: %+v", s.ID, s.Reading, h)
+				}
+				if s.Type == hardware.SensorTemperature && s.Thresholds.LowerCritical != hardware.At(0) {
+					t.Errorf("%s: lower critical %+v, want 0 °C", s.ID, s.Thresholds.LowerCritical)
 				}
 				if s.ID == "TotalPower" && (s.Reading > 100) != c.hostOn {
 					t.Errorf("TotalPower %v W with host on=%v", s.Reading, c.hostOn)
@@ -716,5 +719,21 @@ func TestInsertMediaCancelled(t *testing.T) {
 	var me *hardware.MediaError
 	if !errors.As(err, &me) || me.HTTPStatus != 0 {
 		t.Fatalf("err %v, want a MediaError without status", err)
+	}
+}
+
+// TestInventoryIdentityStable pins the identity a simulated host has
+// always had for a seed: Metal3 BareMetalHosts and inventories keep it.
+func TestInventoryIdentityStable(t *testing.T) {
+	in := inventory("6f1c2a3b-0000-4000-8000-000000000001", "0")
+	if in.UUID != "f2685d90-48d3-5bc8-9ead-469dbb108bd5" || in.SerialNumber != "SIM108BD51ED8" ||
+		in.NICs[0].MAC != "52:54:00:46:9d:bb" || in.NICs[1].MAC != "52:54:00:46:9d:ba" {
+		t.Errorf("UUID %s, serial %s, NICs %v", in.UUID, in.SerialNumber, in.NICs)
+	}
+	m := New(Config{ID: "0", Seed: "6f1c2a3b-0000-4000-8000-000000000001"})
+	defer m.Close()
+	psus, err := m.PowerSupplies(context.Background())
+	if err != nil || psus[0].SerialNumber != "SIMPFED655E71" {
+		t.Errorf("PSU serial %v (%v)", psus, err)
 	}
 }

@@ -47,23 +47,29 @@ type Parts struct {
 }
 
 // Host is the Machine as its backend sees it: the BMC side of the wires.
-// Its methods are safe for concurrent use but must not be called with a
-// lock held that the backend's own methods take (the Machine may call the
-// backend back from them).
+// Its methods are safe for concurrent use, and a backend may call them
+// with its own locks held: the Machine never calls into the backend while
+// it holds its own lock, nor from within these methods (a boot plan that
+// changes in Booted is handed later, from another goroutine).
 type Host interface {
 	// PowerChanged reports a change of the host's power state, after it
 	// happened: every change, whoever caused it (a reset, the power
 	// button, the OS shutting down).
 	PowerChanged(from, to PowerState)
 	// Booted reports that the host firmware starts a boot now and returns
-	// what it boots: the Machine applies staged firmware, BIOS settings
+	// what it boots, which is the truth for the BMC (LastBoot, the event
+	// log) even where it differs from a plan the backend already wrote
+	// (the VM was started before a new plan was handed): the Machine applies staged firmware, BIOS settings
 	// and RAID changes, then picks the device as a UEFI firmware with a
 	// BMC does and consumes a one-time override (see Machine.Boot). Call
 	// it exactly once per boot observed: the simulation when its firmware
 	// reads the boot flags, a VM backend when it sees the VM start.
 	Booted() BootResult
-	// LogEvent adds an event the backend observed (a button pressed by
-	// hand, a fault) to the machine's event log.
+	// LogEvent adds an event only the backend observed to the machine's
+	// event log, of one of the kinds in events.go (the Machine logs power
+	// changes, resets, boots and media itself: do not log those again).
+	// A new kind of event (a button pressed by hand, a fault) comes with
+	// the backend that sees it, with its Redfish message and SEL code.
 	LogEvent(e Event)
 }
 

@@ -2,7 +2,9 @@ package hardware
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -33,9 +35,12 @@ type BootControl interface {
 	// Empty when the firmware's boot order is not visible to the BMC:
 	// without an override it boots the disk.
 	BootOptions() []BootOption
-	// SetNextBoot hands the backend what the next boot is to use. A
-	// firmware that asks at boot time ignores it. Errors: whatever keeps
-	// the backend from recording it; the Machine then refuses the reset.
+	// SetNextBoot hands the backend what the next boot is to use: once
+	// when the Machine starts, before every reset, and after each change
+	// of the plan (never the same plan twice in a row). A firmware that
+	// asks at boot time ignores it. An error keeps the reset from
+	// happening; one that is not of this package's (ErrBusy, ErrState...)
+	// is taken as ErrUnavailable.
 	SetNextBoot(ctx context.Context, p BootPlan) error
 }
 
@@ -44,9 +49,12 @@ type BootControl interface {
 // consuming anything), its mode, Secure Boot, and the BIOS settings that
 // take effect at that boot.
 type BootPlan struct {
-	// Source is the device class to boot; Option the boot option, when
-	// the backend declares options; Image the virtual media image, when
-	// it boots a media slot.
+	// Source is the device class to boot: the override's target, else
+	// BootNext's or the boot order's first bootable option's class, else
+	// Hdd when the backend declares no options (BiosSetup when none of its
+	// options can boot). Option is the boot option, zero when the backend
+	// declares none or the target is not an option (BiosSetup, Diags);
+	// Image the virtual media image, when it boots a media slot.
 	Source BootSource
 	Option BootOption
 	Image  string
@@ -59,10 +67,12 @@ type BootPlan struct {
 	UefiTarget string
 	// SecureBoot: the firmware enforces Secure Boot at that boot.
 	SecureBoot bool
-	// Order is the boot order (option references), enabled options only.
+	// Order is the boot order (option references), enabled options only;
+	// nil when the backend declares no options.
 	Order []string
 	// Bios are the BIOS attributes in force at that boot: current ones
-	// with the pending ones applied.
+	// with the pending ones applied. BootMode is always there (the
+	// Machine keeps it even without FirmwareSettings).
 	Bios map[string]any
 }
 
@@ -127,7 +137,10 @@ func containsString(list []string, s string) bool {
 const planTimeout = 30 * time.Second
 
 // handPlan gives the backend the plan for the next boot, before a reset
-// that may boot the host. Backends that ask at boot time take nothing.
+// that may boot the host and after every change: the same plan is handed
+// once (a libvirt backend redefines its domain for each), and nothing once
+// the machine is closed. A failure is ErrUnavailable unless the backend
+// said more.
 func (m *Machine) handPlan(ctx context.Context) error {
 	if disabled(m.parts.Boot) {
 		return nil
@@ -135,11 +148,31 @@ func (m *Machine) handPlan(ctx context.Context) error {
 	m.planMu.Lock()
 	defer m.planMu.Unlock()
 	m.planQueued.Store(false) // changes from now on queue another
+	if m.closed {
+		return fmt.Errorf("set next boot: machine closed: %w", ErrState)
+	}
 	p := m.NextBoot()
+	if m.handed != nil && reflect.DeepEqual(*m.handed, p) {
+		return nil
+	}
 	if err := m.parts.Boot.SetNextBoot(ctx, p); err != nil {
+		if !classified(err) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return fmt.Errorf("set next boot: %w", err)
 	}
+	m.handed = &p
 	return nil
+}
+
+// classified reports whether err is one of the machine model's errors.
+func classified(err error) bool {
+	for _, e := range []error{ErrNotSupported, ErrInvalid, ErrBusy, ErrNotFound, ErrState, ErrMedia, ErrFull, ErrExists, ErrUnavailable} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // planChanged hands the backend the new plan after a change that did not

@@ -2,10 +2,12 @@ package hardware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/backendtest"
@@ -21,11 +23,19 @@ type vm struct {
 	host   hardware.Host
 	on     bool
 	def    hardware.BootPlan // the "domain XML"
-	booted []string          // what each start booted: definition / firmware's choice
+	defs   int               // how many times it was written
+	closed bool
+	fail   error    // SetNextBoot's answer, if set
+	booted []string // what each start booted: definition / firmware's choice
 }
 
 func (v *vm) Info() hardware.Info { return hardware.Info{Manufacturer: "test", Model: "vm"} }
-func (v *vm) Close() error        { return nil }
+func (v *vm) Close() error {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	return nil
+}
 func (v *vm) Attach(h hardware.Host) hardware.Parts {
 	v.host = h
 	return hardware.Parts{Power: v, Boot: v}
@@ -86,8 +96,14 @@ func (v *vm) BootModes() []hardware.BootMode     { return []hardware.BootMode{ha
 func (v *vm) BootOptions() []hardware.BootOption { return nil }
 func (v *vm) SetNextBoot(_ context.Context, p hardware.BootPlan) error {
 	v.mu.Lock()
-	v.def = p
-	v.mu.Unlock()
+	defer v.mu.Unlock()
+	if v.closed {
+		panic("SetNextBoot after Close")
+	}
+	if v.fail != nil {
+		return v.fail
+	}
+	v.def, v.defs = p, v.defs+1
 	return nil
 }
 
@@ -132,4 +148,64 @@ func TestBootPlanBackend(t *testing.T) {
 // a board wired to the power pins only) keeps the contract; a boot override is accepted and ignored (the PiKVM no-op).
 func TestNoBootControlContract(t *testing.T) {
 	backendtest.Run(t, backendtest.Config{New: func(*testing.T) hardware.Backend { return &backendtest.Switch{} }})
+}
+
+// TestBootPlanHandedOnce: the same plan is written once, however many
+// state changes come; none after Close; a backend failure refuses the
+// reset as ErrUnavailable, and the machine stays as it was.
+func TestBootPlanHandedOnce(t *testing.T) {
+	v := &vm{}
+	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m, err := hardware.NewMachine("vm", v, db, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := func() int { v.mu.Lock(); defer v.mu.Unlock(); return v.defs }
+	poll(t, "the first plan", func() bool { return defs() == 1 })
+	if err := m.ChangeBoot(hardware.BootChange{Target: hardware.BootPxe, Enabled: hardware.BootOnce}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the override's plan", func() bool { return defs() == 2 })
+	// Power on: power state, last reset and power-on cause are written;
+	// the boot consumes the override: one more plan, the persistent one.
+	if err := m.Reset(t.Context(), hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the persistent plan", func() bool { return defs() == 3 })
+	if err := m.SetIdentify(hardware.IdentifySetting{Mode: hardware.IdentifyLit}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reset(t.Context(), hardware.ResetForceOff); err != nil {
+		t.Fatal(err)
+	}
+	if got := defs(); got != 3 {
+		t.Errorf("%d definitions written, want 3 (one per different plan)", got)
+	}
+
+	v.mu.Lock()
+	v.fail = fmt.Errorf("libvirt: connection refused")
+	v.mu.Unlock()
+	if err := m.ChangeBoot(hardware.BootChange{Target: hardware.BootCd, Enabled: hardware.BootOnce}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reset(t.Context(), hardware.ResetOn); !errors.Is(err, hardware.ErrUnavailable) {
+		t.Errorf("reset with a failing backend: %v, want ErrUnavailable", err)
+	}
+	if ps, _ := m.PowerState(t.Context()); ps != hardware.PowerOff {
+		t.Errorf("a refused reset left the power %s", ps)
+	}
+	v.mu.Lock()
+	v.fail = nil
+	v.mu.Unlock()
+	if err := m.ChangeBoot(hardware.BootChange{Target: hardware.BootHdd, Enabled: hardware.BootOnce}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // a plan handed late would panic in SetNextBoot
 }

@@ -18,6 +18,14 @@ type Change struct {
 // setting is outside what the machine accepts; a store error when the new
 // persistent state could not be written. In both cases nothing changed.
 func (m *Machine) Apply(c Change) error {
+	err := m.apply(c)
+	if err == nil && c.Identify != nil {
+		m.light() // without the lock: the backend may take its own
+	}
+	return err
+}
+
+func (m *Machine) apply(c Change) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c.Identify != nil {

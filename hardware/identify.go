@@ -101,32 +101,38 @@ func (m *Machine) setIdentifyLocked(s IdentifySetting) {
 		m.identifyTimer = nil
 	}
 	m.identifyMode, m.identifyUntil = s.Mode, time.Time{}
-	m.light(s.Mode)
 	if s.Mode != IdentifyOff && s.For > 0 {
 		m.identifyUntil = time.Now().Add(s.For)
 		// Observers that cache by Generation see the indication end.
 		m.identifyTimer = time.AfterFunc(s.For, func() {
-			m.mu.Lock()
-			if m.identifyLocked().Mode == IdentifyOff {
-				m.light(IdentifyOff)
-			}
-			m.mu.Unlock()
 			m.gen.Add(1)
+			m.light()
 		})
 	}
 	m.gen.Add(1)
 	m.log.Debug("identify", "mode", s.Mode, "for", s.For)
 }
 
-// light sets the backend's LED; a failure is logged, the indication the
-// BMC reports stays what was asked (the LED is the backend's to fix).
-func (m *Machine) light(mode IdentifyMode) {
+// light brings the backend's LED to the present indication, without
+// m.mu held (the backend's Indicator may take its own locks, under which it
+// calls Host). Concurrent calls converge on the last state. A failure is
+// logged; the indication the BMC reports stays what was asked (the LED is
+// the backend's to fix).
+func (m *Machine) light() {
 	if disabled(m.parts.Indicator) {
+		return
+	}
+	m.litMu.Lock()
+	defer m.litMu.Unlock()
+	mode := m.Identify().Mode
+	if mode == m.lit {
 		return
 	}
 	if err := m.parts.Indicator.SetIndicator(mode); err != nil {
 		m.log.Warn("identify indicator", "mode", mode, "err", err)
+		return
 	}
+	m.lit = mode
 }
 
 // Identify returns the present identify state.

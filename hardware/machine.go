@@ -116,6 +116,10 @@ type Machine struct {
 	identifyMode  IdentifyMode
 	identifyUntil time.Time // zero: until changed
 	identifyTimer *time.Timer
+	// litMu orders the Indicator calls; lit is the mode last lit (""
+	// before the first).
+	litMu sync.Mutex
+	lit   IdentifyMode
 
 	consoleOnce sync.Once
 	console     *Console // see console.go
@@ -126,6 +130,8 @@ type Machine struct {
 	// coalesces them (bootcontrol.go).
 	planMu     sync.Mutex
 	planQueued atomic.Bool
+	handed     *BootPlan // the plan last handed, under planMu
+	closed     bool      // under planMu
 
 	subs map[*subscriber]struct{} // event subscribers, see events.go
 }
@@ -159,7 +165,8 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
 	}
 	m.resumePower()
-	m.Console() // attach the serial line now, so scrollback starts at once
+	m.planChanged() // the backend learns the plan at once
+	m.Console()     // attach the serial line now, so scrollback starts at once
 	return m, nil
 }
 
@@ -613,7 +620,15 @@ func cloneMap(in map[string]any) map[string]any {
 }
 
 // Close releases the backend.
-func (m *Machine) Close() error { return m.backend.Close() }
+//
+// No call reaches the backend after Close: a boot plan being handed is
+// waited for, and none is handed later.
+func (m *Machine) Close() error {
+	m.planMu.Lock()
+	m.closed = true
+	m.planMu.Unlock()
+	return m.backend.Close()
+}
 
 // RedactURL hides the password of a URL's user information, so image
 // URLs can be shown and logged.

@@ -258,7 +258,7 @@ func (m *Machine) ChangeMedia(ctx context.Context, slot string, c MediaChange) e
 		next.VerifyCertificate, next.Certificates = cur.VerifyCertificate, cur.Certificates
 		next.Inserted, next.Size, next.Format, next.InsertedAt = true, size, format, time.Now().UTC()
 	case remove:
-		if err := mb.EjectMedia(ctx, slot); err != nil {
+		if err := m.unlockedForBackend(slot, func() error { return mb.EjectMedia(ctx, slot) }); err != nil {
 			return fmt.Errorf("eject %s: %w", slot, err)
 		}
 		next.Inserted = false
@@ -296,9 +296,10 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 		return nil
 	}
 	if !disabled(m.parts.Media) {
-		if err := m.parts.Media.EjectMedia(ctx, slot); err != nil {
+		if err := m.unlockedForBackend(slot, func() error { return m.parts.Media.EjectMedia(ctx, slot) }); err != nil {
 			return fmt.Errorf("eject %s: %w", slot, err)
 		}
+		md = m.st.Media[slot] // certificates may have changed meanwhile
 	}
 	err := m.updateLocked(func(st *state) error {
 		st.Media[slot] = Media{SlotSpec: md.SlotSpec, Size: -1,
@@ -313,4 +314,17 @@ func (m *Machine) EjectMedia(ctx context.Context, slot string) error {
 		m.logLocked(Event{Kind: EventMediaEject, Severity: SeverityOK, Message: fmt.Sprintf("Virtual media %s ejected from %s", RedactURL(md.Image), slot), Slot: slot, Image: RedactURL(md.Image)})
 	}
 	return nil
+}
+
+// unlockedForBackend runs fn, a call into the backend, with m.mu released
+// and the slot busy (other operations on it get ErrBusy), as every call
+// into the backend is made: the backend may call Host under its own locks.
+// The caller holds m.mu, and holds it again when this returns.
+func (m *Machine) unlockedForBackend(slot string, fn func() error) error {
+	m.inserting[slot] = true
+	m.mu.Unlock()
+	err := fn()
+	m.mu.Lock()
+	delete(m.inserting, slot)
+	return err
 }

@@ -15,11 +15,22 @@ type Power interface {
 	// from what they observe and report every change (Host.PowerChanged);
 	// this call does not wait for the hardware.
 	PowerState(ctx context.Context) (PowerState, error)
-	// Reset carries out r, one of ResetTypes. Errors: ErrState when r
-	// does not apply in the present state (an NMI to a host that is off),
-	// ErrBusy while a button press runs. A reset that boots the host
+	// Reset carries out r, one of ResetTypes, and ends where the Redfish
+	// ResetType says, from any state: On, ForceOn, GracefulRestart,
+	// ForceRestart and PowerCycle end On (from Off they power on);
+	// ForceOff and GracefulShutdown end Off (from Off they succeed and
+	// change nothing); PushPowerButton turns a host that is off on and
+	// one that is on off; Nmi changes nothing. It may return before the
+	// state is reached (a graceful shutdown takes the OS's time); every
+	// change is reported (Host.PowerChanged). A reset that boots the host
 	// makes the backend report the boot (Host.Booted) when it happens,
-	// now or later (at the end of a power cycle).
+	// now or later (at the end of a power cycle). Errors: ErrPoweredOff
+	// (it wraps ErrState) when r needs the host running and it is off (an
+	// NMI: Redfish answers ResourceInStandby); ErrState when r does not
+	// apply in the present state otherwise; ErrBusy while a button press
+	// runs; ErrUnavailable when the hypervisor or device cannot be
+	// reached (Redfish answers 503 with Retry-After, IPMI node busy).
+	// Protocols map any other error to an internal error.
 	Reset(ctx context.Context, r ResetType) error
 }
 

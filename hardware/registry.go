@@ -31,12 +31,18 @@ type Setup struct {
 	// StateDir is bmcd's state directory. A backend that keeps files of
 	// its own puts them in a subdirectory named after itself.
 	StateDir string
-	// Log is bmcd's logger; never nil.
+	// Log is bmcd's logger, already carrying system=<ID>; never nil.
 	Log *slog.Logger
 	// Config is the system's block named after the backend, undecoded
 	// (empty when the configuration file has none).
 	Config BackendConfig
 }
+
+// Identity is the system's identity derived from Seed and ID: a backend
+// that invents its host's UUID, serial numbers or MAC addresses derives
+// them from it (Identity.Sum, NameUUID), as the simulation does, so they
+// stay stable across restarts.
+func (s Setup) Identity() Identity { return DeriveIdentity(s.Seed, s.ID) }
 
 // BackendConfig is a backend's own block of the configuration file
 // (`sim:` for the sim backend), kept undecoded by the configuration

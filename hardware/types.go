@@ -281,6 +281,10 @@ var (
 	ErrFull = errors.New("no room for another entry")
 	// ErrExists: the entry is already there.
 	ErrExists = errors.New("already exists")
+	// ErrUnavailable: the machine's backend could not carry out the
+	// request (a hypervisor or device that cannot be reached, an I/O
+	// error); trying again later may work.
+	ErrUnavailable = errors.New("machine backend unavailable")
 )
 
 // MediaError says why a virtual media image could not be used. It wraps

@@ -266,7 +266,9 @@ func (u uefiOnly) Attach(h hardware.Host) hardware.Parts {
 
 type uefiOnlyBoot struct{ hardware.BootControl }
 
-func (uefiOnlyBoot) BootModes() []hardware.BootMode { return []hardware.BootMode{hardware.BootModeUEFI} }
+func (uefiOnlyBoot) BootModes() []hardware.BootMode {
+	return []hardware.BootMode{hardware.BootModeUEFI}
+}
 func (b uefiOnlyBoot) BootTargets() []hardware.BootSource {
 	return slices.DeleteFunc(slices.Clone(b.BootControl.BootTargets()), func(t hardware.BootSource) bool { return t == hardware.BootDiags })
 }

@@ -242,6 +242,8 @@ func machineCC(err error) byte {
 		return CCInvalidData
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return CCTimeout
+	case errors.Is(err, hardware.ErrUnavailable):
+		return CCNodeBusy // the backend failed: "temporarily unable to process"
 	}
 	return CCUnspecified
 }

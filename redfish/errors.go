@@ -126,6 +126,10 @@ func withCause(e *apiError, err error) *apiError {
 	return e
 }
 
+// backendRetryAfter is the Retry-After, in seconds, of a request the
+// machine's backend could not carry out (hardware.ErrUnavailable).
+const backendRetryAfter = 5
+
 // fromHardware maps machine-model errors to Redfish responses. Where a
 // message needs arguments only the handler knows (an action's name, a
 // property), the handler maps the error itself (see mediaError,
@@ -146,6 +150,12 @@ func fromHardware(err error) *apiError {
 		// "in use or in transition": a conflicting operation, or a state
 		// the machine must leave before it can do this.
 		return withCause(apiErr(http.StatusConflict, "ResourceInUse"), err)
+	case errors.Is(err, hardware.ErrUnavailable):
+		// The backend (a hypervisor, the board's devices) failed: the
+		// service is fine, the machine behind it is not reachable now.
+		e := withCause(apiErr(http.StatusServiceUnavailable, "ServiceTemporarilyUnavailable", strconv.Itoa(backendRetryAfter)), err)
+		e.header = http.Header{"Retry-After": {strconv.Itoa(backendRetryAfter)}}
+		return e
 	}
 	// ErrNotSupported, ErrInvalid, ErrMedia and ErrNotFound are mapped by
 	// the handlers that can name what was not supported or invalid; one

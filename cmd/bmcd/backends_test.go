@@ -93,7 +93,7 @@ systems:
 // unknown backend or its block is wrong, and says which system and field.
 func TestStartupBackendErrors(t *testing.T) {
 	for text, want := range map[string]string{
-		"systems: [{id: rack1, backend: qemu, qemu: {image: /x}}]":         `system rack1: unknown backend "qemu" (known: sim, testonly)`,
+		"systems: [{id: rack1, backend: nosuch, nosuch: {image: /x}}]":     `system rack1: unknown backend "nosuch" (known: ` + strings.Join(hardware.Backends(), ", ") + ")",
 		"systems: [{id: rack1, backend: sim, sim: {power_on_delay: x}}]":   `system rack1: sim.power_on_delay: time: invalid duration "x"`,
 		"systems: [{id: rack1, backend: sim, sim: {powered: true}}]":       "system rack1: sim.powered: unknown parameter (known: power_on_delay, power_off_delay, shutdown_delay, powered_on)",
 		"systems: [{id: rack1, backend: testonly}]":                        "system rack1: testonly.model: required",

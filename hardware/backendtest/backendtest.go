@@ -263,8 +263,8 @@ func testPower(t *testing.T, cfg Config) {
 	changes := r.spy.changes()
 	r.on()
 	r.wait("a power change reported", func() bool { return r.spy.changes() > changes })
-	if !hasEvent(r.m.Events()[before:], hardware.EventPowerOn) {
-		t.Error("power-on not in the event log")
+	if n := countEvents(r.m.Events()[before:], hardware.EventPowerOn); n != 1 {
+		t.Errorf("one power-on logged %d times (a power change reported twice?)", n)
 	}
 	if r.spy.boots() == 0 && len(r.m.Capabilities().BootTargets) > 0 {
 		t.Error("a power-on was not reported as a boot (Host.Booted)")
@@ -274,13 +274,19 @@ func testPower(t *testing.T, cfg Config) {
 	}
 	before = len(r.m.Events())
 	r.off()
-	if !hasEvent(r.m.Events()[before:], hardware.EventPowerOff) {
-		t.Error("power-off not in the event log")
+	if n := countEvents(r.m.Events()[before:], hardware.EventPowerOff); n != 1 {
+		t.Errorf("one power-off logged %d times", n)
 	}
 }
 
-func hasEvent(evs []hardware.Event, k hardware.EventKind) bool {
-	return slices.ContainsFunc(evs, func(e hardware.Event) bool { return e.Kind == k })
+func countEvents(evs []hardware.Event, k hardware.EventKind) int {
+	n := 0
+	for _, e := range evs {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
 }
 
 // testResets: every declared reset type ends where the Redfish ResetType
@@ -323,6 +329,9 @@ func testResets(t *testing.T, cfg Config) {
 				restarts := rt.Restarts() || (from == hardware.PowerOff && want == hardware.PowerOn)
 				if restarts && len(r.m.Capabilities().BootTargets) > 0 {
 					r.wait("the boot reported", func() bool { return r.spy.boots() > boots })
+					if got := r.spy.boots() - boots; got != 1 {
+						t.Errorf("%s from %s reported %d boots, want 1", rt, from, got)
+					}
 				} else if got := r.spy.boots(); got != boots && rt != hardware.ResetNmi {
 					t.Errorf("%s from %s reported %d boots", rt, from, got-boots)
 				}
@@ -355,15 +364,14 @@ func testBootOnce(t *testing.T, cfg Config) {
 	if err := r.m.ChangeBoot(hardware.BootChange{Target: target, Enabled: hardware.BootOnce}); err != nil {
 		t.Fatalf("set a one-time override to %s: %v", target, err)
 	}
-	plans := r.spy.plans()
 	boots := r.spy.boots()
 	r.on()
 	r.wait("the boot reported", func() bool { return r.spy.boots() > boots })
 	if got := r.spy.boots() - boots; got != 1 {
 		t.Errorf("one power-on reported %d boots", got)
 	}
-	if p, ok := r.spy.planBefore(plans); !ok || p.Source != target || !p.Once {
-		t.Errorf("plan handed before the reset %+v (handed: %v), want a one-time boot from %s", p, ok, target)
+	if p, ok := r.spy.planAtBoot(); !ok || p.Source != target || !p.Once {
+		t.Errorf("plan the backend held when it booted %+v (one handed: %v), want a one-time boot from %s", p, ok, target)
 	}
 	if lb := r.m.LastBoot(); lb.Source != target {
 		t.Errorf("booted %s, want the override's %s", lb.Source, target)
@@ -379,6 +387,9 @@ func testBootOnce(t *testing.T, cfg Config) {
 	r.reset(pick(caps.ResetTypes, hardware.ResetForceRestart, hardware.ResetPowerCycle, hardware.ResetGracefulRestart))
 	r.wait("the second boot reported", func() bool { return r.spy.boots() > boots })
 	r.settled(hardware.PowerOn)
+	if got := r.spy.boots() - boots; got != 1 {
+		t.Errorf("one restart reported %d boots", got)
+	}
 	if lb := r.m.LastBoot(); lb.Source == target && target != hardware.BootHdd {
 		t.Errorf("the consumed override booted again: %+v", lb)
 	}
@@ -544,6 +555,9 @@ type spy struct {
 	nChanges int
 	nBoots   int
 	handed   []hardware.BootPlan
+	// atBoot is the last plan handed when the last boot was reported.
+	atBoot    hardware.BootPlan
+	atBootSet bool
 }
 
 // Attach implements hardware.Backend, recording what goes through.
@@ -558,18 +572,13 @@ func (s *spy) Attach(h hardware.Host) hardware.Parts {
 
 func (s *spy) changes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.nChanges }
 func (s *spy) boots() int   { s.mu.Lock(); defer s.mu.Unlock(); return s.nBoots }
-func (s *spy) plans() int   { s.mu.Lock(); defer s.mu.Unlock(); return len(s.handed) }
 
-// planBefore is the last plan handed after the first n, before the boot.
-func (s *spy) planBefore(n int) (hardware.BootPlan, bool) {
+// planAtBoot is the plan the backend held when it last reported a boot:
+// the last one handed before that.
+func (s *spy) planAtBoot() (hardware.BootPlan, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := len(s.handed) - 1; i >= n; i-- {
-		if s.handed[i].Once {
-			return s.handed[i], true
-		}
-	}
-	return hardware.BootPlan{}, false
+	return s.atBoot, s.atBootSet
 }
 
 type spyHost struct {
@@ -587,6 +596,9 @@ func (h spyHost) PowerChanged(from, to hardware.PowerState) {
 func (h spyHost) Booted() hardware.BootResult {
 	h.s.mu.Lock()
 	h.s.nBoots++
+	if n := len(h.s.handed); n > 0 {
+		h.s.atBoot, h.s.atBootSet = h.s.handed[n-1], true
+	}
 	h.s.mu.Unlock()
 	return h.Host.Booted()
 }

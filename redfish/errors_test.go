@@ -297,6 +297,7 @@ func TestFromHardware(t *testing.T) {
 		{fmt.Errorf("reset GracefulRestart: %w", hardware.ErrPoweredOff), 409, "ResourceInStandby"},
 		{fmt.Errorf("slot CD: %w", hardware.ErrBusy), 409, "ResourceInUse"},
 		{fmt.Errorf("closed: %w", hardware.ErrState), 409, "ResourceInUse"},
+		{fmt.Errorf("set next boot: %w: libvirt: connection refused", hardware.ErrUnavailable), 503, "ServiceTemporarilyUnavailable"},
 		{fmt.Errorf("secure boot: %w", hardware.ErrNotSupported), 500, "InternalError"},
 		{fmt.Errorf("x: %w", hardware.ErrInvalid), 500, "InternalError"},
 		{os.ErrClosed, 500, "InternalError"},
@@ -309,6 +310,9 @@ func TestFromHardware(t *testing.T) {
 	}
 	if fromHardware(nil) != nil {
 		t.Error("nil error mapped")
+	}
+	if h := fromHardware(hardware.ErrUnavailable).header.Get("Retry-After"); h == "" {
+		t.Error("503 for an unavailable backend without Retry-After")
 	}
 }
 

@@ -63,6 +63,7 @@ type Machine struct {
 	restart hardware.Firmware
 	closed  bool
 	con     simConsole // serial line, see console.go
+	disp    simDisplay // screen, keyboard and pointer, see display.go
 }
 
 // New creates a simulated machine.
@@ -339,6 +340,7 @@ func (m *Machine) postLocked(fw hardware.Firmware) {
 	epoch := m.epoch
 	m.post = true
 	m.con.state = shellDown // the OS, and its shell, are gone
+	m.displayPOSTLocked()
 	m.afterLocked(m.cfg.PowerOnDelay, epoch, func() {
 		m.post = false
 		m.setLocked(hardware.PowerOn)
@@ -396,6 +398,7 @@ func (m *Machine) setLocked(to hardware.PowerState) {
 		return
 	}
 	m.state = to
+	m.displayPowerLocked(to)
 	if m.onChange != nil {
 		m.onChange(from, to)
 	}

@@ -412,3 +412,21 @@ func TestDisplayWatchStop(t *testing.T) {
 		t.Error("changes did not coalesce into one notice")
 	}
 }
+
+// BenchmarkFrameAfterKey is the cost of one typed key on a watched
+// screen: the echo, and the new frame (a 3 MiB copy and two cells).
+func BenchmarkFrameAfterKey(b *testing.B) {
+	m := New(Config{ID: "bench", Seed: "display", PoweredOn: true})
+	defer m.Close()
+	in := m.AttachConsole(func([]byte) {})
+	d := m.Display()
+	d.Frame()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		in([]byte{"ab"[i%2]})
+		if i%100 == 99 {
+			in([]byte{'\r'})
+		}
+		d.Frame()
+	}
+}

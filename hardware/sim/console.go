@@ -59,19 +59,17 @@ func (m *Machine) LastBoot() hardware.BootResult {
 }
 
 func (m *Machine) printLocked(format string, args ...any) {
-	if m.con.out == nil {
-		return
-	}
 	s := format
 	if len(args) > 0 {
 		s = fmt.Sprintf(format, args...)
 	}
-	m.con.out([]byte(s))
+	m.outLocked([]byte(s))
 }
 
 // bootedLocked runs when the firmware has picked res: the banner, the
 // kernel and the login prompt go out on the line.
 func (m *Machine) bootedLocked(res hardware.BootResult) {
+	m.displayBootLocked(res)
 	m.con.boot = res
 	m.con.line, m.con.user, m.con.lastCR = nil, "", false
 	src := res.Source
@@ -149,7 +147,7 @@ func (m *Machine) consoleByteLocked(b byte) {
 	case b >= 0x20 && b < 0x7F:
 		if len(c.line) < maxLine {
 			c.line = append(c.line, b)
-			m.con.out([]byte{b})
+			m.outLocked([]byte{b})
 		}
 	}
 }

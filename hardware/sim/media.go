@@ -43,6 +43,9 @@ func (m *Machine) InsertMedia(ctx context.Context, slot string, img hardware.Med
 	if len(head) >= 32774 && bytes.Equal(head[32769:32774], []byte("CD001")) {
 		format = "iso9660"
 	}
+	if !img.CheckOnly {
+		m.presentMedia(slot, img.URL)
+	}
 	return size, format, nil
 }
 
@@ -77,4 +80,7 @@ func totalFromContentRange(h string) int64 {
 }
 
 // EjectMedia implements hardware.VirtualMedia.
-func (m *Machine) EjectMedia(context.Context, string) error { return nil }
+func (m *Machine) EjectMedia(_ context.Context, slot string) error {
+	m.presentMedia(slot, "")
+	return nil
+}

@@ -65,6 +65,7 @@ type Machine struct {
 	restart bool
 	closed  bool
 	con     simConsole // serial line, see console.go
+	disp    simDisplay // screen, keyboard and pointer, see display.go
 }
 
 // New creates a simulated machine.
@@ -200,6 +201,7 @@ func (m *Machine) Attach(h hardware.Host) hardware.Parts {
 	return hardware.Parts{
 		Power: m, Boot: m, Firmware: m, Media: m, Sensors: m, PowerSupplies: m,
 		Serial: m, Indicator: m, RestorePolicy: m, Update: m,
+		Display: m.Display(), Keyboard: m.Keyboard(), Pointer: m.Pointer(),
 	}
 }
 
@@ -373,6 +375,7 @@ func (m *Machine) postLocked() {
 	epoch := m.epoch
 	m.post = true
 	m.con.state = shellDown // the OS, and its shell, are gone
+	m.displayPOSTLocked()
 	m.afterLocked(m.cfg.PowerOnDelay, epoch, func() {
 		m.post = false
 		m.setLocked(hardware.PowerOn)
@@ -432,6 +435,7 @@ func (m *Machine) setLocked(to hardware.PowerState) {
 		return
 	}
 	m.state = to
+	m.displayPowerLocked(to)
 	if m.host != nil {
 		m.host.PowerChanged(from, to)
 	}

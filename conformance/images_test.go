@@ -93,6 +93,15 @@ func TestImageStoreBootsFromCD(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &list); st != http.StatusOK || err != nil || len(list.Images) != 2 || list.Images[0] != e {
 		t.Errorf("listing: %d %s", st, body)
 	}
+	// A Redfish session opens the store too (one session table).
+	sess := b.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/SessionService/Sessions",
+		Body: map[string]any{"UserName": "viewer", "Password": "Viewer-pass1"}, NoAuth: true})
+	if st, body := curl("-H", "X-Auth-Token: "+sess.Header.Get("X-Auth-Token"), b.URL+"/images/"); st != http.StatusOK {
+		t.Errorf("listing with a Redfish session: %d %s", st, body)
+	}
+	if st, _ := curl("-H", "X-Auth-Token: nope", b.URL+"/images/"); st != http.StatusUnauthorized {
+		t.Errorf("listing with a dead token: %d", st)
+	}
 	if st, _ := curl("-u", "viewer:Viewer-pass1", "-T", iso, b.URL+"/images/other.iso"); st != http.StatusForbidden {
 		t.Errorf("ReadOnly upload: %d", st)
 	}

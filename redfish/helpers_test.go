@@ -75,8 +75,9 @@ type env struct {
 }
 
 type envConfig struct {
-	extra   []extraBackend
-	fetcher *fetch.Fetcher
+	extra        []extraBackend
+	fetcher      *fetch.Fetcher
+	storedImages func(*http.Request) []StoredImage
 }
 
 type extraBackend struct {
@@ -94,6 +95,11 @@ func withBackend(id string, b hardware.Backend) envOption {
 // withImageFetcher makes the sim machines fetch images with f.
 func withImageFetcher(f *fetch.Fetcher) envOption {
 	return func(cfg *envConfig) { cfg.fetcher = f }
+}
+
+// withStoredImages gives the service an image store that lists f's images.
+func withStoredImages(f func(*http.Request) []StoredImage) envOption {
+	return func(cfg *envConfig) { cfg.storedImages = f }
 }
 
 // loopbackDial connects only to literal loopback addresses, so no test
@@ -171,7 +177,8 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		add(x.id, x.b)
 	}
 	e.svc = New(Config{Machines: ms, Accounts: accounts, UUID: "92384634-2938-2342-8820-489239905423",
-		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}, Audit: auditLog, Store: db})
+		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}, Audit: auditLog, Store: db,
+		StoredImages: cfg.storedImages})
 	e.clock = &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	e.svc.sessions.SetClock(e.clock.now)
 	tb.Cleanup(e.svc.Close)

@@ -56,7 +56,9 @@ func csdlTypes(t *testing.T, raw []byte) map[string]struct {
 // Resource.OemObject), with only the properties the CSDL declares, of the
 // declared types; and $metadata references that CSDL, served publicly.
 func TestOemTypes(t *testing.T) {
-	e := newEnv(t, withBackend("pkvm", &noBootBackend{}))
+	e := newEnv(t, withBackend("pkvm", &noBootBackend{}), withStoredImages(func(r *http.Request) []StoredImage {
+		return []StoredImage{{Name: "a.iso", URL: "https://" + r.Host + "/media/00/a.iso", ISO9660: true, Size: 1, SHA256: strings.Repeat("0", 64)}}
+	}))
 	types := csdlTypes(t, oemSchema)
 	if len(types) == 0 {
 		t.Fatal("the OEM CSDL defines no types")
@@ -75,6 +77,34 @@ func TestOemTypes(t *testing.T) {
 		"Edm.Boolean": func(v any) bool { _, ok := v.(bool); return ok },
 		"Edm.String":  func(v any) bool { _, ok := v.(string); return ok },
 		"Edm.Int64":   func(v any) bool { _, ok := v.(float64); return ok },
+		// Enumerations of DMTF schemas the OEM CSDL references.
+		"VirtualMedia.MediaType": func(v any) bool { _, ok := v.(string); return ok },
+	}
+	// valid checks a value against a declared type: an Edm or referenced
+	// type, or a collection of the OEM CSDL's complex types.
+	var valid func(typ string, v any) bool
+	valid = func(typ string, v any) bool {
+		if f, ok := edm[typ]; ok {
+			return f(v)
+		}
+		if elem, ok := strings.CutPrefix(typ, "Collection("); ok {
+			list, ok := v.([]any)
+			for _, x := range list {
+				ok = ok && valid(strings.TrimSuffix(elem, ")"), x)
+			}
+			return ok
+		}
+		def, ok := types[typ]
+		obj, isObj := v.(map[string]any)
+		if !ok || !isObj {
+			return false
+		}
+		for k, pv := range obj {
+			if et, ok := def.props[k]; !ok || !valid(et, pv) {
+				return false
+			}
+		}
+		return true
 	}
 	found := 0
 	var check func(path string, v any)
@@ -95,7 +125,7 @@ func TestOemTypes(t *testing.T) {
 						if k == "@odata.type" {
 							continue
 						}
-						if et, ok := def.props[k]; !ok || !edm[et](pv) {
+						if et, ok := def.props[k]; !ok || !valid(et, pv) {
 							t.Errorf("%s: Oem.bmcd.%s = %v is not declared as %q in %s", path, k, pv, et, typ)
 						}
 					}

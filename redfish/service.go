@@ -46,6 +46,11 @@ type Config struct {
 	// share it likewise; nil: a limiter of the service's own
 	// (auth.DefaultFailureBurst, auth.DefaultFailureRefill).
 	Logins *auth.Limiter[auth.LoginKey]
+	// StoredImages lists the images of bmcd's image store (kvm/images),
+	// each with the URL InsertMedia takes for it as the client of r
+	// reaches bmcd; every slot's InsertMediaActionInfo shows them
+	// (Oem.bmcd.StoredImages). nil: there is no image store.
+	StoredImages func(r *http.Request) []StoredImage
 }
 
 // Service serves the Redfish API. Create it with New; Close stops its

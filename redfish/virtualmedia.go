@@ -72,7 +72,11 @@ func (s *Service) virtualMediaRoutes() {
 			if err != nil {
 				return nil, err
 			}
-			return insertActionInfo(base(m.ID())+"/VirtualMedia/"+md.ID+"/InsertMediaActionInfo", md), nil
+			v := insertActionInfo(base(m.ID())+"/VirtualMedia/"+md.ID+"/InsertMediaActionInfo", md)
+			if s.cfg.StoredImages != nil {
+				v["Oem"] = oem("ActionInfo", M{"StoredImages": storedImages(s.cfg.StoredImages(r))})
+			}
+			return v, nil
 		}})
 		s.handle(pattern+"/{slot}/EjectMediaActionInfo", &resource{get: func(r *http.Request) (any, error) {
 			m, md, err := s.slot(r, owner)
@@ -199,6 +203,33 @@ func insertActionInfo(path string, md hardware.Media) M {
 			{"Name": "TransferMethod", "Required": false, "DataType": "String", "AllowableValues": []string{"Stream"}},
 		},
 	}
+}
+
+// StoredImage is an image of bmcd's image store, as the InsertMedia
+// ActionInfo lists it (Oem.bmcd.StoredImages, csdl/bmcd_v1.xml).
+type StoredImage struct {
+	Name string
+	// URL is what InsertMedia's Image takes to insert it.
+	URL string
+	// ISO9660 tells a CD or DVD image (MediaType CD) from a disk image
+	// (USBStick).
+	ISO9660 bool
+	Size    int64 // bytes
+	SHA256  string
+}
+
+// storedImages renders the store's images as bmcd.v1_0_0.StoredImage
+// objects, MediaType being the VirtualMedia.MediaType InsertMedia takes.
+func storedImages(imgs []StoredImage) []M {
+	out := make([]M, 0, len(imgs))
+	for _, img := range imgs {
+		mt := "USBStick"
+		if img.ISO9660 {
+			mt = "CD"
+		}
+		out = append(out, M{"Name": img.Name, "Image": img.URL, "MediaType": mt, "SizeBytes": img.Size, "SHA256": img.SHA256})
+	}
+	return out
 }
 
 // imagePattern is the AllowablePattern of an image URL: http or https

@@ -379,3 +379,45 @@ func TestInsertMediaActionInfo(t *testing.T) {
 		}
 	}
 }
+
+// The InsertMedia ActionInfo lists the image store's images with the URL
+// that inserts each, as the client reached bmcd; InsertMedia takes it.
+func TestInsertMediaActionInfoStoredImages(t *testing.T) {
+	img := newImageServer(t)
+	var hosts []string
+	e := newEnv(t, withStoredImages(func(r *http.Request) []StoredImage {
+		hosts = append(hosts, r.Host)
+		return []StoredImage{
+			{Name: "ok.iso", URL: img.URL + "/ok.iso", ISO9660: true, Size: 40960, SHA256: strings.Repeat("ab", 32)},
+			{Name: "disk.img", URL: "https://" + r.Host + "/media/00ff/disk.img", Size: 7, SHA256: strings.Repeat("cd", 32)},
+		}
+	}))
+	for _, p := range []string{mgrCD, sysCD, "/redfish/v1/Managers/0/VirtualMedia/USB"} {
+		info := e.get(p + "/InsertMediaActionInfo").obj()
+		ext, _ := at(info, "Oem", "bmcd").(map[string]any)
+		if ext["@odata.type"] != "#bmcd.v1_0_0.ActionInfo" {
+			t.Fatalf("%s: Oem %v", p, info["Oem"])
+		}
+		list, _ := ext["StoredImages"].([]any)
+		if len(list) != 2 {
+			t.Fatalf("%s: StoredImages %v", p, ext["StoredImages"])
+		}
+		first, second := list[0].(map[string]any), list[1].(map[string]any)
+		if first["Name"] != "ok.iso" || first["Image"] != img.URL+"/ok.iso" || first["MediaType"] != "CD" ||
+			first["SizeBytes"] != float64(40960) || first["SHA256"] != strings.Repeat("ab", 32) {
+			t.Errorf("%s: %v", p, first)
+		}
+		if second["MediaType"] != "USBStick" || second["Image"] != "https://"+hosts[len(hosts)-1]+"/media/00ff/disk.img" {
+			t.Errorf("%s: %v", p, second)
+		}
+	}
+	// Its URL is an Image like any other.
+	e.post(mgrCD+insertA, M{"Image": img.URL + "/ok.iso", "MediaType": "CD"}).want(http.StatusNoContent)
+	if v := e.get(mgrCD).obj(); v["Image"] != img.URL+"/ok.iso" || v["Inserted"] != true {
+		t.Errorf("after insert: %v", v)
+	}
+	// Without an image store there is no Oem.
+	if info := newEnv(t).get(mgrCD + "/InsertMediaActionInfo").obj(); info["Oem"] != nil {
+		t.Errorf("Oem without a store: %v", info["Oem"])
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/internal/config"
+	"github.com/bmcd/bmcd/kvm/images"
 )
 
 // options is the resolved configuration: flags over environment over the
@@ -23,6 +24,7 @@ type options struct {
 	simSystems     int
 	user, password string
 	sessionTimeout time.Duration
+	imageMaxSize   int64
 	logLevel       slog.Level
 	showVersion    bool
 	file           *config.File
@@ -70,6 +72,7 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 	fs.StringVar(&o.user, "user", "", "first administrator's user name (or BMCD_USER)")
 	fs.StringVar(&o.password, "password", "", "first administrator's password, 8 to 20 bytes (or BMCD_PASSWORD)")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "idle timeout of Redfish sessions")
+	fs.Int64Var(&o.imageMaxSize, "image-max-size", images.DefaultMaxSize, "largest image the image store (STATE_DIR/images) takes, in `bytes`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -120,6 +123,9 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 		if len(f.Systems) > 0 && !set["sim-systems"] {
 			o.simSystems = 0
 		}
+	}
+	if o.imageMaxSize <= 0 {
+		return nil, fmt.Errorf("-image-max-size must be positive")
 	}
 	if o.sessionTimeout < 30*time.Second || o.sessionTimeout > 24*time.Hour {
 		return nil, fmt.Errorf("session timeout must be between 30s and 24h")

@@ -72,6 +72,16 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	}
 	defer stopIPMI()
 
+	imgs, err := openImages(o.stateDir, o.imageMaxSize, machines, log)
+	if err != nil {
+		return err
+	}
+	// One session table and login limiter for every HTTP front door: a
+	// Redfish session token opens the image store (and the console) too.
+	sessions := auth.NewSessions(accounts, o.sessionTimeout)
+	defer sessions.Close()
+	logins := auth.NewLimiter[auth.LoginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill)
+
 	ln, err := net.Listen("tcp", o.redfishAddr)
 	if err != nil {
 		return fmt.Errorf("redfish listen: %w", err)
@@ -81,6 +91,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		Machines: machines, Accounts: accounts, UUID: installID, Version: version,
 		SessionTimeout: o.sessionTimeout, Log: log, HTTPPort: port, TLS: o.tls,
 		IPMIPorts: ipmiPorts, Audit: auditLog, Store: db,
+		Sessions: sessions, Logins: logins, StoredImages: storedImages(imgs),
 	})
 	defer svc.Close()
 	// Now that the protocols listen for events: a host whose power changed
@@ -92,7 +103,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		}
 	}
 	srv := &http.Server{
-		Handler:           svc,
+		Handler:           withImages(svc, imgs, imageGate(accounts, sessions, logins, log)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -51,7 +50,7 @@ func (s *Service) auditLogRoutes() {
 			"LogEntryType":       "Event",
 			"LogPurposes":        []string{"Security"},
 			"Persistency":        true,
-			"DateTime":           time.Now().UTC().Format(timeFormat),
+			"DateTime":           s.clock().UTC().Format(timeFormat),
 			"Status":             enabledStatus(),
 			"Entries":            link{path + "/Entries"},
 			"Actions": M{

@@ -3,7 +3,6 @@ package redfish
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -37,7 +36,7 @@ func (s *Service) logRoutes() {
 			"MaxNumberOfRecords": hardware.MaxEvents,
 			"OverWritePolicy":    "WrapsWhenFull",
 			"LogEntryType":       "Event",
-			"DateTime":           time.Now().UTC().Format(timeFormat),
+			"DateTime":           s.clock().UTC().Format(timeFormat),
 			"Status":             enabledStatus(),
 			"Entries":            link{path + "/Entries"},
 			"Actions": M{

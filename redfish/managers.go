@@ -2,7 +2,6 @@ package redfish
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/audit"
@@ -65,7 +64,7 @@ func (s *Service) getManager(r *http.Request) (any, error) {
 		"ServiceEntryPointUUID": s.cfg.UUID,
 		"PowerState":            "On",
 		"Status":                enabledStatus(),
-		"DateTime":              time.Now().UTC().Format(timeFormat),
+		"DateTime":              s.clock().UTC().Format(timeFormat),
 		"DateTimeLocalOffset":   "+00:00",
 		"NetworkProtocol":       link{path + "/NetworkProtocol"},
 		"LogServices":           link{path + "/LogServices"},

@@ -56,6 +56,10 @@ type Config struct {
 // Service serves the Redfish API. Create it with New; Close stops its
 // background work.
 type Service struct {
+	// now is the clock the DateTime properties read; tests stop it, so
+	// two renderings of one resource agree even across a second's tick.
+	now func() time.Time
+
 	cfg      Config
 	log      *slog.Logger
 	accounts *auth.Accounts
@@ -227,3 +231,11 @@ func chassisPath(id string) string { return "/redfish/v1/Chassis/" + id }
 func status(state, health string) M { return M{"State": state, "Health": health} }
 
 func enabledStatus() M { return status("Enabled", "OK") }
+
+// clock is the service's time now: the DateTime properties.
+func (s *Service) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}

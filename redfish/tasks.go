@@ -485,7 +485,7 @@ func (s *Service) taskRoutes() {
 			"ServiceEnabled":                  true,
 			"CompletedTaskOverWritePolicy":    "Oldest",
 			"LifeCycleEventOnTaskStateChange": false,
-			"DateTime":                        time.Now().UTC().Format(timeFormat),
+			"DateTime":                        s.clock().UTC().Format(timeFormat),
 			"Status":                          enabledStatus(),
 			"Tasks":                           link{"/redfish/v1/TaskService/Tasks"},
 		}, nil

@@ -43,7 +43,7 @@ var keysymTable = []struct {
 	{0xFF9F, 0x63}, // KP_Delete
 	{0xFFAA, 0x55}, // KP_Multiply
 	{0xFFAB, 0x57}, // KP_Add
-	{0xFFAC, 0x85}, // KP_Separator
+	{0xFFAC, 0x63}, // KP_Separator: the keypad decimal key of layouts with a decimal comma (de)
 	{0xFFAD, 0x56}, // KP_Subtract
 	{0xFFAE, 0x63}, // KP_Decimal
 	{0xFFAF, 0x54}, // KP_Divide

@@ -49,6 +49,9 @@ type keyDef struct {
 	levels [4]rune
 }
 
+// isoKey is the key left of Z on ISO keyboards (IntlBackslash).
+const isoKey hardware.KeyCode = 0x64
+
 var levelMods = [4]Mods{0, ModShift, ModAltGr, ModShift | ModAltGr}
 
 // deadSpacing is what a dead key followed by Space types where X11's
@@ -81,17 +84,21 @@ func newLayout(name, title string, keys []keyDef) *Layout {
 		stroke Stroke
 	}
 	var deads []dead
-	// Lower levels first: a character on two keys is typed the simplest way.
-	for lvl, mods := range levelMods {
-		for _, k := range keys {
-			r := k.levels[lvl]
-			s := Stroke{k.key, mods}
-			switch {
-			case r == 0:
-			case unicode.Is(unicode.Mn, r):
-				deads = append(deads, dead{r, s})
-			case l.chars[r] == nil:
-				l.chars[r] = []Stroke{s}
+	// Lower levels first: a character on two keys is typed the simplest
+	// way. The ISO key left of Z comes last: ANSI keyboards lack it, and
+	// hosts' layouts disagree more about it.
+	for _, iso := range []bool{false, true} {
+		for lvl, mods := range levelMods {
+			for _, k := range keys {
+				r := k.levels[lvl]
+				s := Stroke{k.key, mods}
+				switch {
+				case r == 0 || (k.key == isoKey) != iso:
+				case unicode.Is(unicode.Mn, r):
+					deads = append(deads, dead{r, s})
+				case l.chars[r] == nil:
+					l.chars[r] = []Stroke{s}
+				}
 			}
 		}
 	}

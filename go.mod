@@ -3,6 +3,7 @@ module github.com/bmcd/bmcd
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-playground/validator/v10 v10.30.6
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
@@ -14,7 +15,6 @@ require (
 
 require (
 	github.com/bougou/go-ipmi v0.9.1 // indirect
-	github.com/coder/websocket v1.8.15 // indirect
 	github.com/fatih/color v1.15.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/go-ole/go-ole v1.3.0 // indirect

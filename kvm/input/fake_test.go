@@ -86,7 +86,21 @@ func (f *fakeKeyboard) setLEDs(l hardware.KeyboardLEDs) {
 	}
 }
 
-// Calls returns the calls so far and forgets them.
+// setErr makes Key fail with err (nil: succeed).
+func (f *fakeKeyboard) setErr(err error) {
+	f.mu.Lock()
+	f.err = err
+	f.mu.Unlock()
+}
+
+// count is the number of calls not yet taken.
+func (f *fakeKeyboard) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+// take returns the calls so far and forgets them.
 func (f *fakeKeyboard) take() []keyCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -129,6 +143,12 @@ func (p *fakePointer) Point(e hardware.PointerEvent) error {
 	}
 	p.events = append(p.events, e)
 	return nil
+}
+
+func (p *fakePointer) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.events)
 }
 
 func (p *fakePointer) take() []hardware.PointerEvent {

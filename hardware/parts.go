@@ -58,6 +58,9 @@ func (p Parts) Capabilities() Capabilities {
 		BootOptions: p.Boot.BootOptions(),
 		MediaSlots:  p.Media.Slots(),
 		SecureBoot:  p.Firmware.SecureBootToggle(),
+		Display:     !disabled(p.Display),
+		Keyboard:    !disabled(p.Keyboard),
+		Pointer:     !disabled(p.Pointer),
 	}
 }
 

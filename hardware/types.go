@@ -238,6 +238,9 @@ type Capabilities struct {
 	BootOptions []BootOption
 	// SecureBoot reports whether the firmware has a Secure Boot toggle.
 	SecureBoot bool
+	// Display: the machine has a screen (a Display part); Keyboard and
+	// Pointer: the console can type and point on it.
+	Display, Keyboard, Pointer bool
 }
 
 // CanBoot reports whether the backend can honour an override to t.

@@ -70,6 +70,8 @@ func (s *Service) getManager(r *http.Request) (any, error) {
 		"LogServices":           link{path + "/LogServices"},
 		"EthernetInterfaces":    link{path + "/EthernetInterfaces"},
 		"VirtualMedia":          link{path + "/VirtualMedia"},
+		"GraphicalConsole":      s.graphicalConsole(m, false),
+		"SerialConsole":         s.managerSerialConsole(m),
 		"Links": M{
 			"ManagerForServers": []link{{systemPath(id)}},
 			"ManagerForChassis": []link{{chassisPath(id)}},
@@ -135,5 +137,41 @@ func (s *Service) getNetworkProtocol(r *http.Request) (any, error) {
 	} else {
 		v["IPMI"] = M{"ProtocolEnabled": false}
 	}
+	if p, ok := s.vncPort(m); ok {
+		v["KVMIP"] = M{"ProtocolEnabled": true, "Port": p}
+	} else {
+		v["KVMIP"] = M{"ProtocolEnabled": false}
+	}
 	return v, nil
+}
+
+// vncPort is where m's graphical console listens; ok is false when m has
+// no screen or no VNC listener.
+func (s *Service) vncPort(m *hardware.Machine) (int, bool) {
+	p, ok := s.cfg.VNCPorts[m.ID()]
+	return p, ok && m.Capabilities().Display
+}
+
+// graphicalConsole is m's KVM-IP service, as a Manager (GraphicalConsole)
+// or a ComputerSystem (HostGraphicalConsole, withPort) shows it: true to
+// what listens.
+func (s *Service) graphicalConsole(m *hardware.Machine, withPort bool) M {
+	p, ok := s.vncPort(m)
+	if !ok {
+		return M{"ServiceEnabled": false, "MaxConcurrentSessions": 0, "ConnectTypesSupported": []string{}}
+	}
+	c := M{"ServiceEnabled": true, "MaxConcurrentSessions": s.cfg.GraphicalSessions, "ConnectTypesSupported": []string{"KVMIP"}}
+	if withPort {
+		c["Port"] = p
+	}
+	return c
+}
+
+// managerSerialConsole is the host serial console as the Manager offers
+// it: IPMI Serial over LAN, one session at a time.
+func (s *Service) managerSerialConsole(m *hardware.Machine) M {
+	if _, ok := s.cfg.IPMIPorts[m.ID()]; ok && m.Console().Available() {
+		return M{"ServiceEnabled": true, "MaxConcurrentSessions": 1, "ConnectTypesSupported": []string{"IPMI"}}
+	}
+	return M{"ServiceEnabled": false, "MaxConcurrentSessions": 0, "ConnectTypesSupported": []string{}}
 }

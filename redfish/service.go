@@ -31,6 +31,14 @@ type Config struct {
 	HTTPPort  int
 	TLS       bool
 	IPMIPorts map[string]int
+	// VNCPorts are the systems' VNC (RFB) ports, by system Id: where the
+	// graphical console (KVM-IP) listens (Manager and ComputerSystem
+	// GraphicalConsole, ManagerNetworkProtocol KVMIP). A system without
+	// one has no graphical console.
+	VNCPorts map[string]int
+	// GraphicalSessions is how many console sessions a system takes at
+	// once (MaxConcurrentSessions).
+	GraphicalSessions int
 	// Audit is the BMC's own log (logins, account and configuration
 	// changes), served under every Manager's LogServices; nil for none.
 	Audit *audit.Log

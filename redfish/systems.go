@@ -177,6 +177,9 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 			"IPMI":                  M{"ServiceEnabled": true, "Port": port, "HotKeySequenceDisplay": "Enter ~. to end the session"},
 		}
 	}
+	if _, ok := s.vncPort(m); ok {
+		sys["GraphicalConsole"] = s.graphicalConsole(m, true)
+	}
 	if p, ok := m.PowerRestorePolicy(); ok {
 		sys["PowerRestorePolicy"] = p
 	}

@@ -70,9 +70,11 @@ func withImages(next http.Handler, st *images.Store, gate *auth.Gate) http.Handl
 	})
 }
 
-// imageGate is the image store's front door: the Redfish session table
-// and login limiter, and the tokens browsers carry (the console's cookie).
-func imageGate(accounts *auth.Accounts, sessions *auth.Sessions, logins *auth.Limiter[auth.LoginKey], log *slog.Logger) *auth.Gate {
+// frontDoor is the gate of every HTTP endpoint beside Redfish (the image
+// store, the console): the Redfish session table and login limiter, and
+// the tokens browsers carry (the console's cookie, a WebSocket
+// subprotocol).
+func frontDoor(accounts *auth.Accounts, sessions *auth.Sessions, logins *auth.Limiter[auth.LoginKey], log *slog.Logger) *auth.Gate {
 	return &auth.Gate{
 		Accounts: accounts, Sessions: sessions, Logins: logins, Tokens: auth.BrowserTokens,
 		OnLoginFailure: func(r *http.Request, user string, err error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/bmcd/bmcd/internal/certs"
 	"github.com/bmcd/bmcd/internal/config"
 	"github.com/bmcd/bmcd/internal/store"
+	"github.com/bmcd/bmcd/kvm"
 	"github.com/bmcd/bmcd/redfish"
 )
 
@@ -102,8 +103,14 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 			log.Warn("power state at start", "system", m.ID(), "err", err)
 		}
 	}
+	gate := frontDoor(accounts, sessions, logins, log)
+	console, err := kvm.New(kvm.Config{Machines: machines, Gate: gate, Log: log})
+	if err != nil {
+		return err
+	}
+	defer console.Close()
 	srv := &http.Server{
-		Handler:           withImages(svc, imgs, imageGate(accounts, sessions, logins, log)),
+		Handler:           withConsole(withImages(svc, imgs, gate), console),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

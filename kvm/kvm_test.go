@@ -1,0 +1,225 @@
+package kvm
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"image/jpeg"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendtest"
+	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/internal/auth"
+	"github.com/bmcd/bmcd/internal/store"
+)
+
+const simDelay = 20 * time.Millisecond
+
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+	m   *hardware.Machine
+}
+
+// newEnv serves the console of a simulated machine ("0") and a power
+// switch without a screen ("plug"), with an admin, an operator and a
+// read-only account ("password-" + name).
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	accounts, err := auth.Open(db, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, role := range map[string]auth.Role{"admin": auth.RoleAdministrator, "op": auth.RoleOperator, "reader": auth.RoleReadOnly} {
+		if _, err := accounts.Create(name, "password-"+name, role, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessions := auth.NewSessions(accounts, 0)
+	t.Cleanup(sessions.Close)
+	gate := &auth.Gate{Accounts: accounts, Sessions: sessions, Tokens: auth.BrowserTokens}
+	m, err := hardware.NewMachine("0", sim.New(sim.Config{ID: "0", Seed: "kvm", PowerOnDelay: simDelay, PowerOffDelay: simDelay, ShutdownDelay: simDelay}), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plug, err := hardware.NewMachine("plug", &backendtest.Switch{}, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); plug.Close() })
+	svc, err := New(Config{Machines: []*hardware.Machine{m, plug}, Gate: gate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	e := &env{t: t, srv: httptest.NewServer(svc), m: m}
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) get(user, path string) *http.Response {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	if user != "" {
+		req.SetBasicAuth(user, "password-"+user)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+func (e *env) on() {
+	e.t.Helper()
+	if err := e.m.Reset(context.Background(), hardware.ResetOn); err != nil {
+		e.t.Fatal(err)
+	}
+	end := time.Now().Add(5 * time.Second)
+	for e.m.InPOST() || e.m.Display().Frame().Image == nil {
+		if time.Now().After(end) {
+			e.t.Fatal("the machine never showed a picture")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestEndpointsNeedLogin: every endpoint refuses a request without
+// credentials, and a system without a console is 404.
+func TestEndpointsNeedLogin(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"stream.mjpeg", "snapshot.jpg", "snapshot.png", "state", "hid", "serial"} {
+		if res := e.get("", "/kvm/0/"+p); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d", p, res.StatusCode)
+		}
+	}
+	if res := e.get("reader", "/kvm/plug/state"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a system without a screen: %d", res.StatusCode)
+	}
+	if res := e.get("reader", "/kvm/nosuch/state"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown system: %d", res.StatusCode)
+	}
+}
+
+// TestSnapshotsAndState: with the host on, the snapshots decode and the
+// state says the source is online at its resolution.
+func TestSnapshotsAndState(t *testing.T) {
+	e := newEnv(t)
+	if res := e.get("reader", "/kvm/0/snapshot.jpg"); res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("snapshot of a machine that is off: %d, want 503", res.StatusCode)
+	}
+	e.on()
+	res := e.get("reader", "/kvm/0/snapshot.jpg")
+	if img, err := jpeg.Decode(res.Body); err != nil || img.Bounds().Dx() != 1024 {
+		t.Errorf("snapshot.jpg: %v (%v)", err, res.Header.Get("Content-Type"))
+	}
+	res = e.get("reader", "/kvm/0/snapshot.png")
+	if _, err := png.Decode(res.Body); err != nil {
+		t.Errorf("snapshot.png: %v", err)
+	}
+	var st struct {
+		Source struct {
+			Online     bool
+			Resolution struct{ Width, Height int }
+		}
+	}
+	if err := json.NewDecoder(e.get("reader", "/kvm/0/state").Body).Decode(&st); err != nil || !st.Source.Online || st.Source.Resolution.Width != 1024 {
+		t.Errorf("state %+v: %v", st, err)
+	}
+}
+
+// dialSerial opens the serial console as user.
+func (e *env) dialSerial(user string) *websocket.Conn {
+	e.t.Helper()
+	h := http.Header{}
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(user, "password-"+user)
+	h.Set("Authorization", r.Header.Get("Authorization"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/kvm/0/serial",
+		&websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{SerialSubprotocol}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// readUntil reads the serial console until its output holds want; the
+// text messages (notices) it got meanwhile are returned.
+func readUntil(t *testing.T, c *websocket.Conn, want string) (notices []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	for !strings.Contains(out.String(), want) {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %q: %v; output %q", want, err, out.String())
+		}
+		if typ == websocket.MessageText {
+			notices = append(notices, string(b))
+			continue
+		}
+		out.Write(b)
+	}
+	return notices
+}
+
+// TestSerialConsole: the host's serial line in a WebSocket, output and
+// input; a read-only account watches and cannot type; the one writer's
+// seat is shared with IPMI SOL.
+func TestSerialConsole(t *testing.T) {
+	e := newEnv(t)
+	e.on()
+	reader := e.dialSerial("reader")
+	op := e.dialSerial("op")
+	ctx := context.Background()
+	if err := op.Write(ctx, websocket.MessageBinary, []byte("hello-from-op\r")); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, op, "hello-from-op")
+	if n := readUntil(t, reader, "hello-from-op"); len(n) == 0 || !strings.Contains(n[0], "view only") {
+		t.Errorf("a read-only account was not told it views only: %q", n)
+	}
+	if err := reader.Write(ctx, websocket.MessageBinary, []byte("sneaky\r")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if strings.Contains(string(e.m.Console().Scrollback()), "sneaky") {
+		t.Error("a read-only account typed on the serial line")
+	}
+	// The seat is taken: a second operator watches only.
+	admin := e.dialSerial("admin")
+	_, b, err := admin.Read(ctx)
+	if err != nil || !strings.Contains(string(b), "view only") {
+		t.Errorf("a second writer: %q %v", b, err)
+	}
+	op.Close(websocket.StatusNormalClosure, "")
+	end := time.Now().Add(5 * time.Second)
+	for e.m.Console().Owner() != "" && time.Now().Before(end) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if o := e.m.Console().Owner(); o != "" {
+		t.Errorf("the seat is still held by %q after the writer left", o)
+	}
+}

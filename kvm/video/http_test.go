@@ -306,3 +306,44 @@ func TestTimestamp(t *testing.T) {
 		t.Errorf("ParseTimestamp(12.5) = %v", got)
 	}
 }
+
+func TestSnapshotOfOtherSources(t *testing.T) {
+	// A machine without a screen: 503 at once, nothing to wait for.
+	s := serve(t, New(nil, Options{}))
+	resp, err := http.Get(s.URL + "/snapshot.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("snapshot of a machine without a screen: %s", resp.Status)
+	}
+
+	// A JPEG source: snapshot.jpg is its bytes, snapshot.png their picture.
+	var src bytes.Buffer
+	want := videotest.Screen(160, 120, 2)
+	if err := jpeg.Encode(&src, want, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	d := &videotest.Display{}
+	d.ShowJPEG(src.Bytes())
+	s = serve(t, New(d, Options{}))
+	resp, err = http.Get(s.URL + "/snapshot.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, src.Bytes()) {
+		t.Errorf("snapshot.jpg of a JPEG source: %d bytes, not the source's %d", len(got), src.Len())
+	}
+	resp, err = http.Get(s.URL + "/snapshot.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	img, err := png.Decode(resp.Body)
+	if err != nil || img.Bounds() != want.Bounds() || meanDiff(want, img) > 8 {
+		t.Errorf("snapshot.png of a JPEG source: %v, %v", img, err)
+	}
+}

@@ -140,4 +140,3 @@ func readJSON(t *testing.T, c *websocket.Conn, match func(map[string]any) bool) 
 		}
 	}
 }
-

@@ -310,7 +310,7 @@ func (u *updater) frameRects(req *updateRequestMsg, f *video.Frame) (rects []dat
 		u.shown = f.Seq
 		return nil, false // no signal still
 	}
-	if online && (u.noSignal || f.Dirty == nil || f.DirtySince != u.shown) {
+	if !online || u.noSignal || f.Dirty == nil || f.DirtySince != u.shown {
 		whole = true
 	}
 	defer func() {

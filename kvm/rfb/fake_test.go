@@ -194,7 +194,7 @@ const (
 
 // env is a server over fakes, listening on 127.0.0.1.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	display  *display
 	pipeline *video.Pipeline
 	kb       *fakeKeyboard
@@ -207,7 +207,7 @@ type env struct {
 }
 
 // newEnv starts a server; opt adjusts its Options.
-func newEnv(t *testing.T, opt func(*Options)) *env {
+func newEnv(t testing.TB, opt func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, display: &display{}, kb: newFakeKeyboard(), ptr: &fakePointer{abs: true}}
 	e.pipeline = video.New(e.display, video.Options{FPS: video.MaxFPS})

@@ -1,6 +1,7 @@
 package rfb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -107,11 +108,14 @@ func readClientMessage(r io.Reader) (any, error) {
 			// which bmcd does not announce.
 			return nil, fmt.Errorf("%w: ClientCutText of %d bytes (at most %d)", errProtocol, n, MaxCutText)
 		}
-		text := make([]byte, n)
-		if err := readFull(r, text); err != nil {
-			return nil, err
+		// Read as it comes: memory follows what the client sent, not
+		// what it claimed.
+		var text bytes.Buffer
+		text.Grow(int(min(n, 64<<10)))
+		if _, err := io.CopyN(&text, r, int64(n)); err != nil {
+			return nil, unexpected(err)
 		}
-		return cutTextMsg{text}, nil
+		return cutTextMsg{text.Bytes()}, nil
 	case MsgSetDesktopSize:
 		var b [7]byte
 		if err := readFull(r, b[:]); err != nil {

@@ -51,6 +51,7 @@ func (c *session) writeLoop() error {
 	u.setPF(ServerPixelFormat)
 	c.mu.Lock()
 	u.fb = c.fb
+	u.setEncodings(c.encs)
 	c.mu.Unlock()
 	var req *updateRequestMsg
 	for {
@@ -70,13 +71,8 @@ func (c *session) writeLoop() error {
 			u.needWhole = true
 		}
 		if c.encChanged {
-			u.e = c.encs
+			u.setEncodings(c.encs)
 			c.encChanged = false
-			u.ledsSent, u.qemuKeyAcked = false, false
-			u.zrle.z.level = zlibLevel(u.e.compress)
-			for i := range u.tight.streams {
-				u.tight.streams[i].level = zlibLevel(u.e.compress)
-			}
 		}
 		resizes := c.resizes
 		c.resizes = 0
@@ -140,6 +136,19 @@ func (c *session) nextFrame(gen, after uint64) (*video.Frame, error) {
 	c.waitCancel = nil
 	c.mu.Unlock()
 	return f, err
+}
+
+// setEncodings takes a client's SetEncodings: the LEDs and the QEMU
+// Extended Key Event are announced again, and zlib streams not started
+// yet get the compression level (a stream keeps the level it started
+// with).
+func (u *updater) setEncodings(e encodings) {
+	u.e = e
+	u.ledsSent, u.qemuKeyAcked = false, false
+	u.zrle.z.level = zlibLevel(e.compress)
+	for i := range u.tight.streams {
+		u.tight.streams[i].level = zlibLevel(e.compress)
+	}
 }
 
 func (u *updater) setPF(pf PixelFormat) {

@@ -352,3 +352,10 @@ func (d *display) set(img image.Image, dirty []image.Rectangle) uint64 {
 	}
 	return f.Seq
 }
+
+func (m *memStore) DropBucket(bucket string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.b, bucket)
+	return nil
+}

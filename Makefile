@@ -43,7 +43,7 @@ conformance: deps
 	$(GO) test -race -timeout 10m -v ./conformance/
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/...
+	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/... ./kvm/rfb/
 	$(GO) run ./conformance/bench
 
 # fuzz runs each fuzz target for FUZZTIME; the seed corpora under

@@ -6,7 +6,7 @@ RUN_ARGS  ?= -redfish-addr 127.0.0.1:8443 -ipmi-addr 127.0.0.1:6230
 BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
-DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl vncsnapshot
+DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl vncsnapshot tigervnc-viewer xvfb xauth xdotool
 
 .PHONY: all build run test unit conformance deps lint bench fuzz clean
 

@@ -162,7 +162,9 @@ func (c *session) security() error {
 		err = c.veNCrypt()
 	}
 	if err != nil {
-		c.result(err)
+		if errors.Is(err, errAuth) {
+			c.result(err) // a refusal; other errors end the connection as they are
+		}
 		return err
 	}
 	return c.result(nil)

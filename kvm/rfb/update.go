@@ -74,17 +74,14 @@ func (c *session) writeLoop() error {
 			u.setEncodings(c.encs)
 			c.encChanged = false
 		}
-		resizes := c.resizes
-		c.resizes = 0
+		var resizes int
+		if req != nil { // SetDesktopSize is answered with the next update
+			resizes, c.resizes = c.resizes, 0
+		}
 		gen := c.gen
 		c.mu.Unlock()
 
 		if req == nil {
-			if resizes > 0 {
-				c.mu.Lock()
-				c.resizes += resizes // answered with the next update
-				c.mu.Unlock()
-			}
 			select {
 			case <-c.ctx.Done():
 				return c.ctx.Err()
@@ -322,9 +319,10 @@ func (u *updater) frameRects(req *updateRequestMsg, f *video.Frame) (rects []dat
 	if !online || u.noSignal || f.Dirty == nil || f.DirtySince != u.shown {
 		whole = true
 	}
+	shownNoSignal := !online
 	defer func() {
 		if len(rects) > 0 {
-			u.shown, u.shownAny, u.needWhole, u.noSignal = f.Seq, true, false, !online
+			u.shown, u.shownAny, u.needWhole, u.noSignal = f.Seq, true, false, shownNoSignal
 		}
 	}()
 	var regions []image.Rectangle
@@ -365,7 +363,7 @@ func (u *updater) frameRects(req *updateRequestMsg, f *video.Frame) (rects []dat
 	}
 	switch {
 	case pic == nil:
-		pic = noSignal(u.fb)
+		pic, shownNoSignal = noSignal(u.fb), true
 		regions = []image.Rectangle{fbRect}
 	case size != u.fb:
 		pic = padded(pic, u.fb)

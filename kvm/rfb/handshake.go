@@ -150,7 +150,7 @@ func (c *session) security() error {
 	var err error
 	switch chosen {
 	case SecNone:
-		c.account = &c.principal.Account
+		c.setAccount(c.principal.Account)
 		c.name = c.principal.Account.UserName
 		c.mayControl = auth.Authorize(*c.principal, auth.PrivConfigureComponents) == nil
 		if c.minor < 8 {
@@ -293,10 +293,18 @@ func (c *session) veNCrypt() error {
 		return fmt.Errorf("%w: user %q: %w", errAuth, user, err)
 	}
 	c.loginDone(user, true)
-	c.account = &a
+	c.setAccount(a)
 	c.name = a.UserName
 	c.mayControl = a.Role.Has(auth.PrivConfigureComponents)
 	return nil
+}
+
+// setAccount records who logged in, for Server.accountChanged (which
+// reads it under the server's lock).
+func (c *session) setAccount(a auth.Account) {
+	c.s.mu.Lock()
+	c.account = &a
+	c.s.mu.Unlock()
 }
 
 func (c *session) loginDone(user string, ok bool) {

@@ -32,7 +32,7 @@ type session struct {
 	// Set by the handshake.
 	minor      int             // protocol version 3.minor: 3, 7 or 8
 	principal  *auth.Principal // the door's, for security type None
-	account    *auth.Account   // who logged in; nil for VNC Authentication
+	account    *auth.Account   // who logged in, nil for VNC Authentication; under s.mu
 	name       string          // user name, "vnc" for VNC Authentication
 	mayControl bool
 	shared     bool

@@ -7,7 +7,7 @@ BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
-	libturbojpeg0-dev
+	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool
 
 .PHONY: all build run test unit conformance deps lint bench fuzz clean
 
@@ -48,7 +48,7 @@ conformance: deps
 	$(GO) test -race -timeout 10m -v ./conformance/
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/...
+	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/... ./kvm/rfb/
 	$(GO) test -run '^$$' -bench . -benchmem -tags turbojpeg ./kvm/video/
 	$(GO) run ./conformance/bench
 

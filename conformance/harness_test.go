@@ -118,7 +118,12 @@ type bmcOpts struct {
 	PlainHTTP bool // -tls=false
 	NoAdmin   bool // start without -user/-password
 	IPMI      bool // serve IPMI on ephemeral 127.0.0.1 ports
+	VNC       bool // serve VNC on ephemeral 127.0.0.1 ports, VNC password vncPassword
 }
+
+// vncPassword is the VNC Authentication password of a bmcd started with
+// bmcOpts.VNC.
+const vncPassword = "vnc-pw1"
 
 // bmc is one bmcd under test: a state directory that outlives restarts
 // and the process currently serving it.
@@ -201,6 +206,9 @@ func startBMC(t testing.TB, opts bmcOpts) *bmc {
 	}
 	if opts.IPMI {
 		cfg.WriteString("ipmi:\n  addr: \"127.0.0.1:0\"\n")
+	}
+	if opts.VNC {
+		fmt.Fprintf(&cfg, "console:\n  vnc_addr: \"127.0.0.1:0\"\n  vnc_password: %q\n", vncPassword)
 	}
 	if err := os.WriteFile(b.config, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -11,20 +11,26 @@
 //	/kvm/{SystemId}/serial         WebSocket: the host serial console
 //	/kvm/{SystemId}/vnc            WebSocket: RFB (VNC), for noVNC
 //
+// and a VNC (RFB 3.8) TCP listener per system (Config.VNCAddr).
+//
 // Reading (video, state, serial output) needs Login; typing, pointing and
 // writing to the serial line need ConfigureComponents, the privilege of a
 // reset (Operator, Administrator). docs/console.md describes it.
 package kvm
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/kvm/input"
+	"github.com/bmcd/bmcd/kvm/rfb"
 	"github.com/bmcd/bmcd/kvm/video"
 )
 
@@ -42,6 +48,23 @@ type Config struct {
 	// WebSockets (see input.HIDOptions).
 	OriginPatterns []string
 	Log            *slog.Logger
+
+	// The VNC server (kvm/rfb) of every system: Accounts and TLS for
+	// VeNCrypt X509Plain (bmcd's accounts over the service certificate);
+	// Logins the failed-login limiter shared with the HTTP gate;
+	// Passwords the VNC Authentication passwords (nil: not offered);
+	// Layout the host keyboard layout cut text is typed through; OnLogin
+	// hears of each password check (the audit log).
+	Accounts  *auth.Accounts
+	TLS       *tls.Config
+	Logins    *auth.Limiter[auth.LoginKey]
+	Passwords func() rfb.Passwords
+	Layout    func() string
+	OnLogin   func(user, remote string, ok bool)
+	// VNCAddr is system 0's VNC listen address; system i listens on
+	// port+i, port 0 picks free ports. "": no TCP listener (the
+	// WebSocket door /kvm/{SystemId}/vnc is always there).
+	VNCAddr string
 }
 
 // Service is the console of every machine.
@@ -58,7 +81,11 @@ type System struct {
 	Machine *hardware.Machine
 	Video   *video.Pipeline
 	Input   *input.Hub
+	VNC     *rfb.Server
+	// VNCPort is where VNC listens for this system; 0: no TCP listener.
+	VNCPort int
 	hid     http.Handler
+	vncWS   http.Handler
 }
 
 // Prefix is where the console's endpoints live.
@@ -85,11 +112,71 @@ func New(cfg Config) (*Service, error) {
 			Input:   input.NewHub(m.Keyboard(), m.Pointer()),
 		}
 		sys.hid = input.HIDHandler(sys.Input, input.HIDOptions{OriginPatterns: cfg.OriginPatterns, Logger: log.With("system", m.ID())})
+		vnc, err := rfb.New(rfb.Options{
+			Name: "bmcd " + m.ID(), Pipeline: sys.Video, Hub: sys.Input,
+			Accounts: cfg.Accounts, TLS: cfg.TLS, Logins: cfg.Logins, Passwords: cfg.Passwords,
+			Layout: cfg.Layout, OnLogin: cfg.OnLogin, Logger: log.With("system", m.ID()),
+		})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("system %s: vnc: %w", m.ID(), err)
+		}
+		sys.VNC = vnc
 		s.systems[m.ID()] = sys
 		s.order = append(s.order, m.ID())
 	}
+	if err := s.listenVNC(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.routes()
 	return s, nil
+}
+
+// listenVNC opens the VNC listener of every system: VNCAddr's port + the
+// system's index among all machines (as IPMI's ports go), or a free port
+// each with port 0.
+func (s *Service) listenVNC() error {
+	if s.cfg.VNCAddr == "" {
+		return nil
+	}
+	host, p, err := net.SplitHostPort(s.cfg.VNCAddr)
+	if err != nil {
+		return fmt.Errorf("vnc address %q: %w", s.cfg.VNCAddr, err)
+	}
+	base, err := strconv.Atoi(p)
+	if err != nil || base < 0 || base > 65535 {
+		return fmt.Errorf("vnc address %q: bad port", s.cfg.VNCAddr)
+	}
+	for i, m := range s.cfg.Machines {
+		sys := s.systems[m.ID()]
+		if sys == nil || !m.Capabilities().Display {
+			continue
+		}
+		port := 0
+		if base != 0 {
+			port = base + i
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return fmt.Errorf("system %s: vnc listen: %w", m.ID(), err)
+		}
+		sys.VNCPort = ln.Addr().(*net.TCPAddr).Port
+		s.log.Info("vnc listening", "system", m.ID(), "addr", ln.Addr().String())
+		go func() { _ = sys.VNC.ServeListener(ln) }()
+	}
+	return nil
+}
+
+// VNCPorts are the systems' VNC ports, by system Id (those listening).
+func (s *Service) VNCPorts() map[string]int {
+	out := map[string]int{}
+	for id, sys := range s.systems {
+		if sys.VNCPort != 0 {
+			out[id] = sys.VNCPort
+		}
+	}
+	return out
 }
 
 // System is the console of machine id; nil if it has none.
@@ -125,6 +212,12 @@ func (s *Service) routes() {
 	s.Handle("serial", auth.PrivLogin, read(func(sys *System) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) { s.serveSerial(sys, w, r) }
 	}))
+	// RFB over a WebSocket (noVNC): the account decides control, as for
+	// HID.
+	for _, sys := range s.systems {
+		sys.vncWS = sys.VNC.WebSocketHandler(rfb.WebSocketOptions{OriginPatterns: s.cfg.OriginPatterns})
+	}
+	s.Handle("vnc", auth.PrivLogin, read(func(sys *System) http.HandlerFunc { return sys.vncWS.ServeHTTP }))
 }
 
 type systemKey struct{}
@@ -148,5 +241,11 @@ func (s *Service) Owns(path string) bool { return strings.HasPrefix(path, Prefix
 // ServeHTTP serves the console's endpoints.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close ends the console's sessions.
-func (s *Service) Close() {}
+// Close ends the console's sessions and VNC listeners.
+func (s *Service) Close() {
+	for _, sys := range s.systems {
+		if sys.VNC != nil {
+			_ = sys.VNC.Close()
+		}
+	}
+}

@@ -21,6 +21,7 @@ type options struct {
 	redfishAddr    string
 	tls            bool
 	ipmiAddr       string
+	vncAddr        string
 	simSystems     int
 	user, password string
 	sessionTimeout time.Duration
@@ -68,6 +69,7 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 	fs.StringVar(&o.redfishAddr, "redfish-addr", ":8443", "Redfish listen `address` (port 0 picks a free port, logged at start)")
 	fs.BoolVar(&o.tls, "tls", true, "serve HTTPS with the state directory's certificate (self-signed on first start); -tls=false serves plain HTTP")
 	fs.StringVar(&o.ipmiAddr, "ipmi-addr", "", "IPMI-over-LAN listen `address` for system 0 (e.g. :623); system i listens on port+i, port 0 picks free ports (logged at start); a system's ipmi_addr in the configuration file overrides it")
+	fs.StringVar(&o.vncAddr, "vnc-addr", "", "VNC (RFB) listen `address` for system 0 (e.g. :5900); system i listens on port+i, port 0 picks free ports (logged at start); the console's WebSocket door /kvm/{SystemId}/vnc is always served")
 	fs.IntVar(&o.simSystems, "sim-systems", 1, "number of simulated systems, with Ids 0..N-1, when the configuration file lists none")
 	fs.StringVar(&o.user, "user", "", "first administrator's user name (or BMCD_USER)")
 	fs.StringVar(&o.password, "password", "", "first administrator's password, 8 to 20 bytes (or BMCD_PASSWORD)")
@@ -116,6 +118,9 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 		}
 		if !set["ipmi-addr"] && f.IPMI.Addr != "" {
 			o.ipmiAddr = f.IPMI.Addr
+		}
+		if !set["vnc-addr"] && f.Console.VNCAddr != "" {
+			o.vncAddr = f.Console.VNCAddr
 		}
 		if !set["session-timeout"] && f.Redfish.SessionTimeout != 0 {
 			o.sessionTimeout = time.Duration(f.Redfish.SessionTimeout)

@@ -24,6 +24,7 @@ import (
 	"github.com/bmcd/bmcd/internal/config"
 	"github.com/bmcd/bmcd/internal/store"
 	"github.com/bmcd/bmcd/kvm"
+	"github.com/bmcd/bmcd/kvm/rfb"
 	"github.com/bmcd/bmcd/redfish"
 )
 
@@ -83,6 +84,23 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	defer sessions.Close()
 	logins := auth.NewLimiter[auth.LoginKey](auth.DefaultFailureBurst, auth.DefaultFailureRefill)
 
+	// The service certificate: HTTPS, and VNC's VeNCrypt (with or
+	// without HTTPS: a VNC client checks it on its own).
+	cert, err := certs.LoadOrCreate(o.stateDir)
+	if err != nil {
+		return err
+	}
+	certConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	var tlsConfig *tls.Config
+	if o.tls {
+		tlsConfig = certConfig
+	}
+	gate := frontDoor(accounts, sessions, logins, log)
+	console, err := kvm.New(consoleConfig(o, machines, gate, certConfig, auditLog, log))
+	if err != nil {
+		return err
+	}
+	defer console.Close()
 	ln, err := net.Listen("tcp", o.redfishAddr)
 	if err != nil {
 		return fmt.Errorf("redfish listen: %w", err)
@@ -93,6 +111,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		SessionTimeout: o.sessionTimeout, Log: log, HTTPPort: port, TLS: o.tls,
 		IPMIPorts: ipmiPorts, Audit: auditLog, Store: db,
 		Sessions: sessions, Logins: logins, StoredImages: storedImages(imgs),
+		VNCPorts: console.VNCPorts(), GraphicalSessions: rfb.DefaultMaxClients,
 	})
 	defer svc.Close()
 	// Now that the protocols listen for events: a host whose power changed
@@ -103,12 +122,6 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 			log.Warn("power state at start", "system", m.ID(), "err", err)
 		}
 	}
-	gate := frontDoor(accounts, sessions, logins, log)
-	console, err := kvm.New(kvm.Config{Machines: machines, Gate: gate, Log: log})
-	if err != nil {
-		return err
-	}
-	defer console.Close()
 	srv := &http.Server{
 		Handler:           withConsole(withImages(svc, imgs, gate), console),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -118,12 +131,8 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	}
 	srv.RegisterOnShutdown(svc.CloseStreams) // event streams would hold Shutdown for its whole grace
 	scheme := "http"
-	if o.tls {
-		cert, err := certs.LoadOrCreate(o.stateDir)
-		if err != nil {
-			return err
-		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if tlsConfig != nil {
+		srv.TLSConfig = tlsConfig
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 	}

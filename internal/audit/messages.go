@@ -8,6 +8,7 @@ import "github.com/bmcd/bmcd/internal/auth"
 const (
 	Redfish = "Redfish"
 	IPMI    = "IPMI"
+	VNC     = "VNC"
 )
 
 // SuccessfulLogin: user logged in from addr (an IP address) over protocol

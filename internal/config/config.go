@@ -38,6 +38,20 @@ type File struct {
 		// by default OPERATOR may set it, as on OpenBMC.
 		StrictBootPrivilege bool `yaml:"strict_boot_privilege"`
 	} `yaml:"ipmi"`
+	Console struct {
+		// VNCAddr is system 0's VNC (RFB) address; system i listens on
+		// port+i, port 0 picks free ports.
+		VNCAddr string `yaml:"vnc_addr"`
+		// VNCPassword and VNCViewPassword turn on VNC Authentication
+		// (6 to 8 printable ASCII characters: the protocol's limit), for
+		// clients without VeNCrypt (vncsnapshot); the view-only one
+		// watches. Unset: only bmcd's accounts log in, over VeNCrypt.
+		VNCPassword     string `yaml:"vnc_password" validate:"omitempty,min=6,max=8,printascii"`
+		VNCViewPassword string `yaml:"vnc_view_password" validate:"omitempty,min=6,max=8,printascii"`
+		// Layout is the hosts' keyboard layout, through which pasted
+		// text is typed: us (default), de, fr or ru.
+		Layout string `yaml:"layout" validate:"omitempty,oneof=us de fr ru"`
+	} `yaml:"console"`
 	Users   []User   `yaml:"users" validate:"dive"`
 	Systems []System `yaml:"systems" validate:"unique=ID,dive"`
 }

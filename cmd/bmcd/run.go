@@ -109,8 +109,12 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		return err
 	}
 	defer console.Close()
+	pages, err := consolePages(console, machines, gate, svc, auditLog)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           withConsole(withImages(svc, imgs, gate), console),
+		Handler:           withConsole(withImages(svc, imgs, gate), console, pages),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

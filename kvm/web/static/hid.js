@@ -41,10 +41,14 @@ export class Hid {
 const WHEEL_PIXELS = 100; // pixels of a DOM pixel-mode wheel per detent
 
 // capture sends the keyboard and mouse of the element focus (keys while it
-// has focus) and surface() (the element the picture fills: positions are
-// scaled to 0..32767 over it) through hid, while enabled() holds.
-// relative() says the machine's pointer takes relative moves only.
+// or an element in it has focus) and surface() (the element the picture
+// fills: positions are scaled to 0..32767 over it) through hid, while
+// enabled() holds. relative() says the machine's pointer takes relative
+// moves only. The listeners run in the capture phase, before the view's
+// own (noVNC's canvas stops the events it sees), and keep the events they
+// take from it.
 export function capture(focus, surface, hid, {enabled, relative}) {
+  const on = (type, f, opts = {}) => focus.addEventListener(type, f, {capture: true, ...opts});
   const held = new Set();
   const key = (e, down) => {
     if (!enabled() || !e.code || e.code === 'Unidentified') return;
@@ -54,8 +58,8 @@ export function capture(focus, surface, hid, {enabled, relative}) {
     if (down) held.add(e.code); else held.delete(e.code);
     hid.send({t: 'key', code: e.code, down});
   };
-  focus.addEventListener('keydown', (e) => key(e, true));
-  focus.addEventListener('keyup', (e) => key(e, false));
+  on('keydown', (e) => key(e, true));
+  on('keyup', (e) => key(e, false));
   // Keys held when the page loses focus would stay down on the host.
   const releaseAll = () => {
     for (const code of held) hid.send({t: 'key', code, down: false});
@@ -84,8 +88,9 @@ export function capture(focus, surface, hid, {enabled, relative}) {
   const schedule = () => {
     if (!frame) frame = requestAnimationFrame(() => { frame = 0; flush(); });
   };
-  focus.addEventListener('mousemove', (e) => {
+  on('mousemove', (e) => {
     if (!enabled()) return;
+    e.stopPropagation();
     if (relative()) {
       if (document.pointerLockElement !== focus) return;
       dx += e.movementX;
@@ -100,6 +105,7 @@ export function capture(focus, surface, hid, {enabled, relative}) {
   const buttons = (e) => {
     if (!enabled()) return;
     e.preventDefault();
+    e.stopPropagation();
     focus.focus();
     if (relative() && document.pointerLockElement !== focus && e.type === 'mousedown') {
       focus.requestPointerLock?.();
@@ -115,14 +121,15 @@ export function capture(focus, surface, hid, {enabled, relative}) {
       hid.send({t: 'buttons', mask: e.buttons & 31});
     }
   };
-  focus.addEventListener('mousedown', buttons);
-  focus.addEventListener('mouseup', buttons);
-  focus.addEventListener('contextmenu', (e) => { if (enabled()) e.preventDefault(); });
+  on('mousedown', buttons);
+  on('mouseup', buttons);
+  on('contextmenu', (e) => { if (enabled()) e.preventDefault(); });
   let wheelX = 0;
   let wheelY = 0;
-  focus.addEventListener('wheel', (e) => {
+  on('wheel', (e) => {
     if (!enabled()) return;
     e.preventDefault();
+    e.stopPropagation();
     const scale = e.deltaMode === 0 ? 1 / WHEEL_PIXELS : 1; // lines and pages: one detent each
     wheelX += e.deltaX * scale;
     wheelY += e.deltaY * scale;

@@ -25,7 +25,9 @@ const docsScreenshot = "../docs/console.png"
 // Debian's chromium (headless, through playwright-core; see
 // browser/console.mjs): it logs in through the form, powers the machine on
 // and sees the POST screen and the firmware on the serial pane, types a
-// line the host echoes, pastes text, uploads an ISO through the page and
+// line the host echoes, lights Num Lock, pastes text, loses control to
+// another page that takes over (and is told), reboots the host with
+// Ctrl+Alt+Del from the chords, uploads an ISO through the page and
 // inserts it into the CD slot with a one-time boot from it, presses Reset
 // and sees the firmware boot the CD, toggles the identify LED, downloads
 // a screenshot, uses the all-systems page and logs out; a ReadOnly

@@ -66,6 +66,9 @@ async function consoleReady(page) {
 
 const serialText = (page) => page.evaluate(() => window.bmcdConsole.serialText());
 
+// seen counts what the serial pane shows of re.
+const seen = async (page, re) => ((await serialText(page)).match(new RegExp(re.source, 'g')) || []).length;
+
 // waitSerial waits until the serial pane shows re (a RegExp), count times.
 async function waitSerial(page, re, what, count = 1, timeout = STEP_MS) {
   const deadline = Date.now() + timeout;
@@ -149,7 +152,11 @@ async function main() {
   await waitScreen(admin, (s) => s.hash !== before.hash, 'the typed line');
   const control = await admin.textContent('#control');
   if (!/You have control/.test(control)) throw new Error(`control: ${control}`);
-  ok('typed a line: the host echoed it on the serial pane and the screen changed; this page has control');
+  await admin.keyboard.press('NumLock');
+  await admin.waitForSelector('#led-num.on');
+  await admin.keyboard.press('NumLock');
+  await admin.waitForSelector('#led-num:not(.on)');
+  ok('typed a line: the host echoed it on the serial pane and the screen changed; this page has control; Num Lock lights its LED');
 
   // A ReadOnly account watches: it sees the typing, and cannot type.
   const viewer = await newPage('viewer');
@@ -194,6 +201,33 @@ async function main() {
   await waitSerial(admin, /pasted-through-us/, 'the pasted line and its echo', 2);
   ok('pasted a line: typed through the us layout, echoed by the host');
 
+  // Another page takes over: this one is told, and views only.
+  const other = await admin.context().newPage();
+  other.setDefaultTimeout(STEP_MS);
+  await other.goto(`${base}/console/${sys}`, {waitUntil: 'domcontentloaded'});
+  await consoleReady(other);
+  await other.waitForSelector('#takeover:not([disabled])');
+  await other.click('#takeover');
+  await other.waitForFunction(() => /You have control/.test(document.getElementById('control').textContent));
+  await admin.waitForFunction(() => {
+    const n = document.getElementById('notice');
+    return !n.hidden && /took over the console/.test(n.textContent) &&
+      /View only: .* has control/.test(document.getElementById('control').textContent);
+  });
+  await other.close();
+  await admin.waitForFunction(() => /Nobody has control/.test(document.getElementById('control').textContent));
+  await admin.click('#takeover');
+  await admin.waitForFunction(() => /You have control/.test(document.getElementById('control').textContent));
+  ok('another page took over: this one said so and viewed only, then took control back');
+
+  // Ctrl+Alt+Del from the chords: the simulated OS reboots.
+  const boots = await seen(admin, /BIOS /);
+  await admin.selectOption('#chord', 'ControlLeft,AltLeft,Delete');
+  await admin.click('#send-chord');
+  await waitSerial(admin, /Reached target System Reboot/, 'the OS rebooting');
+  await waitSerial(admin, /BIOS /, 'the firmware again', boots + 1);
+  ok('sent Ctrl+Alt+Del: the host rebooted');
+
   // The image store: upload an ISO from the page, insert it, boot it.
   const iso = Buffer.alloc(64 << 10);
   iso[32768] = 1;
@@ -212,7 +246,8 @@ async function main() {
   ok('uploaded x.iso through the page, inserted it into the CD slot with a one-time boot from it');
 
   // Reset: the machine POSTs again and boots the CD.
-  const banners = ((await serialText(admin)).match(/BIOS /g) || []).length;
+  const banners = await seen(admin, /BIOS /);
+  const prompts = await seen(admin, /login: /);
   await admin.click('#reset');
   await waitSerial(admin, /BIOS /, 'a second firmware banner', banners + 1);
   await waitSerial(admin, /Booting from Cd: https?:\/\/[^\s]*x\.iso/, 'the firmware booting the CD');
@@ -227,10 +262,11 @@ async function main() {
   ok('the identify LED turns on and off');
 
   // The screenshot button downloads the screen as PNG.
-  await waitSerial(admin, /login: /, 'the login prompt after the reboot', 2);
+  await waitSerial(admin, /login: /, 'the login prompt after the reboot', prompts + 1);
+  const welcomes = await seen(admin, /Welcome to bmcd/);
   await admin.click('#screen');
   await admin.keyboard.type('root\n');
-  await waitSerial(admin, /Welcome to bmcd/, 'the shell\'s welcome', 2);
+  await waitSerial(admin, /Welcome to bmcd/, 'the shell\'s welcome', welcomes + 1);
   await admin.keyboard.type('uname -a\n');
   await waitSerial(admin, /GNU\/Linux/, 'uname\'s answer');
   const [download] = await Promise.all([admin.waitForEvent('download'), admin.click('#screenshot')]);

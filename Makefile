@@ -6,7 +6,8 @@ RUN_ARGS  ?= -redfish-addr 127.0.0.1:8443 -ipmi-addr 127.0.0.1:6230
 BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
-DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl chromium
+DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
+	libturbojpeg0-dev chromium
 
 # The web console's browser libraries (npm, exact versions in
 # kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;
@@ -67,8 +68,12 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The default build is pure Go (CGO_ENABLED=0 works); kvm/video is tested
+# again with its TurboJPEG encoder (cgo, libturbojpeg0-dev).
 test: deps lint web
 	$(GO) test -race -timeout 10m ./...
+	$(GO) vet -tags turbojpeg ./kvm/video/
+	$(GO) test -race -tags turbojpeg ./kvm/video/
 
 unit: lint
 	$(GO) test -race -short ./...
@@ -78,6 +83,7 @@ conformance: deps web
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/...
+	$(GO) test -run '^$$' -bench . -benchmem -tags turbojpeg ./kvm/video/
 	$(GO) run ./conformance/bench
 
 # fuzz runs each fuzz target for FUZZTIME; the seed corpora under

@@ -71,7 +71,6 @@ func (s *Service) getManager(r *http.Request) (any, error) {
 		"EthernetInterfaces":    link{path + "/EthernetInterfaces"},
 		"VirtualMedia":          link{path + "/VirtualMedia"},
 		"GraphicalConsole":      s.graphicalConsole(m, false),
-		"SerialConsole":         s.managerSerialConsole(m),
 		"Links": M{
 			"ManagerForServers": []link{{systemPath(id)}},
 			"ManagerForChassis": []link{{chassisPath(id)}},
@@ -165,13 +164,4 @@ func (s *Service) graphicalConsole(m *hardware.Machine, withPort bool) M {
 		c["Port"] = p
 	}
 	return c
-}
-
-// managerSerialConsole is the host serial console as the Manager offers
-// it: IPMI Serial over LAN, one session at a time.
-func (s *Service) managerSerialConsole(m *hardware.Machine) M {
-	if _, ok := s.cfg.IPMIPorts[m.ID()]; ok && m.Console().Available() {
-		return M{"ServiceEnabled": true, "MaxConcurrentSessions": 1, "ConnectTypesSupported": []string{"IPMI"}}
-	}
-	return M{"ServiceEnabled": false, "MaxConcurrentSessions": 0, "ConnectTypesSupported": []string{}}
 }

@@ -2,8 +2,8 @@
 // handler serving the same bytes, with wrk over keep-alive HTTP, and bmcd's
 // resident memory with 1 and 500 simulated systems; a fleet tool's read of
 // 1,000 systems with $expand against 1,000 separate GETs; memory and the
-// first collection page with 10,000 systems; and IPMI. Run it with
-// `make bench`.
+// first collection page with 10,000 systems; IPMI; and the KVM video
+// pipeline's MJPEG stream (video.go). Run it with `make bench`.
 package main
 
 import (
@@ -36,10 +36,23 @@ func main() {
 	conns := flag.Int("c", 64, "wrk connections")
 	threads := flag.Int("t", 1, "wrk threads")
 	bareBody := flag.String("serve-bare", "", "internal: serve this file as the bare handler")
-	only := flag.String("only", "", "run one part: redfish, fleet or ipmi")
+	only := flag.String("only", "", "run one part: redfish, fleet, ipmi or video")
+	serveVideoFlag := flag.Bool("serve-video", false, "internal: serve the video pipeline")
+	videoClientsAddr := flag.String("video-clients", "", "internal: measure the video server at this address")
 	flag.Parse()
 	if *bareBody != "" {
 		serveBare(*bareBody)
+		return
+	}
+	if *serveVideoFlag {
+		serveVideo()
+		return
+	}
+	if *videoClientsAddr != "" {
+		if err := videoClients(*videoClientsAddr, *dur); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	part = *only
@@ -50,6 +63,14 @@ func main() {
 }
 
 func run(dur time.Duration, conns, threads int) error {
+	if part == "video" {
+		tmp, err := os.MkdirTemp("", "bmcd-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		return videoBench(tmp, dur)
+	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk not found: run `make deps` (Debian package wrk)")
 	}
@@ -79,7 +100,12 @@ func run(dur time.Duration, conns, threads int) error {
 		}
 	}
 	if part == "" || part == "ipmi" {
-		return runIPMI(bin, tmp, dur)
+		if err := runIPMI(bin, tmp, dur); err != nil {
+			return err
+		}
+	}
+	if part == "" {
+		return videoBench(tmp, dur)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -23,6 +24,7 @@ type Frame struct {
 	size image.Point
 
 	jpegOnce sync.Once
+	started  atomic.Bool // the encode has begun
 	jpeg     []byte
 	jpegErr  error
 
@@ -67,7 +69,21 @@ func (f *Frame) JPEG() ([]byte, error) {
 		return nil, nil
 	}
 	f.jpegOnce.Do(func() {
-		f.jpeg, f.jpegErr = f.p.encode(f.Frame.Image, int(f.p.quality.Load()))
+		f.started.Store(true)
+		p := f.p
+		p.mu.Lock()
+		if p.encoding == nil || p.encoding.Seq < f.Seq {
+			p.encoding = f
+		}
+		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			if p.encoding == f {
+				p.encoding = nil
+			}
+			p.mu.Unlock()
+		}()
+		f.jpeg, f.jpegErr = p.encode(f.Frame.Image, int(p.quality.Load()))
 		if f.jpegErr != nil {
 			f.jpegErr = fmt.Errorf("video: encode frame %d: %w", f.Seq, f.jpegErr)
 		}

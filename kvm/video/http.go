@@ -128,12 +128,11 @@ func (p *Pipeline) MJPEG(w http.ResponseWriter, r *http.Request) {
 	var seq uint64
 	head := make([]byte, 0, 128)
 	for {
-		f, err := v.Next(ctx, seq)
-		if err != nil {
+		f, body, err := v.nextJPEG(ctx, seq)
+		if f == nil {
 			return
 		}
 		seq = f.Seq
-		body, err := f.JPEG()
 		if err != nil {
 			p.log.Warn("video: frame not sent", "seq", f.Seq, "err", err)
 			continue

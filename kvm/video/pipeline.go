@@ -60,8 +60,11 @@ type Pipeline struct {
 	viewers int
 	run     *capture // the running capture, nil while no one watches
 	sentSeq uint64   // the newest Seq handed to a viewer
-	capRate rate     // frames taken from the source
-	sentRat rate     // distinct frames handed to viewers
+	// encoding is the newest frame whose JPEG is being encoded, nil when
+	// none is (see Viewer.nextJPEG).
+	encoding *Frame
+	capRate  rate // frames taken from the source
+	sentRat  rate // distinct frames handed to viewers
 }
 
 // capture is one run of the capture goroutine, from the first Watch to the

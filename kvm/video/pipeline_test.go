@@ -482,3 +482,60 @@ func BenchmarkEncode1080p(b *testing.B) {
 		})
 	}
 }
+
+// A viewer that comes while another's encode runs takes that frame rather
+// than encoding a newer one beside it: viewers fall in step.
+func TestViewersShareAnEncodeInProgress(t *testing.T) {
+	d := &videotest.Display{}
+	p := New(d, Options{FPS: MaxFPS})
+	started, release := make(chan struct{}, 4), make(chan struct{})
+	var calls atomic.Int64
+	p.encode = func(img image.Image, q int) ([]byte, error) {
+		calls.Add(1)
+		started <- struct{}{}
+		<-release
+		return encodeGo(img, q)
+	}
+	a, b := p.Watch(), p.Watch()
+	defer a.Close()
+	defer b.Close()
+	first := d.Show(small(1))
+	fromA := make(chan *Frame, 1)
+	go func() {
+		f, _, err := a.nextJPEG(ctxT(t), 0)
+		if err != nil {
+			t.Error(err)
+		}
+		fromA <- f
+	}()
+	<-started // A is encoding frame 1
+	second := d.Show(small(2))
+	p.Latest() // the pipeline has frame 2 (without waiting for capture)
+	f, err := b.Next(ctxT(t), 0)
+	if err != nil || f.Seq != second {
+		t.Fatalf("Next = %v, %v; want the latest, frame %d", f, err, second)
+	}
+	for _, c := range []struct {
+		after uint64
+		want  uint64
+	}{
+		{0, first},       // frame 1 is newer than what B has, and under way
+		{first, second},  // B has frame 1 already: the latest
+		{second, second}, // (not asked by Next; f itself)
+	} {
+		if got := p.inStep(f, c.after); got.Seq != c.want {
+			t.Errorf("inStep(frame %d, after %d) = frame %d, want %d", f.Seq, c.after, got.Seq, c.want)
+		}
+	}
+	close(release)
+	fa := <-fromA
+	if g := p.inStep(f, 0); g != f {
+		t.Errorf("inStep with no encode under way = frame %d, want the latest", g.Seq)
+	}
+	if fa.Seq != first {
+		t.Errorf("A got frame %d", fa.Seq)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d encodes, want 1", n)
+	}
+}

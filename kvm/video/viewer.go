@@ -111,3 +111,30 @@ func (v *Viewer) Close() {
 		v.p.release()
 	})
 }
+
+// nextJPEG is Next for a viewer that sends JPEG: when the latest frame's
+// encode has not started but a newer frame than after is being encoded
+// (for another viewer), it takes that one, one frame older, instead of
+// starting a second encode beside it. Viewers that started apart so fall
+// in step and share encodes, which is what lets a slow encoder (image/jpeg
+// at 1080p) serve several viewers at its full rate instead of a fraction.
+func (v *Viewer) nextJPEG(ctx context.Context, after uint64) (*Frame, []byte, error) {
+	f, err := v.Next(ctx, after)
+	if err != nil {
+		return nil, nil, err
+	}
+	f = v.p.inStep(f, after)
+	b, err := f.JPEG()
+	return f, b, err
+}
+
+// inStep is the frame nextJPEG sends instead of f: the frame being
+// encoded, when it is newer than after and f's encode has not begun.
+func (p *Pipeline) inStep(f *Frame, after uint64) *Frame {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if g := p.encoding; g != nil && g.Seq > after && g.Seq < f.Seq && f.Frame.JPEG == nil && !f.started.Load() {
+		return g
+	}
+	return f
+}

@@ -79,11 +79,15 @@ const hid = sys.console ? new Hid(sys.id, {
     $('led-scroll').classList.toggle('on', !!m.scroll_lock);
   },
   control(m) {
-    if (state.you && !m.you && m.by) notice(`${m.by} took over the console: you are viewing only now.`, 'warn', 10000);
     state.you = m.you;
     state.by = m.by;
     state.mayControl = m.may_control;
     renderControl();
+    const was = wasYou;
+    wasYou = m.you;
+    reclaimFromOwnVNC(m).then((own) => {
+      if (!own && was && !m.you && m.by) notice(`${m.by} took over the console: you are viewing only now.`, 'warn', 10000);
+    });
   },
   pasted(m) {
     state.pasting = false;
@@ -106,6 +110,26 @@ const hid = sys.console ? new Hid(sys.id, {
   },
 }) : null;
 window.bmcdConsole.hid = hid;
+
+let wasYou = false;
+let lastReclaim = 0;
+// reclaimFromOwnVNC takes control back from this page's own noVNC
+// connection: the VNC server joins every connection to the input hub, and
+// one that joins while nobody has control gets it, but the page's view
+// sends no input (keys go through the HID connection). It resolves true
+// when the controller was a VNC client of this account and address.
+async function reclaimFromOwnVNC(m) {
+  if (m.you || !m.by || m.by !== state.hello?.name || view?.kind !== 'vnc' || !m.may_control) return false;
+  let v;
+  try { v = await getJSON(`${kvm}/viewers`); } catch { return false; }
+  const ctl = v.clients.find((c) => c.controls);
+  if (!ctl || ctl.name !== m.by || ctl.kind !== 'vnc') return false;
+  if (Date.now() - lastReclaim > 2000) {
+    lastReclaim = Date.now();
+    hid.send({t: 'takeover'});
+  }
+  return true;
+}
 
 function renderControl() {
   const c = $('control');

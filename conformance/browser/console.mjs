@@ -139,7 +139,8 @@ async function main() {
   const post = await waitScreen(admin, (s) => s.w === 1024 && s.h === 768 && s.bright > 2000, 'the POST screen');
   await waitSerial(admin, /login: /, 'the login prompt');
   await admin.waitForSelector('#power-state.on');
-  ok(`powered on: the POST screen (${post.w}x${post.h}, ${post.bright} bright pixels), the firmware banner and the login prompt`);
+  const kind = await admin.getAttribute('#screen', 'data-view');
+  ok(`powered on: the POST screen (${kind} view, ${post.w}x${post.h}, ${post.bright} bright pixels), the firmware banner and the login prompt`);
 
   // Type: keys go to the host, its shell echoes on the serial line and
   // the screen.

@@ -28,16 +28,6 @@ if (!user.control) document.body.classList.add('view-only');
 const screen = $('screen');
 const videoStatus = (s) => { $('video-status').dataset.stream = s; renderVideoStatus(); };
 let view = null;
-if (sys.display) {
-  if (sys.vnc) {
-    try { view = await vncView(screen, sys.id, videoStatus); } catch (e) { console.warn('noVNC', e); }
-  }
-  if (!view) view = mjpegView(screen, sys.id, videoStatus);
-  screen.dataset.view = view.kind;
-} else {
-  screen.classList.add('none');
-  screen.textContent = sys.console ? 'This machine has no screen.' : 'This machine has no console.';
-}
 $('screenshot').href = `${kvm}/snapshot.png`;
 $('screenshot').addEventListener('click', (e) => {
   e.currentTarget.download = `system-${sys.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.png`;
@@ -161,6 +151,20 @@ if (hid) {
     localStorage.setItem('bmcd.pasteLayout', $('paste-layout').value);
     hid.send({t: 'paste', text, layout: $('paste-layout').value});
   });
+}
+
+// The view opens after the HID connection, which so joins the input hub
+// first and gets control when nobody has it (the VNC server gives control
+// to the first connection too).
+if (sys.display) {
+  if (sys.vnc) {
+    try { view = await vncView(screen, sys.id, videoStatus); } catch (e) { console.warn('noVNC', e); }
+  }
+  if (!view) view = mjpegView(screen, sys.id, videoStatus);
+  screen.dataset.view = view.kind;
+} else {
+  screen.classList.add('none');
+  screen.textContent = sys.console ? 'This machine has no screen.' : 'This machine has no console.';
 }
 
 // --- serial console ---

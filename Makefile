@@ -7,7 +7,7 @@ BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
-	libturbojpeg0-dev chromium
+	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium
 
 # The web console's browser libraries (npm, exact versions in
 # kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;
@@ -82,7 +82,7 @@ conformance: deps web
 	$(GO) test -race -timeout 10m -v ./conformance/
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/...
+	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/... ./kvm/rfb/
 	$(GO) test -run '^$$' -bench . -benchmem -tags turbojpeg ./kvm/video/
 	$(GO) run ./conformance/bench
 

@@ -31,8 +31,9 @@ const docsScreenshot = "../docs/console.png"
 // inserts it into the CD slot with a one-time boot from it, presses Reset
 // and sees the firmware boot the CD, toggles the identify LED, downloads
 // a screenshot, uses the all-systems page and logs out; a ReadOnly
-// account's page meanwhile sees the typing live and cannot type. Skipped
-// only when chromium cannot start.
+// account's page meanwhile sees the typing live and cannot type. The
+// screen is noVNC's view of /kvm/0/vnc when the build embeds noVNC.
+// Skipped only when chromium cannot start.
 func TestConsoleBrowser(t *testing.T) {
 	t.Parallel()
 	requireClient(t, "node", func() error { _, err := exec.LookPath("node"); return err })
@@ -51,6 +52,9 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 
 	b := startBMC(t, bmcOpts{Systems: 2})
+	for _, p := range []string{"/kvm/0/vnc", "/kvm/0/viewers", "/console/redfish/v1/Systems"} {
+		b.Must(t, http.StatusUnauthorized, request{Method: http.MethodGet, Path: p, NoAuth: true})
+	}
 	b.Must(t, http.StatusCreated, request{Method: http.MethodPost, Path: "/redfish/v1/AccountService/Accounts",
 		Body: map[string]any{"UserName": "viewer", "Password": "Viewer-pass1", "RoleId": "ReadOnly"}})
 
@@ -79,6 +83,10 @@ func TestConsoleBrowser(t *testing.T) {
 	switch code := cmd.ProcessState.ExitCode(); code {
 	case 0:
 		t.Logf("browser suite:\n%s", buf.String())
+		// With noVNC embedded (make web), the screen is the VNC view.
+		if fileExists("../kvm/web/static/vendor/novnc/core/rfb.js") && !strings.Contains(buf.String(), "(vnc view") {
+			t.Errorf("the page did not show the screen through noVNC")
+		}
 	case 3:
 		t.Skipf("chromium cannot start, so the web console is not tested in a browser:\n%s", buf.String())
 	default:

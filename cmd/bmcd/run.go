@@ -109,6 +109,15 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		return err
 	}
 	defer console.Close()
+	vnc, err := vncDoors(console, accounts, logins, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range vnc {
+			_ = s.Close()
+		}
+	}()
 	pages, err := consolePages(console, machines, gate, svc, auditLog)
 	if err != nil {
 		return err

@@ -7,16 +7,41 @@ BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
-	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool
+	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium
 
-.PHONY: all build run test unit conformance deps lint bench fuzz clean
+# The web console's browser libraries (npm, exact versions in
+# kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;
+# the browser suite's driver (conformance/browser: playwright-core).
+NPM       ?= npm
+WEB_DIR   := kvm/web
+VENDOR    := $(WEB_DIR)/static/vendor
+BROWSER   := conformance/browser
+
+.PHONY: all build run test unit conformance deps lint bench fuzz clean web
 
 all: build
 
-build:
+build: web
 	$(GO) build -o $(BIN) ./cmd/bmcd
 
-run:
+# web installs the console's npm packages and copies what the pages load
+# into $(VENDOR), which go:embed puts in the binary. Without npm it says so
+# and bmcd builds without them (MJPEG view, plain serial pane).
+web: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
+	@if ! command -v $(NPM) >/dev/null; then \
+		echo "npm not found: the console is built without noVNC and xterm.js (make deps installs npm)"; exit 0; fi; \
+	set -e; cd $(WEB_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error; cd - >/dev/null; \
+	rm -rf $(VENDOR)/novnc $(VENDOR)/xterm; mkdir -p $(VENDOR)/novnc $(VENDOR)/xterm; \
+	cp -R $(WEB_DIR)/node_modules/@novnc/novnc/core $(WEB_DIR)/node_modules/@novnc/novnc/vendor \
+		$(WEB_DIR)/node_modules/@novnc/novnc/LICENSE.txt $(VENDOR)/novnc/; \
+	cp $(WEB_DIR)/node_modules/@xterm/xterm/lib/xterm.mjs $(WEB_DIR)/node_modules/@xterm/xterm/css/xterm.css \
+		$(WEB_DIR)/node_modules/@xterm/xterm/LICENSE $(VENDOR)/xterm/; \
+	cp $(WEB_DIR)/node_modules/@xterm/addon-fit/lib/addon-fit.mjs $(VENDOR)/xterm/; \
+	touch $@
+
+run: web
 	$(GO) run ./cmd/bmcd -state-dir $(STATE_DIR) $(RUN_ARGS)
 
 # deps installs the real clients the tests use, when missing.
@@ -29,6 +54,15 @@ deps:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@if ! command -v $(NPM) >/dev/null; then \
+		echo "installing: nodejs npm"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; fi
+	@$(MAKE) --no-print-directory $(BROWSER)/node_modules/.package-lock.json
+
+# The browser suite's driver, when its lock changed.
+$(BROWSER)/node_modules/.package-lock.json: $(BROWSER)/package.json $(BROWSER)/package-lock.json
+	cd $(BROWSER) && $(NPM) ci --no-audit --no-fund --loglevel=error
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -36,7 +70,7 @@ lint:
 
 # The default build is pure Go (CGO_ENABLED=0 works); kvm/video is tested
 # again with its TurboJPEG encoder (cgo, libturbojpeg0-dev).
-test: deps lint
+test: deps lint web
 	$(GO) test -race -timeout 10m ./...
 	$(GO) vet -tags turbojpeg ./kvm/video/
 	$(GO) test -race -tags turbojpeg ./kvm/video/
@@ -44,7 +78,7 @@ test: deps lint
 unit: lint
 	$(GO) test -race -short ./...
 
-conformance: deps
+conformance: deps web
 	$(GO) test -race -timeout 10m -v ./conformance/
 
 bench: deps
@@ -62,4 +96,5 @@ fuzz:
 		done; done
 
 clean:
-	rm -rf bin
+	rm -rf bin $(WEB_DIR)/node_modules $(BROWSER)/node_modules
+	find $(VENDOR) -mindepth 1 ! -name README.md -delete

@@ -74,6 +74,7 @@ type Service struct {
 	systems map[string]*System
 	order   []string
 	mux     *http.ServeMux
+	served  map[string]bool // the patterns given to Handle
 }
 
 // System is one machine's console: its pipeline and input hub.
@@ -100,7 +101,7 @@ func New(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, log: log, systems: map[string]*System{}, mux: http.NewServeMux()}
+	s := &Service{cfg: cfg, log: log, systems: map[string]*System{}, mux: http.NewServeMux(), served: map[string]bool{}}
 	for _, m := range cfg.Machines {
 		caps := m.Capabilities()
 		if !caps.Display && !caps.Keyboard && !caps.Pointer && !m.Console().Available() {
@@ -193,8 +194,10 @@ func (s *Service) Systems() []*System {
 
 // Handle adds a handler for an endpoint of every system: pattern is
 // relative to /kvm/{SystemId}/ ("vnc"), and h finds the system with
-// SystemOf. Only the VNC server and the web console add endpoints.
+// SystemOf. Only the VNC server and the web console add endpoints, while
+// bmcd starts (before the first request).
 func (s *Service) Handle(pattern string, priv auth.Privilege, h http.Handler) {
+	s.served[pattern] = true
 	s.mux.Handle("GET "+Prefix+"{sys}/"+pattern, s.cfg.Gate.Require(priv)(s.known(h)))
 }
 
@@ -234,6 +237,10 @@ func (s *Service) known(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r.WithContext(withSystem(r.Context(), sys)))
 	})
 }
+
+// Serves reports whether Handle added pattern ("vnc": the web console
+// shows the screen through noVNC when it is served).
+func (s *Service) Serves(pattern string) bool { return s.served[pattern] }
 
 // Owns reports whether the console serves path.
 func (s *Service) Owns(path string) bool { return strings.HasPrefix(path, Prefix) }

@@ -122,8 +122,12 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 			log.Warn("power state at start", "system", m.ID(), "err", err)
 		}
 	}
+	pages, err := consolePages(console, machines, gate, svc, auditLog)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           withConsole(withImages(svc, imgs, gate), console),
+		Handler:           withConsole(withImages(svc, imgs, gate), console, pages),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

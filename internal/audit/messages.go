@@ -9,6 +9,8 @@ const (
 	Redfish = "Redfish"
 	IPMI    = "IPMI"
 	VNC     = "VNC"
+	// WebConsole is the console's login form (kvm/web).
+	WebConsole = "Web console"
 )
 
 // SuccessfulLogin: user logged in from addr (an IP address) over protocol

@@ -389,7 +389,7 @@ func TestMachinePage(t *testing.T) {
 				t.Errorf("user %v", u)
 			}
 			s := cfg["system"].(map[string]any)
-			if s["id"] != "0" || s["console"] != true || s["display"] != true || s["keyboard"] != true || s["serial"] != true || s["vnc"] != false {
+			if s["id"] != "0" || s["console"] != true || s["display"] != true || s["keyboard"] != true || s["serial"] != true || s["vnc"] != true {
 				t.Errorf("system %v", s)
 			}
 		})

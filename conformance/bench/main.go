@@ -3,7 +3,7 @@
 // resident memory with 1 and 500 simulated systems; a fleet tool's read of
 // 1,000 systems with $expand against 1,000 separate GETs; memory and the
 // first collection page with 10,000 systems; IPMI; and the KVM video
-// pipeline's MJPEG stream (video.go). Run it with `make bench`.
+// pipeline's MJPEG stream and VNC server (video.go, vnc.go). Run it with `make bench`.
 package main
 
 import (
@@ -39,6 +39,7 @@ func main() {
 	only := flag.String("only", "", "run one part: redfish, fleet, ipmi or video")
 	serveVideoFlag := flag.Bool("serve-video", false, "internal: serve the video pipeline")
 	videoClientsAddr := flag.String("video-clients", "", "internal: measure the video server at this address")
+	vncClients := flag.Bool("vnc", false, "internal: with -video-clients, measure its VNC server")
 	flag.Parse()
 	if *bareBody != "" {
 		serveBare(*bareBody)
@@ -49,7 +50,7 @@ func main() {
 		return
 	}
 	if *videoClientsAddr != "" {
-		if err := videoClients(*videoClientsAddr, *dur); err != nil {
+		if err := videoClients(*videoClientsAddr, *vncClients, *dur); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

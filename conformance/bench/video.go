@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/kvm/input"
+	"github.com/bmcd/bmcd/kvm/rfb"
 	"github.com/bmcd/bmcd/kvm/video"
 	"github.com/bmcd/bmcd/kvm/video/videotest"
 )
@@ -28,9 +31,11 @@ import (
 // pinned to CPU 0 like bmcd in the other parts) runs one kvm/video
 // pipeline over a 1920×1080 console-like source that changes 30 times a
 // second, and serves its MJPEG stream; a client process (this program with
-// -video-clients, pinned to CPU 1) holds 4 MJPEG viewers and measures the
+// -video-clients, pinned to CPU 1) holds 4 MJPEG viewers, then (-vnc) 4
+// VNC viewers of the same server's kvm/rfb (vnc.go), and measures the
 // frames each receives, the latency from a frame's production (its
-// X-Timestamp) to its full receipt, and the server's CPU (its getrusage)
+// X-Timestamp; for VNC the time drawn in the picture, stamp.go) to its
+// full receipt, and the server's CPU (its getrusage)
 // while the screen changes and while it is unchanged. The server is built
 // twice, with TurboJPEG (-tags turbojpeg) and with image/jpeg.
 
@@ -47,10 +52,7 @@ func videoBench(tmp string, dur time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nVideo: kvm/video pipeline, %d×%d console-like RGBA source changing %d times/s, %d MJPEG viewers, quality %d, fps %d, %s measured after 2 s of warm-up; server on CPU 0, clients on CPU 1 (when pinned)\n\n",
-		videoWidth, videoHeight, videoRate, videoViewers, video.DefaultQuality, video.DefaultFPS, dur)
-	fmt.Printf("%-11s %-24s %12s %9s %9s %9s %14s\n", "encoder", "fps to each viewer", "server CPU", "p50", "p95", "KB/frame", "CPU unchanged")
-	fmt.Printf("%-11s %-24s %12s %9s %9s %9s %14s\n", "", "", "(one core)", "latency", "latency", "", "(one core)")
+	var rows [2]bytes.Buffer // MJPEG, VNC
 	for _, b := range []struct{ name, tags string }{{"turbojpeg", "turbojpeg"}, {"image/jpeg", ""}} {
 		bin := filepath.Join(tmp, "videoserver-"+filepath.Base(b.name))
 		args := []string{"build", "-o", bin}
@@ -59,21 +61,40 @@ func videoBench(tmp string, dur time.Duration) error {
 		}
 		build := exec.Command("go", append(args, "./conformance/bench")...)
 		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Printf("%-11s not built (%v): %s\n", b.name, err, bytes.TrimSpace(out))
+			for i := range rows {
+				fmt.Fprintf(&rows[i], "%-11s not built (%v): %s\n", b.name, err, bytes.TrimSpace(out))
+			}
 			continue
 		}
 		server, addr, err := startCmd(onCPU("0", bin, "-serve-video"))
 		if err != nil {
 			return err
 		}
-		clients := onCPU("1", self, "-video-clients", addr, "-d", dur.String())
-		clients.Stdout, clients.Stderr = os.Stdout, os.Stderr
-		err = clients.Run()
+		for i, vnc := range []bool{false, true} {
+			clients := onCPU("1", self, "-video-clients", addr, "-vnc="+strconv.FormatBool(vnc), "-d", dur.String())
+			clients.Stdout, clients.Stderr = &rows[i], os.Stderr
+			if err = clients.Run(); err != nil {
+				err = fmt.Errorf("video clients (vnc %v): %w", vnc, err)
+				break
+			}
+		}
 		stop(server)
 		if err != nil {
-			return fmt.Errorf("video clients: %w", err)
+			return err
 		}
 	}
+	header := func() {
+		fmt.Printf("%-11s %-24s %12s %9s %9s %9s %14s\n", "encoder", "fps to each viewer", "server CPU", "p50", "p95", "KB/frame", "CPU unchanged")
+		fmt.Printf("%-11s %-24s %12s %9s %9s %9s %14s\n", "", "", "(one core)", "latency", "latency", "", "(one core)")
+	}
+	fmt.Printf("\nVideo: kvm/video pipeline, %d×%d console-like RGBA source changing %d times/s, %d viewers, quality %d, fps %d, %s measured after 2 s of warm-up; server on CPU 0, clients on CPU 1 (when pinned)\n",
+		videoWidth, videoHeight, videoRate, videoViewers, video.DefaultQuality, video.DefaultFPS, dur)
+	fmt.Printf("\nMJPEG (GET /stream.mjpeg), latency from the part's X-Timestamp to its full receipt\n\n")
+	header()
+	fmt.Print(rows[0].String())
+	fmt.Printf("\nVNC (kvm/rfb, VNC Authentication, rfbtest viewers asking Tight with JPEG, an incremental request after each update), latency from the production time drawn in the frame to the update's full receipt\n\n")
+	header()
+	fmt.Print(rows[1].String())
 	return nil
 }
 
@@ -81,12 +102,21 @@ func videoBench(tmp string, dur time.Duration) error {
 // stream, and two bench endpoints: /rusage (this process's CPU time) and
 // /source?changing=0|1.
 func serveVideo() {
-	screens := make([]image.Image, 4)
+	// Pictures are reused round a ring (4 screens, twice), each stamped
+	// with its production time as it is shown: a picture is drawn on
+	// again 8 frames (267 ms) after it was shown, long after the pipeline
+	// encoded it.
+	screens := make([]*image.RGBA, 8)
 	for i := range screens {
-		screens[i] = videotest.Screen(videoWidth, videoHeight, i)
+		screens[i] = videotest.Screen(videoWidth, videoHeight, i%4)
 	}
 	d := &videotest.Display{}
-	d.Show(screens[0])
+	show := func(i int) {
+		m := screens[i%len(screens)]
+		drawStamp(m, time.Now())
+		d.Show(m)
+	}
+	show(0)
 	p := video.New(d, video.Options{})
 
 	resume := make(chan struct{})
@@ -100,7 +130,7 @@ func serveVideo() {
 				<-resume
 				tick.Reset(time.Second / videoRate)
 			}
-			d.Show(screens[i%len(screens)])
+			show(i)
 		}
 	}()
 
@@ -119,6 +149,28 @@ func serveVideo() {
 			resume <- struct{}{}
 		}
 	})
+
+	// The VNC server of the same pipeline, on a listener of its own,
+	// reported in the log and at GET /vnc.
+	vnc, err := rfb.New(rfb.Options{
+		Name:      "bench",
+		Pipeline:  p,
+		Hub:       input.NewHub(hardware.DisabledKeyboard{}, hardware.DisabledPointer{}),
+		Passwords: func() rfb.Passwords { return rfb.Passwords{Control: vncPassword} },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	vln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	go func() { _ = vnc.ServeListener(vln) }()
+	fmt.Fprintf(os.Stderr, "msg=\"vnc listening\" addr=%s\n", vln.Addr())
+	mux.HandleFunc("GET /vnc", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, vln.Addr()) })
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -138,12 +190,42 @@ type viewerStats struct {
 	err       error
 }
 
-// videoClients is the client process: it measures and prints one row.
-func videoClients(addr string, dur time.Duration) error {
+// videoClients is the client process: it holds videoViewers MJPEG
+// viewers (vnc false) or RFB viewers (vnc true) of the server at addr,
+// measures and prints one row.
+func videoClients(addr string, vnc bool, dur time.Duration) error {
 	base := "http://" + addr
+	// The source changes (a run before may have left it still).
+	if resp, err := http.Post(base+"/source?changing=1", "", nil); err != nil {
+		return err
+	} else {
+		resp.Body.Close()
+	}
+	var vncAddr string
+	if vnc {
+		resp, err := http.Get(base + "/vnc")
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		vncAddr = string(b)
+	}
 	stats := make([]*viewerStats, videoViewers)
 	for i := range stats {
 		stats[i] = &viewerStats{}
+		if vnc {
+			c, err := dialVNC(vncAddr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			go stats[i].readRFB(c)
+			continue
+		}
 		resp, err := http.Get(base + "/stream.mjpeg")
 		if err != nil {
 			return err
@@ -223,8 +305,11 @@ func videoClients(addr string, dur time.Duration) error {
 	var frames int
 	var bytes int64
 	for _, s := range stats {
-		if s.err != nil {
-			return s.err
+		s.mu.Lock()
+		err := s.err
+		s.mu.Unlock()
+		if err != nil {
+			return err
 		}
 		fps += fmt.Sprintf("%.1f ", float64(len(s.latencies))/el.Seconds())
 		all = append(all, s.latencies...)

@@ -98,7 +98,7 @@ func (c *session) writeLoop() error {
 			// news first; the frame with the next request
 		default:
 			var err error
-			f, err = c.nextFrame(gen, u.shown)
+			f, err = c.nextFrame(gen, u.shown, u.e.preferred == EncTight && u.e.quality >= 0)
 			if err != nil {
 				if c.ctx.Err() != nil {
 					return c.ctx.Err()
@@ -118,7 +118,9 @@ func (c *session) writeLoop() error {
 
 // nextFrame waits for a frame newer than after, unless something changes
 // (signalLocked) after gen.
-func (c *session) nextFrame(gen, after uint64) (*video.Frame, error) {
+// With jpeg (the client takes Tight JPEG) it shares the encode another
+// viewer started (video.Viewer.NextShared).
+func (c *session) nextFrame(gen, after uint64, jpeg bool) (*video.Frame, error) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	c.mu.Lock()
@@ -128,7 +130,11 @@ func (c *session) nextFrame(gen, after uint64) (*video.Frame, error) {
 	}
 	c.waitCancel = cancel
 	c.mu.Unlock()
-	f, err := c.viewer.Next(ctx, after)
+	next := c.viewer.Next
+	if jpeg {
+		next = c.viewer.NextShared
+	}
+	f, err := next(ctx, after)
 	c.mu.Lock()
 	c.waitCancel = nil
 	c.mu.Unlock()

@@ -119,13 +119,25 @@ func (v *Viewer) Close() {
 // in step and share encodes, which is what lets a slow encoder (image/jpeg
 // at 1080p) serve several viewers at its full rate instead of a fraction.
 func (v *Viewer) nextJPEG(ctx context.Context, after uint64) (*Frame, []byte, error) {
-	f, err := v.Next(ctx, after)
+	f, err := v.NextShared(ctx, after)
 	if err != nil {
 		return nil, nil, err
 	}
-	f = v.p.inStep(f, after)
 	b, err := f.JPEG()
 	return f, b, err
+}
+
+// NextShared is Next for a viewer that will send the frame's JPEG (an
+// MJPEG stream, a VNC client taking Tight JPEG): when the latest frame's
+// encode has not started but a frame newer than after is being encoded for
+// another viewer, it returns that one, one frame older, so the viewers
+// share one encode instead of starting a second beside it.
+func (v *Viewer) NextShared(ctx context.Context, after uint64) (*Frame, error) {
+	f, err := v.Next(ctx, after)
+	if err != nil {
+		return nil, err
+	}
+	return v.p.inStep(f, after), nil
 }
 
 // inStep is the frame nextJPEG sends instead of f: the frame being

@@ -3,13 +3,11 @@ package kvm
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"image/jpeg"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +17,7 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/backendtest"
 	"github.com/bmcd/bmcd/hardware/sim"
-	"github.com/bmcd/bmcd/internal/auth"
-	"github.com/bmcd/bmcd/internal/store"
+	"github.com/bmcd/bmcd/internal/auth/authtest"
 )
 
 const simDelay = 20 * time.Millisecond
@@ -36,25 +33,8 @@ type env struct {
 // read-only account ("password-" + name).
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	accounts, err := auth.Open(db, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, role := range map[string]auth.Role{"admin": auth.RoleAdministrator, "op": auth.RoleOperator, "reader": auth.RoleReadOnly} {
-		if _, err := accounts.Create(name, "password-"+name, role, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sessions := auth.NewSessions(accounts, 0)
-	t.Cleanup(sessions.Close)
-	gate := &auth.Gate{Accounts: accounts, Sessions: sessions, Tokens: auth.BrowserTokens}
+	front := authtest.Open(t)
+	db, gate := front.DB, front.Gate
 	m, err := hardware.NewMachine("0", sim.New(sim.Config{ID: "0", Seed: "kvm", PowerOnDelay: simDelay, PowerOffDelay: simDelay, ShutdownDelay: simDelay}), db, nil)
 	if err != nil {
 		t.Fatal(err)

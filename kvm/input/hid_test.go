@@ -2,11 +2,9 @@ package input
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +12,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
-	"github.com/bmcd/bmcd/internal/store"
+	"github.com/bmcd/bmcd/internal/auth/authtest"
 	"github.com/coder/websocket"
 )
 
@@ -32,25 +30,8 @@ type hidEnv struct {
 
 func newHIDEnv(t *testing.T, opts HIDOptions) *hidEnv {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	accounts, err := auth.Open(db, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, role := range map[string]auth.Role{"admin": auth.RoleAdministrator, "op": auth.RoleOperator, "reader": auth.RoleReadOnly} {
-		if _, err := accounts.Create(name, "password-"+name, role, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sessions := auth.NewSessions(accounts, 0)
-	t.Cleanup(sessions.Close)
-	gate := &auth.Gate{Accounts: accounts, Sessions: sessions, Tokens: auth.BrowserTokens}
+	front := authtest.Open(t)
+	accounts, sessions, gate := front.Accounts, front.Sessions, front.Gate
 	e := &hidEnv{accounts: accounts, sessions: sessions}
 	e.hub, e.kb, e.ptr = newTestHub()
 	e.srv = httptest.NewServer(gate.Require(auth.PrivLogin)(HIDHandler(e.hub, opts)))

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"html"
 	"io"
@@ -20,7 +19,7 @@ import (
 	"github.com/bmcd/bmcd/hardware/backendtest"
 	"github.com/bmcd/bmcd/hardware/sim"
 	"github.com/bmcd/bmcd/internal/auth"
-	"github.com/bmcd/bmcd/internal/store"
+	"github.com/bmcd/bmcd/internal/auth/authtest"
 	"github.com/bmcd/bmcd/kvm"
 )
 
@@ -40,25 +39,8 @@ type env struct {
 
 func newEnv(t *testing.T, fsys ...fstest.MapFS) *env {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	accounts, err := auth.Open(db, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, role := range map[string]auth.Role{"admin": auth.RoleAdministrator, "op": auth.RoleOperator, "reader": auth.RoleReadOnly} {
-		if _, err := accounts.Create(name, "password-"+name, role, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sessions := auth.NewSessions(accounts, 0)
-	t.Cleanup(sessions.Close)
-	gate := &auth.Gate{Accounts: accounts, Sessions: sessions, Tokens: auth.BrowserTokens}
+	front := authtest.Open(t)
+	db, accounts, sessions, gate := front.DB, front.Accounts, front.Sessions, front.Gate
 	m, err := hardware.NewMachine("0", sim.New(sim.Config{ID: "0", Seed: "web", PowerOnDelay: time.Millisecond}), db, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@
 package kvm
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
@@ -234,8 +236,51 @@ func (s *Service) known(h http.Handler) http.Handler {
 			http.Error(w, "no console for this system", http.StatusNotFound)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(withSystem(r.Context(), sys)))
+		ctx, cancel := s.revocable(r)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(withSystem(ctx, sys)))
 	})
+}
+
+// sessionCheck is how often a long-lived console connection checks that
+// the session that opened it still exists.
+const sessionCheck = time.Second
+
+// revocable is r's context, cancelled as soon as the access that opened it
+// is withdrawn: its account removed, disabled, locked, given a new
+// password or another role, or its Redfish session ended. Every console
+// connection (MJPEG, HID, serial, VNC over WebSocket) ends with it, as
+// the VNC TCP door's sessions do.
+func (s *Service) revocable(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	p, ok := auth.FromContext(r.Context())
+	if !ok || s.cfg.Gate.Accounts == nil {
+		return ctx, cancel
+	}
+	stop := s.cfg.Gate.Accounts.OnChange(func(c auth.Change) {
+		a := c.Account
+		if a.ID == p.Account.ID && (c.Kind == auth.Removed || !a.Enabled || a.Locked || c.PasswordChanged || a.Role != p.Account.Role) {
+			cancel()
+		}
+	})
+	if p.Session != "" && s.cfg.Gate.Sessions != nil {
+		go func() {
+			t := time.NewTicker(sessionCheck)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, ok := s.cfg.Gate.Sessions.Get(p.Session); !ok {
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+	}
+	return ctx, func() { stop(); cancel() }
 }
 
 // Serves reports whether Handle added pattern ("vnc": the web console

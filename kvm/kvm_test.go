@@ -17,15 +17,17 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/backendtest"
 	"github.com/bmcd/bmcd/hardware/sim"
+	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/auth/authtest"
 )
 
 const simDelay = 20 * time.Millisecond
 
 type env struct {
-	t   *testing.T
-	srv *httptest.Server
-	m   *hardware.Machine
+	t     *testing.T
+	srv   *httptest.Server
+	m     *hardware.Machine
+	front *authtest.Env
 }
 
 // newEnv serves the console of a simulated machine ("0") and a power
@@ -49,7 +51,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	e := &env{t: t, srv: httptest.NewServer(svc), m: m}
+	e := &env{t: t, srv: httptest.NewServer(svc), m: m, front: front}
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -201,5 +203,47 @@ func TestSerialConsole(t *testing.T) {
 	}
 	if o := e.m.Console().Owner(); o != "" {
 		t.Errorf("the seat is still held by %q after the writer left", o)
+	}
+}
+
+// TestRevokedAccessEndsConnections: a console connection ends as soon as
+// the access that opened it is withdrawn: the account given another role,
+// disabled or removed, or the session logged out.
+func TestRevokedAccessEndsConnections(t *testing.T) {
+	e := newEnv(t)
+	e.on()
+	closed := func(c *websocket.Conn) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return ctx.Err() == nil // closed by the server, not by the wait
+			}
+		}
+	}
+	op, _ := e.front.Accounts.ByName("op")
+	c := e.dialSerial("op")
+	role := auth.RoleReadOnly
+	if _, err := e.front.Accounts.Update(op.ID, auth.Update{Role: &role}); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(c) {
+		t.Error("an operator's serial console stayed open after the account became ReadOnly")
+	}
+
+	// A session's connection ends with the session.
+	admin, _ := e.front.Accounts.ByName("admin")
+	sess, token := e.front.Sessions.Create(admin, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/kvm/0/serial",
+		&websocket.DialOptions{Subprotocols: []string{SerialSubprotocol, "bmcd.token." + token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	e.front.Sessions.Delete(sess.ID)
+	if !closed(ws) {
+		t.Error("a serial console stayed open after its session was logged out")
 	}
 }

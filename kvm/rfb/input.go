@@ -20,6 +20,14 @@ const maxTyped = 64 << 10
 // when the client gave one bmcd knows (the physical key, whatever the
 // client's layout), else the keysym's key on a US keyboard; a character
 // no US key has is typed through the host's layout when pressed.
+// takeOver makes an exclusive client the controller at its first input.
+func (c *session) takeOver() {
+	if c.takeOnInput {
+		c.takeOnInput = false
+		_ = c.client.TakeOver()
+	}
+}
+
 func (c *session) key(m keyEventMsg) {
 	if !c.mayControl {
 		return
@@ -32,6 +40,7 @@ func (c *session) key(m keyEventMsg) {
 	if !ok {
 		k, ok = input.KeyForKeysym(m.keysym)
 	}
+	c.takeOver()
 	if ok {
 		c.inputResult(c.client.Key(k, m.down))
 		return
@@ -90,6 +99,7 @@ func (c *session) pointer(m pointerEventMsg) {
 		return
 	}
 	c.lastX, c.lastY, c.pointed = m.x, m.y, true
+	c.takeOver()
 	c.inputResult(c.client.Point(e))
 }
 

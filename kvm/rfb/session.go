@@ -36,6 +36,9 @@ type session struct {
 	name       string          // user name, "vnc" for VNC Authentication
 	mayControl bool
 	shared     bool
+	// takeOnInput: the client asked for exclusive access; its first
+	// input takes control (see serve).
+	takeOnInput bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -102,10 +105,11 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 	c.log = c.log.With("client", who)
 	c.client = s.o.Hub.Join(who, "vnc", c.mayControl)
 	defer c.client.Close()
-	if !c.shared && c.mayControl {
-		// A client asking for exclusive access takes control.
-		_ = c.client.TakeOver()
-	}
+	// A client asking for exclusive access takes control with its first
+	// key or pointer report, not at connect: TigerVNC asks for it by
+	// default, and a viewer that only looks must not take the keyboard
+	// from the person typing.
+	c.takeOnInput = !c.shared && c.mayControl
 	c.viewer = s.o.Pipeline.Watch()
 	defer c.viewer.Close()
 	c.log.Info("vnc client connected", "may_control", c.mayControl, "protocol", fmt.Sprintf("3.%d", c.minor))

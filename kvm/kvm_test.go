@@ -190,11 +190,25 @@ func TestSerialConsole(t *testing.T) {
 	if strings.Contains(string(e.m.Console().Scrollback()), "sneaky") {
 		t.Error("a read-only account typed on the serial line")
 	}
-	// The seat is taken: a second operator watches only.
+	// The seat is taken: a second operator's keys are dropped, and it is
+	// told so.
 	admin := e.dialSerial("admin")
-	_, b, err := admin.Read(ctx)
-	if err != nil || !strings.Contains(string(b), "view only") {
-		t.Errorf("a second writer: %q %v", b, err)
+	if err := admin.Write(ctx, websocket.MessageBinary, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer rcancel()
+	for {
+		typ, b, err := admin.Read(rctx)
+		if err != nil {
+			t.Fatalf("a second writer was not told its keys were dropped: %v", err)
+		}
+		if typ == websocket.MessageText {
+			if !strings.Contains(string(b), "view only") {
+				t.Errorf("a second writer: %q", b)
+			}
+			break
+		}
 	}
 	op.Close(websocket.StatusNormalClosure, "")
 	end := time.Now().Add(5 * time.Second)
@@ -246,4 +260,34 @@ func TestRevokedAccessEndsConnections(t *testing.T) {
 	if !closed(ws) {
 		t.Error("a serial console stayed open after its session was logged out")
 	}
+}
+
+// TestSerialSeatReleasedWhenIdle: a browser that stopped typing gives the
+// serial line's writer seat back, so IPMI SOL is never locked out by a
+// forgotten tab; its next keystroke takes the seat again.
+func TestSerialSeatReleasedWhenIdle(t *testing.T) {
+	old := serialIdleRelease
+	serialIdleRelease = 100 * time.Millisecond
+	defer func() { serialIdleRelease = old }()
+	e := newEnv(t)
+	e.on()
+	op := e.dialSerial("op")
+	if err := op.Write(context.Background(), websocket.MessageBinary, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().Add(5 * time.Second)
+	for !strings.HasPrefix(e.m.Console().Owner(), "web console op@") && time.Now().Before(end) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for e.m.Console().Owner() != "" && time.Now().Before(end) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if o := e.m.Console().Owner(); o != "" {
+		t.Fatalf("the seat is still held by %q after the browser stopped typing", o)
+	}
+	sol, err := e.m.Console().Acquire("IPMI SOL session 1")
+	if err != nil {
+		t.Fatalf("IPMI SOL could not take the line: %v", err)
+	}
+	sol.Close()
 }

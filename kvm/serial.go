@@ -24,12 +24,20 @@ const (
 	serialReadLimit    = 64 << 10
 )
 
+// serialIdleRelease is how long a browser keeps the line's one writer seat
+// after its last keystroke: then IPMI SOL (or another browser) may take
+// it, and the next keystroke here takes it back if free. A variable for
+// the tests.
+var serialIdleRelease = 30 * time.Second
+
 // serveSerial bridges the host serial line (hardware.Console, the hub IPMI
 // SOL uses too) and a WebSocket: binary messages both ways, the recent
 // output first. Anyone who may log in watches; an account that may
-// ConfigureComponents also types, once it holds the line's one writer
-// seat (IPMI SOL may hold it: then the session stays view-only and is
-// told so with a text message).
+// ConfigureComponents also types. Typing takes the line's one writer seat
+// when it is free, and gives it back after serialIdleRelease without a
+// keystroke, so a forgotten browser tab never locks IPMI SOL out; while
+// another holds it (IPMI SOL), keystrokes are dropped and the browser is
+// told so with a text message.
 func (s *Service) serveSerial(sys *System, w http.ResponseWriter, r *http.Request) {
 	con := sys.Machine.Console()
 	if !con.Available() {
@@ -53,22 +61,41 @@ func (s *Service) serveSerial(sys *System, w http.ResponseWriter, r *http.Reques
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 
-	var writer *hardware.ConsoleWriter
-	if auth.Authorize(p, auth.PrivConfigureComponents) == nil {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
-		}
-		if writer, err = con.Acquire("web console " + p.Account.UserName + "@" + host); err != nil {
-			writer = nil
-			notice := "view only: " + err.Error()
-			_ = conn.Write(ctx, websocket.MessageText, []byte(notice))
-		} else {
-			defer writer.Close()
-		}
-	} else {
+	mayType := auth.Authorize(p, auth.PrivConfigureComponents) == nil
+	owner := "web console " + p.Account.UserName + "@" + r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		owner = "web console " + p.Account.UserName + "@" + host
+	}
+	if !mayType {
 		_ = conn.Write(ctx, websocket.MessageText, []byte("view only: this account may not type"))
 	}
+	var writer *hardware.ConsoleWriter
+	release := time.NewTimer(time.Hour)
+	release.Stop()
+	defer func() {
+		release.Stop()
+		if writer != nil {
+			writer.Close()
+		}
+	}()
+	input := make(chan []byte)
+	go func() { // what the browser types
+		defer cancel()
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				if !errors.Is(err, context.Canceled) {
+					s.log.Debug("serial console closed", "system", sys.Machine.ID(), "err", err)
+				}
+				return
+			}
+			select {
+			case input <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 
 	view := con.Watch(true)
 	defer view.Close()
@@ -89,19 +116,33 @@ func (s *Service) serveSerial(sys *System, w http.ResponseWriter, r *http.Reques
 		}
 	}()
 	for { // what the browser types, to the host
-		_, b, err := conn.Read(ctx)
-		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				s.log.Debug("serial console closed", "system", sys.Machine.ID(), "err", err)
-			}
+		select {
+		case <-ctx.Done():
 			return
-		}
-		if writer == nil {
-			continue
-		}
-		if _, err := writer.Write(b); err != nil {
-			_ = conn.Write(ctx, websocket.MessageText, []byte("view only: "+err.Error()))
-			writer = nil
+		case <-release.C:
+			if writer != nil {
+				writer.Close()
+				writer = nil
+			}
+		case b := <-input:
+			if !mayType {
+				continue
+			}
+			if writer == nil {
+				w, err := con.Acquire(owner)
+				if err != nil {
+					_ = conn.Write(ctx, websocket.MessageText, []byte("view only: "+err.Error()))
+					continue
+				}
+				writer = w
+			}
+			if _, err := writer.Write(b); err != nil {
+				_ = conn.Write(ctx, websocket.MessageText, []byte("view only: "+err.Error()))
+				writer.Close()
+				writer = nil
+				continue
+			}
+			release.Reset(serialIdleRelease)
 		}
 	}
 }

@@ -77,6 +77,10 @@ type Service struct {
 	order   []string
 	mux     *http.ServeMux
 	served  map[string]bool // the patterns given to Handle
+	// streams is cancelled by CloseStreams and Close: every console
+	// connection ends with it.
+	streams    context.Context
+	endStreams context.CancelFunc
 }
 
 // System is one machine's console: its pipeline and input hub.
@@ -104,6 +108,7 @@ func New(cfg Config) (*Service, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{cfg: cfg, log: log, systems: map[string]*System{}, mux: http.NewServeMux(), served: map[string]bool{}}
+	s.streams, s.endStreams = context.WithCancel(context.Background())
 	for _, m := range cfg.Machines {
 		caps := m.Capabilities()
 		if !caps.Display && !caps.Keyboard && !caps.Pointer && !m.Console().Available() {
@@ -253,9 +258,10 @@ const sessionCheck = time.Second
 // the VNC TCP door's sessions do.
 func (s *Service) revocable(r *http.Request) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(r.Context())
+	stopOnClose := context.AfterFunc(s.streams, cancel) // CloseStreams
 	p, ok := auth.FromContext(r.Context())
 	if !ok || s.cfg.Gate.Accounts == nil {
-		return ctx, cancel
+		return ctx, func() { stopOnClose(); cancel() }
 	}
 	stop := s.cfg.Gate.Accounts.OnChange(func(c auth.Change) {
 		a := c.Account
@@ -280,8 +286,13 @@ func (s *Service) revocable(r *http.Request) (context.Context, context.CancelFun
 			}
 		}()
 	}
-	return ctx, func() { stop(); cancel() }
+	return ctx, func() { stop(); stopOnClose(); cancel() }
 }
+
+// CloseStreams ends every console connection (MJPEG streams, WebSockets)
+// at once, for a quick shutdown: http.Server.Shutdown would otherwise wait
+// its whole grace for them (register it with RegisterOnShutdown).
+func (s *Service) CloseStreams() { s.endStreams() }
 
 // Serves reports whether Handle added pattern ("vnc": the web console
 // shows the screen through noVNC when it is served).
@@ -295,6 +306,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serv
 
 // Close ends the console's sessions and VNC listeners.
 func (s *Service) Close() {
+	s.endStreams()
 	for _, sys := range s.systems {
 		if sys.VNC != nil {
 			_ = sys.VNC.Close()

@@ -134,6 +134,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	srv.RegisterOnShutdown(svc.CloseStreams) // event streams would hold Shutdown for its whole grace
+	srv.RegisterOnShutdown(console.CloseStreams)
 	scheme := "http"
 	if tlsConfig != nil {
 		srv.TLSConfig = tlsConfig

@@ -53,6 +53,11 @@ type Passwords struct {
 	Control, ViewOnly string
 }
 
+// MaxHandshakesPerHost bounds the logins one client address may have in
+// progress on the TCP door, so that connections that never log in cannot
+// hold every one of MaxClients' slots for the handshake's timeout.
+const MaxHandshakesPerHost = 4
+
 // Options configure a Server. Pipeline and Hub are required; the rest
 // decide which security types the TCP door offers: VeNCrypt (X509Plain,
 // bmcd's accounts) with Accounts and TLS, VNC Authentication with a
@@ -111,7 +116,10 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	closed    bool
 	lastSize  image.Point // the last picture's size, for a screen without one
-	wg        sync.WaitGroup
+	// handshaking counts the TCP door's logins in progress by client
+	// address (see MaxHandshakesPerHost).
+	handshaking map[string]int
+	wg          sync.WaitGroup
 
 	stopAccounts func()
 
@@ -271,18 +279,44 @@ func (s *Server) isClosed() bool {
 func (s *Server) add(c *session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	host := hostOf(c.remote)
 	switch {
 	case s.closed:
 		return ErrServerClosed
 	case len(s.sessions) >= s.o.MaxClients:
 		return fmt.Errorf("too many VNC clients (at most %d)", s.o.MaxClients)
+	case c.principal == nil && s.handshaking[host] >= MaxHandshakesPerHost:
+		return fmt.Errorf("too many VNC logins in progress from %s (at most %d)", host, MaxHandshakesPerHost)
 	}
 	s.sessions[c] = struct{}{}
+	if c.principal == nil {
+		if s.handshaking == nil {
+			s.handshaking = map[string]int{}
+		}
+		s.handshaking[host]++
+		c.handshaking = true
+	}
 	s.wg.Add(1)
 	return nil
 }
 
+// handshakeDone ends c's count among the logins in progress from its
+// address.
+func (s *Server) handshakeDone(c *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !c.handshaking {
+		return
+	}
+	c.handshaking = false
+	host := hostOf(c.remote)
+	if s.handshaking[host]--; s.handshaking[host] <= 0 {
+		delete(s.handshaking, host)
+	}
+}
+
 func (s *Server) remove(c *session) {
+	s.handshakeDone(c)
 	s.mu.Lock()
 	delete(s.sessions, c)
 	s.mu.Unlock()

@@ -22,12 +22,15 @@ import (
 // serving goroutine) parses the client's messages and a writer sends the
 // updates; they share the client's settings and pending request under mu.
 type session struct {
-	s      *Server
-	raw    net.Conn // as accepted; closing it ends everything at once
-	nc     net.Conn // raw, or TLS over it after VeNCrypt
-	br     *bufio.Reader
-	remote string
-	log    *slog.Logger
+	// handshaking: counted among its address's logins in progress
+	// (Server.handshaking), until the handshake ends.
+	handshaking bool
+	s           *Server
+	raw         net.Conn // as accepted; closing it ends everything at once
+	nc          net.Conn // raw, or TLS over it after VeNCrypt
+	br          *bufio.Reader
+	remote      string
+	log         *slog.Logger
 
 	// Set by the handshake.
 	minor      int             // protocol version 3.minor: 3, 7 or 8
@@ -86,7 +89,9 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 	if f := s.o.Pipeline.Latest(); f.Size().X > 0 {
 		size = f.Size()
 	}
-	if err := c.handshake(size, busy); err != nil {
+	err := c.handshake(size, busy)
+	s.handshakeDone(c)
+	if err != nil {
 		if busy == nil {
 			c.log.Info("vnc handshake failed", "error", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 )
 
@@ -116,20 +117,11 @@ func (m *Machine) planLocked() BootPlan {
 		p.UefiTarget = m.st.Override.UefiTarget
 	}
 	for _, ref := range m.orderLocked(&st) {
-		if !containsString(st.BootDisabled, ref) {
+		if !slices.Contains(st.BootDisabled, ref) {
 			p.Order = append(p.Order, ref)
 		}
 	}
 	return p
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // planTimeout bounds how long a backend may take to record a plan that

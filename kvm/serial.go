@@ -11,6 +11,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
+	"github.com/bmcd/bmcd/kvm/websock"
 )
 
 // SerialSubprotocol is the WebSocket subprotocol of the serial console: a
@@ -44,16 +45,8 @@ func (s *Service) serveSerial(sys *System, w http.ResponseWriter, r *http.Reques
 		http.Error(w, "this system has no serial console", http.StatusNotFound)
 		return
 	}
-	p, ok := auth.FromContext(r.Context())
+	conn, p, ok := websock.Accept(w, r, SerialSubprotocol, s.cfg.OriginPatterns)
 	if !ok {
-		auth.WriteRefusal(w, r, auth.ErrNoCredentials)
-		return
-	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:   []string{SerialSubprotocol},
-		OriginPatterns: s.cfg.OriginPatterns,
-	})
-	if err != nil {
 		return
 	}
 	defer conn.CloseNow()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
+	"github.com/bmcd/bmcd/kvm/websock"
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 )
@@ -95,17 +96,9 @@ func HIDHandler(hub *Hub, opts HIDOptions) http.Handler {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := auth.FromContext(r.Context())
+		conn, p, ok := websock.Accept(w, r, HIDSubprotocol, opts.OriginPatterns)
 		if !ok {
-			auth.WriteRefusal(w, r, auth.ErrNoCredentials)
 			return
-		}
-		conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-			Subprotocols:   []string{HIDSubprotocol},
-			OriginPatterns: opts.OriginPatterns,
-		})
-		if err != nil {
-			return // Accept wrote the refusal
 		}
 		defer conn.CloseNow()
 		conn.SetReadLimit(maxMessageBytes)
@@ -149,7 +142,7 @@ func (s *hidSession) run(parent context.Context, mayControl bool) {
 	}()
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); defer cancel(); s.write(ctx) }()
-	go func() { defer s.wg.Done(); defer cancel(); s.ping(ctx) }()
+	go func() { defer s.wg.Done(); defer cancel(); websock.KeepAlive(ctx, s.conn, s.opts.PingInterval) }()
 	for {
 		typ, data, err := s.conn.Read(ctx)
 		if err != nil {
@@ -324,25 +317,4 @@ func (s *hidSession) send(ctx context.Context, m any) bool {
 	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
 	return wsjson.Write(wctx, s.conn, m) == nil
-}
-
-// ping checks every PingInterval that the client still answers, and
-// closes the connection when it does not.
-func (s *hidSession) ping(ctx context.Context) {
-	t := time.NewTicker(s.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, s.opts.PingInterval)
-		err := s.conn.Ping(pctx)
-		cancel()
-		if err != nil {
-			s.conn.CloseNow()
-			return
-		}
-	}
 }

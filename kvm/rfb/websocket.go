@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/bmcd/bmcd/internal/auth"
+	"github.com/bmcd/bmcd/kvm/websock"
 	"github.com/coder/websocket"
 )
 
@@ -42,48 +42,18 @@ func (s *Server) WebSocketHandler(o WebSocketOptions) http.Handler {
 		o.PingInterval = 15 * time.Second
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := auth.FromContext(r.Context())
+		ws, p, ok := websock.Accept(w, r, WebSocketSubprotocol, o.OriginPatterns)
 		if !ok {
-			auth.WriteRefusal(w, r, auth.ErrNoCredentials)
 			return
-		}
-		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-			Subprotocols:   []string{WebSocketSubprotocol},
-			OriginPatterns: o.OriginPatterns,
-		})
-		if err != nil {
-			return // Accept wrote the refusal
 		}
 		defer ws.CloseNow()
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		nc := websocket.NetConn(ctx, ws, websocket.MessageBinary)
-		go ping(ctx, ws, o.PingInterval, cancel)
-		err = s.ServeAuthenticated(nc, p, r.RemoteAddr)
+		go func() { websock.KeepAlive(ctx, ws, o.PingInterval); cancel() }()
+		err := s.ServeAuthenticated(nc, p, r.RemoteAddr)
 		if err != nil && !errors.Is(err, ErrServerClosed) {
 			s.log.Debug("vnc websocket connection ended", "remote", r.RemoteAddr, "error", err)
 		}
 	})
-}
-
-// ping pings the client every interval and ends the connection (gone)
-// when it has not answered by the next one.
-func ping(ctx context.Context, ws *websocket.Conn, interval time.Duration, gone func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, interval)
-		err := ws.Ping(pctx)
-		cancel()
-		if err != nil {
-			gone()
-			ws.CloseNow()
-			return
-		}
-	}
 }

@@ -136,6 +136,9 @@ type Machine struct {
 	subs map[*subscriber]struct{} // event subscribers, see events.go
 }
 
+// instances counts the Machines made in this process (NewMachine).
+var instances atomic.Uint64
+
 // NewMachine wraps backend as machine id, loading persisted state from st.
 func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machine, error) {
 	if log == nil {
@@ -151,6 +154,11 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		fwBusy:    map[string]bool{},
 		volWait:   map[uint64]chan struct{}{},
 	}
+	// Generations of one Machine never meet another's: a system removed
+	// and found again (a libvirt domain undefined and redefined) is a new
+	// Machine, and a rendering cached at the old one's generation must not
+	// pass for the new one's.
+	m.gen.Store(instances.Add(1) << 32)
 	// Attach first: the backend may report from now on, and the reports
 	// wait on m.mu until the state is loaded.
 	m.mu.Lock()

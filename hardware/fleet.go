@@ -227,14 +227,14 @@ func (f *Fleet) Watch(fn func(FleetChange)) (cancel func()) {
 // fleet (its Machine keeps its state in st, as a configured system's
 // does) and removing and closing each it loses, until ctx ends; then the
 // machines it found leave the fleet and are closed. listed is closed
-// once d has listed what is there (or has failed); done receives Run's
-// error, or nil, when everything it found is closed.
+// once d has listed what is there, or has ended (done then already holds
+// Run's error); done receives Run's error, or nil, once everything it
+// found is closed.
 func (f *Fleet) Discover(ctx context.Context, source string, d Discovery, st Store, log *slog.Logger) (listed <-chan struct{}, done <-chan error) {
 	h := &discoveryHost{f: f, source: source, st: st, log: log, listed: make(chan struct{}), found: map[string]bool{}}
 	errc := make(chan error, 1)
 	go func() {
 		err := d.Run(ctx, h)
-		h.Listed()
 		h.mu.Lock()
 		h.closed = true
 		ids := slices.Collect(maps.Keys(h.found))
@@ -245,6 +245,7 @@ func (f *Fleet) Discover(ctx context.Context, source string, d Discovery, st Sto
 			}
 		}
 		errc <- err
+		h.Listed() // after done has Run's error: a Run that ended before listing failed
 	}()
 	return h.listed, errc
 }
@@ -329,4 +330,3 @@ func validID(id string) bool {
 	}
 	return true
 }
-

@@ -125,9 +125,27 @@ func newEventService(s *Service) *eventService {
 		ctx: ctx, stop: stop,
 	}
 	ev.load()
-	for _, id := range s.order {
-		ev.cancels = append(ev.cancels, s.machines[id].Subscribe(ev.in))
-	}
+	// Every machine's events, as machines join and leave the fleet.
+	var subMu sync.Mutex
+	machineSubs := map[*hardware.Machine]func(){}
+	ev.cancels = append(ev.cancels, s.fleet.Watch(func(c hardware.FleetChange) {
+		subMu.Lock()
+		defer subMu.Unlock()
+		m := c.Member.Machine
+		if c.Added {
+			machineSubs[m] = m.Subscribe(ev.in)
+		} else if cancel := machineSubs[m]; cancel != nil {
+			cancel()
+			delete(machineSubs, m)
+		}
+	}), func() {
+		subMu.Lock()
+		defer subMu.Unlock()
+		for _, cancel := range machineSubs {
+			cancel()
+		}
+		clear(machineSubs)
+	})
 	if s.accounts != nil {
 		ev.cancels = append(ev.cancels, s.accounts.OnChange(ev.accountChanged))
 	}

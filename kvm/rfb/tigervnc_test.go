@@ -76,10 +76,10 @@ wait $v
 		if !strings.Contains(log, "window ") {
 			t.Fatalf("no viewer window:\n%s", log)
 		}
-		if got := fmt.Sprint(e.kb.take()); got != "[+0B -0B +0C -0C]" {
+		if got := fmt.Sprint(e.kb.Take()); got != "[+0B -0B +0C -0C]" {
 			t.Errorf("keys %s, want h and i\n%s", got, log)
 		}
-		ptr := e.ptr.take()
+		ptr := e.ptr.Take()
 		want := hardware.PointerEvent{Absolute: true, X: 320 * 32767 / 639, Y: 200 * 32767 / 399, Buttons: hardware.ButtonLeft}
 		found := false
 		for _, p := range ptr {
@@ -94,7 +94,7 @@ wait $v
 		if !strings.Contains(log, "window ") {
 			t.Fatalf("no viewer window:\n%s", log)
 		}
-		if k, p := e.kb.take(), e.ptr.take(); len(k) != 0 || len(p) != 0 {
+		if k, p := e.kb.Take(), e.ptr.Take(); len(k) != 0 || len(p) != 0 {
 			t.Errorf("a ReadOnly account's input reached the host: %v %v", k, p)
 		}
 	})

@@ -22,9 +22,11 @@ import (
 // serving goroutine) parses the client's messages and a writer sends the
 // updates; they share the client's settings and pending request under mu.
 type session struct {
-	// handshaking: counted among its address's logins in progress
-	// (Server.handshaking), until the handshake ends.
+	// handshaking: counted among the handshakes in progress
+	// (Server.handshaking), until the handshake ends; admitted: holds one
+	// of the places of the clients that logged in. Both under s.mu.
 	handshaking bool
+	admitted    bool
 	s           *Server
 	raw         net.Conn // as accepted; closing it ends everything at once
 	nc          net.Conn // raw, or TLS over it after VeNCrypt
@@ -84,7 +86,7 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 	} else if errors.Is(busy, ErrServerClosed) {
 		return busy
 	}
-	conn.SetDeadline(time.Now().Add(s.o.HandshakeTimeout))
+	c.deadline(s.o.HandshakeTimeout)
 	size := s.sizeWithout()
 	if f := s.o.Pipeline.Latest(); f.Size().X > 0 {
 		size = f.Size()
@@ -150,6 +152,11 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 func (c *session) kill() {
 	c.cancel()
 	c.raw.Close()
+}
+
+// deadline bounds the handshake's next step to d from now.
+func (c *session) deadline(d time.Duration) {
+	c.raw.SetDeadline(time.Now().Add(d))
 }
 
 // write sends b during the handshake.

@@ -39,6 +39,8 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultPasswordTimeout  = 30 * time.Second
 	DefaultWriteTimeout     = 20 * time.Second
+	DefaultProbeInterval    = 10 * time.Second
+	DefaultReplyTimeout     = 20 * time.Second
 	DefaultMaxClients       = 16
 	DefaultMaxHandshakes    = 16
 	// DefaultLayout is the host keyboard layout ClientCutText is typed
@@ -101,6 +103,16 @@ type Options struct {
 	// WriteTimeout bounds each update: a client that stops reading for
 	// that long is disconnected; 0: DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// ProbeInterval: an incremental update request still unanswered
+	// after that long (the screen has not changed) is answered with an
+	// empty FramebufferUpdate (no rectangles), to which a live client
+	// replies with its next request; 0: DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// ReplyTimeout: a client that sends nothing for that long after a
+	// FramebufferUpdate (or ServerInit) went out is taken as frozen or
+	// gone and disconnected, its keys released; every RFB viewer asks
+	// for the next update as soon as it has one. 0: DefaultReplyTimeout.
+	ReplyTimeout time.Duration
 	// MaxClients bounds the clients that have logged in, at once; a
 	// login beyond it is refused with the reason. Connections still in
 	// their handshake do not count: 0: DefaultMaxClients.
@@ -158,6 +170,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultProbeInterval
+	}
+	if o.ReplyTimeout <= 0 {
+		o.ReplyTimeout = DefaultReplyTimeout
 	}
 	if o.PasswordTimeout <= 0 {
 		o.PasswordTimeout = DefaultPasswordTimeout

@@ -62,6 +62,13 @@ type session struct {
 	waitCancel context.CancelFunc // interrupts the writer's wait for a frame
 	wake       chan struct{}
 
+	// liveness: awaiting is when the oldest message the client has not
+	// answered went out (zero: none); alive checks it when ReplyTimeout
+	// has passed.
+	liveMu   sync.Mutex
+	awaiting time.Time
+	alive    *time.Timer
+
 	// The reader's input state.
 	buttons uint8
 	lastX   int
@@ -119,6 +126,9 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 	c.takeOnInput = !c.shared && c.mayControl
 	c.viewer = s.o.Pipeline.Watch()
 	defer c.viewer.Close()
+	c.alive = time.AfterFunc(s.o.ReplyTimeout, c.checkAlive)
+	defer c.alive.Stop()
+	c.awaitReply() // ServerInit went out
 	c.log.Info("vnc client connected", "may_control", c.mayControl, "protocol", fmt.Sprintf("3.%d", c.minor))
 
 	var wg sync.WaitGroup
@@ -145,6 +155,44 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 		return werr
 	}
 	return nil
+}
+
+// awaitReply notes that a message the client answers went out (a
+// FramebufferUpdate: the client asks for the next one; ServerInit).
+func (c *session) awaitReply() {
+	c.liveMu.Lock()
+	defer c.liveMu.Unlock()
+	if c.awaiting.IsZero() {
+		c.awaiting = time.Now()
+		c.alive.Reset(c.s.o.ReplyTimeout)
+	}
+}
+
+// heard notes a message from the client: it is alive.
+func (c *session) heard() {
+	c.liveMu.Lock()
+	c.awaiting = time.Time{}
+	c.liveMu.Unlock()
+}
+
+// checkAlive disconnects a client that has not answered for
+// ReplyTimeout: a frozen (stopped) or vanished viewer, whose TCP
+// connection the kernel may keep alive for minutes, must not keep
+// control and its keys held.
+func (c *session) checkAlive() {
+	c.liveMu.Lock()
+	if c.awaiting.IsZero() {
+		c.liveMu.Unlock()
+		return
+	}
+	if left := c.s.o.ReplyTimeout - time.Since(c.awaiting); left > 0 {
+		c.alive.Reset(left)
+		c.liveMu.Unlock()
+		return
+	}
+	c.liveMu.Unlock()
+	c.log.Info("vnc client does not answer; disconnecting it", "timeout", c.s.o.ReplyTimeout)
+	c.kill()
 }
 
 // kill ends the session from anywhere: the goroutines stop and the
@@ -214,6 +262,7 @@ func (c *session) readLoop() error {
 			}
 			return err
 		}
+		c.heard()
 		switch m := m.(type) {
 		case setPixelFormatMsg:
 			if err := m.pf.Check(); err != nil {

@@ -3,6 +3,7 @@ package input
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -83,6 +84,7 @@ type serverMsg struct {
 	T          string   `json:"t"`
 	You        bool     `json:"you"`
 	By         string   `json:"by"`
+	TakenBy    string   `json:"taken_by"`
 	MayControl bool     `json:"may_control"`
 	Code       string   `json:"code"`
 	Message    string   `json:"message"`
@@ -90,6 +92,7 @@ type serverMsg struct {
 	CapsLock   bool     `json:"caps_lock"`
 	NumLock    bool     `json:"num_lock"`
 	Name       string   `json:"name"`
+	Layout     string   `json:"layout"`
 	Layouts    []string `json:"layouts"`
 	Absolute   bool     `json:"absolute"`
 }
@@ -118,19 +121,19 @@ func TestHIDControlAndTakeOver(t *testing.T) {
 	e := newHIDEnv(t, HIDOptions{})
 	admin := e.dial(t, "admin")
 	hello := admin.expect("hello")
-	if hello.Name != "admin@127.0.0.1" || !hello.MayControl || !hello.Absolute ||
+	if hello.Name != "admin@127.0.0.1#1" || !hello.MayControl || !hello.Absolute || hello.Layout != "us" ||
 		!slices.Equal(hello.Layouts, []string{"us", "de", "fr", "ru"}) {
 		t.Fatalf("hello: %+v", hello)
 	}
-	if m := admin.expect("control"); !m.You || m.By != "admin@127.0.0.1" {
+	if m := admin.expect("control"); !m.You || m.By != "admin@127.0.0.1#1" {
 		t.Fatalf("first client: %+v", m)
 	}
 	op := e.dial(t, "op")
-	if m := op.expect("control"); m.You || m.By != "admin@127.0.0.1" || !m.MayControl {
+	if m := op.expect("control"); m.You || m.By != "admin@127.0.0.1#1" || !m.MayControl {
 		t.Fatalf("second client: %+v", m)
 	}
 	op.send(`{"t":"key","code":"KeyA","down":true}`)
-	if m := op.expect("error"); m.Code != "view_only" || !strings.Contains(m.Message, "admin@127.0.0.1") {
+	if m := op.expect("error"); m.Code != "view_only" || !strings.Contains(m.Message, "admin@127.0.0.1#1") {
 		t.Fatalf("view-only key: %+v", m)
 	}
 	if len(e.kb.Take()) != 0 {
@@ -140,10 +143,10 @@ func TestHIDControlAndTakeOver(t *testing.T) {
 	admin.send(`{"t":"key","code":"ShiftLeft","down":true}`)
 	waitFor(t, func() bool { return len(e.kb.Held()) == 1 })
 	op.send(`{"t":"takeover"}`)
-	if m := admin.expect("control"); m.You || m.By != "op@127.0.0.1" {
+	if m := admin.expect("control"); m.You || m.By != "op@127.0.0.1#2" || m.TakenBy != "op@127.0.0.1#2" {
 		t.Fatalf("previous controller hears %+v", m)
 	}
-	if m := op.expect("control"); !m.You || m.By != "op@127.0.0.1" {
+	if m := op.expect("control"); !m.You || m.By != "op@127.0.0.1#2" || m.TakenBy != "" {
 		t.Fatalf("new controller hears %+v", m)
 	}
 	if got, want := e.kb.Take(), []kvmtest.KeyCall{kvmtest.Press(0xE1), kvmtest.Release(0xE1)}; !slices.Equal(got, want) {
@@ -197,7 +200,7 @@ func TestHIDReadOnlyNeverControls(t *testing.T) {
 	// It watches another client's control like any viewer.
 	admin := e.dial(t, "admin")
 	admin.expect("control")
-	if m := reader.expect("control"); m.You || m.By != "admin@127.0.0.1" {
+	if m := reader.expect("control"); m.You || m.By != "admin@127.0.0.1#2" {
 		t.Fatalf("reader sees %+v", m)
 	}
 }
@@ -411,4 +414,83 @@ func TestHIDStalledReaderBlocksNobody(t *testing.T) {
 	}
 	admin.send(`{"t":"key","code":"KeyA","down":true}`)
 	waitFor(t, func() bool { return len(e.kb.Held()) == 1 })
+}
+
+// TestHIDPasteUsesHostLayout: a paste that names no layout is typed
+// through the host's (Hub.SetLayout), which hello tells the client; one
+// that names a layout uses it.
+func TestHIDPasteUsesHostLayout(t *testing.T) {
+	e := newHIDEnv(t, HIDOptions{})
+	if err := e.hub.SetLayout("DE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hub.SetLayout("xx"); !errors.Is(err, ErrUnknownLayout) {
+		t.Fatalf("an unknown layout: %v", err)
+	}
+	c := e.dial(t, "admin")
+	if m := c.expect("hello"); m.Layout != "de" {
+		t.Fatalf("hello's layout %q, want de", m.Layout)
+	}
+	c.expect("control")
+	for _, tc := range []struct {
+		msg  string
+		want []kvmtest.KeyCall
+	}{
+		{`{"t":"paste","text":"zy"}`, []kvmtest.KeyCall{kvmtest.Press(0x1C), kvmtest.Release(0x1C), kvmtest.Press(0x1D), kvmtest.Release(0x1D)}},
+		{`{"t":"paste","text":"zy","layout":""}`, []kvmtest.KeyCall{kvmtest.Press(0x1C), kvmtest.Release(0x1C), kvmtest.Press(0x1D), kvmtest.Release(0x1D)}},
+		{`{"t":"paste","text":"zy","layout":"us"}`, []kvmtest.KeyCall{kvmtest.Press(0x1D), kvmtest.Release(0x1D), kvmtest.Press(0x1C), kvmtest.Release(0x1C)}},
+	} {
+		c.send(tc.msg)
+		c.expect("pasted")
+		if got := e.kb.Take(); !slices.Equal(got, tc.want) {
+			t.Errorf("%s typed %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+}
+
+// TestHIDRepliesAreNotDropped: a burst of messages gets every reply; a
+// client that lets more than MaxReplies pile up unread is disconnected
+// with a close reason rather than lose one.
+func TestHIDRepliesAreNotDropped(t *testing.T) {
+	e := newHIDEnv(t, HIDOptions{})
+	c := e.dial(t, "reader")
+	c.expect("control")
+	const burst = 200
+	for range burst {
+		c.send(`{"t":"key","code":"KeyA","down":true}`)
+	}
+	for i := range burst {
+		if m := c.expect("error"); m.Code != "not_permitted" {
+			t.Fatalf("reply %d: %+v", i, m)
+		}
+	}
+
+	e = newHIDEnv(t, HIDOptions{MaxReplies: 4})
+	c = e.dial(t, "reader")
+	c.conn.SetReadLimit(1 << 20)
+	// Replies of 64 KiB each, unread, fill the connection's buffers;
+	// the writer stalls and the queue overflows.
+	big := `{"t":"key","code":"` + strings.Repeat("x", 64<<10) + `","down":true}`
+	for range 400 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.conn.Write(ctx, websocket.MessageText, []byte(big))
+		cancel()
+		if err != nil {
+			break // the server closed it already
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.conn.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "too many unread replies" {
+			t.Fatalf("the connection ended with %v, want status 1008 and the reason", err)
+		}
+		break
+	}
+	waitFor(t, func() bool { return len(e.hub.Clients()) == 0 })
 }

@@ -40,28 +40,31 @@ func TestJoinControl(t *testing.T) {
 	}
 
 	a := h.Join("admin@192.0.2.2", "websocket", true)
-	if got := event(t, a); got != (Control{You: true, By: "admin@192.0.2.2"}) {
+	if a.Name() != "admin@192.0.2.2#2" || a.ID() != 2 {
+		t.Fatalf("the second client's name %q, ID %d", a.Name(), a.ID())
+	}
+	if got := event(t, a); got != (Control{You: true, By: "admin@192.0.2.2#2"}) {
 		t.Fatalf("first controller: %+v", got)
 	}
-	if got := event(t, ro); got != (Control{By: "admin@192.0.2.2"}) {
+	if got := event(t, ro); got != (Control{By: "admin@192.0.2.2#2"}) {
 		t.Fatalf("viewer sees: %+v", got)
 	}
 	b := h.Join("op@192.0.2.3", "vnc", true)
-	if got := event(t, b); got != (Control{By: "admin@192.0.2.2"}) {
+	if got := event(t, b); got != (Control{By: "admin@192.0.2.2#2"}) {
 		t.Fatalf("second client: %+v", got)
 	}
 	err := b.Key(hardware.KeyA, true)
 	var vo *ViewOnlyError
-	if !errors.As(err, &vo) || vo.By != "admin@192.0.2.2" || !errors.Is(err, ErrViewOnly) {
+	if !errors.As(err, &vo) || vo.By != "admin@192.0.2.2#2" || !errors.Is(err, ErrViewOnly) {
 		t.Fatalf("view-only key: %v", err)
 	}
 	if err := b.Point(hardware.PointerEvent{Absolute: true, X: 5, Y: 5}); !errors.Is(err, ErrViewOnly) {
 		t.Fatalf("view-only point: %v", err)
 	}
 	want := []ClientInfo{
-		{Name: "ro@192.0.2.1", Kind: "websocket"},
-		{Name: "admin@192.0.2.2", Kind: "websocket", Controls: true, MayControl: true},
-		{Name: "op@192.0.2.3", Kind: "vnc", MayControl: true},
+		{Name: "ro@192.0.2.1#1", ID: 1, Kind: "websocket"},
+		{Name: "admin@192.0.2.2#2", ID: 2, Kind: "websocket", Controls: true, MayControl: true},
+		{Name: "op@192.0.2.3#3", ID: 3, Kind: "vnc", MayControl: true},
 	}
 	if got := h.Clients(); !slices.Equal(got, want) {
 		t.Fatalf("Clients = %+v, want %+v", got, want)
@@ -87,10 +90,10 @@ func TestTakeOverReleasesAndNotifies(t *testing.T) {
 	if err := b.TakeOver(); err != nil {
 		t.Fatal(err)
 	}
-	if got := event(t, a); got != (Control{You: false, By: "b"}) {
+	if got := event(t, a); got != (Control{You: false, By: "b#2", TakenBy: "b#2"}) {
 		t.Fatalf("previous controller hears %+v", got)
 	}
-	if got := event(t, b); got != (Control{You: true, By: "b"}) {
+	if got := event(t, b); got != (Control{You: true, By: "b#2"}) {
 		t.Fatalf("new controller hears %+v", got)
 	}
 	// Keys in reverse order, modifiers last; then the button, in place.
@@ -108,6 +111,26 @@ func TestTakeOverReleasesAndNotifies(t *testing.T) {
 	}
 	if err := b.TakeOver(); err != nil {
 		t.Fatalf("taking over twice: %v", err)
+	}
+}
+
+// TestTakeOverNoticeIsKept: a take-over is not lost when later changes
+// replace the unread event: the client that lost control hears who took
+// it, whatever happened next.
+func TestTakeOverNoticeIsKept(t *testing.T) {
+	h, _, _ := newTestHub()
+	a := h.Join("op@192.0.2.1", "websocket", true)
+	b := h.Join("op@192.0.2.1", "websocket", true) // the same user, another tab
+	event(t, a)
+	event(t, b)
+	b.TakeOver()
+	b.Release()
+	if got := event(t, a); got != (Control{TakenBy: "op@192.0.2.1#2"}) {
+		t.Fatalf("a hears %+v, want nobody in control and the take-over by #2", got)
+	}
+	a.Key(hardware.KeyA, true) // a claims it back
+	if got := event(t, a); got != (Control{You: true, By: "op@192.0.2.1#1"}) {
+		t.Fatalf("the take-over is told once: %+v", got)
 	}
 }
 
@@ -146,7 +169,7 @@ func TestCloseReleases(t *testing.T) {
 	if err := b.Key(hardware.KeyA, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := event(t, b); got != (Control{You: true, By: "b"}) {
+	if got := event(t, b); got != (Control{You: true, By: "b#2"}) {
 		t.Fatalf("claim by input: %+v", got)
 	}
 	b.Release()
@@ -243,8 +266,8 @@ func TestUnreadEventsDoNotBlock(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("take-overs blocked on a client that does not read")
 	}
-	if got := event(t, idle); got != (Control{By: "b"}) {
-		t.Fatalf("idle client's latest event: %+v", got)
+	if got := event(t, idle); got != (Control{By: "b#3", TakenBy: "a#2"}) {
+		t.Fatalf("idle client's latest event: %+v, want b in control and a's take-over kept", got)
 	}
 	select {
 	case <-ch:

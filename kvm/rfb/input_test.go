@@ -20,7 +20,8 @@ func syncClient(t *testing.T, c *rfbtest.Client) {
 }
 
 func TestKeys(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.Layout = func() string { return "fr" } })
+	e := newEnv(t, nil)
+	e.hub.SetLayout("fr")
 	e.display.show(screen(64, 48, 1))
 	c := e.dial(rfbtest.Config{})
 	c.SetEncodings(EncRaw, EncQEMUExtendedKey)
@@ -106,7 +107,8 @@ func TestCutTextIsTyped(t *testing.T) {
 	}
 	// Latin-1 text on a layout that has it; text the layout lacks is
 	// not typed at all.
-	e2 := newEnv(t, func(o *Options) { o.Layout = func() string { return "de" } })
+	e2 := newEnv(t, nil)
+	e2.hub.SetLayout("de")
 	e2.display.show(screen(64, 48, 1))
 	c2 := e2.dial(rfbtest.Config{})
 	c2.CutText([]byte{0xE4}) // ä

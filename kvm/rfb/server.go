@@ -43,9 +43,6 @@ const (
 	DefaultReplyTimeout     = 20 * time.Second
 	DefaultMaxClients       = 16
 	DefaultMaxHandshakes    = 16
-	// DefaultLayout is the host keyboard layout ClientCutText is typed
-	// through unless Options.Layout says otherwise.
-	DefaultLayout = "us"
 )
 
 // Passwords are the VNC Authentication passwords of a Server: whoever
@@ -88,9 +85,6 @@ type Options struct {
 	// at each connection; nil, or both empty: VNC Authentication is not
 	// offered.
 	Passwords func() Passwords
-	// Layout returns the host keyboard layout ClientCutText is typed
-	// through ("us", "de", "fr", "ru"); nil or "": DefaultLayout.
-	Layout func() string
 	// HandshakeTimeout bounds each step of the handshake the client's
 	// software answers by itself (the version, the security type, TLS,
 	// ClientInit); 0: DefaultHandshakeTimeout. A connection that says
@@ -440,16 +434,6 @@ func (s *Server) picOf(f *video.Frame) (*picture, error) {
 	p := pictureOf(img)
 	s.picFrame, s.picView = f, p
 	return p, nil
-}
-
-// layout is the paste layout in force.
-func (s *Server) layout() string {
-	if s.o.Layout != nil {
-		if l := s.o.Layout(); l != "" {
-			return l
-		}
-	}
-	return DefaultLayout
 }
 
 // loginKey is the Limiter key of a login by user from remote.

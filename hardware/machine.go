@@ -172,6 +172,7 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 	if err != nil {
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
 	}
+	m.resumeMedia()
 	m.resumePower()
 	m.planChanged() // the backend learns the plan at once
 	m.Console()     // attach the serial line now, so scrollback starts at once
@@ -459,6 +460,20 @@ func (m *Machine) recordPower(ctx context.Context, seq uint64) {
 // resumePower hands a PowerResumer the power state recorded before bmcd
 // stopped, so its host goes on as it was: a BMC restart is not a power
 // loss. Nothing is logged; CheckPower reports any difference.
+// resumeMedia hands a MediaResumer backend the media inserted before
+// bmcd stopped.
+func (m *Machine) resumeMedia() {
+	r, ok := m.parts.Media.(MediaResumer)
+	if !ok {
+		return
+	}
+	for _, s := range m.caps.MediaSlots {
+		if md := m.st.Media[s.ID]; md.Inserted && md.Image != "" {
+			r.ResumeMedia(s.ID, md.Image)
+		}
+	}
+}
+
 func (m *Machine) resumePower() {
 	r, ok := m.parts.Power.(PowerResumer)
 	if !ok || m.st.Power == "" {

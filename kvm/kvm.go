@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,14 +61,18 @@ type Config struct {
 	// VeNCrypt X509Plain (bmcd's accounts over the service certificate);
 	// Logins the failed-login limiter shared with the HTTP gate;
 	// Passwords the VNC Authentication passwords (nil: not offered);
-	// Layout the host keyboard layout cut text is typed through; OnLogin
-	// hears of each password check (the audit log).
+	// OnLogin hears of each password check (the audit log).
 	Accounts  *auth.Accounts
 	TLS       *tls.Config
 	Logins    *auth.Limiter[auth.LoginKey]
 	Passwords func() rfb.Passwords
-	Layout    func() string
 	OnLogin   func(user, remote string, ok bool)
+	// Layout returns the hosts' keyboard layout ("us", "de", "fr",
+	// "ru"; the configuration's console.layout), read once per machine
+	// as it joins into its input hub (input.Hub.SetLayout): the
+	// browser's paste and VNC cut text are typed through it unless the
+	// client names another. Nil or "": us.
+	Layout func() string
 	// VNCAddr is the VNC listen address of the system in slot 0; the
 	// system in slot i (hardware.Member.Slot) listens on port+i, port 0
 	// picks free ports. "": no TCP listener (the
@@ -188,12 +193,17 @@ func (s *Service) add(mem hardware.Member) error {
 		Input:   input.NewHub(m.Keyboard(), m.Pointer()),
 		slot:    mem.Slot,
 	}
+	if s.cfg.Layout != nil {
+		if err := sys.Input.SetLayout(s.cfg.Layout()); err != nil {
+			return fmt.Errorf("system %s: keyboard layout: %w", m.ID(), err)
+		}
+	}
 	sys.ctx, sys.end = context.WithCancel(s.streams)
 	sys.hid = input.HIDHandler(sys.Input, input.HIDOptions{OriginPatterns: s.cfg.OriginPatterns, Logger: log})
 	vnc, err := rfb.New(rfb.Options{
 		Name: "bmcd " + m.ID(), Pipeline: sys.Video, Hub: sys.Input,
 		Accounts: s.cfg.Accounts, TLS: s.cfg.TLS, Logins: s.cfg.Logins, Passwords: s.cfg.Passwords,
-		Layout: s.cfg.Layout, OnLogin: s.cfg.OnLogin, Logger: log,
+		OnLogin: s.cfg.OnLogin, Logger: log,
 	})
 	if err != nil {
 		sys.end()
@@ -324,6 +334,28 @@ func (s *Service) routes() {
 	// RFB over a WebSocket (noVNC): the account decides control, as for
 	// HID.
 	s.Handle("vnc", auth.PrivLogin, read(func(sys *System) http.HandlerFunc { return sys.vncWS.ServeHTTP }))
+	// People type the console's address: /kvm and /kvm/{SystemId} lead
+	// to the web console's pages; anything else under /kvm/ is not found.
+	s.mux.HandleFunc("GET /kvm", toConsole)
+	s.mux.HandleFunc("GET /kvm/{$}", toConsole)
+	s.mux.HandleFunc("GET /kvm/{sys}", toConsole)
+	s.mux.HandleFunc("GET /kvm/{sys}/{$}", toConsole)
+	s.mux.HandleFunc("GET /kvm/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such console endpoint (the console's pages are at /console/)", http.StatusNotFound)
+	})
+}
+
+// ConsolePages is where the web console's pages live (kvm/web).
+const ConsolePages = "/console/"
+
+// toConsole redirects /kvm (and /kvm/) to the page of all systems, and
+// /kvm/{SystemId} to that system's page.
+func toConsole(w http.ResponseWriter, r *http.Request) {
+	target := ConsolePages
+	if id := r.PathValue("sys"); id != "" {
+		target += url.PathEscape(id)
+	}
+	http.Redirect(w, r, target, http.StatusFound)
 }
 
 type systemKey struct{}
@@ -396,8 +428,9 @@ func (s *Service) CloseStreams() { s.endStreams() }
 // shows the screen through noVNC when it is served).
 func (s *Service) Serves(pattern string) bool { return s.served[pattern] }
 
-// Owns reports whether the console serves path.
-func (s *Service) Owns(path string) bool { return strings.HasPrefix(path, Prefix) }
+// Owns reports whether the console serves path: /kvm and everything
+// under /kvm/.
+func (s *Service) Owns(path string) bool { return path == "/kvm" || strings.HasPrefix(path, Prefix) }
 
 // ServeHTTP serves the console's endpoints.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

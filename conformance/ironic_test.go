@@ -414,11 +414,23 @@ func (f *ironicFlow) ipmiNode(t *testing.T, sys map[string]any, port string) {
 	// sync reads it over IPMI and, as force_power_state_during_sync says,
 	// powers the node off again.
 	ironicStep(t, "power sync undoes a Redfish power-on", func() {
+		before := f.eventIDs(t, sysPath)
 		b.Must(t, http.StatusNoContent, request{Method: http.MethodPost, Path: sysPath + "/Actions/ComputerSystem.Reset", Body: map[string]any{"ResetType": "On"}})
-		b.WaitPower(t, ironicTail(sysPath), "On")
+		// From the event log rather than by polling PowerState, which
+		// could miss an On that Ironic is quick to end.
 		eventually(t, f.tg.PowerTimeout, func() (bool, string) {
-			ps := b.Get(t, sysPath)["PowerState"]
-			return ps == "Off", fmt.Sprintf("bmcd's PowerState %v: Ironic's power sync did not power the node off", ps)
+			on := -1
+			for i, e := range f.newEvents(t, sysPath, before) {
+				switch id := fmt.Sprint(e["MessageId"]); {
+				case strings.HasSuffix(id, ".ResourcePoweredOn"):
+					on = i
+				case strings.HasSuffix(id, ".ResourcePoweredOff") && on >= 0:
+					if ps := b.Get(t, sysPath)["PowerState"]; ps == "Off" {
+						return true, ""
+					}
+				}
+			}
+			return false, "Ironic's power sync did not power the node off again; new entries:\n" + f.describeEvents(t, sysPath, before)
 		})
 	})
 	if n := ir.node(t, "ipmi"); n["power_state"] != "power off" || n["maintenance"] != false {

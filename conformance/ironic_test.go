@@ -151,14 +151,14 @@ func runIronicTarget(t *testing.T, tg ironicTarget) {
 	vmedia := b.Get(t, "/redfish/v1/Systems/"+tg.VMediaSystem)
 	ipmiSys := b.Get(t, "/redfish/v1/Systems/"+tg.IPMISystem)
 	ipmiPort := ""
-	for _, m := range ipmiListening.FindAllStringSubmatch(b.Output(), -1) {
-		if m[1] == ipmiSys["Id"] {
-			_, ipmiPort, _ = net.SplitHostPort(m[2])
+	eventually(t, 10*time.Second, func() (bool, string) { // a found system's listener may start just after
+		for _, m := range ipmiListening.FindAllStringSubmatch(b.Output(), -1) {
+			if m[1] == ipmiSys["Id"] {
+				_, ipmiPort, _ = net.SplitHostPort(m[2])
+			}
 		}
-	}
-	if ipmiPort == "" {
-		t.Fatalf("bmcd logged no IPMI port for system %v; output:\n%s", ipmiSys["Id"], b.Output())
-	}
+		return ipmiPort != "", fmt.Sprintf("bmcd logged no IPMI port for system %v; output:\n%s", ipmiSys["Id"], b.Output())
+	})
 
 	iso := tg.BootISO
 	if iso == "" {
@@ -192,11 +192,17 @@ func runIronicTarget(t *testing.T, tg ironicTarget) {
 	}()
 
 	f := &ironicFlow{b: b, ir: ir, tg: tg, iso: img, isoURL: isoURL, isoSrv: isoSrv, httpRoot: httpRoot, httpSrv: httpSrv}
-	t.Run("redfish-virtual-media", func(t *testing.T) {
-		f.vmediaNode(t, vmedia)
-	})
-	t.Run("ipmi", func(t *testing.T) {
-		f.ipmiNode(t, ipmiSys, ipmiPort)
+	// The two nodes at once, as one bmcd serves a lab; the group returns
+	// when both are done.
+	t.Run("nodes", func(t *testing.T) {
+		t.Run("redfish-virtual-media", func(t *testing.T) {
+			t.Parallel()
+			f.vmediaNode(t, vmedia)
+		})
+		t.Run("ipmi", func(t *testing.T) {
+			t.Parallel()
+			f.ipmiNode(t, ipmiSys, ipmiPort)
+		})
 	})
 }
 

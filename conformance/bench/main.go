@@ -36,7 +36,7 @@ func main() {
 	conns := flag.Int("c", 64, "wrk connections")
 	threads := flag.Int("t", 1, "wrk threads")
 	bareBody := flag.String("serve-bare", "", "internal: serve this file as the bare handler")
-	only := flag.String("only", "", "run one part: redfish, fleet, ipmi or video")
+	only := flag.String("only", "", "run one part: redfish, fleet, ipmi, vms or video")
 	serveVideoFlag := flag.Bool("serve-video", false, "internal: serve the video pipeline")
 	videoClientsAddr := flag.String("video-clients", "", "internal: measure the video server at this address")
 	vncClients := flag.Bool("vnc", false, "internal: with -video-clients, measure its VNC server")
@@ -105,6 +105,11 @@ func run(dur time.Duration, conns, threads int) error {
 			return err
 		}
 	}
+	if part == "" || part == "vms" {
+		if err := qemuBench(bin, tmp, dur, conns, threads); err != nil {
+			return err
+		}
+	}
 	if part == "" {
 		return videoBench(tmp, dur)
 	}
@@ -157,7 +162,7 @@ func runRedfish(bin, tmp string, dur time.Duration, conns, threads int) error {
 	defer stop(bare)
 	bareURL := "http://" + bareAddr + "/redfish/v1/Systems/0"
 
-	auth := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+	auth := authHeader()
 	where := "servers and wrk unpinned"
 	if pinned {
 		where = "servers pinned to CPU 0, wrk to CPU 1"
@@ -190,6 +195,11 @@ func runIPMI(bin, tmp string, dur time.Duration) error {
 		return err
 	}
 	return ipmiBench(bin, filepath.Join(tmp, "i500"), 500, 500, dur)
+}
+
+// authHeader is wrk's -H for the bench account.
+func authHeader() string {
+	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
 func mib(kb int) float64 { return float64(kb) / 1024 }

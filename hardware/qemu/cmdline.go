@@ -26,9 +26,9 @@ const (
 // paths are the files and sockets of one QEMU process.
 type paths struct {
 	QMP, Serial, Debug, VNC string // UNIX sockets QEMU listens on
-	Pidfile, Log                string
-	Vars                        string // the system's copy of the OVMF variables
-	Media                       string // the CD's image in the cache, "" for none
+	Pidfile, Log            string
+	Vars                    string // the system's copy of the OVMF variables
+	Media                   string // the CD's image in the cache, "" for none
 }
 
 // cmdline is what a start of the VM needs besides Config.
@@ -117,7 +117,9 @@ func cdBus(machine string) string {
 	return "ide.1"
 }
 
-func isQ35(machine string) bool { return strings.HasPrefix(machine, "q35") || strings.Contains(machine, "-q35") }
+func isQ35(machine string) bool {
+	return strings.HasPrefix(machine, "q35") || strings.Contains(machine, "-q35")
+}
 
 func bootindex(boot map[string]int, id string) string {
 	if i, ok := boot[id]; ok {

@@ -16,8 +16,16 @@ var mediaSlot = hardware.SlotSpec{ID: "CD", Name: "Virtual CD/DVD",
 	Types: []hardware.MediaType{hardware.MediaCD, hardware.MediaDVD}, Boot: hardware.BootCd}
 
 // BootTargets implements hardware.BootControl: the classes of the VM's
-// devices (the CD-ROM always; disks and NICs when it has some).
+// devices (the CD-ROM always; disks and NICs when it has some). An
+// attached VM boots its CD-ROM first, or what its own boot order says
+// (Hdd).
 func (m *Machine) BootTargets() []hardware.BootSource {
+	if a := m.cfg.Attach; a != nil {
+		if a.CDROM == "" {
+			return []hardware.BootSource{hardware.BootHdd}
+		}
+		return []hardware.BootSource{hardware.BootCd, hardware.BootHdd}
+	}
 	var out []hardware.BootSource
 	for _, o := range m.BootOptions() {
 		if !slices.Contains(out, o.Alias) {
@@ -38,16 +46,14 @@ func (m *Machine) BootModes() []hardware.BootMode {
 
 // BootOptions implements hardware.BootControl: one option per disk, the
 // CD-ROM and one per NIC, in that order (the default boot order), with
-// the UEFI device paths of the slots the command line gives them.
+// the UEFI device paths of the slots the command line gives them. An
+// attached VM's devices are not bmcd's to list: none.
 func (m *Machine) BootOptions() []hardware.BootOption {
 	var out []hardware.BootOption
 	n := 0
 	ref := func() string { n++; return fmt.Sprintf("Boot%04X", n) }
 	if m.cfg.Attach != nil {
-		if m.cfg.Attach.CDROM != "" {
-			out = append(out, hardware.BootOption{Reference: ref(), DisplayName: "Virtual CD/DVD", Alias: hardware.BootCd, Slot: mediaSlot.ID})
-		}
-		return out
+		return nil
 	}
 	for i := range m.cfg.Disks {
 		out = append(out, hardware.BootOption{Reference: ref(), DisplayName: fmt.Sprintf("Virtio disk %d", i),
@@ -122,8 +128,21 @@ func (m *Machine) SetNextBoot(ctx context.Context, p hardware.BootPlan) error {
 	return err
 }
 
-// bootMapLocked is the bootindex of each device for the current plan.
+// bootMapLocked is the bootindex of each device for the current plan. An
+// attached VM's CD-ROM comes first (index 0) for a boot from it, and is
+// where the VM had it otherwise.
 func (m *Machine) bootMapLocked() map[string]int {
+	if a := m.cfg.Attach; a != nil {
+		out := map[string]int{}
+		switch {
+		case a.CDROM == "":
+		case m.planSet && m.plan.Source == hardware.BootCd:
+			out[a.CDROM] = 0
+		case m.cdIndex >= 0:
+			out[a.CDROM] = m.cdIndex
+		}
+		return out
+	}
 	opts := m.BootOptions()
 	byRef := map[string]hardware.BootOption{}
 	for _, o := range opts {

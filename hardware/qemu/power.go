@@ -148,17 +148,21 @@ func (m *Machine) powerOn(ctx context.Context) error {
 		return unavailable("system_reset", err)
 	}
 	m.mu.Lock()
-	m.post = m.cfg.Firmware != FirmwareUEFI
-	if m.post {
+	if m.firmwareSays() && m.proc == p && m.power == hardware.PowerOff {
+		m.post = true
 		m.setLocked(hardware.PowerPoweringOn)
 		m.bootWatchdogLocked(p)
-	} else {
-		m.setLocked(hardware.PowerOn)
 	}
 	m.mu.Unlock()
 	if err := p.qmp.Execute(ctx, "cont", nil, nil); err != nil {
 		return unavailable("cont", err)
 	}
+	m.mu.Lock()
+	if m.proc == p && m.power == hardware.PowerOff { // else RESUME said so
+		m.setLocked(hardware.PowerOn)
+		m.bootedLocked()
+	}
+	m.mu.Unlock()
 	if m.vnc != nil {
 		m.vnc.Kick()
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,10 @@ const (
 	// bootTimeout: a SeaBIOS POST that names no boot device within it is
 	// reported as a boot anyway.
 	bootTimeout = 60 * time.Second
+	// firmwareRestart: a reset by the guest this soon after a boot is
+	// the firmware's own (SeaBIOS resets the machine again after a warm
+	// reset), not a new boot.
+	firmwareRestart = time.Second
 	// attachRetry is how often bmcd tries to reach an attached QEMU that
 	// is not answering.
 	attachRetry = 2 * time.Second
@@ -143,7 +148,7 @@ func (m *Machine) start(ctx context.Context) error {
 		p.qmp.Close()
 		return fail(fmt.Errorf("serial port: %w", err))
 	}
-	if m.cfg.Firmware != FirmwareUEFI {
+	if m.firmwareSays() {
 		if p.debug, err = dialUnix(sctx, pth.Debug); err != nil {
 			p.disconnect()
 			return fail(fmt.Errorf("debug port: %w", err))
@@ -157,7 +162,7 @@ func (m *Machine) start(ctx context.Context) error {
 	}
 	m.proc = p
 	m.epoch++
-	if m.cfg.Firmware == FirmwareUEFI {
+	if !m.firmwareSays() {
 		m.setLocked(hardware.PowerOn)
 	} else {
 		m.post = true
@@ -189,7 +194,7 @@ func (m *Machine) start(ctx context.Context) error {
 		<-p.done
 		return unavailable("cont", err)
 	}
-	if m.cfg.Firmware == FirmwareUEFI {
+	if !m.firmwareSays() {
 		m.mu.Lock()
 		if m.proc == p && m.power == hardware.PowerOn {
 			m.bootedLocked()
@@ -306,6 +311,7 @@ func (m *Machine) kill(p *proc) error {
 
 // event handles one QMP event of process p.
 func (m *Machine) event(p *proc, e qmp.Event) {
+	m.log.Debug("qemu: event", "name", e.Name, "data", string(e.Data))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.proc != p {
@@ -336,14 +342,21 @@ func (m *Machine) event(p *proc, e qmp.Event) {
 		if m.power == hardware.PowerOff {
 			return
 		}
-		if m.cfg.Firmware == FirmwareUEFI {
-			m.bootedLocked()
-		} else {
-			// SeaBIOS says when it boots (readDebug); until then the
-			// firmware POSTs.
-			m.post = true
-			m.bootWatchdogLocked(p)
+		if m.firmwareSays() {
+			// SeaBIOS says on its debug port when it POSTs and boots,
+			// in order, where this event may come late (readDebug).
+			return
 		}
+		var d struct {
+			Guest bool `json:"guest"`
+		}
+		_ = json.Unmarshal(e.Data, &d)
+		if d.Guest && time.Since(m.bootedAt) < firmwareRestart {
+			// SeaBIOS resets the machine itself right after a warm
+			// reset ("Attempting a hard reboot"): the same boot.
+			return
+		}
+		m.bootedLocked()
 	case "STOP":
 		if m.cfg.Attach != nil && m.power != hardware.PowerOff {
 			m.epoch++
@@ -351,15 +364,36 @@ func (m *Machine) event(p *proc, e qmp.Event) {
 			m.setLocked(hardware.PowerOff)
 		}
 	case "RESUME":
+		// An attached VM resumed from off (by bmcd's power on, which
+		// reset it first, or by another client): a power on and a boot.
 		if m.cfg.Attach != nil && m.power == hardware.PowerOff {
-			m.setLocked(hardware.PowerOn)
+			if m.firmwareSays() {
+				m.post = true
+				m.setLocked(hardware.PowerPoweringOn)
+				m.bootWatchdogLocked(p)
+			} else {
+				m.setLocked(hardware.PowerOn)
+				m.bootedLocked()
+			}
 		}
 	}
+}
+
+// firmwareSays reports whether the firmware says when it boots: SeaBIOS
+// on its debug port, on the command line bmcd gave QEMU. Otherwise the
+// boot is reported when the VM starts or resets.
+func (m *Machine) firmwareSays() bool {
+	if a := m.cfg.Attach; a != nil {
+		return a.Debug != ""
+	}
+	return m.cfg.Firmware == FirmwareBIOS
 }
 
 // bootedLocked reports the boot to the Host.
 func (m *Machine) bootedLocked() {
 	m.post = false
+	m.boots++
+	m.bootedAt = time.Now()
 	if m.power == hardware.PowerPoweringOn {
 		m.setLocked(hardware.PowerOn)
 	}
@@ -383,11 +417,11 @@ func (m *Machine) setLocked(to hardware.PowerState) {
 // bootWatchdogLocked reports a boot if the firmware names none in
 // bootTimeout (its debug output lost).
 func (m *Machine) bootWatchdogLocked(p *proc) {
-	epoch := m.epoch
+	gen := m.boots
 	time.AfterFunc(bootTimeout, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.proc == p && m.epoch == epoch && m.post {
+		if m.proc == p && m.boots == gen && m.post {
 			m.log.Warn("qemu: the firmware named no boot device; reporting the boot")
 			m.bootedLocked()
 		}
@@ -405,15 +439,19 @@ func (m *Machine) readDebug(p *proc) {
 		switch {
 		case strings.HasPrefix(line, "SeaBIOS (version"):
 			m.mu.Lock()
-			if m.proc == p && m.power != hardware.PowerOff {
+			if m.proc == p && m.power != hardware.PowerOff && !m.post {
 				m.post = true
+				m.bootWatchdogLocked(p)
 			}
 			m.mu.Unlock()
 		case strings.HasPrefix(line, "Booting from ") || strings.HasPrefix(line, "No bootable device"):
 			m.mu.Lock()
 			if m.proc == p && m.post && m.power != hardware.PowerOff {
 				m.log.Debug("qemu: firmware boots", "line", line)
-				m.epoch++ // ends the watchdog
+				m.firmwareBoots = append(m.firmwareBoots, line)
+				if n := len(m.firmwareBoots); n > 16 {
+					m.firmwareBoots = m.firmwareBoots[n-16:]
+				}
 				m.bootedLocked()
 			}
 			m.mu.Unlock()
@@ -518,17 +556,37 @@ func (m *Machine) adopt(ctx context.Context, network, addr string, pid int) erro
 	if err := m.adoptMedia(ctx, p); err != nil {
 		m.log.Warn("qemu: CD-ROM state", "err", err)
 	}
+	if a := m.cfg.Attach; a != nil && a.CDROM != "" {
+		// The CD's place in the VM's own boot order, restored after a
+		// boot from it.
+		var idx int
+		if err := c.Execute(ctx, "qom-get", map[string]any{"path": qdevPath(a.CDROM), "property": "bootindex"}, &idx); err == nil {
+			p.boot = map[string]int{}
+			if idx >= 0 {
+				p.boot[a.CDROM] = idx
+			}
+			m.mu.Lock()
+			m.cdIndex = idx
+			m.mu.Unlock()
+		}
+	}
 	if a := m.cfg.Attach; a != nil {
+		var d net.Dialer
 		if a.Serial != "" {
 			network, addr := splitAddr(a.Serial)
-			var d net.Dialer
 			if p.serial, err = d.DialContext(ctx, network, addr); err != nil {
 				m.log.Warn("qemu: serial port of the attached QEMU", "err", err)
 			}
 		}
+		if a.Debug != "" {
+			network, addr := splitAddr(a.Debug)
+			if p.debug, err = d.DialContext(ctx, network, addr); err != nil {
+				m.log.Warn("qemu: debug port of the attached QEMU", "err", err)
+			}
+		}
 	} else {
 		p.serial, _ = dialUnix(ctx, m.paths.Serial)
-		if m.cfg.Firmware != FirmwareUEFI {
+		if m.firmwareSays() {
 			p.debug, _ = dialUnix(ctx, m.paths.Debug)
 		}
 	}
@@ -566,11 +624,13 @@ func (m *Machine) adopt(ctx context.Context, network, addr string, pid int) erro
 // and again after the connection is lost, every attachRetry.
 func (m *Machine) attachLoop() {
 	network, addr := splitAddr(m.cfg.Attach.QMP)
+	wait := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := m.adopt(ctx, network, addr, 0)
 		cancel()
 		if err == nil {
+			wait = 50 * time.Millisecond
 			m.mu.Lock()
 			p := m.proc
 			m.mu.Unlock()
@@ -585,8 +645,9 @@ func (m *Machine) attachLoop() {
 		select {
 		case <-m.closing:
 			return
-		case <-time.After(attachRetry):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, attachRetry)
 	}
 }
 

@@ -124,6 +124,11 @@ type Attached struct {
 	// CDROM is the qdev ID of a CD-ROM drive (ide-cd, scsi-cd) for the
 	// virtual media slot; empty: no virtual media.
 	CDROM string
+	// Debug is a socket chardev in server mode behind SeaBIOS's debug
+	// console (-device isa-debugcon,iobase=0x402): with it bmcd reports a
+	// boot when SeaBIOS picks its device, and the POST until then;
+	// without, when the VM starts or resets.
+	Debug string
 }
 
 // Machine is one QEMU VM as a hardware.Backend.
@@ -152,6 +157,13 @@ type Machine struct {
 	closing  chan struct{}
 	serialMu sync.Mutex // serialises calls of serialOut
 	out      func([]byte)
+	boots    uint64    // boots reported
+	bootedAt time.Time // when the last was
+	// cdIndex is the bootindex an attached VM's CD-ROM had (-1: none).
+	cdIndex int
+	// firmwareBoots are the last lines in which SeaBIOS named the device
+	// it boots, for tests.
+	firmwareBoots []string
 }
 
 // New makes the machine. It does not start QEMU; with KeepRunning or
@@ -161,7 +173,7 @@ func New(cfg Config) (*Machine, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	m := &Machine{cfg: cfg, log: cfg.Log, fetch: cfg.Fetcher, power: hardware.PowerOff, closing: make(chan struct{})}
+	m := &Machine{cfg: cfg, log: cfg.Log, fetch: cfg.Fetcher, power: hardware.PowerOff, closing: make(chan struct{}), cdIndex: -1}
 	if m.fetch == nil {
 		m.fetch = &fetch.Fetcher{}
 	}

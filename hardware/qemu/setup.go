@@ -45,6 +45,7 @@ type AttachParams struct {
 	VNC         string `yaml:"vnc"`
 	VNCPassword string `yaml:"vnc_password"`
 	Serial      string `yaml:"serial"`
+	Debug       string `yaml:"debug"`
 	CDROM       string `yaml:"cdrom"`
 }
 
@@ -68,7 +69,7 @@ func setup(s hardware.Setup) (hardware.Backend, error) {
 		cfg.Disks = append(cfg.Disks, Disk{Path: d.Path, Size: size, Format: d.Format, ReadOnly: d.ReadOnly})
 	}
 	if a := p.Attach; a != nil {
-		cfg.Attach = &Attached{QMP: a.QMP, VNC: a.VNC, VNCPassword: a.VNCPassword, Serial: a.Serial, CDROM: a.CDROM}
+		cfg.Attach = &Attached{QMP: a.QMP, VNC: a.VNC, VNCPassword: a.VNCPassword, Serial: a.Serial, Debug: a.Debug, CDROM: a.CDROM}
 	}
 	return New(cfg)
 }

@@ -7,7 +7,8 @@ BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
-	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium
+	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium \
+	qemu-system-x86 ovmf seabios ipxe-qemu qemu-utils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
 
 # The web console's browser libraries (npm, exact versions in
 # kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;

@@ -119,6 +119,9 @@ type bmcOpts struct {
 	NoAdmin   bool // start without -user/-password
 	IPMI      bool // serve IPMI on ephemeral 127.0.0.1 ports
 	VNC       bool // serve VNC on ephemeral 127.0.0.1 ports, VNC password vncPassword
+	// SystemsYAML replaces the simulated systems: a `systems:` block of
+	// the configuration file (a VM backend's systems).
+	SystemsYAML string
 }
 
 // vncPassword is the VNC Authentication password of a bmcd started with
@@ -199,10 +202,14 @@ func startBMC(t testing.TB, opts bmcOpts) *bmc {
 		},
 	}
 	var cfg strings.Builder
-	cfg.WriteString("systems:\n")
-	for i := range opts.Systems {
-		fmt.Fprintf(&cfg, "  - id: %q\n    backend: sim\n    sim: {power_on_delay: %s, power_off_delay: %s, shutdown_delay: %s}\n",
-			fmt.Sprint(i), simPowerOnDelay, simPowerOffDelay, simShutdownDelay)
+	if opts.SystemsYAML != "" {
+		cfg.WriteString(opts.SystemsYAML)
+	} else {
+		cfg.WriteString("systems:\n")
+		for i := range opts.Systems {
+			fmt.Fprintf(&cfg, "  - id: %q\n    backend: sim\n    sim: {power_on_delay: %s, power_off_delay: %s, shutdown_delay: %s}\n",
+				fmt.Sprint(i), simPowerOnDelay, simPowerOffDelay, simShutdownDelay)
+		}
 	}
 	if opts.IPMI {
 		cfg.WriteString("ipmi:\n  addr: \"127.0.0.1:0\"\n")

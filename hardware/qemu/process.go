@@ -52,9 +52,10 @@ type proc struct {
 	// start, its QMP connection), and the Machine has taken note.
 	done chan struct{}
 	// Under Machine.mu:
-	boot  map[string]int // bootindex of each device now
-	media string         // node name of the CD's medium, "" if none
-	nodes int            // media nodes added so far
+	boot     map[string]int // bootindex of each device now
+	detached bool           // bmcd let go of it, and it runs on
+	media    string         // node name of the CD's medium, "" if none
+	nodes    int            // media nodes added so far
 }
 
 // disconnect closes bmcd's connections to the process, which goes on.
@@ -248,7 +249,10 @@ func (m *Machine) watch(p *proc, exited <-chan struct{}) {
 	select {
 	case <-exited:
 	case <-p.qmp.Done():
-		if p.cmd != nil {
+		m.mu.Lock()
+		detached := p.detached
+		m.mu.Unlock()
+		if p.cmd != nil && !detached {
 			<-exited
 		}
 	}
@@ -260,7 +264,7 @@ func (m *Machine) watch(p *proc, exited <-chan struct{}) {
 		m.proc = nil
 		m.epoch++
 		m.post = false
-		if m.power != hardware.PowerOff {
+		if m.power != hardware.PowerOff && !p.detached {
 			m.setLocked(hardware.PowerOff)
 		}
 		restart, m.restart = m.restart && !m.closed, false
@@ -555,6 +559,23 @@ func (m *Machine) adopt(ctx context.Context, network, addr string, pid int) erro
 	}
 	if err := m.adoptMedia(ctx, p); err != nil {
 		m.log.Warn("qemu: CD-ROM state", "err", err)
+	}
+	if m.cfg.Attach == nil {
+		// A VM of a previous bmcd: its devices' boot order as it is.
+		p.boot = map[string]int{}
+		devs := []string{cdID}
+		for i := range m.cfg.Disks {
+			devs = append(devs, diskID(i))
+		}
+		for i := range m.cfg.Networks {
+			devs = append(devs, nicID(i))
+		}
+		for _, d := range devs {
+			var idx int
+			if err := c.Execute(ctx, "qom-get", map[string]any{"path": qdevPath(d), "property": "bootindex"}, &idx); err == nil && idx >= 0 {
+				p.boot[d] = idx
+			}
+		}
 	}
 	if a := m.cfg.Attach; a != nil && a.CDROM != "" {
 		// The CD's place in the VM's own boot order, restored after a

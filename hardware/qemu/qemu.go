@@ -361,6 +361,9 @@ func (m *Machine) Close() error {
 		return nil
 	}
 	if m.cfg.KeepRunning || m.cfg.Attach != nil {
+		m.mu.Lock()
+		p.detached = true
+		m.mu.Unlock()
 		p.disconnect()
 		<-p.done
 		return nil

@@ -11,7 +11,8 @@ BIN       := bin/bmcd
 # 40 s to download and set up.
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
 	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium \
-	python3-ironic
+	python3-ironic \
+	qemu-system-x86 ovmf seabios ipxe-qemu qemu-utils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
 
 # The web console's browser libraries (npm, exact versions in
 # kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;

@@ -287,9 +287,6 @@ func pointerEvent(mask uint8, p image.Point) []byte {
 type fbState struct {
 	size image.Point
 	pix  []byte // size.X*size.Y*4 bytes, RGBA
-	// valid: pix holds the server's picture (a full update arrived since
-	// the last resize).
-	valid bool
 	// Set by the message just read:
 	resized bool
 	dirty   []image.Rectangle // areas drawn
@@ -303,7 +300,7 @@ func newFB(size image.Point) *fbState {
 }
 
 func (s *fbState) resize(size image.Point) {
-	s.size, s.pix, s.valid, s.resized = size, make([]byte, size.X*size.Y*4), false, true
+	s.size, s.pix, s.resized = size, make([]byte, size.X*size.Y*4), true
 }
 
 // readMessage reads one server message into s. It returns the message

@@ -333,6 +333,7 @@ type session struct {
 	extKey      bool
 	size        image.Point
 	fullPending bool      // a full update was asked for and not received
+	valid       bool      // fb holds the server's picture (a full update came since the last resize)
 	outstanding bool      // an update request waits for its answer
 	lastReq     time.Time // when the last update request went
 	published   uint64    // the Seq of the frame this session last published, 0 if the next is not a continuation
@@ -394,7 +395,7 @@ func (s *session) absorb() {
 	watched := len(c.watchers) > 0
 	if fb.resized {
 		// A new size: the picture comes whole with the next update.
-		s.published = 0
+		s.published, s.valid = 0, false
 		if watched {
 			s.requestLocked(false)
 		}
@@ -402,9 +403,9 @@ func (s *session) absorb() {
 	}
 	s.outstanding = false
 	if s.fullPending {
-		s.fullPending, fb.valid = false, true
+		s.fullPending, s.valid = false, true
 	}
-	if !watched || !fb.valid {
+	if !watched || !s.valid {
 		s.published = 0
 		return
 	}
@@ -458,7 +459,7 @@ func (s *session) requestLocked(incremental bool) {
 	if s.ended() {
 		return
 	}
-	if !incremental || !s.fb.valid {
+	if !incremental || !s.valid {
 		incremental = false
 		s.fullPending = true
 	}

@@ -63,7 +63,7 @@ func (c *Client) Key(k hardware.KeyCode, down bool) error {
 	if !k.Valid() {
 		return fmt.Errorf("key %#x: %w", uint16(k), hardware.ErrInvalid)
 	}
-	xt, hasXT := XTForKey(k)
+	xt, hasXT := hardware.XTForKey(k)
 	sym, hasSym := KeysymForKey(k)
 	if !hasXT && !hasSym {
 		return fmt.Errorf("key %#x has no scancode or keysym: %w", uint16(k), hardware.ErrInvalid)

@@ -309,7 +309,7 @@ func TestScale(t *testing.T) {
 func TestKeyTables(t *testing.T) {
 	// Every key of a PC keyboard (HID 0x04..0x65) has both.
 	for k := hardware.KeyA; k <= 0x65; k++ {
-		_, x := XTForKey(k)
+		_, x := hardware.XTForKey(k)
 		_, s := KeysymForKey(k)
 		if !x || !s {
 			t.Errorf("key %#x: XT code %v, keysym %v", k, x, s)
@@ -321,7 +321,7 @@ func TestKeyTables(t *testing.T) {
 	if s, _ := KeysymForKey(0x45); s != 0xFFC9 {
 		t.Errorf("F12: %#x", s)
 	}
-	if x, _ := XTForKey(hardware.KeyLeftGUI); x != 0xDB {
+	if x, _ := hardware.XTForKey(hardware.KeyLeftGUI); x != 0xDB {
 		t.Errorf("left GUI: %#x", x)
 	}
 }

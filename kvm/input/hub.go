@@ -8,7 +8,7 @@
 //
 // The key maps from the clients' names to HID usages are here too:
 // KeyboardEvent.code (KeyForCode), X11 keysyms (KeyForKeysym) and XT scan
-// codes (KeyForXT); and the host keyboard layouts that paste is typed
+// codes (hardware.KeyForXT); and the host keyboard layouts that paste is typed
 // through (Layout).
 package input
 

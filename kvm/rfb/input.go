@@ -35,7 +35,7 @@ func (c *session) key(m keyEventMsg) {
 	var k hardware.KeyCode
 	ok := false
 	if m.xt != 0 {
-		k, ok = input.KeyForXT(m.xt)
+		k, ok = hardware.KeyForXT(m.xt)
 	}
 	if !ok {
 		k, ok = input.KeyForKeysym(m.keysym)

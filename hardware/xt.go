@@ -1,6 +1,4 @@
-package input
-
-import "github.com/bmcd/bmcd/hardware"
+package hardware
 
 // xtTable maps XT (PC/AT scan code set 1) make codes to HID usages, in the
 // form the RFB QEMU Extended Key Event carries them ("qnum", RFB protocol
@@ -11,7 +9,7 @@ import "github.com/bmcd/bmcd/hardware"
 // is the one XTForKey gives.
 var xtTable = []struct {
 	xt  uint16
-	key hardware.KeyCode
+	key KeyCode
 }{
 	{0x01, 0x29}, // Escape
 	{0x02, 0x1E}, {0x03, 0x1F}, {0x04, 0x20}, {0x05, 0x21}, {0x06, 0x22},
@@ -53,8 +51,8 @@ var xtTable = []struct {
 }
 
 var (
-	xtKeys = map[uint16]hardware.KeyCode{}
-	keyXTs = map[hardware.KeyCode]uint16{}
+	xtKeys = map[uint16]KeyCode{}
+	keyXTs = map[KeyCode]uint16{}
 )
 
 func init() {
@@ -70,7 +68,7 @@ func init() {
 // KeyForXT is the HID usage of an XT scan code as the QEMU Extended Key
 // Event carries it (see xtTable); an 0xE0-prefixed code may also be given
 // whole, as 0xE0xx. False for a code no key has here.
-func KeyForXT(code uint32) (hardware.KeyCode, bool) {
+func KeyForXT(code uint32) (KeyCode, bool) {
 	if code>>8 == 0xE0 && code&0xFF < 0x80 {
 		code = 0x80 | code&0x7F
 	}
@@ -83,7 +81,7 @@ func KeyForXT(code uint32) (hardware.KeyCode, bool) {
 
 // XTForKey is the XT scan code (QEMU form, see xtTable) of a HID usage;
 // false for a usage with none.
-func XTForKey(k hardware.KeyCode) (uint32, bool) {
+func XTForKey(k KeyCode) (uint32, bool) {
 	x, ok := keyXTs[k]
 	return uint32(x), ok
 }

@@ -25,6 +25,16 @@ type Display interface {
 	Frame() Frame
 }
 
+// LiveDisplay is implemented by a Display whose picture is kept current
+// only at times: a VM's screen read over a VNC connection that is open
+// only while someone watches. Live reports whether Frame is the picture
+// as it is now; when it is not, a caller that wants the picture now (a
+// snapshot) watches until a new frame comes. A Display without it is
+// always current (the simulation's framebuffer).
+type LiveDisplay interface {
+	Live() bool
+}
+
 // Frame is one picture of a Display.
 type Frame struct {
 	// Seq numbers the pictures: it grows with every change, so a viewer

@@ -16,6 +16,14 @@ func (c *Client) Frame() hardware.Frame {
 	return c.frame
 }
 
+// Live implements hardware.LiveDisplay: the picture is current while a
+// connection is up and has sent its first update.
+func (c *Client) Live() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess != nil && c.sess.published != 0
+}
+
 // Watch implements hardware.Display: the client connects, if it is not
 // connected, and asks for updates until every watcher stopped.
 func (c *Client) Watch() (<-chan struct{}, func()) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bmcd/bmcd/hardware"
 )
 
 // The HTTP side, after µStreamer (https://github.com/pikvm/ustreamer): the
@@ -231,18 +233,23 @@ func (p *Pipeline) Snapshot(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// snapshotFrame is the latest frame; when the source has given none yet
-// (nobody watched), it watches for a moment to get one.
+// snapshotFrame is the picture now: the latest frame, unless the source
+// has given none yet or says its picture is not current
+// (hardware.LiveDisplay: a VM's screen read only while watched); then it
+// watches for a moment to get a new one.
 func (p *Pipeline) snapshotFrame(ctx context.Context) *Frame {
 	f := p.Latest()
-	if f.Seq != 0 || p.disabled {
+	if p.disabled {
+		return f
+	}
+	if live, ok := p.d.(hardware.LiveDisplay); f.Seq != 0 && (!ok || live.Live()) {
 		return f
 	}
 	v := p.Watch()
 	defer v.Close()
 	ctx, cancel := context.WithTimeout(ctx, firstPictureWait)
 	defer cancel()
-	if nf, err := v.Next(ctx, 0); err == nil {
+	if nf, err := v.Next(ctx, f.Seq); err == nil {
 		return nf
 	} else if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		p.log.Warn("video: snapshot", "err", err)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -232,6 +233,47 @@ func TestSnapshotStartsCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "capture to stop", func() bool { return d.Watching() == 0 })
+}
+
+// staleDisplay is a source whose picture is current only while watched
+// (hardware.LiveDisplay), as a VM's VNC screen is.
+type staleDisplay struct {
+	*videotest.Display
+	live atomic.Bool
+}
+
+func (d *staleDisplay) Live() bool { return d.live.Load() }
+
+// TestSnapshotOfStaleSource: a snapshot of a source that is not current
+// watches it for a new picture instead of sending the old one; a current
+// one is sent as it is.
+func TestSnapshotOfStaleSource(t *testing.T) {
+	d := &staleDisplay{}
+	d.Display = &videotest.Display{OnFirstWatch: func(v *videotest.Display) {
+		go func() { v.Show(small(2)); d.live.Store(true) }()
+	}}
+	d.Show(small(1)) // an old picture, kept from a connection gone
+	p := New(d, Options{})
+	s := serve(t, p)
+	get := func() {
+		resp, err := http.Get(s.URL + "/snapshot.png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	get()
+	if w := d.Watches.Load(); w != 1 {
+		t.Fatalf("a stale source was watched %d times for a snapshot, want 1", w)
+	}
+	if got := p.Latest().Seq; got != 2 {
+		t.Errorf("snapshot sent frame %d, want the new one (2)", got)
+	}
+	waitFor(t, "capture to stop", func() bool { return d.Watching() == 0 })
+	get() // the source says it is current: no watch
+	if w := d.Watches.Load(); w != 1 {
+		t.Errorf("a current source was watched again (%d)", w)
+	}
 }
 
 func TestStateJSON(t *testing.T) {

@@ -1,0 +1,324 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// watchHandler gets what a watch sees, from the watch's goroutine, one
+// call at a time.
+type watchHandler interface {
+	// entered: a VM came into the view (created, moved in, or first seen
+	// in a listing).
+	entered(s vmState)
+	// changed: a VM's properties changed, or a listing after a reconnect
+	// found it again (cur may equal old then).
+	changed(old, cur vmState)
+	// left: a VM left the view (destroyed, moved out, or missing from a
+	// listing after a reconnect).
+	left(s vmState)
+	// listed: a listing of the whole view is complete: the first one, or
+	// the one after a reconnect.
+	listed(first bool)
+	// down: the connection to vCenter is lost; the watch retries.
+	down(err error)
+}
+
+// watch keeps the properties of the VMs in one vSphere view current with
+// one property collector and one long poll (WaitForUpdatesEx): a
+// ContainerView (a discovery's folder) or a ListView (the configured
+// VMs). It lists the view at start and after every reconnect, and reports
+// each change.
+type watch struct {
+	conn *conn
+	h    watchHandler
+	log  *slog.Logger
+	// root, for a ContainerView, returns the folder (or datacenter) whose
+	// VMs, recursively, are watched; nil makes a ListView of refs.
+	root func(ctx context.Context, vc *vim25.Client) (types.ManagedObjectReference, error)
+
+	mu   sync.Mutex
+	refs []types.ManagedObjectReference // a ListView's objects
+	live *liveView                      // the view of the current session
+
+	vms    map[types.ManagedObjectReference]vmState // the run goroutine's
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// liveView is a watch's view in the session that made it.
+type liveView struct {
+	vc   *vim25.Client
+	view types.ManagedObjectReference
+}
+
+// Backoff between reconnection attempts.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+// waitSeconds is how long one WaitForUpdatesEx waits for a change: its
+// empty answer proves the connection lives.
+var waitSeconds int32 = 30
+
+// start runs the watch until stop.
+func (w *watch) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel, w.done = cancel, make(chan struct{})
+	w.vms = map[types.ManagedObjectReference]vmState{}
+	go w.run(ctx)
+}
+
+// stop ends the watch and waits for its goroutine.
+func (w *watch) stop() {
+	w.cancel()
+	<-w.done
+}
+
+func (w *watch) run(ctx context.Context) {
+	defer close(w.done)
+	first, backoff := true, minBackoff
+	for ctx.Err() == nil {
+		listed, err := w.session(ctx, first)
+		if listed {
+			first, backoff = false, minBackoff
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		w.log.Warn("vsphere watch interrupted; reconnecting", "err", err, "in", backoff)
+		w.h.down(err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// session watches over one vCenter session until it fails, and reports
+// whether it completed a listing.
+func (w *watch) session(ctx context.Context, first bool) (listed bool, err error) {
+	vc, gen, err := w.conn.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil && ctx.Err() == nil && (isNotAuthenticated(err) || isTransport(err)) {
+			w.conn.drop(gen, err)
+		}
+	}()
+	pc, err := property.DefaultCollector(vc).Create(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = pc.Destroy(dctx)
+	}()
+	v, err := w.makeView(ctx, vc)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		w.mu.Lock()
+		w.live = nil
+		w.mu.Unlock()
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = methods.DestroyView(dctx, vc, &types.DestroyView{This: v})
+	}()
+	spec := types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{Obj: v, Skip: types.NewBool(true),
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: v.Type, Path: "view"}}}},
+		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProps}},
+	}
+	if _, err := pc.CreateFilter(ctx, types.CreateFilter{Spec: spec}); err != nil {
+		return false, err
+	}
+	if v.Type == "ListView" {
+		// Objects added while the view was made are added now.
+		w.mu.Lock()
+		refs := slices.Clone(w.refs)
+		w.live = &liveView{vc: vc, view: v}
+		w.mu.Unlock()
+		if _, err := view.NewListView(vc, v).Add(ctx, refs); err != nil {
+			return false, err
+		}
+	}
+
+	version, syncing := "", true
+	listing := map[types.ManagedObjectReference]vmState{}
+	for {
+		req := types.WaitForUpdatesEx{This: pc.Reference(), Version: version,
+			Options: &types.WaitOptions{MaxWaitSeconds: &waitSeconds, MaxObjectUpdates: 250}}
+		wctx, cancel := context.WithTimeout(ctx, time.Duration(waitSeconds)*time.Second+30*time.Second)
+		res, err := methods.WaitForUpdatesEx(wctx, vc, &req)
+		cancel()
+		if err != nil {
+			return listed, err
+		}
+		set := res.Returnval
+		if set == nil {
+			if syncing && version == "" { // an empty view
+				syncing, listed = false, true
+				w.reconcile(listing, first)
+			}
+			continue
+		}
+		version = set.Version
+		for _, fs := range set.FilterSet {
+			for _, u := range fs.ObjectSet {
+				if syncing {
+					collect(listing, u)
+				} else {
+					w.update(u)
+				}
+			}
+		}
+		if syncing && (set.Truncated == nil || !*set.Truncated) {
+			syncing, listed = false, true
+			w.reconcile(listing, first)
+		}
+	}
+}
+
+// makeView creates the watch's view in session vc.
+func (w *watch) makeView(ctx context.Context, vc *vim25.Client) (types.ManagedObjectReference, error) {
+	m := view.NewManager(vc)
+	if w.root == nil {
+		lv, err := m.CreateListView(ctx, nil)
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return lv.Reference(), nil
+	}
+	root, err := w.root(ctx, vc)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	cv, err := m.CreateContainerView(ctx, root, []string{"VirtualMachine"}, true)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	return cv.Reference(), nil
+}
+
+// add puts ref in a ListView watch; remove takes it out. The running
+// session's view is changed at once; a later session makes its view with
+// the refs as they are then.
+func (w *watch) add(ctx context.Context, ref types.ManagedObjectReference) {
+	w.mu.Lock()
+	w.refs = append(w.refs, ref)
+	live := w.live
+	w.mu.Unlock()
+	if live != nil {
+		_, _ = view.NewListView(live.vc, live.view).Add(ctx, []types.ManagedObjectReference{ref})
+	}
+}
+
+func (w *watch) remove(ctx context.Context, ref types.ManagedObjectReference) (empty bool) {
+	w.mu.Lock()
+	if i := slices.Index(w.refs, ref); i >= 0 {
+		w.refs = slices.Delete(w.refs, i, i+1)
+	}
+	live, empty := w.live, len(w.refs) == 0
+	still := slices.Contains(w.refs, ref) // configured twice
+	w.mu.Unlock()
+	if live != nil && !still && !empty {
+		_, _ = view.NewListView(live.vc, live.view).Remove(ctx, []types.ManagedObjectReference{ref})
+	}
+	return empty
+}
+
+// collect applies one update of a listing in progress.
+func collect(listing map[types.ManagedObjectReference]vmState, u types.ObjectUpdate) {
+	switch u.Kind {
+	case types.ObjectUpdateKindLeave:
+		delete(listing, u.Obj)
+	case types.ObjectUpdateKindEnter, types.ObjectUpdateKindModify:
+		s, ok := listing[u.Obj]
+		if !ok || u.Kind == types.ObjectUpdateKindEnter {
+			s = vmState{Ref: u.Obj}
+		}
+		for _, c := range u.ChangeSet {
+			s.apply(c)
+		}
+		listing[u.Obj] = s
+	}
+}
+
+// update reports one update after the listing.
+func (w *watch) update(u types.ObjectUpdate) {
+	old, known := w.vms[u.Obj]
+	switch u.Kind {
+	case types.ObjectUpdateKindLeave:
+		if known {
+			delete(w.vms, u.Obj)
+			w.h.left(old)
+		}
+		return
+	case types.ObjectUpdateKindEnter:
+		cur := vmState{Ref: u.Obj}
+		for _, c := range u.ChangeSet {
+			cur.apply(c)
+		}
+		w.vms[u.Obj] = cur
+		if known {
+			w.h.changed(old, cur)
+		} else {
+			w.h.entered(cur)
+		}
+	case types.ObjectUpdateKindModify:
+		cur := old
+		if !known {
+			cur = vmState{Ref: u.Obj}
+		}
+		for _, c := range u.ChangeSet {
+			cur.apply(c)
+		}
+		w.vms[u.Obj] = cur
+		if known {
+			w.h.changed(old, cur)
+		} else {
+			w.h.entered(cur)
+		}
+	}
+}
+
+// reconcile makes a complete listing the watch's state, reporting what
+// differs from what it knew (every VM, the first time).
+func (w *watch) reconcile(listing map[types.ManagedObjectReference]vmState, first bool) {
+	for ref, old := range w.vms {
+		if _, ok := listing[ref]; !ok {
+			delete(w.vms, ref)
+			w.h.left(old)
+		}
+	}
+	for ref, cur := range listing {
+		old, known := w.vms[ref]
+		w.vms[ref] = cur
+		if known {
+			w.h.changed(old, cur)
+		} else {
+			w.h.entered(cur)
+		}
+	}
+	w.h.listed(first)
+}
+
+// errNoView is returned when a watch's root cannot be found.
+var errNoView = errors.New("no such folder")

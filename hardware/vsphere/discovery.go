@@ -145,12 +145,12 @@ func (d *Discovery) matches(s vmState) bool {
 
 // discoverer turns what the watch sees into Found and Lost.
 type discoverer struct {
-	d       *Discovery
-	c       *conn
-	h       hardware.DiscoveryHost
-	vms     map[types.ManagedObjectReference]*found
+	d        *Discovery
+	c        *conn
+	h        hardware.DiscoveryHost
+	vms      map[types.ManagedObjectReference]*found
 	isListed bool
-	first   []vmState // the first listing, until it is complete
+	first    []vmState // the first listing, until it is complete
 }
 
 // found is one machine the discovery added.

@@ -130,7 +130,9 @@ func (b *Backend) Reset(ctx context.Context, r hardware.ResetType) error {
 }
 
 // vm is the VM as a govmomi object in session vc.
-func (b *Backend) vm(vc *vim25.Client) *object.VirtualMachine { return object.NewVirtualMachine(vc, b.ref) }
+func (b *Backend) vm(vc *vim25.Client) *object.VirtualMachine {
+	return object.NewVirtualMachine(vc, b.ref)
+}
 
 // powerOn writes a pending firmware change, powers on and reports the
 // boot.

@@ -314,4 +314,3 @@ func (r *vmRouter) down(err error) {
 		b.setDown(err)
 	}
 }
-

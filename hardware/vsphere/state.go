@@ -1,6 +1,7 @@
 package vsphere
 
 import (
+	"strings"
 	"time"
 
 	"github.com/vmware/govmomi/object"
@@ -12,19 +13,35 @@ import (
 
 // vmProps are the VM properties the property collector keeps current
 // for bmcd: everything a Redfish GET or an IPMI request reads is among
-// them, so none of those asks vCenter. "config" is watched whole: a
-// reconfiguration changes sub-properties that vCenter (and vcsim, which
-// reports only config.changeVersion for them) would not all report one by
-// one.
+// them, so none of those asks vCenter. They are the parts of "config"
+// bmcd uses, not all of it: the whole configuration (extraConfig and all)
+// would come again at every change of any of it, and vcsim copies every
+// watched VM's whole configuration at every change it reports.
 var vmProps = []string{
 	"name",
-	"config",
+	"config.instanceUuid",
+	"config.uuid",
+	"config.template",
+	"config.version",
+	"config.guestId",
+	"config.changeVersion",
+	"config.firmware",
+	"config.bootOptions",
+	"config.hardware.numCPU",
+	"config.hardware.numCoresPerSocket",
+	"config.hardware.memoryMB",
+	"config.hardware.device",
 	"runtime.powerState",
 	"runtime.connectionState",
 	"summary.runtime.bootTime",
 	"guest.toolsRunningStatus",
 	"datastore",
 }
+
+// bootProps are read again when config.changeVersion changes without
+// them: vcsim reports a reconfiguration of the boot options or firmware
+// only as a new changeVersion (vCenter reports the properties).
+var bootProps = []string{"config.bootOptions", "config.firmware"}
 
 // vmState is what bmcd knows of one VM, from the property collector. It
 // is a value: a change makes a new one (Config is never modified in
@@ -53,6 +70,10 @@ func (s *vmState) apply(c types.PropertyChange) {
 		if cfg, ok := c.Val.(types.VirtualMachineConfigInfo); ok && !remove {
 			s.Config = &cfg
 		}
+	default:
+		if strings.HasPrefix(c.Name, "config.") {
+			s.applyConfig(c.Name, c.Val, remove)
+		}
 	case "runtime.powerState":
 		s.Power, _ = c.Val.(types.VirtualMachinePowerState)
 	case "runtime.connectionState":
@@ -71,6 +92,69 @@ func (s *vmState) apply(c types.PropertyChange) {
 			s.Datastores = a.ManagedObjectReference
 		}
 	}
+}
+
+// applyConfig sets one config sub-property, in a copy of the
+// configuration (the old one may still be read).
+func (s *vmState) applyConfig(name string, val any, remove bool) {
+	var cfg types.VirtualMachineConfigInfo
+	if s.Config != nil {
+		cfg = *s.Config
+	}
+	if remove {
+		val = nil
+	}
+	str, _ := val.(string)
+	i32 := func() int32 {
+		switch v := val.(type) {
+		case int32:
+			return v
+		case *int32:
+			if v != nil {
+				return *v
+			}
+		}
+		return 0
+	}
+	switch name {
+	case "config.instanceUuid":
+		cfg.InstanceUuid = str
+	case "config.uuid":
+		cfg.Uuid = str
+	case "config.template":
+		cfg.Template, _ = val.(bool)
+	case "config.version":
+		cfg.Version = str
+	case "config.guestId":
+		cfg.GuestId = str
+	case "config.changeVersion":
+		cfg.ChangeVersion = str
+	case "config.firmware":
+		cfg.Firmware = str
+	case "config.bootOptions":
+		cfg.BootOptions = nil
+		switch o := val.(type) {
+		case types.VirtualMachineBootOptions:
+			cfg.BootOptions = &o
+		case *types.VirtualMachineBootOptions:
+			cfg.BootOptions = o
+		}
+	case "config.hardware.numCPU":
+		cfg.Hardware.NumCPU = i32()
+	case "config.hardware.numCoresPerSocket":
+		n := i32()
+		cfg.Hardware.NumCoresPerSocket = &n
+	case "config.hardware.memoryMB":
+		cfg.Hardware.MemoryMB = i32()
+	case "config.hardware.device":
+		cfg.Hardware.Device = nil
+		if a, ok := val.(types.ArrayOfVirtualDevice); ok {
+			cfg.Hardware.Device = a.VirtualDevice
+		}
+	default:
+		return
+	}
+	s.Config = &cfg
 }
 
 // stateOf builds a vmState from a retrieved VirtualMachine.

@@ -10,12 +10,15 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,10 +42,12 @@ import (
 // and n VMs named DC0_C0_RP0_VM0.., powered off, served over https with
 // a self-signed certificate.
 type vcenter struct {
-	t   testing.TB
-	m   *simulator.Model
-	s   *simulator.Server
-	URL string // https://127.0.0.1:PORT/sdk
+	t    testing.TB
+	m    *simulator.Model
+	addr string
+	mu   sync.Mutex
+	srv  server // the server now, nil while stopped
+	URL  string // https://127.0.0.1:PORT/sdk
 	// nmis counts the NMIs the VMs got (with extras).
 	nmis atomic.Int32
 	// screenshots counts the screenshots taken (with extras).
@@ -61,13 +66,32 @@ func newVCenter(t testing.TB, n int, extras bool) *vcenter {
 		v.extras()
 	}
 	m.Service.TLS = new(tls.Config)
-	v.s = m.Service.NewServer()
-	v.URL = "https://" + v.s.URL.Host + "/sdk"
+	s := m.Service.NewServer()
+	v.srv, v.addr = s, s.URL.Host
+	v.URL = "https://" + v.addr + "/sdk"
 	t.Cleanup(func() {
-		v.s.Close()
+		v.stop()
 		m.Remove()
 	})
 	return v
+}
+
+// server is a running simulator server.
+type server interface {
+	Close()
+	CloseClientConnections()
+}
+
+// stop closes the server and every connection to it.
+func (v *vcenter) stop() {
+	v.mu.Lock()
+	s := v.srv
+	v.srv = nil
+	v.mu.Unlock()
+	if s != nil {
+		s.CloseClientConnections()
+		s.Close()
+	}
 }
 
 // restart stops the server for down and serves the same inventory again
@@ -76,14 +100,20 @@ func newVCenter(t testing.TB, n int, extras bool) *vcenter {
 func (v *vcenter) restart(t testing.TB, down time.Duration) {
 	t.Helper()
 	v.endSessions(t)
-	addr := v.s.URL.Host
-	v.s.Close()
+	v.stop()
 	time.Sleep(down)
-	v.m.Service.Listen = &url.URL{Host: addr}
-	v.s = v.m.Service.NewServer()
-	if v.s.URL.Host != addr {
-		t.Fatalf("restarted on %s, not %s", v.s.URL.Host, addr)
+	l, err := net.Listen("tcp", v.addr)
+	if err != nil {
+		t.Fatal(err)
 	}
+	s := httptest.NewUnstartedServer(v.m.Service.ServeMux)
+	s.Listener.Close()
+	s.Listener, s.TLS = l, v.m.Service.TLS
+	s.StartTLS()
+	v.mu.Lock()
+	v.srv = s
+	v.mu.Unlock()
+	v.client(t).CloseIdleConnections() // the test's own, to the old server
 }
 
 // endSessions ends every session but the test's own (TerminateSession).

@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -185,7 +186,7 @@ func (w *watch) session(ctx context.Context, first bool) (listed bool, err error
 				if syncing {
 					collect(listing, u)
 				} else {
-					w.update(u)
+					w.update(u, w.reread(ctx, vc, u))
 				}
 			}
 		}
@@ -261,8 +262,39 @@ func collect(listing map[types.ManagedObjectReference]vmState, u types.ObjectUpd
 	}
 }
 
-// update reports one update after the listing.
-func (w *watch) update(u types.ObjectUpdate) {
+// reread returns the boot options and firmware of a VM whose
+// config.changeVersion changed in u without them (vcsim reports a
+// reconfiguration of either only so), read now; nil otherwise.
+func (w *watch) reread(ctx context.Context, vc *vim25.Client, u types.ObjectUpdate) []types.PropertyChange {
+	if u.Kind != types.ObjectUpdateKindModify {
+		return nil
+	}
+	version := false
+	for _, c := range u.ChangeSet {
+		if slices.Contains(bootProps, c.Name) {
+			return nil
+		}
+		version = version || c.Name == "config.changeVersion"
+	}
+	if !version {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var vm mo.VirtualMachine
+	if err := property.DefaultCollector(vc).RetrieveOne(ctx, u.Obj, bootProps, &vm); err != nil || vm.Config == nil {
+		return nil
+	}
+	return []types.PropertyChange{
+		{Name: "config.bootOptions", Op: types.PropertyChangeOpAssign, Val: vm.Config.BootOptions},
+		{Name: "config.firmware", Op: types.PropertyChangeOpAssign, Val: vm.Config.Firmware},
+	}
+}
+
+// update reports one update after the listing, with more changes read
+// for it.
+func (w *watch) update(u types.ObjectUpdate, more []types.PropertyChange) {
+	u.ChangeSet = append(u.ChangeSet, more...)
 	old, known := w.vms[u.Obj]
 	switch u.Kind {
 	case types.ObjectUpdateKindLeave:

@@ -317,4 +317,3 @@ func TestDiscoveryConfig(t *testing.T) {
 		}
 	}
 }
-

@@ -92,7 +92,7 @@ func (f *fleet) closeAll() {
 }
 
 // runDiscovery runs a discovery of params over v until the test ends.
-func runDiscovery(t *testing.T, v *vcenter, block string) (*fleet, <-chan error) {
+func runDiscovery(t *testing.T, v *vcenter, block string, setup ...func(*fleet)) (*fleet, <-chan error) {
 	t.Helper()
 	text := fmt.Sprintf("{url: %q, username: user, password: pass, insecure: true%s}", v.URL, block)
 	d, err := hardware.NewDiscovery("vsphere", hardware.DiscoverySetup{StateDir: t.TempDir(), Log: quietLog, Config: config(t, "vsphere", text)})
@@ -100,6 +100,9 @@ func runDiscovery(t *testing.T, v *vcenter, block string) (*fleet, <-chan error)
 		t.Fatal(err)
 	}
 	f := newFleet()
+	for _, s := range setup {
+		s(f)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, f) }()
@@ -118,9 +121,12 @@ func runDiscovery(t *testing.T, v *vcenter, block string) (*fleet, <-chan error)
 	return f, done
 }
 
+// waitUntil polls cond until it holds, for at most 3 minutes: vcsim
+// copies every watched VM's properties at each change it reports, which
+// with 500 VMs under the race detector takes seconds.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	end := time.Now().Add(30 * time.Second)
+	end := time.Now().Add(3 * time.Minute)
 	for !cond() {
 		if time.Now().After(end) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -282,8 +288,7 @@ func TestDiscoveryDown(t *testing.T) {
 
 	t.Run("session ended, Id taken", func(t *testing.T) {
 		vm1 := v.vm(t, vmName(1))
-		f, _ := runDiscovery(t, v, "")
-		f.refuse = vm1.Config.InstanceUuid
+		f, _ := runDiscovery(t, v, "", func(f *fleet) { f.refuse = vm1.Config.InstanceUuid })
 		<-f.listed
 		if n, _ := f.count(); n != 2 {
 			t.Fatalf("%d machines, want 2 (one refused)", n)

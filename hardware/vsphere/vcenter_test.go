@@ -52,6 +52,8 @@ type vcenter struct {
 	nmis atomic.Int32
 	// screenshots counts the screenshots taken (with extras).
 	screenshots atomic.Int32
+	// calls counts the SOAP calls but the property collector's long polls.
+	calls atomic.Int64
 }
 
 func newVCenter(t testing.TB, n int, extras bool) *vcenter {
@@ -62,9 +64,7 @@ func newVCenter(t testing.TB, n int, extras bool) *vcenter {
 		t.Fatal(err)
 	}
 	v := &vcenter{t: t, m: m}
-	if extras {
-		v.extras()
-	}
+	v.front(extras)
 	m.Service.TLS = new(tls.Config)
 	s := m.Service.NewServer()
 	v.srv, v.addr = s, s.URL.Host
@@ -140,12 +140,13 @@ func (v *vcenter) endSessions(t testing.TB) {
 	}
 }
 
-// extras gives the simulated VMs SendNMI and CreateScreenshot_Task, which
-// vcsim lacks (vCenter 8 has both), so that the backend declares Nmi and
-// a display. vcsim dispatches a method to the object itself, so the two
-// are answered in front of its SOAP handler. Call it before the server
-// serves anything.
-func (v *vcenter) extras() {
+// front answers the SOAP calls in front of vcsim's handler: it counts
+// them, and with extras gives the simulated VMs SendNMI and
+// CreateScreenshot_Task, which vcsim lacks (vCenter 8 has both), so that
+// the backend declares Nmi and a display (vcsim dispatches a method to
+// the object itself, so they cannot be added there). Called before the
+// server serves anything.
+func (v *vcenter) front(extras bool) {
 	if v.m.Service.ServeMux == nil {
 		v.m.Service.ServeMux = http.NewServeMux()
 	}
@@ -153,8 +154,11 @@ func (v *vcenter) extras() {
 	v.m.Service.ServeMux.HandleFunc("POST /sdk", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !bytes.Contains(body, []byte("WaitForUpdatesEx")) {
+			v.calls.Add(1)
+		}
 		m := extraCall.FindSubmatch(body)
-		if m == nil {
+		if m == nil || !extras {
 			v.m.Service.ServeSDK(w, r)
 			return
 		}

@@ -2,7 +2,6 @@ package vsphere
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -35,32 +34,35 @@ type watchHandler interface {
 	down(err error)
 }
 
-// watch keeps the properties of the VMs in one vSphere view current with
-// one property collector and one long poll (WaitForUpdatesEx): a
-// ContainerView (a discovery's folder) or a ListView (the configured
-// VMs). It lists the view at start and after every reconnect, and reports
-// each change.
+// watch keeps the properties of a set of VMs current with one property
+// collector and one long poll (WaitForUpdatesEx): the VMs of a
+// ContainerView (a discovery's folder, recursively), or a list of VMs
+// (the configured systems), one filter each. It lists them at start and
+// after every reconnect, and reports each change.
 type watch struct {
 	conn *conn
 	h    watchHandler
 	log  *slog.Logger
-	// root, for a ContainerView, returns the folder (or datacenter) whose
-	// VMs, recursively, are watched; nil makes a ListView of refs.
+	// root, for a ContainerView, returns the folder whose VMs,
+	// recursively, are watched; nil watches the VMs of refs.
 	root func(ctx context.Context, vc *vim25.Client) (types.ManagedObjectReference, error)
 
 	mu   sync.Mutex
-	refs []types.ManagedObjectReference // a ListView's objects
-	live *liveView                      // the view of the current session
+	refs []types.ManagedObjectReference // a list watch's VMs
+	live *liveView                      // a list watch's filters in the current session
 
 	vms    map[types.ManagedObjectReference]vmState // the run goroutine's
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// liveView is a watch's view in the session that made it.
+// liveView is a list watch's collector in the session that made it, and
+// its filter of each VM.
 type liveView struct {
-	vc   *vim25.Client
-	view types.ManagedObjectReference
+	vc      *vim25.Client
+	pc      *property.Collector
+	mu      sync.Mutex
+	filters map[types.ManagedObjectReference]*property.Filter
 }
 
 // Backoff between reconnection attempts.
@@ -70,7 +72,8 @@ const (
 )
 
 // waitSeconds is how long one WaitForUpdatesEx waits for a change: its
-// empty answer proves the connection lives.
+// empty answer proves the connection lives, and lets the watch audit its
+// VMs (auditEvery).
 var waitSeconds int32 = 30
 
 // start runs the watch until stop.
@@ -125,43 +128,86 @@ func (w *watch) session(ctx context.Context, first bool) (listed bool, err error
 	if err != nil {
 		return false, err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = pc.Destroy(dctx)
-	}()
-	v, err := w.makeView(ctx, vc)
-	if err != nil {
-		return false, err
-	}
+	// audit lists the VMs in the view now, for auditVMs.
+	var audit func(context.Context) (map[types.ManagedObjectReference]bool, error)
 	defer func() {
 		w.mu.Lock()
 		w.live = nil
 		w.mu.Unlock()
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, _ = methods.DestroyView(dctx, vc, &types.DestroyView{This: v})
+		_ = pc.Destroy(dctx) // its filters go with it
 	}()
-	spec := types.PropertyFilterSpec{
-		ObjectSet: []types.ObjectSpec{{Obj: v, Skip: types.NewBool(true),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: v.Type, Path: "view"}}}},
-		PropSet: []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProps}},
-	}
-	if _, err := pc.CreateFilter(ctx, types.CreateFilter{Spec: spec}); err != nil {
-		return false, err
-	}
-	if v.Type == "ListView" {
-		// Objects added while the view was made are added now.
+	if w.root != nil {
+		root, err := w.root(ctx, vc)
+		if err != nil {
+			return false, err
+		}
+		cv, err := view.NewManager(vc).CreateContainerView(ctx, root, []string{"VirtualMachine"}, true)
+		if err != nil {
+			return false, err
+		}
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = cv.Destroy(dctx)
+		}()
+		audit = func(ctx context.Context) (map[types.ManagedObjectReference]bool, error) {
+			var v mo.ContainerView
+			if err := property.DefaultCollector(vc).RetrieveOne(ctx, cv.Reference(), []string{"view"}, &v); err != nil {
+				return nil, err
+			}
+			in := map[types.ManagedObjectReference]bool{}
+			for _, ref := range v.View {
+				in[ref] = true
+			}
+			return in, nil
+		}
+		spec := types.PropertyFilterSpec{
+			ObjectSet: []types.ObjectSpec{{Obj: cv.Reference(), Skip: types.NewBool(true),
+				SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ContainerView", Path: "view"}}}},
+			PropSet:                       []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProps}},
+			ReportMissingObjectsInResults: types.NewBool(true),
+		}
+		if _, err := pc.CreateFilter(ctx, types.CreateFilter{Spec: spec}); err != nil {
+			return false, err
+		}
+	} else {
+		// One filter per VM, added and removed with the VMs (vcsim
+		// reports no VM leaving a ListView).
+		live := &liveView{vc: vc, pc: pc, filters: map[types.ManagedObjectReference]*property.Filter{}}
 		w.mu.Lock()
 		refs := slices.Clone(w.refs)
-		w.live = &liveView{vc: vc, view: v}
+		w.live = live
 		w.mu.Unlock()
-		if _, err := view.NewListView(vc, v).Add(ctx, refs); err != nil {
-			return false, err
+		for _, ref := range refs {
+			if err := live.add(ctx, ref); err != nil && vimFault(err) == nil {
+				return false, err
+			}
+		}
+		audit = func(ctx context.Context) (map[types.ManagedObjectReference]bool, error) {
+			w.mu.Lock()
+			refs := slices.Clone(w.refs)
+			w.mu.Unlock()
+			res, err := property.DefaultCollector(vc).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
+				ObjectSet:                     objectSpecs(refs),
+				PropSet:                       []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"name"}}},
+				ReportMissingObjectsInResults: types.NewBool(true),
+			}}})
+			if err != nil {
+				return nil, err
+			}
+			in := map[types.ManagedObjectReference]bool{}
+			for _, oc := range res.Returnval {
+				if len(oc.MissingSet) == 0 {
+					in[oc.Obj] = true
+				}
+			}
+			return in, nil
 		}
 	}
 
-	version, syncing := "", true
+	version, syncing, audited := "", true, time.Now()
 	listing := map[types.ManagedObjectReference]vmState{}
 	for {
 		req := types.WaitForUpdatesEx{This: pc.Reference(), Version: version,
@@ -178,56 +224,43 @@ func (w *watch) session(ctx context.Context, first bool) (listed bool, err error
 				syncing, listed = false, true
 				w.reconcile(listing, first)
 			}
-			continue
-		}
-		version = set.Version
-		for _, fs := range set.FilterSet {
-			for _, u := range fs.ObjectSet {
-				if syncing {
-					collect(listing, u)
-				} else {
-					w.update(u, w.reread(ctx, vc, u))
+		} else {
+			version = set.Version
+			for _, fs := range set.FilterSet {
+				for _, u := range fs.ObjectSet {
+					if syncing {
+						collect(listing, u)
+					} else {
+						w.update(u, w.reread(ctx, vc, u))
+					}
 				}
 			}
+			if syncing && (set.Truncated == nil || !*set.Truncated) {
+				syncing, listed = false, true
+				w.reconcile(listing, first)
+			}
 		}
-		if syncing && (set.Truncated == nil || !*set.Truncated) {
-			syncing, listed = false, true
-			w.reconcile(listing, first)
+		if !syncing && time.Since(audited) > auditEvery {
+			in, err := audit(ctx)
+			if err != nil {
+				return listed, err
+			}
+			w.auditVMs(in)
+			audited = time.Now()
 		}
 	}
 }
 
-// makeView creates the watch's view in session vc.
-func (w *watch) makeView(ctx context.Context, vc *vim25.Client) (types.ManagedObjectReference, error) {
-	m := view.NewManager(vc)
-	if w.root == nil {
-		lv, err := m.CreateListView(ctx, nil)
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return lv.Reference(), nil
-	}
-	root, err := w.root(ctx, vc)
-	if err != nil {
-		return types.ManagedObjectReference{}, err
-	}
-	cv, err := m.CreateContainerView(ctx, root, []string{"VirtualMachine"}, true)
-	if err != nil {
-		return types.ManagedObjectReference{}, err
-	}
-	return cv.Reference(), nil
-}
-
-// add puts ref in a ListView watch; remove takes it out. The running
-// session's view is changed at once; a later session makes its view with
-// the refs as they are then.
+// add puts VM ref in a list watch; remove takes it out. The running
+// session gets a filter for it at once; a later session makes its
+// filters for the refs as they are then.
 func (w *watch) add(ctx context.Context, ref types.ManagedObjectReference) {
 	w.mu.Lock()
 	w.refs = append(w.refs, ref)
 	live := w.live
 	w.mu.Unlock()
 	if live != nil {
-		_, _ = view.NewListView(live.vc, live.view).Add(ctx, []types.ManagedObjectReference{ref})
+		_ = live.add(ctx, ref)
 	}
 }
 
@@ -240,9 +273,59 @@ func (w *watch) remove(ctx context.Context, ref types.ManagedObjectReference) (e
 	still := slices.Contains(w.refs, ref) // configured twice
 	w.mu.Unlock()
 	if live != nil && !still && !empty {
-		_, _ = view.NewListView(live.vc, live.view).Remove(ctx, []types.ManagedObjectReference{ref})
+		live.remove(ctx, ref)
 	}
 	return empty
+}
+
+// add makes the filter of VM ref.
+func (l *liveView) add(ctx context.Context, ref types.ManagedObjectReference) error {
+	f, err := l.pc.CreateFilter(ctx, types.CreateFilter{Spec: types.PropertyFilterSpec{
+		ObjectSet:                     objectSpecs([]types.ManagedObjectReference{ref}),
+		PropSet:                       []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProps}},
+		ReportMissingObjectsInResults: types.NewBool(true),
+	}})
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.filters[ref] = f
+	l.mu.Unlock()
+	return nil
+}
+
+// remove destroys the filter of VM ref.
+func (l *liveView) remove(ctx context.Context, ref types.ManagedObjectReference) {
+	l.mu.Lock()
+	f := l.filters[ref]
+	delete(l.filters, ref)
+	l.mu.Unlock()
+	if f != nil {
+		_ = f.Destroy(ctx)
+	}
+}
+
+func objectSpecs(refs []types.ManagedObjectReference) []types.ObjectSpec {
+	out := make([]types.ObjectSpec, len(refs))
+	for i, ref := range refs {
+		out[i] = types.ObjectSpec{Obj: ref}
+	}
+	return out
+}
+
+// auditEvery is how often a watch checks that the VMs it knows are still
+// there, besides the collector's reports of VMs leaving: vcsim does not
+// report every one (a VM destroyed while it re-reads a view that changed).
+var auditEvery = 5 * time.Minute
+
+// auditVMs reports as left every VM the watch knows that is not in.
+func (w *watch) auditVMs(in map[types.ManagedObjectReference]bool) {
+	for ref, old := range w.vms {
+		if !in[ref] {
+			delete(w.vms, ref)
+			w.h.left(old)
+		}
+	}
 }
 
 // collect applies one update of a listing in progress.
@@ -351,6 +434,3 @@ func (w *watch) reconcile(listing map[types.ManagedObjectReference]vmState, firs
 	}
 	w.h.listed(first)
 }
-
-// errNoView is returned when a watch's root cannot be found.
-var errNoView = errors.New("no such folder")

@@ -46,8 +46,9 @@ type vcenter struct {
 	m    *simulator.Model
 	addr string
 	mu   sync.Mutex
-	srv  server // the server now, nil while stopped
-	URL  string // https://127.0.0.1:PORT/sdk
+	srv  server      // the server now, nil while stopped
+	URL  string      // https://127.0.0.1:PORT/sdk
+	tls  *tls.Config // the server's, with its certificate
 	// nmis counts the NMIs the VMs got (with extras).
 	nmis atomic.Int32
 	// screenshots counts the screenshots taken (with extras).
@@ -67,7 +68,7 @@ func newVCenter(t testing.TB, n int, extras bool) *vcenter {
 	v.front(extras)
 	m.Service.TLS = new(tls.Config)
 	s := m.Service.NewServer()
-	v.srv, v.addr = s, s.URL.Host
+	v.srv, v.addr, v.tls = s, s.URL.Host, s.TLS
 	v.URL = "https://" + v.addr + "/sdk"
 	t.Cleanup(func() {
 		v.stop()
@@ -108,7 +109,7 @@ func (v *vcenter) restart(t testing.TB, down time.Duration) {
 	}
 	s := httptest.NewUnstartedServer(v.m.Service.ServeMux)
 	s.Listener.Close()
-	s.Listener, s.TLS = l, v.m.Service.TLS
+	s.Listener, s.TLS = l, v.tls
 	s.StartTLS()
 	v.mu.Lock()
 	v.srv = s

@@ -5,4 +5,5 @@ package main
 // one line here.
 import (
 	_ "github.com/bmcd/bmcd/hardware/sim"
+	_ "github.com/bmcd/bmcd/hardware/vsphere"
 )

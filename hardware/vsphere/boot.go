@@ -159,7 +159,9 @@ func (c bootConfig) spec(cur *types.VirtualMachineConfigInfo, cold bool) types.V
 	if cur != nil && cur.BootOptions != nil {
 		o = *cur.BootOptions
 	}
-	o.BootOrder = c.Order
+	if c.Order != nil {
+		o.BootOrder = c.Order
+	}
 	o.EnterBIOSSetup = types.NewBool(c.EnterSetup)
 	o.BootRetryEnabled = types.NewBool(c.Retry)
 	o.NetworkBootProtocol = c.NetBoot
@@ -201,6 +203,13 @@ func (b *Backend) writePlan(ctx context.Context) error {
 	}
 	want := planConfig(*p, st.devices())
 	cur := currentConfig(st.Config)
+	if len(cur.Order) == 0 && p.Source == hardware.BootHdd && !p.Once {
+		// A VM without a boot order of its own boots as its firmware
+		// does by default; it keeps that until a plan needs another
+		// device first (so a discovery writes nothing into hundreds of
+		// fresh VMs when it finds them).
+		want.Order = nil
+	}
 	on := st.Power == types.VirtualMachinePowerStatePoweredOn
 	hot, cold := !want.sameHot(cur), !want.sameCold(cur)
 	b.mu.Lock()

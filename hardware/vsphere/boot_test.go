@@ -164,6 +164,16 @@ func TestBootPlanWritten(t *testing.T) {
 	if fw, _ := firmware(); fw != "bios" || b.BootModes()[0] != hardware.BootModeLegacy {
 		t.Fatalf("the simulator's VM has firmware %q, and the backend's default mode is %s", fw, b.BootModes()[0])
 	}
+	// The default plan (the disk, the VM's firmware, the factory BIOS
+	// attributes) writes nothing into a VM without a boot order.
+	fresh := v.vm(t, name).Config.ChangeVersion
+	if err := b.SetNextBoot(ctx, hardware.BootPlan{Source: hardware.BootHdd, Mode: hardware.BootModeLegacy,
+		Bios: map[string]any{"BootMode": "Legacy", attrBootRetry: "Disabled", attrNetworkBoot: "IPv4"}}); err != nil {
+		t.Fatal(err)
+	}
+	if v.vm(t, name).Config.ChangeVersion != fresh {
+		t.Error("the default plan reconfigured a fresh VM")
+	}
 
 	// Off: everything at once.
 	if err := b.SetNextBoot(ctx, hardware.BootPlan{Source: hardware.BootPxe, Mode: hardware.BootModeUEFI, SecureBoot: true, Once: true}); err != nil {

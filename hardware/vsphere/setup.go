@@ -225,17 +225,13 @@ func (c *conn) follow(b *Backend) {
 	w, r := c.configured, c.cfgVMs
 	c.mu.Unlock()
 	r.add(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	w.add(ctx, b.ref)
-	cancel()
+	w.add(b.ref)
 	if start {
 		w.start()
 	}
 	b.detach = func() {
 		r.remove(b)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if !w.remove(ctx, b.ref) {
+		if !w.remove(b.ref) {
 			return
 		}
 		c.mu.Lock()

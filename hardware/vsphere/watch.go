@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -47,23 +48,19 @@ type watch struct {
 	// recursively, are watched; nil watches the VMs of refs.
 	root func(ctx context.Context, vc *vim25.Client) (types.ManagedObjectReference, error)
 
-	mu   sync.Mutex
-	refs []types.ManagedObjectReference // a list watch's VMs
-	live *liveView                      // a list watch's filters in the current session
+	mu      sync.Mutex
+	refs    []types.ManagedObjectReference // a list watch's VMs
+	restart func()                         // ends the session in progress, for a new list
 
 	vms    map[types.ManagedObjectReference]vmState // the run goroutine's
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// liveView is a list watch's collector in the session that made it, and
-// its filter of each VM.
-type liveView struct {
-	vc      *vim25.Client
-	pc      *property.Collector
-	mu      sync.Mutex
-	filters map[types.ManagedObjectReference]*property.Filter
-}
+// errRestart ends a list watch's session when its list changed: the next
+// one watches the new list (filters are not changed while a wait is in
+// progress, which vcsim does not support).
+var errRestart = errors.New("the list of VMs changed")
 
 // Backoff between reconnection attempts.
 const (
@@ -101,6 +98,9 @@ func (w *watch) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errRestart) {
+			continue
+		}
 		w.log.Warn("vsphere watch interrupted; reconnecting", "err", err, "in", backoff)
 		w.h.down(err)
 		select {
@@ -114,13 +114,23 @@ func (w *watch) run(ctx context.Context) {
 
 // session watches over one vCenter session until it fails, and reports
 // whether it completed a listing.
-func (w *watch) session(ctx context.Context, first bool) (listed bool, err error) {
+func (w *watch) session(parent context.Context, first bool) (listed bool, err error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	w.mu.Lock()
+	refs := slices.Clone(w.refs)
+	w.restart = cancel
+	w.mu.Unlock()
 	vc, gen, err := w.conn.get(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer func() {
-		if err != nil && ctx.Err() == nil && (isNotAuthenticated(err) || isTransport(err)) {
+		switch {
+		case parent.Err() != nil:
+		case ctx.Err() != nil:
+			err = errRestart
+		case err != nil && (isNotAuthenticated(err) || isTransport(err)):
 			w.conn.drop(gen, err)
 		}
 	}()
@@ -131,9 +141,6 @@ func (w *watch) session(ctx context.Context, first bool) (listed bool, err error
 	// audit lists the VMs in the view now, for auditVMs.
 	var audit func(context.Context) (map[types.ManagedObjectReference]bool, error)
 	defer func() {
-		w.mu.Lock()
-		w.live = nil
-		w.mu.Unlock()
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = pc.Destroy(dctx) // its filters go with it
@@ -173,22 +180,16 @@ func (w *watch) session(ctx context.Context, first bool) (listed bool, err error
 			return false, err
 		}
 	} else {
-		// One filter per VM, added and removed with the VMs (vcsim
-		// reports no VM leaving a ListView).
-		live := &liveView{vc: vc, pc: pc, filters: map[types.ManagedObjectReference]*property.Filter{}}
-		w.mu.Lock()
-		refs := slices.Clone(w.refs)
-		w.live = live
-		w.mu.Unlock()
-		for _, ref := range refs {
-			if err := live.add(ctx, ref); err != nil && vimFault(err) == nil {
-				return false, err
-			}
+		// One filter of the VMs (vcsim reports no VM leaving a ListView).
+		spec := types.PropertyFilterSpec{
+			ObjectSet:                     objectSpecs(refs),
+			PropSet:                       []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProps}},
+			ReportMissingObjectsInResults: types.NewBool(true),
+		}
+		if _, err := pc.CreateFilter(ctx, types.CreateFilter{Spec: spec}); err != nil {
+			return false, err
 		}
 		audit = func(ctx context.Context) (map[types.ManagedObjectReference]bool, error) {
-			w.mu.Lock()
-			refs := slices.Clone(w.refs)
-			w.mu.Unlock()
 			res, err := property.DefaultCollector(vc).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{{
 				ObjectSet:                     objectSpecs(refs),
 				PropSet:                       []types.PropertySpec{{Type: "VirtualMachine", PathSet: []string{"name"}}},
@@ -251,58 +252,30 @@ func (w *watch) session(ctx context.Context, first bool) (listed bool, err error
 	}
 }
 
-// add puts VM ref in a list watch; remove takes it out. The running
-// session gets a filter for it at once; a later session makes its
-// filters for the refs as they are then.
-func (w *watch) add(ctx context.Context, ref types.ManagedObjectReference) {
+// add puts VM ref in a list watch; remove takes it out, and reports
+// whether the list is empty then. The session in progress ends, and the
+// next one watches the new list.
+func (w *watch) add(ref types.ManagedObjectReference) {
 	w.mu.Lock()
 	w.refs = append(w.refs, ref)
-	live := w.live
+	restart := w.restart
 	w.mu.Unlock()
-	if live != nil {
-		_ = live.add(ctx, ref)
+	if restart != nil {
+		restart()
 	}
 }
 
-func (w *watch) remove(ctx context.Context, ref types.ManagedObjectReference) (empty bool) {
+func (w *watch) remove(ref types.ManagedObjectReference) (empty bool) {
 	w.mu.Lock()
 	if i := slices.Index(w.refs, ref); i >= 0 {
 		w.refs = slices.Delete(w.refs, i, i+1)
 	}
-	live, empty := w.live, len(w.refs) == 0
-	still := slices.Contains(w.refs, ref) // configured twice
+	restart, empty := w.restart, len(w.refs) == 0
 	w.mu.Unlock()
-	if live != nil && !still && !empty {
-		live.remove(ctx, ref)
+	if restart != nil && !empty {
+		restart()
 	}
 	return empty
-}
-
-// add makes the filter of VM ref.
-func (l *liveView) add(ctx context.Context, ref types.ManagedObjectReference) error {
-	f, err := l.pc.CreateFilter(ctx, types.CreateFilter{Spec: types.PropertyFilterSpec{
-		ObjectSet:                     objectSpecs([]types.ManagedObjectReference{ref}),
-		PropSet:                       []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProps}},
-		ReportMissingObjectsInResults: types.NewBool(true),
-	}})
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	l.filters[ref] = f
-	l.mu.Unlock()
-	return nil
-}
-
-// remove destroys the filter of VM ref.
-func (l *liveView) remove(ctx context.Context, ref types.ManagedObjectReference) {
-	l.mu.Lock()
-	f := l.filters[ref]
-	delete(l.filters, ref)
-	l.mu.Unlock()
-	if f != nil {
-		_ = f.Destroy(ctx)
-	}
 }
 
 func objectSpecs(refs []types.ManagedObjectReference) []types.ObjectSpec {

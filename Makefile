@@ -4,6 +4,8 @@ GO        ?= go
 STATE_DIR ?= .state
 RUN_ARGS  ?= -redfish-addr 127.0.0.1:8443 -ipmi-addr 127.0.0.1:6230
 BIN       := bin/bmcd
+# govmomi's vCenter simulator as a process, for the vSphere suites and bench.
+VCSIM     := bin/vcsim
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
 # python3-ironic (OpenStack Ironic 21.4, TestIronic) is the heaviest: about
@@ -22,7 +24,7 @@ WEB_DIR   := kvm/web
 VENDOR    := $(WEB_DIR)/static/vendor
 BROWSER   := conformance/browser
 
-.PHONY: all build run test unit conformance deps lint bench fuzz clean web
+.PHONY: all build run test unit conformance deps lint bench fuzz clean web vcsim
 
 all: build
 
@@ -48,6 +50,15 @@ $(VENDOR)/.stamp: $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
 
 run: web
 	$(GO) run ./cmd/bmcd -state-dir $(STATE_DIR) $(RUN_ARGS)
+
+# vcsim builds govmomi's simulator (the govmomi of go.mod) as a process
+# into bin/: `go install github.com/vmware/govmomi/vcsim@v0.56.0` cannot
+# build it (its module replaces govmomi with ../), so
+# hardware/vsphere/vcsim is the same simulator with the flags the tests use.
+vcsim: $(VCSIM)
+
+$(VCSIM): go.mod go.sum hardware/vsphere/vcsim/main.go
+	$(GO) build -o $@ ./hardware/vsphere/vcsim
 
 # deps installs the real clients the tests use, when missing.
 deps:
@@ -75,7 +86,7 @@ lint:
 
 # The default build is pure Go (CGO_ENABLED=0 works); kvm/video is tested
 # again with its TurboJPEG encoder (cgo, libturbojpeg0-dev).
-test: deps lint web
+test: deps lint web vcsim
 	$(GO) test -race -timeout 10m ./...
 	$(GO) vet -tags turbojpeg ./kvm/video/
 	$(GO) test -race -tags turbojpeg ./kvm/video/
@@ -83,10 +94,10 @@ test: deps lint web
 unit: lint
 	$(GO) test -race -short ./...
 
-conformance: deps web
+conformance: deps web vcsim
 	$(GO) test -race -timeout 10m -v ./conformance/
 
-bench: deps
+bench: deps vcsim
 	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/... ./kvm/rfb/
 	$(GO) test -run '^$$' -bench . -benchmem -tags turbojpeg ./kvm/video/
 	$(GO) run ./conformance/bench

@@ -6,4 +6,5 @@ package main
 import (
 	_ "github.com/bmcd/bmcd/hardware/qemu"
 	_ "github.com/bmcd/bmcd/hardware/sim"
+	_ "github.com/bmcd/bmcd/hardware/vsphere"
 )

@@ -262,7 +262,8 @@ def run(args):
     attrs = bios.attributes
     check(attrs, "no BIOS attributes")
     info("attributes: %s" % attrs)
-    key = "ProcTurboMode" if "ProcTurboMode" in attrs else sorted(attrs)[0]
+    key = args.bios_attribute or (
+        "ProcTurboMode" if "ProcTurboMode" in attrs else sorted(attrs)[0])
     old = attrs[key]
     new = "Disabled" if old == "Enabled" else "Enabled"
     bios.set_attributes({key: new})
@@ -354,6 +355,9 @@ def main():
                    help="POST this PEM certificate to the CD's Certificates")
     p.add_argument("--expect-insert-refused", action="store_true",
                    help="insert_media must fail (CouldNotEstablishConnection)")
+    p.add_argument("--bios-attribute", metavar="NAME",
+                   help="the Enabled/Disabled BIOS attribute to toggle "
+                        "(default: ProcTurboMode, else the first one)")
     args = p.parse_args()
     warnings.simplefilter("ignore")  # InsecureRequestWarning: verify=False
     return run_checked(run, args, "OK: sushy Ironic virtual-media flow passed")

@@ -88,15 +88,19 @@ func (g *Discovery) matches(name string) bool {
 	return in
 }
 
-// Run implements hardware.Discovery. It waits up to 15 seconds for the
-// daemon; an error then means it could not be reached at all.
+// Run implements hardware.Discovery. It waits up to ConnectTimeout for
+// the daemon; an error then means it could not be reached at all.
 func (g *Discovery) Run(ctx context.Context, h hardware.DiscoveryHost) error {
 	d, err := acquire(g.uri, g.log)
 	if err != nil {
 		return err
 	}
 	defer d.release()
-	wctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	wait := g.opts.ConnectTimeout
+	if wait <= 0 {
+		wait = connectTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	err = d.wait(wctx)
 	cancel()
 	if err != nil {
@@ -108,7 +112,7 @@ func (g *Discovery) Run(ctx context.Context, h hardware.DiscoveryHost) error {
 	q := &eventQueue{ready: make(chan struct{}, 1)}
 	unsub := d.subscribe(nil, q.push)
 	defer unsub()
-	r := &run{g: g, d: d, h: h, known: map[golibvirt.UUID]string{}}
+	r := &run{g: g, d: d, h: h, known: map[golibvirt.UUID]string{}, refused: map[golibvirt.UUID]bool{}}
 	if err := r.list(ctx); err != nil {
 		return err
 	}
@@ -125,12 +129,16 @@ func (g *Discovery) Run(ctx context.Context, h hardware.DiscoveryHost) error {
 	}
 }
 
-// run is one Run's state: the domains found, by UUID, with their names.
+// run is one Run's state: the domains found, by UUID, with their names,
+// and those the fleet refused (their Id is a configured system's): they
+// are not offered again, each time their definition changes, until they
+// are undefined.
 type run struct {
-	g     *Discovery
-	d     *daemon
-	h     hardware.DiscoveryHost
-	known map[golibvirt.UUID]string
+	g       *Discovery
+	d       *daemon
+	h       hardware.DiscoveryHost
+	known   map[golibvirt.UUID]string
+	refused map[golibvirt.UUID]bool
 }
 
 // list lists the daemon's persistent domains, sorted by name: the
@@ -179,6 +187,7 @@ func (r *run) handle(ctx context.Context, ev event) {
 			}
 			r.found(ctx, ev.dom)
 		case golibvirt.DomainEventUndefined:
+			delete(r.refused, ev.dom.UUID)
 			r.lost(ev.dom.UUID)
 		}
 	}
@@ -186,7 +195,7 @@ func (r *run) handle(ctx context.Context, ev event) {
 
 // found serves dom if it matches and is not served yet.
 func (r *run) found(ctx context.Context, dom golibvirt.Domain) {
-	if _, ok := r.known[dom.UUID]; ok || !r.g.matches(dom.Name) {
+	if _, ok := r.known[dom.UUID]; ok || r.refused[dom.UUID] || !r.g.matches(dom.Name) {
 		return
 	}
 	log := r.g.log.With("domain", dom.Name)
@@ -207,6 +216,7 @@ func (r *run) found(ctx context.Context, dom golibvirt.Domain) {
 	id := uuidText(dom.UUID)
 	if err := r.h.Found(hardware.Found{ID: id, Aliases: []string{dom.Name}, Backend: x}); err != nil {
 		log.Warn("libvirt: domain not served", "system", id, "err", err)
+		r.refused[dom.UUID] = true
 		return
 	}
 	r.known[dom.UUID] = dom.Name

@@ -41,6 +41,9 @@ type Options struct {
 	MediaDir string
 	// Fetcher fetches media images; nil uses internal/fetch's defaults.
 	Fetcher *fetch.Fetcher
+	// ConnectTimeout bounds the wait for the daemon when a discovery
+	// starts; 0 means 15 seconds.
+	ConnectTimeout time.Duration
 }
 
 // Domain is one libvirt domain as a machine. It implements

@@ -79,6 +79,8 @@ type Domain struct {
 	// next reboot event is a boot (see rebooted).
 	lastBoot, lastReset time.Time
 	resetAsked          bool
+	// boots counts the boots reported to the Host, once it returned.
+	boots uint64
 	// rebooting: an ACPI reboot was asked (virDomainReboot), during which
 	// libvirt reports the guest's shutdown before it resets it.
 	rebooting bool
@@ -331,10 +333,19 @@ func (x *Domain) started(boot, resync bool) {
 	}
 	if h != nil && boot {
 		h.Booted()
+		x.countBoot()
 	}
 	if x.con != nil && h != nil {
 		x.con.open()
 	}
+}
+
+// countBoot counts a boot the Host was told of, and wakes the waiters.
+func (x *Domain) countBoot() {
+	x.mu.Lock()
+	x.boots++
+	x.bumpLocked()
+	x.mu.Unlock()
 }
 
 // stopped: the domain no longer runs.
@@ -406,5 +417,6 @@ func (x *Domain) rebooted() {
 	}
 	if h != nil && boot {
 		h.Booted()
+		x.countBoot()
 	}
 }

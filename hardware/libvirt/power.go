@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 
@@ -123,6 +124,7 @@ func (x *Domain) start(ctx context.Context) error {
 	if x.resetNVRAM {
 		flags |= startResetNVRAM
 	}
+	boots := x.boots
 	x.mu.Unlock()
 	err := x.d.do(ctx, "start "+x.dom.Name, func(l *golibvirt.Libvirt) error {
 		_, err := l.DomainCreateWithFlags(x.dom, flags)
@@ -140,7 +142,11 @@ func (x *Domain) start(ctx context.Context) error {
 		}
 		x.mu.Unlock()
 	}
-	x.waitFor(ctx, transitionWait, func() bool { return x.power == hardware.PowerOn })
+	// Back once the boot is reported too: the one-time override is
+	// consumed by then.
+	if x.waitFor(ctx, transitionWait, func() bool { return x.power == hardware.PowerOn }) {
+		x.waitFor(ctx, 2*time.Second, func() bool { return x.host == nil || x.boots > boots })
+	}
 	return nil
 }
 
@@ -235,7 +241,7 @@ func (x *Domain) reboot(ctx context.Context, epoch uint64, cold bool) error {
 func (x *Domain) reset(ctx context.Context) error {
 	x.mu.Lock()
 	x.resetAsked = true
-	booted := x.lastBoot
+	booted, boots := x.lastBoot, x.boots
 	x.mu.Unlock()
 	err := x.d.do(ctx, "reset "+x.dom.Name, func(l *golibvirt.Libvirt) error { return l.DomainReset(x.dom, 0) })
 	if errors.Is(err, hardware.ErrState) {
@@ -247,7 +253,9 @@ func (x *Domain) reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x.waitFor(ctx, transitionWait, func() bool { return x.lastBoot.After(booted) || !x.active })
+	x.waitFor(ctx, transitionWait, func() bool {
+		return x.boots > boots || x.host == nil && x.lastBoot.After(booted) || !x.active
+	})
 	return nil
 }
 

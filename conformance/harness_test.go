@@ -119,6 +119,9 @@ type bmcOpts struct {
 	NoAdmin   bool // start without -user/-password
 	IPMI      bool // serve IPMI on ephemeral 127.0.0.1 ports
 	VNC       bool // serve VNC on ephemeral 127.0.0.1 ports, VNC password vncPassword
+	// MoreSystems are entries of the systems list (YAML, indented as
+	// "  - id: ...") after the simulated ones: systems of other backends.
+	MoreSystems string
 }
 
 // vncPassword is the VNC Authentication password of a bmcd started with
@@ -204,6 +207,7 @@ func startBMC(t testing.TB, opts bmcOpts) *bmc {
 		fmt.Fprintf(&cfg, "  - id: %q\n    backend: sim\n    sim: {power_on_delay: %s, power_off_delay: %s, shutdown_delay: %s}\n",
 			fmt.Sprint(i), simPowerOnDelay, simPowerOffDelay, simShutdownDelay)
 	}
+	cfg.WriteString(opts.MoreSystems)
 	if opts.IPMI {
 		cfg.WriteString("ipmi:\n  addr: \"127.0.0.1:0\"\n")
 	}

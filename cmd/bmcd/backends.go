@@ -4,5 +4,6 @@ package main
 // init function in its setup.go (hardware.Register). A new backend adds
 // one line here.
 import (
+	_ "github.com/bmcd/bmcd/hardware/libvirt"
 	_ "github.com/bmcd/bmcd/hardware/sim"
 )

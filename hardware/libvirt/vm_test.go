@@ -114,6 +114,10 @@ func TestBootFromMedia(t *testing.T) {
 				out.Write(v.Take(4096))
 				return strings.Contains(out.String(), libvirttest.BootMarker)
 			})
+			poll(t, "the guest about to power off", 10*time.Second, func() bool {
+				out.Write(v.Take(4096))
+				return strings.Contains(out.String(), libvirttest.PowerOffMarker)
+			})
 			seen := time.Now()
 			poll(t, "the guest's power-off", 10*time.Second, func() bool {
 				ps, _ := m.PowerState(ctx)

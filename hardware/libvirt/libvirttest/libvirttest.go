@@ -252,8 +252,13 @@ func MediaDir(t testing.TB) string {
 	return dir
 }
 
-// BootMarker is what the image BootISO makes prints on the serial port.
-const BootMarker = "BMCD-BOOT-MARKER"
+// BootMarker is what the image BootISO makes prints on the serial port
+// when it has booted; PowerOffMarker what it prints two seconds later,
+// just before it powers the machine off.
+const (
+	BootMarker     = "BMCD-BOOT-MARKER"
+	PowerOffMarker = "BMCD-POWER-OFF"
+)
 
 var (
 	isoOnce sync.Once
@@ -262,8 +267,8 @@ var (
 )
 
 // BootISO is a bootable ISO 9660 image (BIOS and UEFI, grub-mkrescue)
-// whose GRUB prints BootMarker on the serial port and the screen and
-// powers the machine off (ACPI). It is built once per test binary; the
+// whose GRUB prints BootMarker on the serial port and the screen, then
+// PowerOffMarker, and powers the machine off (ACPI). It is built once per test binary; the
 // test is skipped when grub-mkrescue or xorriso is missing.
 func BootISO(t testing.TB) string {
 	t.Helper()
@@ -280,7 +285,7 @@ func BootISO(t testing.TB) string {
 		}
 		err = os.WriteFile(cfg, []byte("serial --unit=0 --speed=115200\n"+
 			"terminal_input serial console\nterminal_output serial console\n"+
-			"echo \""+BootMarker+"\"\nhalt\n"), 0o644)
+			"echo \""+BootMarker+"\"\nsleep 2\necho \""+PowerOffMarker+"\"\nhalt\n"), 0o644)
 		if err != nil {
 			isoErr = err
 			return

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/bmcd/bmcd/conformance/schemacheck"
 	"github.com/bmcd/bmcd/hardware/libvirt/libvirttest"
 )
 
@@ -96,6 +98,31 @@ func TestLibvirt(t *testing.T) {
 			if s["UUID"] != uuid || s["HostName"] != lb.domains[id] || s["PowerState"] != "Off" {
 				t.Errorf("system %s: UUID %v HostName %v PowerState %v, want %s %s Off", id, s["UUID"], s["HostName"], s["PowerState"], uuid, lb.domains[id])
 			}
+		}
+	})
+
+	t.Run("Schema", func(t *testing.T) {
+		v, err := schemacheck.Load(schemaDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		results, err := v.Walk(ctx, lb.client, lb.URL, func(r *http.Request) { r.SetBasicAuth(lb.User, lb.Password) })
+		if err != nil {
+			t.Fatalf("walk: %v", err)
+		}
+		seen := 0
+		for _, r := range results {
+			if r.Err != nil {
+				t.Errorf("%s [HTTP %d, %s]: %v", r.Path, r.Status, r.Type, r.Err)
+			}
+			if strings.Contains(r.Path, "/vm1") {
+				seen++
+			}
+		}
+		if seen < 10 {
+			t.Errorf("the walk validated %d documents of vm1", seen)
 		}
 	})
 

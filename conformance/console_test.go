@@ -34,6 +34,25 @@ func TestConsoleEndpoints(t *testing.T) {
 		}
 	}
 
+	// The addresses people type lead to the console's pages, not to
+	// Redfish's JSON.
+	noFollow := *b.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for path, want := range map[string]string{"/kvm": "/console/", "/kvm/": "/console/", "/kvm/0": "/console/0"} {
+		res, err := noFollow.Get(b.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
+			t.Errorf("GET %s: %d, Location %q; want 302 to %s", path, res.StatusCode, res.Header.Get("Location"), want)
+		}
+	}
+	if r, err := b.Do(request{Method: http.MethodGet, Path: "/kvm/0/nosuch"}); err != nil || r.Status != http.StatusNotFound ||
+		strings.Contains(r.Header.Get("Content-Type"), "json") {
+		t.Errorf("an unknown console endpoint: %v %v", r, err)
+	}
+
 	b.Must(t, http.StatusNoContent, request{Method: http.MethodPost, Path: "/redfish/v1/Systems/0/Actions/ComputerSystem.Reset",
 		Body: map[string]any{"ResetType": "On"}})
 	eventually(t, 15*time.Second, func() (bool, string) {
@@ -101,6 +120,15 @@ func TestConsoleEndpoints(t *testing.T) {
 		if err := c.Write(context.Background(), websocket.MessageText, raw); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// hello names each client apart ("user@address#n") and tells the
+	// host's keyboard layout (console.layout: us by default).
+	var helloName string
+	if !readJSON(t, watcher, func(m map[string]any) bool {
+		helloName, _ = m["name"].(string)
+		return m["t"] == "hello" && m["layout"] == "us" && strings.HasPrefix(helloName, "watcher@127.0.0.1#")
+	}) {
+		t.Errorf("the watcher's hello: name %q, and the host's layout us", helloName)
 	}
 	send(watcher, map[string]any{"t": "key", "code": "KeyQ", "down": true})
 	if !readJSON(t, watcher, func(m map[string]any) bool { return m["t"] == "error" }) {

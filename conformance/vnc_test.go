@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,6 +115,42 @@ func TestVNC(t *testing.T) {
 		User: adminUser, Pass: "wrong-password", TLS: &tls.Config{InsecureSkipVerify: true}}); err == nil {
 		t.Error("VeNCrypt with a wrong password got in")
 	}
+
+	// Connections that never log in, from many addresses, take only the
+	// handshake places: the logged-in client goes on, and bmcd closes
+	// them after 10 s (rfb.DefaultHandshakeTimeout).
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	var idle []net.Conn
+	for i := range rfb.DefaultMaxHandshakes {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i/rfb.MaxHandshakesPerHost))}}
+		conn, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		idle = append(idle, conn)
+	}
+	opened := time.Now()
+	if err := c.RequestUpdate(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadUpdate(); err != nil {
+		t.Fatalf("the logged-in client, beside %d idle connections: %v", len(idle), err)
+	}
+	for i, conn := range idle {
+		conn.SetReadDeadline(opened.Add(20 * time.Second))
+		if _, err := io.Copy(io.Discard, conn); err != nil {
+			t.Fatalf("idle connection %d was not closed by bmcd: %v", i, err)
+		}
+	}
+	if d := time.Since(opened); d < 9*time.Second {
+		t.Errorf("idle connections closed after %v, before the handshake's 10 s", d)
+	}
+	c2, err := rfbtest.Dial(addr, rfbtest.Config{Security: 19, User: adminUser, Pass: adminPassword, TLS: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatalf("a login once the idle connections were closed: %v", err)
+	}
+	c2.Close()
 }
 
 // meanError is the mean absolute difference per colour channel (0..255)

@@ -22,9 +22,9 @@ import (
 type Discovery interface {
 	// Run reports the machines present through h (Found, then Listed once
 	// the first listing is complete), then those that appear and
-	// disappear, until ctx ends; it returns nil then. An error before
-	// Listed means the source could not be reached at all (bmcd says so
-	// and goes on without it, or stops, as configured); a lost connection
+	// disappear, until ctx ends; it returns nil then. Returning before
+	// Listed means the source could not be reached at all: bmcd stops at
+	// start with that error, naming the discovery. A connection lost
 	// afterwards is retried by Run itself, keeping the machines found
 	// (their backends answer ErrUnavailable meanwhile).
 	Run(ctx context.Context, h DiscoveryHost) error

@@ -136,6 +136,9 @@ type Machine struct {
 	subs map[*subscriber]struct{} // event subscribers, see events.go
 }
 
+// instances counts the Machines made in this process (NewMachine).
+var instances atomic.Uint64
+
 // NewMachine wraps backend as machine id, loading persisted state from st.
 func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machine, error) {
 	if log == nil {
@@ -151,6 +154,11 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 		fwBusy:    map[string]bool{},
 		volWait:   map[uint64]chan struct{}{},
 	}
+	// Generations of one Machine never meet another's: a system removed
+	// and found again (a libvirt domain undefined and redefined) is a new
+	// Machine, and a rendering cached at the old one's generation must not
+	// pass for the new one's.
+	m.gen.Store(instances.Add(1) << 32)
 	// Attach first: the backend may report from now on, and the reports
 	// wait on m.mu until the state is loaded.
 	m.mu.Lock()
@@ -164,6 +172,7 @@ func NewMachine(id string, backend Backend, st Store, log *slog.Logger) (*Machin
 	if err != nil {
 		return nil, fmt.Errorf("load machine %s: %w", id, err)
 	}
+	m.resumeMedia()
 	m.resumePower()
 	m.planChanged() // the backend learns the plan at once
 	m.Console()     // attach the serial line now, so scrollback starts at once
@@ -451,6 +460,20 @@ func (m *Machine) recordPower(ctx context.Context, seq uint64) {
 // resumePower hands a PowerResumer the power state recorded before bmcd
 // stopped, so its host goes on as it was: a BMC restart is not a power
 // loss. Nothing is logged; CheckPower reports any difference.
+// resumeMedia hands a MediaResumer backend the media inserted before
+// bmcd stopped.
+func (m *Machine) resumeMedia() {
+	r, ok := m.parts.Media.(MediaResumer)
+	if !ok {
+		return
+	}
+	for _, s := range m.caps.MediaSlots {
+		if md := m.st.Media[s.ID]; md.Inserted && md.Image != "" {
+			r.ResumeMedia(s.ID, md.Image)
+		}
+	}
+}
+
 func (m *Machine) resumePower() {
 	r, ok := m.parts.Power.(PowerResumer)
 	if !ok || m.st.Power == "" {

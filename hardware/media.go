@@ -30,6 +30,17 @@ type VirtualMedia interface {
 	EjectMedia(ctx context.Context, slot string) error
 }
 
+// MediaResumer is implemented by a VirtualMedia whose host runs inside
+// bmcd (the simulation), which forgets its media whenever bmcd stops.
+// When bmcd starts, right after Attach and before the power is resumed
+// (PowerResumer), the Machine hands it the image of each slot that was
+// inserted before it stopped; the backend presents it again without
+// fetching it (the image server may not be up yet: it may be bmcd
+// itself). Backends whose host keeps its media (a VM) do not implement it.
+type MediaResumer interface {
+	ResumeMedia(slot, url string)
+}
+
 // MediaImage is what a backend needs to reach a virtual media image.
 type MediaImage struct {
 	URL string // http or https; may carry user information

@@ -28,12 +28,13 @@ type env struct {
 	srv   *httptest.Server
 	m     *hardware.Machine
 	front *authtest.Env
+	svc   *Service
 }
 
 // newEnv serves the console of a simulated machine ("0") and a power
 // switch without a screen ("plug"), with an admin, an operator and a
-// read-only account ("password-" + name).
-func newEnv(t *testing.T) *env {
+// read-only account ("password-" + name); opts adjust the Config.
+func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
 	front := authtest.Open(t)
 	db, gate := front.DB, front.Gate
@@ -46,12 +47,16 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close(); plug.Close() })
-	svc, err := New(Config{Machines: []*hardware.Machine{m, plug}, Gate: gate})
+	cfg := Config{Machines: []*hardware.Machine{m, plug}, Gate: gate}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	e := &env{t: t, srv: httptest.NewServer(svc), m: m, front: front}
+	e := &env{t: t, srv: httptest.NewServer(svc), m: m, front: front, svc: svc}
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -290,4 +295,36 @@ func TestSerialSeatReleasedWhenIdle(t *testing.T) {
 		t.Fatalf("IPMI SOL could not take the line: %v", err)
 	}
 	sol.Close()
+}
+
+// TestConsoleAddresses: /kvm, /kvm/ and /kvm/{SystemId} lead to the web
+// console's pages (not Redfish's JSON 404); an unknown endpoint is the
+// console's 404.
+func TestConsoleAddresses(t *testing.T) {
+	e := newEnv(t)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/kvm": "/console/", "/kvm/": "/console/", "/kvm/0": "/console/0", "/kvm/0/": "/console/0",
+	} {
+		if !e.svc.Owns(path) {
+			t.Errorf("%s is not the console's", path)
+		}
+		res, err := noRedirect.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
+			t.Errorf("GET %s: %d to %q, want 302 to %s", path, res.StatusCode, res.Header.Get("Location"), want)
+		}
+	}
+	res := e.get("reader", "/kvm/0/nosuch")
+	if b := new(bytes.Buffer); res.StatusCode != http.StatusNotFound || func() bool { b.ReadFrom(res.Body); return !strings.Contains(b.String(), "no such console endpoint") }() {
+		t.Errorf("an unknown endpoint: %d", res.StatusCode)
+	}
+	for _, p := range []string{"/kvmx", "/redfish/v1"} {
+		if e.svc.Owns(p) {
+			t.Errorf("the console claims %s", p)
+		}
+	}
 }

@@ -21,8 +21,8 @@ type attrRegistry struct {
 func (s *Service) attributeRegistries() []*attrRegistry {
 	var out []*attrRegistry
 	byID := map[string]*attrRegistry{}
-	for _, id := range s.order {
-		m := s.machines[id]
+	for _, m := range s.fleet.Machines() {
+		id := m.ID()
 		reg := m.BiosRegistry()
 		if r, ok := byID[reg.ID()]; ok {
 			if !reflect.DeepEqual(r.reg, reg) {

@@ -17,8 +17,8 @@ import (
 // PowerSubsystem (thermalsubsystem.go, powersubsystem.go).
 func (s *Service) chassisRoutes() {
 	s.handle("/redfish/v1/Chassis", &resource{get: func(*http.Request) (any, error) {
-		ids := make([]string, len(s.order))
-		for i, id := range s.order {
+		ids := s.ids()
+		for i, id := range ids {
 			ids[i] = chassisPath(id)
 		}
 		return collection("ChassisCollection", "Chassis Collection", "/redfish/v1/Chassis", ids), nil

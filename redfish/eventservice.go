@@ -125,9 +125,38 @@ func newEventService(s *Service) *eventService {
 		ctx: ctx, stop: stop,
 	}
 	ev.load()
-	for _, id := range s.order {
-		ev.cancels = append(ev.cancels, s.machines[id].Subscribe(ev.in))
-	}
+	// Every machine's events, as machines join and leave the fleet; a
+	// system that joins or leaves while the service runs (a libvirt
+	// domain defined or undefined) is a ResourceCreated or
+	// ResourceRemoved of its ComputerSystem.
+	var subMu sync.Mutex
+	machineSubs := map[*hardware.Machine]func(){}
+	watching := false
+	ev.cancels = append(ev.cancels, s.fleet.Watch(func(c hardware.FleetChange) {
+		subMu.Lock()
+		defer subMu.Unlock()
+		m := c.Member.Machine
+		if c.Added {
+			machineSubs[m] = m.Subscribe(ev.in)
+			if watching {
+				ev.publish(resourceEvent("ResourceCreated", systemPath(m.ID()), "ComputerSystem"))
+			}
+		} else if cancel := machineSubs[m]; cancel != nil {
+			cancel()
+			delete(machineSubs, m)
+			ev.publish(resourceEvent("ResourceRemoved", systemPath(m.ID()), "ComputerSystem"))
+		}
+	}), func() {
+		subMu.Lock()
+		defer subMu.Unlock()
+		for _, cancel := range machineSubs {
+			cancel()
+		}
+		clear(machineSubs)
+	})
+	subMu.Lock()
+	watching = true
+	subMu.Unlock()
 	if s.accounts != nil {
 		ev.cancels = append(ev.cancels, s.accounts.OnChange(ev.accountChanged))
 	}

@@ -58,8 +58,7 @@ func firmwarePath(m *hardware.Machine, component string) string {
 // component.
 func (s *Service) firmwareEntries() []firmwareEntry {
 	out := []firmwareEntry{{}}
-	for _, id := range s.order {
-		m := s.machines[id]
+	for _, m := range s.fleet.Machines() {
 		for _, c := range m.Firmware() {
 			out = append(out, firmwareEntry{m: m, c: c})
 			if c.Pending != nil {
@@ -78,8 +77,8 @@ func (s *Service) firmwareEntry(id string) (firmwareEntry, bool) {
 	}
 	rest, staged := strings.CutPrefix(id, stagedPrefix)
 	comp, sys, ok := strings.Cut(rest, "_")
-	m := s.machines[sys]
-	if !ok || m == nil {
+	m, found := s.fleet.Machine(sys)
+	if !ok || !found || m.ID() != sys {
 		return firmwareEntry{}, false
 	}
 	c, ok := m.FirmwareComponent(comp)
@@ -114,9 +113,9 @@ func (s *Service) firmwareInventoryRoutes() {
 // its FirmwareVersion. It is replaced by installing another bmcd, not
 // through the UpdateService.
 func (s *Service) renderBMCFirmware() M {
-	managers := make([]link, len(s.order))
-	for i, id := range s.order {
-		managers[i] = link{managerPath(id)}
+	var managers []link
+	for _, id := range s.ids() {
+		managers = append(managers, link{managerPath(id)})
 	}
 	return M{
 		"@odata.type":             "#SoftwareInventory.v1_13_0.SoftwareInventory",

@@ -177,8 +177,8 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		add(x.id, x.b)
 	}
 	e.svc = New(Config{Machines: ms, Accounts: accounts, UUID: "92384634-2938-2342-8820-489239905423",
-		Version: "test", Log: log, HTTPPort: 8000, IPMIPorts: map[string]int{"0": 623}, Audit: auditLog, Store: db,
-		StoredImages: cfg.storedImages, VNCPorts: map[string]int{"0": 5900, "pkvm": 5902}, GraphicalSessions: 4})
+		Version: "test", Log: log, HTTPPort: 8000, IPMIPort: portsOf(map[string]int{"0": 623}), Audit: auditLog, Store: db,
+		StoredImages: cfg.storedImages, VNCPort: portsOf(map[string]int{"0": 5900, "pkvm": 5902}), GraphicalSessions: 4})
 	e.clock = &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	e.svc.sessions.SetClock(e.clock.now)
 	tb.Cleanup(e.svc.Close)
@@ -660,4 +660,9 @@ func checkLinkHeader(link string, body []byte) error {
 		}
 	}
 	return nil
+}
+
+// portsOf answers port look-ups from a fixed table.
+func portsOf(ports map[string]int) func(string) (int, bool) {
+	return func(id string) (int, bool) { p, ok := ports[id]; return p, ok }
 }

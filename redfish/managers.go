@@ -15,8 +15,8 @@ var managerResetTypes = []hardware.ResetType{hardware.ResetForceRestart, hardwar
 
 func (s *Service) managerRoutes() {
 	s.handle("/redfish/v1/Managers", &resource{get: func(*http.Request) (any, error) {
-		ids := make([]string, len(s.order))
-		for i, id := range s.order {
+		ids := s.ids()
+		for i, id := range ids {
 			ids[i] = managerPath(id)
 		}
 		return collection("ManagerCollection", "Manager Collection", "/redfish/v1/Managers", ids), nil
@@ -131,7 +131,7 @@ func (s *Service) getNetworkProtocol(r *http.Request) (any, error) {
 		v["HTTP"] = web
 		v["HTTPS"] = M{"ProtocolEnabled": false}
 	}
-	if p, ok := s.cfg.IPMIPorts[m.ID()]; ok {
+	if p, ok := s.ipmiPort(m.ID()); ok {
 		v["IPMI"] = M{"ProtocolEnabled": true, "Port": p}
 	} else {
 		v["IPMI"] = M{"ProtocolEnabled": false}
@@ -147,7 +147,10 @@ func (s *Service) getNetworkProtocol(r *http.Request) (any, error) {
 // vncPort is where m's graphical console listens; ok is false when m has
 // no screen or no VNC listener.
 func (s *Service) vncPort(m *hardware.Machine) (int, bool) {
-	p, ok := s.cfg.VNCPorts[m.ID()]
+	if s.cfg.VNCPort == nil {
+		return 0, false
+	}
+	p, ok := s.cfg.VNCPort(m.ID())
 	return p, ok && m.Capabilities().Display
 }
 

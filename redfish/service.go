@@ -18,6 +18,9 @@ import (
 
 // Config wires a Service.
 type Config struct {
+	// Fleet is every machine served, as they come and go; nil: a fleet of
+	// Machines, in their order.
+	Fleet    *hardware.Fleet
 	Machines []*hardware.Machine
 	Accounts *auth.Accounts
 	// UUID identifies the service (stable across restarts).
@@ -27,15 +30,16 @@ type Config struct {
 	SessionTimeout time.Duration
 	Log            *slog.Logger
 	// What ManagerNetworkProtocol reports: the Redfish port, whether it is
-	// HTTPS, and each system's IPMI port (if IPMI serves it).
-	HTTPPort  int
-	TLS       bool
-	IPMIPorts map[string]int
-	// VNCPorts are the systems' VNC (RFB) ports, by system Id: where the
-	// graphical console (KVM-IP) listens (Manager and ComputerSystem
-	// GraphicalConsole, ManagerNetworkProtocol KVMIP). A system without
-	// one has no graphical console.
-	VNCPorts map[string]int
+	// HTTPS, and a system's IPMI port (ok false: IPMI does not serve
+	// it). nil: no IPMI.
+	HTTPPort int
+	TLS      bool
+	IPMIPort func(systemID string) (port int, ok bool)
+	// VNCPort is a system's VNC (RFB) port: where the graphical console
+	// (KVM-IP) listens (Manager and ComputerSystem GraphicalConsole,
+	// ManagerNetworkProtocol KVMIP). A system without one has no
+	// graphical console. nil: none has.
+	VNCPort func(systemID string) (port int, ok bool)
 	// GraphicalSessions is how many console sessions a system takes at
 	// once (MaxConcurrentSessions).
 	GraphicalSessions int
@@ -71,8 +75,7 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	accounts *auth.Accounts
-	machines map[string]*hardware.Machine
-	order    []string
+	fleet    *hardware.Fleet
 	sessions *auth.Sessions
 	// gate authenticates requests and checks privileges (auth.go).
 	gate  *auth.Gate
@@ -97,7 +100,6 @@ func New(cfg Config) *Service {
 		cfg:       cfg,
 		log:       cfg.Log,
 		accounts:  cfg.Accounts,
-		machines:  map[string]*hardware.Machine{},
 		resources: map[string]*resource{},
 		pageSize:  collectionPageSize,
 		expand:    newExpandLimits(),
@@ -118,9 +120,9 @@ func New(cfg Config) *Service {
 	}
 	s.gate = s.newGate(logins)
 	s.tasks = newTasks(s.log, cfg.Store)
-	for _, m := range cfg.Machines {
-		s.machines[m.ID()] = m
-		s.order = append(s.order, m.ID())
+	s.fleet = cfg.Fleet
+	if s.fleet == nil {
+		s.fleet = hardware.FleetOf(cfg.Machines...)
 	}
 	s.resumeVolumeTasks()
 	s.mux = chi.NewMux()
@@ -222,14 +224,34 @@ func (s *Service) routes() {
 	s.eventRoutes()
 }
 
-// machine resolves the {sys} URL parameter.
+// machine resolves the {sys} URL parameter: a system's Id, or an alias
+// (a libvirt domain's name).
 func (s *Service) machine(r *http.Request, typ string) (*hardware.Machine, error) {
 	id := chi.URLParam(r, "sys")
-	m, ok := s.machines[id]
+	m, ok := s.fleet.Machine(id)
 	if !ok {
 		return nil, notFound(typ, id)
 	}
 	return m, nil
+}
+
+// ids are the systems' Ids, in the fleet's order.
+func (s *Service) ids() []string {
+	ms := s.fleet.Machines()
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID()
+	}
+	return ids
+}
+
+// ipmiPort is system id's IPMI port; ok is false when IPMI does not serve
+// it.
+func (s *Service) ipmiPort(id string) (int, bool) {
+	if s.cfg.IPMIPort == nil {
+		return 0, false
+	}
+	return s.cfg.IPMIPort(id)
 }
 
 func systemPath(id string) string  { return "/redfish/v1/Systems/" + id }

@@ -9,8 +9,8 @@ import (
 
 func (s *Service) systemRoutes() {
 	s.handle("/redfish/v1/Systems", &resource{get: func(*http.Request) (any, error) {
-		ids := make([]string, len(s.order))
-		for i, id := range s.order {
+		ids := s.ids()
+		for i, id := range ids {
 			ids[i] = systemPath(id)
 		}
 		return collection("ComputerSystemCollection", "Computer System Collection", "/redfish/v1/Systems", ids), nil
@@ -170,7 +170,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		sys["SecureBoot"] = link{path + "/SecureBoot"}
 	}
 	addIndicator(sys, m)
-	if port, ok := s.cfg.IPMIPorts[id]; ok && m.Console().Available() {
+	if port, ok := s.ipmiPort(id); ok && m.Console().Available() {
 		// The host serial line, reachable as IPMI Serial over LAN.
 		sys["SerialConsole"] = M{
 			"MaxConcurrentSessions": 1,

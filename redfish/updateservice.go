@@ -138,8 +138,7 @@ func (u *updateService) patch(r *http.Request) error {
 // that an image is for) and each updateable component.
 func (u *updateService) updateTargets() []string {
 	var out []string
-	for _, id := range u.s.order {
-		m := u.s.machines[id]
+	for _, m := range u.s.fleet.Machines() {
 		var comps []string
 		for _, c := range m.Firmware() {
 			if c.Updateable {
@@ -147,7 +146,7 @@ func (u *updateService) updateTargets() []string {
 			}
 		}
 		if len(comps) > 0 {
-			out = append(append(out, systemPath(id)), comps...)
+			out = append(append(out, systemPath(m.ID())), comps...)
 		}
 	}
 	return out
@@ -262,8 +261,8 @@ func (s *Service) resolveTargets(targets []string, action string) ([]updateTarge
 		add(t)
 	}
 	if len(targets) == 0 {
-		for _, id := range s.order {
-			if m := s.machines[id]; canUpdate(m) {
+		for _, m := range s.fleet.Machines() {
+			if canUpdate(m) {
 				add(updateTarget{m: m})
 			}
 		}
@@ -281,7 +280,7 @@ func (s *Service) resolveTarget(raw string) (updateTarget, bool) {
 	}
 	p := strings.TrimRight(u.Path, "/")
 	if id, ok := strings.CutPrefix(p, systemPath("")); ok {
-		if m := s.machines[id]; m != nil && canUpdate(m) {
+		if m, ok := s.fleet.Machine(id); ok && m.ID() == id && canUpdate(m) {
 			return updateTarget{m: m}, true
 		}
 		return updateTarget{}, false

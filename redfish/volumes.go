@@ -292,7 +292,7 @@ func volumeTaskFn(m *hardware.Machine, res *taskResume) func(context.Context, *t
 // Exception, as one a restart cut short.
 func (s *Service) resumeVolumeTasks() {
 	for _, t := range s.tasks.pending() {
-		m, ok := s.machines[t.Resume.System]
+		m, ok := s.fleet.Machine(t.Resume.System)
 		if !ok {
 			s.tasks.resumePending(t.ID, func(context.Context, *taskProgress) error { return interruptedError() })
 			continue

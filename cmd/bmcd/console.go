@@ -35,10 +35,10 @@ func withConsole(next http.Handler, console *kvm.Service, pages *web.Handler) ht
 // with Redfish, the VNC listeners (-vnc-addr) with VeNCrypt over the
 // service certificate and bmcd's accounts, VNC Authentication when the
 // configuration file sets a VNC password, and VNC logins in the audit log.
-func consoleConfig(o *options, machines []*hardware.Machine, gate *auth.Gate, cert *tls.Config, auditLog *audit.Log, log *slog.Logger) kvm.Config {
+func consoleConfig(o *options, fleet *hardware.Fleet, gate *auth.Gate, cert *tls.Config, auditLog *audit.Log, log *slog.Logger) kvm.Config {
 	c := o.file.Console
 	cfg := kvm.Config{
-		Machines: machines, Gate: gate, Log: log,
+		Fleet: fleet, Gate: gate, Log: log,
 		Accounts: gate.Accounts, TLS: cert, Logins: gate.Logins, VNCAddr: o.vncAddr,
 		OnLogin: func(user, remote string, ok bool) {
 			a := audit.Actor{Origin: remote}
@@ -64,10 +64,10 @@ func consoleConfig(o *options, machines []*hardware.Machine, gate *auth.Gate, ce
 // consolePages are the web console's pages over the console, Redfish
 // (redfishSvc, for the pages' scripts) and the shared gate; a login
 // through the pages' form goes to the audit log as Redfish's do.
-func consolePages(console *kvm.Service, machines []*hardware.Machine, gate *auth.Gate, redfishSvc http.Handler,
+func consolePages(console *kvm.Service, fleet *hardware.Fleet, gate *auth.Gate, redfishSvc http.Handler,
 	auditLog *audit.Log) (*web.Handler, error) {
 	return web.New(web.Config{
-		Console: console, Machines: machines, Gate: gate, Redfish: redfishSvc,
+		Console: console, Fleet: fleet, Gate: gate, Redfish: redfishSvc,
 		OnLogin: func(r *http.Request, a auth.Account) {
 			ip, origin := clientOrigin(r)
 			auditLog.Record(audit.SuccessfulLogin(a.UserName, ip, audit.WebConsole), audit.Actor{User: a.UserName, Origin: origin})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bmcd/bmcd/internal/config"
 	"github.com/bmcd/bmcd/kvm/images"
+	"gopkg.in/yaml.v3"
 )
 
 // options is the resolved configuration: flags over environment over the
@@ -23,6 +24,7 @@ type options struct {
 	ipmiAddr       string
 	vncAddr        string
 	simSystems     int
+	libvirtURI     string
 	user, password string
 	sessionTimeout time.Duration
 	imageMaxSize   int64
@@ -71,6 +73,7 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 	fs.StringVar(&o.ipmiAddr, "ipmi-addr", "", "IPMI-over-LAN listen `address` for system 0 (e.g. :623); system i listens on port+i, port 0 picks free ports (logged at start); a system's ipmi_addr in the configuration file overrides it")
 	fs.StringVar(&o.vncAddr, "vnc-addr", "", "VNC (RFB) listen `address` for system 0 (e.g. :5900); system i listens on port+i, port 0 picks free ports (logged at start); the console's WebSocket door /kvm/{SystemId}/vnc is always served")
 	fs.IntVar(&o.simSystems, "sim-systems", 1, "number of simulated systems, with Ids 0..N-1, when the configuration file lists none")
+	fs.StringVar(&o.libvirtURI, "libvirt-uri", "", "serve every domain of this libvirt daemon (e.g. qemu:///system) as a system whose Id is the domain's UUID (its name is accepted too), as sushy-tools and VirtualBMC do; domains defined later appear without a restart")
 	fs.StringVar(&o.user, "user", "", "first administrator's user name (or BMCD_USER)")
 	fs.StringVar(&o.password, "password", "", "first administrator's password, 8 to 20 bytes (or BMCD_PASSWORD)")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "idle timeout of Redfish sessions")
@@ -125,7 +128,17 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 		if !set["session-timeout"] && f.Redfish.SessionTimeout != 0 {
 			o.sessionTimeout = time.Duration(f.Redfish.SessionTimeout)
 		}
-		if len(f.Systems) > 0 && !set["sim-systems"] {
+		if (len(f.Systems) > 0 || len(f.Discover) > 0) && !set["sim-systems"] {
+			o.simSystems = 0
+		}
+	}
+	if o.libvirtURI != "" {
+		o.file.Discover = append(o.file.Discover, config.Discover{Backend: "libvirt", Params: &yaml.Node{
+			Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: "uri"},
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: o.libvirtURI},
+			}}})
+		if !set["sim-systems"] {
 			o.simSystems = 0
 		}
 	}

@@ -23,10 +23,10 @@ const (
 // openImages opens the image store in STATE_DIR/images. An image is in use
 // (neither deleted nor replaced) while a media slot of any machine holds
 // its URL, inserted or not.
-func openImages(stateDir string, maxSize int64, machines []*hardware.Machine, log *slog.Logger) (*images.Store, error) {
+func openImages(stateDir string, maxSize int64, fleet *hardware.Fleet, log *slog.Logger) (*images.Store, error) {
 	var st *images.Store
 	inUse := func(name string) bool {
-		for _, m := range machines {
+		for _, m := range fleet.Machines() {
 			for _, md := range m.Media() {
 				if n, ok := st.NameOf(md.Image); ok && n == name {
 					return true

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -15,23 +16,35 @@ import (
 	"github.com/bmcd/bmcd/ipmi"
 )
 
-// startIPMI starts one IPMI LAN server per system: at the system's
-// ipmi_addr from the configuration file, else at -ipmi-addr's port plus
-// the system's index. It returns each system's port (for Redfish's
-// ManagerNetworkProtocol) and a function that stops every server and waits
-// for them.
-func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts, auditLog *audit.Log, installID string, log *slog.Logger) (map[string]int, func(), error) {
+// ipmiServers are the IPMI LAN servers, one per system of the fleet:
+// started as a system joins (at its ipmi_addr from the configuration
+// file, else at -ipmi-addr's port plus its slot), closed as it leaves.
+type ipmiServers struct {
+	make func(m *hardware.Machine, addr string) (*ipmi.Server, error)
+	addr func(mem hardware.Member) (string, error) // "": none
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	servers map[string]*ipmi.Server // by system Id
+	ports   map[string]int
+	stop    func() // the fleet watch
+}
+
+// startIPMI starts the IPMI servers of every system of the fleet, now and
+// as systems join. A server that cannot start for a system present now is
+// an error; for one that joins later it is logged.
+func startIPMI(o *options, fleet *hardware.Fleet, accounts *auth.Accounts, auditLog *audit.Log, installID string, log *slog.Logger) (*ipmiServers, error) {
 	c := o.file.IPMI
 	timeout := time.Duration(c.SessionTimeout)
 	if timeout != 0 && (timeout < 5*time.Second || timeout > time.Hour) {
-		return nil, nil, fmt.Errorf("ipmi.session_timeout must be between 5s and 1h")
+		return nil, fmt.Errorf("ipmi.session_timeout must be between 5s and 1h")
 	}
 	suites := make([]byte, 0, len(c.CipherSuites))
 	for _, id := range c.CipherSuites {
 		suites = append(suites, byte(id))
 	}
 	if _, err := ipmi.ParseSuites(suites); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	perSystem := map[string]string{}
 	for _, s := range o.file.Systems {
@@ -44,61 +57,123 @@ func startIPMI(o *options, machines []*hardware.Machine, accounts *auth.Accounts
 	if o.ipmiAddr != "" {
 		h, p, err := net.SplitHostPort(o.ipmiAddr)
 		if err != nil {
-			return nil, nil, fmt.Errorf("-ipmi-addr %q: %w", o.ipmiAddr, err)
+			return nil, fmt.Errorf("-ipmi-addr %q: %w", o.ipmiAddr, err)
 		}
 		if base, err = strconv.Atoi(p); err != nil || base < 0 || base > 65535 {
-			return nil, nil, fmt.Errorf("-ipmi-addr %q: bad port", o.ipmiAddr)
+			return nil, fmt.Errorf("-ipmi-addr %q: bad port", o.ipmiAddr)
 		}
 		host = h
-	}
-
-	var servers []*ipmi.Server
-	stop := func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-		for _, s := range servers {
-			s.Wait()
-		}
 	}
 	// Accounts are shared by every system, so failed logins are counted
 	// across all of them.
 	limiter := ipmi.NewLimiter(ipmi.DefaultFailureBurst, ipmi.DefaultFailureRefill)
-	ports := map[string]int{}
-	for i, m := range machines {
-		addr := perSystem[m.ID()]
-		if addr == "" {
-			if o.ipmiAddr == "" {
-				continue
-			}
-			port := base
-			if base != 0 {
-				port = base + i
-			}
-			if port > 65535 {
-				stop()
-				return nil, nil, fmt.Errorf("-ipmi-addr %s: system %s would need port %d", o.ipmiAddr, m.ID(), port)
-			}
-			addr = net.JoinHostPort(host, strconv.Itoa(port))
+	s := &ipmiServers{log: log, servers: map[string]*ipmi.Server{}, ports: map[string]int{}}
+	s.addr = func(mem hardware.Member) (string, error) {
+		if a := perSystem[mem.Machine.ID()]; a != "" && mem.Source == "" {
+			return a, nil
 		}
-		srv, err := ipmi.New(ipmi.Config{
+		if o.ipmiAddr == "" {
+			return "", nil
+		}
+		port := base
+		if base != 0 {
+			port = base + mem.Slot
+		}
+		if port > 65535 {
+			return "", fmt.Errorf("-ipmi-addr %s: system %s would need port %d", o.ipmiAddr, mem.Machine.ID(), port)
+		}
+		return net.JoinHostPort(host, strconv.Itoa(port)), nil
+	}
+	s.make = func(m *hardware.Machine, addr string) (*ipmi.Server, error) {
+		return ipmi.New(ipmi.Config{
 			Addr: addr, Machine: m, Accounts: accounts, InstallUUID: installID, Version: version, Log: log,
 			SessionTimeout: timeout, MaxSessions: c.MaxSessions, EnableIPMI15: c.EnableIPMI15,
 			CipherSuites: suites, Limiter: limiter, StrictBootPrivilege: c.StrictBootPrivilege,
 			OnLogin: ipmiLoginAudit(auditLog), OnAccountChange: ipmiAccountAudit(auditLog),
 		})
-		if err != nil {
-			stop()
-			return nil, nil, fmt.Errorf("system %s: %w", m.ID(), err)
-		}
-		servers = append(servers, srv)
-		go func() { _ = srv.Serve(context.Background()) }()
-		if ua, ok := srv.Addr().(*net.UDPAddr); ok {
-			ports[m.ID()] = ua.Port
-		}
-		log.Info("ipmi listening", "system", m.ID(), "addr", srv.Addr().String())
 	}
-	return ports, stop, nil
+	var startErr error
+	starting := true
+	s.stop = fleet.Watch(func(ch hardware.FleetChange) {
+		if !ch.Added {
+			s.remove(ch.Member.Machine.ID())
+			return
+		}
+		if err := s.add(ch.Member); err != nil {
+			s.mu.Lock()
+			if starting && startErr == nil {
+				startErr = err
+			}
+			s.mu.Unlock()
+			log.Error("ipmi not started", "system", ch.Member.Machine.ID(), "err", err)
+		}
+	})
+	s.mu.Lock()
+	starting = false
+	err := startErr
+	s.mu.Unlock()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *ipmiServers) add(mem hardware.Member) error {
+	addr, err := s.addr(mem)
+	if err != nil || addr == "" {
+		return err
+	}
+	m := mem.Machine
+	srv, err := s.make(m, addr)
+	if err != nil {
+		return fmt.Errorf("system %s: %w", m.ID(), err)
+	}
+	s.mu.Lock()
+	s.servers[m.ID()] = srv
+	if ua, ok := srv.Addr().(*net.UDPAddr); ok {
+		s.ports[m.ID()] = ua.Port
+	}
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(context.Background()) }()
+	s.log.Info("ipmi listening", "system", m.ID(), "addr", srv.Addr().String())
+	return nil
+}
+
+func (s *ipmiServers) remove(id string) {
+	s.mu.Lock()
+	srv := s.servers[id]
+	delete(s.servers, id)
+	delete(s.ports, id)
+	s.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+
+	}
+}
+
+// Port is system id's IPMI port (Redfish's ManagerNetworkProtocol); ok is
+// false when IPMI does not serve it.
+func (s *ipmiServers) Port(id string) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.ports[id]
+	return p, ok
+}
+
+// Close stops every server and waits for them.
+func (s *ipmiServers) Close() {
+	s.stop()
+	s.mu.Lock()
+	servers := s.servers
+	s.servers, s.ports = map[string]*ipmi.Server{}, map[string]int{}
+	s.mu.Unlock()
+	for _, srv := range servers {
+		_ = srv.Close()
+	}
+	for _, srv := range servers {
+		srv.Wait()
+	}
 }
 
 // ipmiLoginAudit records IPMI logins in the BMC's audit log, as Redfish

@@ -63,18 +63,28 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	fleet := hardware.FleetOf(machines...)
 	defer func() {
 		for _, m := range machines {
 			_ = m.Close()
 		}
 	}()
-	ipmiPorts, stopIPMI, err := startIPMI(o, machines, accounts, auditLog, installID, log)
+	// Systems found at run time (-libvirt-uri, the discover list) join
+	// after the configured ones; they are listed before bmcd serves, so
+	// their slots (and ports) follow the same order from one start to the
+	// next.
+	stopDiscovery, err := startDiscovery(ctx, o, fleet, installID, db, log)
 	if err != nil {
 		return err
 	}
-	defer stopIPMI()
+	defer stopDiscovery()
+	ipmiServers, err := startIPMI(o, fleet, accounts, auditLog, installID, log)
+	if err != nil {
+		return err
+	}
+	defer ipmiServers.Close()
 
-	imgs, err := openImages(o.stateDir, o.imageMaxSize, machines, log)
+	imgs, err := openImages(o.stateDir, o.imageMaxSize, fleet, log)
 	if err != nil {
 		return err
 	}
@@ -96,7 +106,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 		tlsConfig = certConfig
 	}
 	gate := frontDoor(accounts, sessions, logins, log)
-	console, err := kvm.New(consoleConfig(o, machines, gate, certConfig, auditLog, log))
+	console, err := kvm.New(consoleConfig(o, fleet, gate, certConfig, auditLog, log))
 	if err != nil {
 		return err
 	}
@@ -107,22 +117,22 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	svc := redfish.New(redfish.Config{
-		Machines: machines, Accounts: accounts, UUID: installID, Version: version,
+		Fleet: fleet, Accounts: accounts, UUID: installID, Version: version,
 		SessionTimeout: o.sessionTimeout, Log: log, HTTPPort: port, TLS: o.tls,
-		IPMIPorts: ipmiPorts, Audit: auditLog, Store: db,
+		IPMIPort: ipmiServers.Port, Audit: auditLog, Store: db,
 		Sessions: sessions, Logins: logins, StoredImages: storedImages(imgs),
-		VNCPorts: console.VNCPorts(), GraphicalSessions: rfb.DefaultMaxClients,
+		VNCPort: console.VNCPort, GraphicalSessions: rfb.DefaultMaxClients,
 	})
 	defer svc.Close()
 	// Now that the protocols listen for events: a host whose power changed
 	// while bmcd was down is logged and published as such (a restart of
 	// bmcd itself changes no host's power).
-	for _, m := range machines {
+	for _, m := range fleet.Machines() {
 		if err := m.CheckPower(ctx); err != nil {
 			log.Warn("power state at start", "system", m.ID(), "err", err)
 		}
 	}
-	pages, err := consolePages(console, machines, gate, svc, auditLog)
+	pages, err := consolePages(console, fleet, gate, svc, auditLog)
 	if err != nil {
 		return err
 	}
@@ -144,7 +154,7 @@ func run(ctx context.Context, o *options, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("redfish listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("%s://%s/redfish/v1", scheme, ln.Addr()),
-		"systems", len(machines), "state_dir", o.stateDir, "version", version)
+		"systems", fleet.Len(), "state_dir", o.stateDir, "version", version)
 
 	select {
 	case err := <-errc:

@@ -49,6 +49,10 @@ func (m *Machine) InsertMedia(ctx context.Context, slot string, img hardware.Med
 	return size, format, nil
 }
 
+// ResumeMedia implements hardware.MediaResumer: the host sees url in
+// slot again after bmcd restarted, as it did before.
+func (m *Machine) ResumeMedia(slot, url string) { m.presentMedia(slot, url) }
+
 // fetchFailed maps a failed m.fetch.Get of rawURL (a media image or a
 // firmware image) to what the hardware interfaces promise: a URL that is
 // not http or https is ErrInvalid; anything else is a *hardware.MediaError

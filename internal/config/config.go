@@ -54,6 +54,55 @@ type File struct {
 	} `yaml:"console"`
 	Users   []User   `yaml:"users" validate:"dive"`
 	Systems []System `yaml:"systems" validate:"unique=ID,dive"`
+	// Discover are sources of many systems found at run time (every
+	// domain of a libvirt daemon, every VM of a vCenter), served after
+	// the systems listed above.
+	Discover []Discover `yaml:"discover" validate:"dive"`
+}
+
+// Discover is a source of systems, an entry of the discover list:
+//
+//	backend: libvirt             # a name registered with hardware.RegisterDiscovery
+//	libvirt: {uri: "qemu:///system", domains: ["ocp-*"]}
+//
+// As for a system, the block named after the backend is kept undecoded in
+// Params for the discovery to decode; any other key is an error.
+type Discover struct {
+	Backend string     `yaml:"backend" validate:"required,max=64"`
+	Params  *yaml.Node `yaml:"-" validate:"-"`
+}
+
+// UnmarshalYAML decodes an entry by hand: backend, and at most the block
+// named after it. Errors name the entry's line and the key.
+func (d *Discover) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a discover entry is a mapping (backend, ...)", n.Line)
+	}
+	*d = Discover{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := n.Content[i], n.Content[i+1]; k.Value == "backend" {
+			if err := v.Decode(&d.Backend); err != nil {
+				return fmt.Errorf("discover at line %d: backend: %w", n.Line, err)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := n.Content[i]
+		if seen[key.Value] {
+			return fmt.Errorf("discover at line %d: key %q given twice", key.Line, key.Value)
+		}
+		seen[key.Value] = true
+		switch {
+		case key.Value == "backend":
+		case d.Backend != "" && key.Value == d.Backend:
+			d.Params = n.Content[i+1]
+		default:
+			return fmt.Errorf("discover at line %d: unknown key %q (an entry has backend and the block named after it%s)",
+				key.Line, key.Value, blockHint(d.Backend))
+		}
+	}
+	return nil
 }
 
 // User is an account created at start-up if it does not exist yet.

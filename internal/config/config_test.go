@@ -125,3 +125,35 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDiscover(t *testing.T) {
+	f, err := Parse([]byte(`
+discover:
+  - backend: libvirt
+    libvirt: {uri: "qemu:///system", domains: ["ocp-*"]}
+  - backend: vsphere
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Discover) != 2 || f.Discover[0].Backend != "libvirt" || f.Discover[0].Params == nil || f.Discover[1].Params != nil {
+		t.Fatalf("discover = %+v", f.Discover)
+	}
+	var p struct {
+		URI     string   `yaml:"uri"`
+		Domains []string `yaml:"domains"`
+	}
+	if err := f.Discover[0].Params.Decode(&p); err != nil || p.URI != "qemu:///system" || p.Domains[0] != "ocp-*" {
+		t.Fatalf("params = %+v, %v", p, err)
+	}
+	for _, bad := range []string{
+		"discover:\n  - backend: libvirt\n    vsphere: {}\n",
+		"discover:\n  - libvirt: {}\n",
+		"discover:\n  - backend: libvirt\n    backend: libvirt\n",
+		"discover: [x]\n",
+	} {
+		if _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

@@ -38,9 +38,18 @@ type HIDOptions struct {
 	// WriteTimeout bounds each message to the client; a client that does
 	// not read for that long is disconnected. 0: 10 s.
 	WriteTimeout time.Duration
+	// MaxReplies bounds the replies (errors, "pasted") waiting to be
+	// written to one client; a client that lets more pile up is
+	// disconnected with the close reason "too many unread replies"
+	// (status 1008) rather than lose one. 0: DefaultMaxReplies.
+	MaxReplies int
 	// Logger hears of connections and take-overs; nil: none.
 	Logger *slog.Logger
 }
+
+// DefaultMaxReplies is HIDOptions.MaxReplies' default: far more than a
+// client that reads ever has waiting (one reply per message it sends).
+const DefaultMaxReplies = 256
 
 // Server → client message types.
 type (
@@ -48,6 +57,7 @@ type (
 		T          string   `json:"t"` // "hello"
 		Name       string   `json:"name"`
 		MayControl bool     `json:"may_control"`
+		Layout     string   `json:"layout"`
 		Layouts    []string `json:"layouts"`
 		Absolute   bool     `json:"absolute"`
 		Relative   bool     `json:"relative"`
@@ -56,6 +66,7 @@ type (
 		T          string `json:"t"` // "control"
 		You        bool   `json:"you"`
 		By         string `json:"by"`
+		TakenBy    string `json:"taken_by,omitempty"`
 		MayControl bool   `json:"may_control"`
 	}
 	ledsMsg struct {
@@ -80,7 +91,7 @@ type (
 // buttons, wheel, chords, paste and take-over; the keyboard LEDs, who has
 // control, and errors back. The caller authenticates first (auth.Gate):
 // the handler reads the principal from auth.FromContext (401 without
-// one), names the client "user@address", and lets it control only if its
+// one), names the client "user@address#n" (Hub.Join), and lets it control only if its
 // role grants ConfigureComponents (a ReadOnly account watches only). A bad
 // message gets an "error" message and the connection stays open; a client
 // that stops reading is disconnected after WriteTimeout, and one that
@@ -91,6 +102,9 @@ func HIDHandler(hub *Hub, opts HIDOptions) http.Handler {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.MaxReplies <= 0 {
+		opts.MaxReplies = DefaultMaxReplies
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -111,7 +125,7 @@ func HIDHandler(hub *Hub, opts HIDOptions) http.Handler {
 			conn: conn,
 			opts: &opts,
 			name: p.Account.UserName + "@" + host,
-			out:  make(chan any, 16),
+			out:  make(chan any, opts.MaxReplies),
 		}
 		s.run(r.Context(), auth.Authorize(p, auth.PrivConfigureComponents) == nil)
 	})
@@ -124,7 +138,8 @@ type hidSession struct {
 	opts    *HIDOptions
 	name    string
 	client  *Client
-	out     chan any // replies from the reader to the writer; full: dropped
+	out     chan any // replies from the reader to the writer (MaxReplies)
+	full    sync.Once
 	pasting atomic.Bool
 	wg      sync.WaitGroup
 }
@@ -132,6 +147,7 @@ type hidSession struct {
 func (s *hidSession) run(parent context.Context, mayControl bool) {
 	ctx, cancel := context.WithCancel(parent)
 	s.client = s.hub.Join(s.name, "websocket", mayControl)
+	s.name = s.client.Name()
 	log := s.opts.Logger.With("client", s.name)
 	log.Info("console input connected", "may_control", mayControl)
 	defer func() {
@@ -232,12 +248,18 @@ func (s *hidSession) inPlace() hardware.PointerEvent {
 	return hardware.PointerEvent{Buttons: last.Buttons}
 }
 
-// reply queues a message for the client, dropping it if the client is
-// that far behind.
+// reply queues a message for the client. A client that has MaxReplies
+// unread is disconnected, with a close reason, rather than lose one.
 func (s *hidSession) reply(m any) {
 	select {
 	case s.out <- m:
 	default:
+		s.full.Do(func() {
+			s.opts.Logger.Warn("console input client does not read its replies; disconnecting it", "client", s.name)
+			// Close sends the reason, after the message being written,
+			// and ends the connection (in 5 s at most).
+			go s.conn.Close(websocket.StatusPolicyViolation, "too many unread replies")
+		})
 	}
 }
 
@@ -288,8 +310,8 @@ func (s *hidSession) write(ctx context.Context) {
 	for _, l := range layouts {
 		names = append(names, l.Name)
 	}
-	if !s.send(ctx, helloMsg{T: "hello", Name: s.name, MayControl: s.client.MayControl(),
-		Layouts: names, Absolute: absolute, Relative: relative}) ||
+	if !s.send(ctx, helloMsg{T: "hello", Name: s.client.Name(), MayControl: s.client.MayControl(),
+		Layout: s.hub.Layout().Name, Layouts: names, Absolute: absolute, Relative: relative}) ||
 		!s.send(ctx, ledsMsg{T: "leds", KeyboardLEDs: s.hub.LEDs()}) {
 		return
 	}
@@ -302,7 +324,7 @@ func (s *hidSession) write(ctx context.Context) {
 			if !ok {
 				return
 			}
-			m = controlMsg{T: "control", You: ctl.You, By: ctl.By, MayControl: s.client.MayControl()}
+			m = controlMsg{T: "control", You: ctl.You, By: ctl.By, TakenBy: ctl.TakenBy, MayControl: s.client.MayControl()}
 		case <-leds:
 			m = ledsMsg{T: "leds", KeyboardLEDs: s.hub.LEDs()}
 		case m = <-s.out:

@@ -3,6 +3,7 @@ package input
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/auth/authtest"
+	"github.com/bmcd/bmcd/kvm/internal/kvmtest"
 	"github.com/coder/websocket"
 )
 
@@ -21,8 +23,8 @@ import (
 // reader (ReadOnly), each with password "password-<name>".
 type hidEnv struct {
 	hub      *Hub
-	kb       *fakeKeyboard
-	ptr      *fakePointer
+	kb       *kvmtest.Keyboard
+	ptr      *kvmtest.Pointer
 	srv      *httptest.Server
 	sessions *auth.Sessions
 	accounts *auth.Accounts
@@ -82,6 +84,7 @@ type serverMsg struct {
 	T          string   `json:"t"`
 	You        bool     `json:"you"`
 	By         string   `json:"by"`
+	TakenBy    string   `json:"taken_by"`
 	MayControl bool     `json:"may_control"`
 	Code       string   `json:"code"`
 	Message    string   `json:"message"`
@@ -89,6 +92,7 @@ type serverMsg struct {
 	CapsLock   bool     `json:"caps_lock"`
 	NumLock    bool     `json:"num_lock"`
 	Name       string   `json:"name"`
+	Layout     string   `json:"layout"`
 	Layouts    []string `json:"layouts"`
 	Absolute   bool     `json:"absolute"`
 }
@@ -117,41 +121,41 @@ func TestHIDControlAndTakeOver(t *testing.T) {
 	e := newHIDEnv(t, HIDOptions{})
 	admin := e.dial(t, "admin")
 	hello := admin.expect("hello")
-	if hello.Name != "admin@127.0.0.1" || !hello.MayControl || !hello.Absolute ||
+	if hello.Name != "admin@127.0.0.1#1" || !hello.MayControl || !hello.Absolute || hello.Layout != "us" ||
 		!slices.Equal(hello.Layouts, []string{"us", "de", "fr", "ru"}) {
 		t.Fatalf("hello: %+v", hello)
 	}
-	if m := admin.expect("control"); !m.You || m.By != "admin@127.0.0.1" {
+	if m := admin.expect("control"); !m.You || m.By != "admin@127.0.0.1#1" {
 		t.Fatalf("first client: %+v", m)
 	}
 	op := e.dial(t, "op")
-	if m := op.expect("control"); m.You || m.By != "admin@127.0.0.1" || !m.MayControl {
+	if m := op.expect("control"); m.You || m.By != "admin@127.0.0.1#1" || !m.MayControl {
 		t.Fatalf("second client: %+v", m)
 	}
 	op.send(`{"t":"key","code":"KeyA","down":true}`)
-	if m := op.expect("error"); m.Code != "view_only" || !strings.Contains(m.Message, "admin@127.0.0.1") {
+	if m := op.expect("error"); m.Code != "view_only" || !strings.Contains(m.Message, "admin@127.0.0.1#1") {
 		t.Fatalf("view-only key: %+v", m)
 	}
-	if len(e.kb.take()) != 0 {
+	if len(e.kb.Take()) != 0 {
 		t.Fatal("a view-only client typed")
 	}
 
 	admin.send(`{"t":"key","code":"ShiftLeft","down":true}`)
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 1 })
+	waitFor(t, func() bool { return len(e.kb.Held()) == 1 })
 	op.send(`{"t":"takeover"}`)
-	if m := admin.expect("control"); m.You || m.By != "op@127.0.0.1" {
+	if m := admin.expect("control"); m.You || m.By != "op@127.0.0.1#2" || m.TakenBy != "op@127.0.0.1#2" {
 		t.Fatalf("previous controller hears %+v", m)
 	}
-	if m := op.expect("control"); !m.You || m.By != "op@127.0.0.1" {
+	if m := op.expect("control"); !m.You || m.By != "op@127.0.0.1#2" || m.TakenBy != "" {
 		t.Fatalf("new controller hears %+v", m)
 	}
-	if got, want := e.kb.take(), []keyCall{down(0xE1), up(0xE1)}; !slices.Equal(got, want) {
+	if got, want := e.kb.Take(), []kvmtest.KeyCall{kvmtest.Press(0xE1), kvmtest.Release(0xE1)}; !slices.Equal(got, want) {
 		t.Fatalf("keyboard saw %v, want %v (the old controller's Shift released)", got, want)
 	}
 	op.send(`{"t":"key","code":"KeyB","down":true}`)
 	op.send(`{"t":"key","code":"KeyB","down":false}`)
-	waitFor(t, func() bool { return e.kb.count() >= 2 })
-	if got, want := e.kb.take(), []keyCall{down(0x05), up(0x05)}; !slices.Equal(got, want) {
+	waitFor(t, func() bool { return e.kb.Count() >= 2 })
+	if got, want := e.kb.Take(), []kvmtest.KeyCall{kvmtest.Press(0x05), kvmtest.Release(0x05)}; !slices.Equal(got, want) {
 		t.Fatalf("new controller typed %v, want %v", got, want)
 	}
 	admin.send(`{"t":"key","code":"KeyA","down":true}`)
@@ -190,13 +194,13 @@ func TestHIDReadOnlyNeverControls(t *testing.T) {
 			t.Fatalf("%s: %+v", msg, m)
 		}
 	}
-	if got := e.kb.take(); len(got) != 0 || len(e.ptr.take()) != 0 || e.hub.Controller() != "" {
+	if got := e.kb.Take(); len(got) != 0 || len(e.ptr.Take()) != 0 || e.hub.Controller() != "" {
 		t.Fatalf("read-only input reached the host: %v", got)
 	}
 	// It watches another client's control like any viewer.
 	admin := e.dial(t, "admin")
 	admin.expect("control")
-	if m := reader.expect("control"); m.You || m.By != "admin@127.0.0.1" {
+	if m := reader.expect("control"); m.You || m.By != "admin@127.0.0.1#2" {
 		t.Fatalf("reader sees %+v", m)
 	}
 }
@@ -213,13 +217,13 @@ func TestHIDReleasesKeysOnDisconnect(t *testing.T) {
 	} {
 		admin.send(m)
 	}
-	waitFor(t, func() bool { l, _ := e.ptr.last(); return l.Buttons == hardware.ButtonLeft })
+	waitFor(t, func() bool { l, _ := e.ptr.Last(); return l.Buttons == hardware.ButtonLeft })
 	admin.conn.CloseNow() // no close frame: the browser vanished
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 0 && len(e.hub.Clients()) == 0 })
-	if got, want := e.kb.take(), []keyCall{down(0xE0), down(0x06), up(0x06), up(0xE0)}; !slices.Equal(got, want) {
+	waitFor(t, func() bool { return len(e.kb.Held()) == 0 && len(e.hub.Clients()) == 0 })
+	if got, want := e.kb.Take(), []kvmtest.KeyCall{kvmtest.Press(0xE0), kvmtest.Press(0x06), kvmtest.Release(0x06), kvmtest.Release(0xE0)}; !slices.Equal(got, want) {
 		t.Fatalf("keyboard saw %v, want %v", got, want)
 	}
-	if l, _ := e.ptr.last(); l != (hardware.PointerEvent{Absolute: true, X: 16000, Y: 8000}) {
+	if l, _ := e.ptr.Last(); l != (hardware.PointerEvent{Absolute: true, X: 16000, Y: 8000}) {
 		t.Fatalf("last pointer report %+v: button not released in place", l)
 	}
 }
@@ -230,9 +234,9 @@ func TestHIDSilentClientIsDropped(t *testing.T) {
 	e := newHIDEnv(t, HIDOptions{PingInterval: 50 * time.Millisecond})
 	admin := e.dial(t, "admin")
 	admin.send(`{"t":"key","code":"AltLeft","down":true}`)
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 1 })
+	waitFor(t, func() bool { return len(e.kb.Held()) == 1 })
 	// admin never reads again, so it never answers a ping.
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 0 && len(e.hub.Clients()) == 0 })
+	waitFor(t, func() bool { return len(e.kb.Held()) == 0 && len(e.hub.Clients()) == 0 })
 }
 
 func TestHIDInput(t *testing.T) {
@@ -257,11 +261,11 @@ func TestHIDInput(t *testing.T) {
 		{DX: -127, DY: 5},
 		{DX: -73},
 	}
-	waitFor(t, func() bool { return e.ptr.count() == len(want) })
-	if got := e.ptr.take(); !slices.Equal(got, want) {
+	waitFor(t, func() bool { return e.ptr.Count() == len(want) })
+	if got := e.ptr.Take(); !slices.Equal(got, want) {
 		t.Fatalf("pointer reports %+v, want %+v", got, want)
 	}
-	if got, want := e.kb.take(), []keyCall{down(0xE0), down(0xE2), down(0x4C), up(0x4C), up(0xE2), up(0xE0)}; !slices.Equal(got, want) {
+	if got, want := e.kb.Take(), []kvmtest.KeyCall{kvmtest.Press(0xE0), kvmtest.Press(0xE2), kvmtest.Press(0x4C), kvmtest.Release(0x4C), kvmtest.Release(0xE2), kvmtest.Release(0xE0)}; !slices.Equal(got, want) {
 		t.Fatalf("Ctrl+Alt+Del = %v, want %v", got, want)
 	}
 }
@@ -272,16 +276,16 @@ func TestHIDPaste(t *testing.T) {
 	c.expect("control")
 	for _, tc := range []struct {
 		msg  string
-		want []keyCall
+		want []kvmtest.KeyCall
 	}{
-		{`{"t":"paste","text":"zy","layout":"de"}`, []keyCall{down(0x1C), up(0x1C), down(0x1D), up(0x1D)}},
-		{`{"t":"paste","text":"aq","layout":"fr"}`, []keyCall{down(0x14), up(0x14), down(0x04), up(0x04)}},
-		{`{"t":"paste","text":"я\n","layout":"ru"}`, []keyCall{down(0x1D), up(0x1D), down(0x28), up(0x28)}},
-		{`{"t":"paste","text":"A"}`, []keyCall{down(0xE1), down(0x04), up(0x04), up(0xE1)}},
+		{`{"t":"paste","text":"zy","layout":"de"}`, []kvmtest.KeyCall{kvmtest.Press(0x1C), kvmtest.Release(0x1C), kvmtest.Press(0x1D), kvmtest.Release(0x1D)}},
+		{`{"t":"paste","text":"aq","layout":"fr"}`, []kvmtest.KeyCall{kvmtest.Press(0x14), kvmtest.Release(0x14), kvmtest.Press(0x04), kvmtest.Release(0x04)}},
+		{`{"t":"paste","text":"я\n","layout":"ru"}`, []kvmtest.KeyCall{kvmtest.Press(0x1D), kvmtest.Release(0x1D), kvmtest.Press(0x28), kvmtest.Release(0x28)}},
+		{`{"t":"paste","text":"A"}`, []kvmtest.KeyCall{kvmtest.Press(0xE1), kvmtest.Press(0x04), kvmtest.Release(0x04), kvmtest.Release(0xE1)}},
 	} {
 		c.send(tc.msg)
 		c.expect("pasted")
-		if got := e.kb.take(); !slices.Equal(got, tc.want) {
+		if got := e.kb.Take(); !slices.Equal(got, tc.want) {
 			t.Errorf("%s typed %v, want %v", tc.msg, got, tc.want)
 		}
 	}
@@ -293,7 +297,7 @@ func TestHIDPaste(t *testing.T) {
 	if got, want := m.Chars, []any{"ç", "a", "v", "☃"}; !slices.Equal(got.([]any), want) {
 		t.Fatalf("untypable chars %v, want %v", got, want)
 	}
-	if len(e.kb.take()) != 0 {
+	if len(e.kb.Take()) != 0 {
 		t.Fatal("part of an untypable paste was typed")
 	}
 }
@@ -304,13 +308,13 @@ func TestHIDPasteBusy(t *testing.T) {
 	c := e.dial(t, "admin")
 	c.expect("control")
 	c.send(`{"t":"paste","text":"abc"}`)
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 1 })
+	waitFor(t, func() bool { return len(e.kb.Held()) == 1 })
 	c.send(`{"t":"paste","text":"def"}`)
 	if m := c.expect("error"); m.Code != "busy" {
 		t.Fatalf("second paste: %+v", m)
 	}
 	c.conn.CloseNow()
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 0 && len(e.hub.Clients()) == 0 })
+	waitFor(t, func() bool { return len(e.kb.Held()) == 0 && len(e.hub.Clients()) == 0 })
 }
 
 func TestHIDBadMessages(t *testing.T) {
@@ -331,25 +335,25 @@ func TestHIDBadMessages(t *testing.T) {
 	if m := c.expect("error"); m.Code != "bad_message" {
 		t.Fatalf("binary message: %+v", m)
 	}
-	e.kb.setErr(hardware.ErrPoweredOff)
+	e.kb.SetErr(hardware.ErrPoweredOff, 0)
 	c.send(`{"t":"key","code":"KeyA","down":true}`)
 	if m := c.expect("error"); m.Code != "powered_off" {
 		t.Fatalf("host off: %+v", m)
 	}
-	e.kb.setErr(nil)
+	e.kb.SetErr(nil, 0)
 	// The connection still works.
 	c.send(`{"t":"key","code":"KeyA","down":true}`)
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 1 })
+	waitFor(t, func() bool { return len(e.kb.Held()) == 1 })
 }
 
 func TestHIDLEDs(t *testing.T) {
 	e := newHIDEnv(t, HIDOptions{})
-	e.kb.setLEDs(hardware.KeyboardLEDs{NumLock: true})
+	e.kb.SetLEDs(hardware.KeyboardLEDs{NumLock: true})
 	c := e.dial(t, "reader")
 	if m := c.expect("leds"); !m.NumLock || m.CapsLock {
 		t.Fatalf("first leds: %+v", m)
 	}
-	e.kb.setLEDs(hardware.KeyboardLEDs{NumLock: true, CapsLock: true})
+	e.kb.SetLEDs(hardware.KeyboardLEDs{NumLock: true, CapsLock: true})
 	if m := c.expect("leds"); !m.NumLock || !m.CapsLock {
 		t.Fatalf("after a change: %+v", m)
 	}
@@ -400,7 +404,7 @@ func TestHIDStalledReaderBlocksNobody(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range 5000 {
-			e.kb.setLEDs(hardware.KeyboardLEDs{CapsLock: i%2 == 0})
+			e.kb.SetLEDs(hardware.KeyboardLEDs{CapsLock: i%2 == 0})
 		}
 	}()
 	select {
@@ -409,5 +413,84 @@ func TestHIDStalledReaderBlocksNobody(t *testing.T) {
 		t.Fatal("LED changes blocked")
 	}
 	admin.send(`{"t":"key","code":"KeyA","down":true}`)
-	waitFor(t, func() bool { return len(e.kb.stuck()) == 1 })
+	waitFor(t, func() bool { return len(e.kb.Held()) == 1 })
+}
+
+// TestHIDPasteUsesHostLayout: a paste that names no layout is typed
+// through the host's (Hub.SetLayout), which hello tells the client; one
+// that names a layout uses it.
+func TestHIDPasteUsesHostLayout(t *testing.T) {
+	e := newHIDEnv(t, HIDOptions{})
+	if err := e.hub.SetLayout("DE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hub.SetLayout("xx"); !errors.Is(err, ErrUnknownLayout) {
+		t.Fatalf("an unknown layout: %v", err)
+	}
+	c := e.dial(t, "admin")
+	if m := c.expect("hello"); m.Layout != "de" {
+		t.Fatalf("hello's layout %q, want de", m.Layout)
+	}
+	c.expect("control")
+	for _, tc := range []struct {
+		msg  string
+		want []kvmtest.KeyCall
+	}{
+		{`{"t":"paste","text":"zy"}`, []kvmtest.KeyCall{kvmtest.Press(0x1C), kvmtest.Release(0x1C), kvmtest.Press(0x1D), kvmtest.Release(0x1D)}},
+		{`{"t":"paste","text":"zy","layout":""}`, []kvmtest.KeyCall{kvmtest.Press(0x1C), kvmtest.Release(0x1C), kvmtest.Press(0x1D), kvmtest.Release(0x1D)}},
+		{`{"t":"paste","text":"zy","layout":"us"}`, []kvmtest.KeyCall{kvmtest.Press(0x1D), kvmtest.Release(0x1D), kvmtest.Press(0x1C), kvmtest.Release(0x1C)}},
+	} {
+		c.send(tc.msg)
+		c.expect("pasted")
+		if got := e.kb.Take(); !slices.Equal(got, tc.want) {
+			t.Errorf("%s typed %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+}
+
+// TestHIDRepliesAreNotDropped: a burst of messages gets every reply; a
+// client that lets more than MaxReplies pile up unread is disconnected
+// with a close reason rather than lose one.
+func TestHIDRepliesAreNotDropped(t *testing.T) {
+	e := newHIDEnv(t, HIDOptions{})
+	c := e.dial(t, "reader")
+	c.expect("control")
+	const burst = 200
+	for range burst {
+		c.send(`{"t":"key","code":"KeyA","down":true}`)
+	}
+	for i := range burst {
+		if m := c.expect("error"); m.Code != "not_permitted" {
+			t.Fatalf("reply %d: %+v", i, m)
+		}
+	}
+
+	e = newHIDEnv(t, HIDOptions{MaxReplies: 4})
+	c = e.dial(t, "reader")
+	c.conn.SetReadLimit(1 << 20)
+	// Replies of 64 KiB each, unread, fill the connection's buffers;
+	// the writer stalls and the queue overflows.
+	big := `{"t":"key","code":"` + strings.Repeat("x", 64<<10) + `","down":true}`
+	for range 400 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.conn.Write(ctx, websocket.MessageText, []byte(big))
+		cancel()
+		if err != nil {
+			break // the server closed it already
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.conn.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "too many unread replies" {
+			t.Fatalf("the connection ended with %v, want status 1008 and the reason", err)
+		}
+		break
+	}
+	waitFor(t, func() bool { return len(e.hub.Clients()) == 0 })
 }

@@ -63,7 +63,9 @@ type Hub struct {
 	mu         sync.Mutex // held across device calls: they are one ordered stream
 	clients    []*Client  // in order of joining
 	controller *Client
+	lastID     int // the last Client.ID given
 	typeDelay  time.Duration
+	layout     *Layout
 	watchers   map[chan struct{}]struct{}
 }
 
@@ -71,7 +73,30 @@ type Hub struct {
 // machine's Keyboard() and Pointer(); hardware.DisabledKeyboard and
 // DisabledPointer when it has none).
 func NewHub(kb hardware.Keyboard, p hardware.Pointer) *Hub {
-	return &Hub{kb: kb, ptr: p, typeDelay: DefaultTypeDelay, watchers: map[chan struct{}]struct{}{}}
+	return &Hub{kb: kb, ptr: p, typeDelay: DefaultTypeDelay, layout: US, watchers: map[chan struct{}]struct{}{}}
+}
+
+// SetLayout sets the host's keyboard layout (LayoutByName: "us", "de",
+// "fr", "ru"; "" is DefaultLayout): the layout the host reads its
+// keyboard with, a setting of the machine. Pasted text (Type with no
+// layout named, the browser's paste, VNC ClientCutText) is typed
+// through it. ErrUnknownLayout for a name it does not know.
+func (h *Hub) SetLayout(name string) error {
+	l, err := LayoutByName(name)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.layout = l
+	h.mu.Unlock()
+	return nil
+}
+
+// Layout is the host's keyboard layout (SetLayout; US unless set).
+func (h *Hub) Layout() *Layout {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.layout
 }
 
 // SetTypeDelay sets the pause Type makes after each press and release
@@ -96,7 +121,10 @@ func (h *Hub) PointerModes() (absolute, relative bool) { return h.ptr.PointerMod
 
 // ClientInfo describes a client for a viewer list.
 type ClientInfo struct {
+	// Name is the client's name: "user@address#n" (Client.Name); ID its
+	// number n.
 	Name string `json:"name"`
+	ID   int    `json:"id"`
 	// Kind is how it is connected ("websocket", "vnc").
 	Kind string `json:"kind"`
 	// Controls: it has control now.
@@ -112,7 +140,7 @@ func (h *Hub) Clients() []ClientInfo {
 	defer h.mu.Unlock()
 	out := make([]ClientInfo, len(h.clients))
 	for i, c := range h.clients {
-		out[i] = ClientInfo{Name: c.name, Kind: c.kind, Controls: c == h.controller, MayControl: c.mayControl}
+		out[i] = ClientInfo{Name: c.name, ID: c.id, Kind: c.kind, Controls: c == h.controller, MayControl: c.mayControl}
 	}
 	return out
 }
@@ -151,6 +179,10 @@ type Control struct {
 	You bool
 	// By is the name of the client that has control; "" for none.
 	By string
+	// TakenBy names the client that took control from this one since
+	// the client last read Events (the latest such, kept even when
+	// later changes replace the event); "" for none.
+	TakenBy string
 }
 
 // Client is one connection that watches the console and may send input.
@@ -160,6 +192,7 @@ type Control struct {
 // may control gives it control.
 type Client struct {
 	hub        *Hub
+	id         int
 	name, kind string
 	mayControl bool
 	events     chan Control
@@ -167,24 +200,30 @@ type Client struct {
 	cancel     context.CancelFunc
 
 	// Guarded by hub.mu.
-	closed bool
-	held   []hardware.KeyCode // keys this client pressed, in order
-	ptr    hardware.PointerEvent
-	ptrSet bool // ptr has been sent
+	closed  bool
+	takenBy string             // who took control from it, not yet in events
+	held    []hardware.KeyCode // keys this client pressed, in order
+	ptr     hardware.PointerEvent
+	ptrSet  bool // ptr has been sent
 }
 
 // Join adds a client named name (account and remote address:
-// "admin@192.0.2.7"), connected by kind ("websocket", "vnc"). mayControl
+// "admin@192.0.2.7"), connected by kind ("websocket", "vnc"). The client
+// is told apart from the others of the same name by a number: its Name
+// is "admin@192.0.2.7#3", the n-th client to join the hub. mayControl
 // says whether it may ever control (the caller decides from its account:
 // auth.PrivConfigureComponents); a client that may, joining while nobody
 // has control, gets it. The client's Events channel holds its first
 // Control already. Call Close when it leaves.
 func (h *Hub) Join(name, kind string, mayControl bool) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Client{hub: h, name: name, kind: kind, mayControl: mayControl,
+	c := &Client{hub: h, kind: kind, mayControl: mayControl,
 		events: make(chan Control, 1), ctx: ctx, cancel: cancel}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.lastID++
+	c.id = h.lastID
+	c.name = fmt.Sprintf("%s#%d", name, c.id)
 	h.clients = append(h.clients, c)
 	if mayControl && h.controller == nil {
 		h.controller = c
@@ -196,15 +235,20 @@ func (h *Hub) Join(name, kind string, mayControl bool) *Client {
 	return c
 }
 
-// Name is the client's name.
+// Name is the client's name as the others see it: the name it joined
+// with and its number ("admin@192.0.2.7#3").
 func (c *Client) Name() string { return c.name }
+
+// ID is the client's number among those that joined the hub (1, 2, ...).
+func (c *Client) ID() int { return c.id }
 
 // MayControl reports whether the client may take control.
 func (c *Client) MayControl() bool { return c.mayControl }
 
 // Events receives the client's Control after each change of who has
-// control, and once at Join. It keeps only the latest (capacity 1): a
-// client that does not read blocks nothing. It is closed by Close.
+// control, and once at Join. It keeps only the latest state (capacity
+// 1): a client that does not read blocks nothing; a take-over is never
+// lost (Control.TakenBy). It is closed by Close.
 func (c *Client) Events() <-chan Control { return c.events }
 
 // Controls reports whether c has control now.
@@ -232,6 +276,7 @@ func (c *Client) TakeOver() error {
 	}
 	if prev := h.controller; prev != nil {
 		prev.releaseLocked()
+		prev.takenBy = c.name
 	}
 	h.controller = c
 	h.notifyAllLocked()
@@ -492,17 +537,21 @@ func (h *Hub) notifyAllLocked() {
 }
 
 // sendLocked puts c's current Control in its channel, replacing one not
-// yet read.
+// yet read but keeping its TakenBy.
 func (c *Client) sendLocked() {
 	if c.closed {
 		return
 	}
-	ctl := Control{You: c.hub.controller == c}
+	ctl := Control{You: c.hub.controller == c, TakenBy: c.takenBy}
+	c.takenBy = ""
 	if c.hub.controller != nil {
 		ctl.By = c.hub.controller.name
 	}
 	select {
-	case <-c.events:
+	case old := <-c.events:
+		if ctl.TakenBy == "" {
+			ctl.TakenBy = old.TakenBy
+		}
 	default:
 	}
 	c.events <- ctl

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/kvm/internal/kvmtest"
 )
 
 // event reads the next Control of c, failing if none comes.
@@ -39,28 +40,31 @@ func TestJoinControl(t *testing.T) {
 	}
 
 	a := h.Join("admin@192.0.2.2", "websocket", true)
-	if got := event(t, a); got != (Control{You: true, By: "admin@192.0.2.2"}) {
+	if a.Name() != "admin@192.0.2.2#2" || a.ID() != 2 {
+		t.Fatalf("the second client's name %q, ID %d", a.Name(), a.ID())
+	}
+	if got := event(t, a); got != (Control{You: true, By: "admin@192.0.2.2#2"}) {
 		t.Fatalf("first controller: %+v", got)
 	}
-	if got := event(t, ro); got != (Control{By: "admin@192.0.2.2"}) {
+	if got := event(t, ro); got != (Control{By: "admin@192.0.2.2#2"}) {
 		t.Fatalf("viewer sees: %+v", got)
 	}
 	b := h.Join("op@192.0.2.3", "vnc", true)
-	if got := event(t, b); got != (Control{By: "admin@192.0.2.2"}) {
+	if got := event(t, b); got != (Control{By: "admin@192.0.2.2#2"}) {
 		t.Fatalf("second client: %+v", got)
 	}
 	err := b.Key(hardware.KeyA, true)
 	var vo *ViewOnlyError
-	if !errors.As(err, &vo) || vo.By != "admin@192.0.2.2" || !errors.Is(err, ErrViewOnly) {
+	if !errors.As(err, &vo) || vo.By != "admin@192.0.2.2#2" || !errors.Is(err, ErrViewOnly) {
 		t.Fatalf("view-only key: %v", err)
 	}
 	if err := b.Point(hardware.PointerEvent{Absolute: true, X: 5, Y: 5}); !errors.Is(err, ErrViewOnly) {
 		t.Fatalf("view-only point: %v", err)
 	}
 	want := []ClientInfo{
-		{Name: "ro@192.0.2.1", Kind: "websocket"},
-		{Name: "admin@192.0.2.2", Kind: "websocket", Controls: true, MayControl: true},
-		{Name: "op@192.0.2.3", Kind: "vnc", MayControl: true},
+		{Name: "ro@192.0.2.1#1", ID: 1, Kind: "websocket"},
+		{Name: "admin@192.0.2.2#2", ID: 2, Kind: "websocket", Controls: true, MayControl: true},
+		{Name: "op@192.0.2.3#3", ID: 3, Kind: "vnc", MayControl: true},
 	}
 	if got := h.Clients(); !slices.Equal(got, want) {
 		t.Fatalf("Clients = %+v, want %+v", got, want)
@@ -81,32 +85,52 @@ func TestTakeOverReleasesAndNotifies(t *testing.T) {
 	if err := a.Point(hardware.PointerEvent{Absolute: true, X: 100, Y: 200, Buttons: hardware.ButtonLeft}); err != nil {
 		t.Fatal(err)
 	}
-	kb.take()
-	p.take()
+	kb.Take()
+	p.Take()
 	if err := b.TakeOver(); err != nil {
 		t.Fatal(err)
 	}
-	if got := event(t, a); got != (Control{You: false, By: "b"}) {
+	if got := event(t, a); got != (Control{You: false, By: "b#2", TakenBy: "b#2"}) {
 		t.Fatalf("previous controller hears %+v", got)
 	}
-	if got := event(t, b); got != (Control{You: true, By: "b"}) {
+	if got := event(t, b); got != (Control{You: true, By: "b#2"}) {
 		t.Fatalf("new controller hears %+v", got)
 	}
 	// Keys in reverse order, modifiers last; then the button, in place.
-	if got, want := kb.take(), []keyCall{up(0x05), up(hardware.KeyA), up(hardware.KeyLeftShift)}; !slices.Equal(got, want) {
+	if got, want := kb.Take(), []kvmtest.KeyCall{kvmtest.Release(0x05), kvmtest.Release(hardware.KeyA), kvmtest.Release(hardware.KeyLeftShift)}; !slices.Equal(got, want) {
 		t.Fatalf("released %v, want %v", got, want)
 	}
-	if got, want := p.take(), []hardware.PointerEvent{{Absolute: true, X: 100, Y: 200}}; !slices.Equal(got, want) {
+	if got, want := p.Take(), []hardware.PointerEvent{{Absolute: true, X: 100, Y: 200}}; !slices.Equal(got, want) {
 		t.Fatalf("pointer %+v, want %+v", got, want)
 	}
-	if len(a.Held()) != 0 || len(kb.stuck()) != 0 {
-		t.Fatalf("keys still held: %v %v", a.Held(), kb.stuck())
+	if len(a.Held()) != 0 || len(kb.Held()) != 0 {
+		t.Fatalf("keys still held: %v %v", a.Held(), kb.Held())
 	}
 	if err := a.Key(hardware.KeyA, true); !errors.Is(err, ErrViewOnly) {
 		t.Fatalf("old controller's key: %v", err)
 	}
 	if err := b.TakeOver(); err != nil {
 		t.Fatalf("taking over twice: %v", err)
+	}
+}
+
+// TestTakeOverNoticeIsKept: a take-over is not lost when later changes
+// replace the unread event: the client that lost control hears who took
+// it, whatever happened next.
+func TestTakeOverNoticeIsKept(t *testing.T) {
+	h, _, _ := newTestHub()
+	a := h.Join("op@192.0.2.1", "websocket", true)
+	b := h.Join("op@192.0.2.1", "websocket", true) // the same user, another tab
+	event(t, a)
+	event(t, b)
+	b.TakeOver()
+	b.Release()
+	if got := event(t, a); got != (Control{TakenBy: "op@192.0.2.1#2"}) {
+		t.Fatalf("a hears %+v, want nobody in control and the take-over by #2", got)
+	}
+	a.Key(hardware.KeyA, true) // a claims it back
+	if got := event(t, a); got != (Control{You: true, By: "op@192.0.2.1#1"}) {
+		t.Fatalf("the take-over is told once: %+v", got)
 	}
 }
 
@@ -119,14 +143,14 @@ func TestCloseReleases(t *testing.T) {
 	a.Key(hardware.KeyLeftAlt, true)
 	a.Key(hardware.KeyDelete, true)
 	a.Point(hardware.PointerEvent{DX: 3, Buttons: hardware.ButtonRight})
-	kb.take()
-	p.take()
+	kb.Take()
+	p.Take()
 	a.Close()
 	a.Close()
-	if got, want := kb.take(), []keyCall{up(hardware.KeyDelete), up(hardware.KeyLeftAlt), up(hardware.KeyLeftCtrl)}; !slices.Equal(got, want) {
+	if got, want := kb.Take(), []kvmtest.KeyCall{kvmtest.Release(hardware.KeyDelete), kvmtest.Release(hardware.KeyLeftAlt), kvmtest.Release(hardware.KeyLeftCtrl)}; !slices.Equal(got, want) {
 		t.Fatalf("released %v, want %v", got, want)
 	}
-	if got, want := p.take(), []hardware.PointerEvent{{}}; !slices.Equal(got, want) {
+	if got, want := p.Take(), []hardware.PointerEvent{{}}; !slices.Equal(got, want) {
 		t.Fatalf("pointer %+v, want a relative release %+v", got, want)
 	}
 	if _, ok := <-a.Events(); ok {
@@ -145,12 +169,12 @@ func TestCloseReleases(t *testing.T) {
 	if err := b.Key(hardware.KeyA, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := event(t, b); got != (Control{You: true, By: "b"}) {
+	if got := event(t, b); got != (Control{You: true, By: "b#2"}) {
 		t.Fatalf("claim by input: %+v", got)
 	}
 	b.Release()
-	if h.Controller() != "" || len(kb.stuck()) != 0 {
-		t.Fatalf("after Release: controller %q, stuck %v", h.Controller(), kb.stuck())
+	if h.Controller() != "" || len(kb.Held()) != 0 {
+		t.Fatalf("after Release: controller %q, stuck %v", h.Controller(), kb.Held())
 	}
 }
 
@@ -160,22 +184,22 @@ func TestChord(t *testing.T) {
 	if err := a.Chord(hardware.KeyLeftCtrl, hardware.KeyLeftAlt, hardware.KeyDelete); err != nil {
 		t.Fatal(err)
 	}
-	want := []keyCall{down(0xE0), down(0xE2), down(0x4C), up(0x4C), up(0xE2), up(0xE0)}
-	if got := kb.take(); !slices.Equal(got, want) {
+	want := []kvmtest.KeyCall{kvmtest.Press(0xE0), kvmtest.Press(0xE2), kvmtest.Press(0x4C), kvmtest.Release(0x4C), kvmtest.Release(0xE2), kvmtest.Release(0xE0)}
+	if got := kb.Take(); !slices.Equal(got, want) {
 		t.Fatalf("Ctrl+Alt+Del = %v, want %v", got, want)
 	}
 	if err := a.Chord(); !errors.Is(err, hardware.ErrInvalid) {
 		t.Fatalf("empty chord: %v", err)
 	}
-	if err := a.Chord(hardware.KeyLeftCtrl, 0x02); !errors.Is(err, hardware.ErrInvalid) || len(kb.take()) != 0 {
+	if err := a.Chord(hardware.KeyLeftCtrl, 0x02); !errors.Is(err, hardware.ErrInvalid) || len(kb.Take()) != 0 {
 		t.Fatalf("invalid chord: %v", err)
 	}
 	// A refused key: what was pressed is released.
-	kb.err, kb.failKey = hardware.ErrPoweredOff, hardware.KeyDelete
+	kb.SetErr(hardware.ErrPoweredOff, hardware.KeyDelete)
 	if err := a.Chord(hardware.KeyLeftCtrl, hardware.KeyLeftAlt, hardware.KeyDelete); !errors.Is(err, hardware.ErrPoweredOff) {
 		t.Fatalf("chord on a refusing keyboard: %v", err)
 	}
-	if got, want := kb.take(), []keyCall{down(0xE0), down(0xE2), up(0xE2), up(0xE0)}; !slices.Equal(got, want) {
+	if got, want := kb.Take(), []kvmtest.KeyCall{kvmtest.Press(0xE0), kvmtest.Press(0xE2), kvmtest.Release(0xE2), kvmtest.Release(0xE0)}; !slices.Equal(got, want) {
 		t.Fatalf("failed chord = %v, want %v", got, want)
 	}
 }
@@ -186,7 +210,7 @@ func TestKeyErrors(t *testing.T) {
 	if err := a.Key(0x03, true); !errors.Is(err, hardware.ErrInvalid) {
 		t.Fatalf("key 0x03: %v", err)
 	}
-	kb.err = hardware.ErrPoweredOff
+	kb.SetErr(hardware.ErrPoweredOff, 0)
 	if err := a.Key(hardware.KeyA, true); !errors.Is(err, hardware.ErrPoweredOff) {
 		t.Fatalf("powered off: %v", err)
 	}
@@ -206,7 +230,7 @@ func TestPointSplitsRelativeMoves(t *testing.T) {
 		{DX: 127, DY: -3, Buttons: hardware.ButtonLeft},
 		{DX: 46, Buttons: hardware.ButtonLeft},
 	}
-	if got := p.take(); !slices.Equal(got, want) {
+	if got := p.Take(); !slices.Equal(got, want) {
 		t.Fatalf("reports %+v, want %+v", got, want)
 	}
 	if err := a.Point(hardware.PointerEvent{Absolute: true, X: hardware.PointerMax + 1}); !errors.Is(err, hardware.ErrInvalid) {
@@ -215,7 +239,7 @@ func TestPointSplitsRelativeMoves(t *testing.T) {
 	if err := a.Point(hardware.PointerEvent{DX: 1 << 40}); err != nil {
 		t.Fatalf("huge move: %v", err)
 	}
-	if n := len(p.take()); n != 259 { // 32767 counts in reports of 127
+	if n := len(p.Take()); n != 259 { // 32767 counts in reports of 127
 		t.Fatalf("huge move took %d reports, want it clamped to 259", n)
 	}
 }
@@ -242,8 +266,8 @@ func TestUnreadEventsDoNotBlock(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("take-overs blocked on a client that does not read")
 	}
-	if got := event(t, idle); got != (Control{By: "b"}) {
-		t.Fatalf("idle client's latest event: %+v", got)
+	if got := event(t, idle); got != (Control{By: "b#3", TakenBy: "a#2"}) {
+		t.Fatalf("idle client's latest event: %+v, want b in control and a's take-over kept", got)
 	}
 	select {
 	case <-ch:
@@ -256,7 +280,7 @@ func TestLEDs(t *testing.T) {
 	h, kb, _ := newTestHub()
 	ch, stop := h.WatchLEDs()
 	defer stop()
-	kb.setLEDs(hardware.KeyboardLEDs{NumLock: true})
+	kb.SetLEDs(hardware.KeyboardLEDs{NumLock: true})
 	select {
 	case <-ch:
 	case <-time.After(5 * time.Second):
@@ -274,26 +298,26 @@ func TestTypeLayouts(t *testing.T) {
 	)
 	for _, tc := range []struct {
 		layout, text string
-		want         []keyCall
+		want         []kvmtest.KeyCall
 	}{
-		{"us", "aZ", []keyCall{down(0x04), up(0x04), down(S), down(0x1D), up(0x1D), up(S)}},
-		{"", "!", []keyCall{down(S), down(0x1E), up(0x1E), up(S)}},
-		{"de", "z", []keyCall{down(0x1C), up(0x1C)}},
-		{"de", "y", []keyCall{down(0x1D), up(0x1D)}},
-		{"de", "@", []keyCall{down(G), down(0x14), up(0x14), up(G)}},
-		{"de", "ö", []keyCall{down(0x33), up(0x33)}},
-		{"de", "^", []keyCall{down(0x35), up(0x35), down(0x2C), up(0x2C)}},
-		{"DE", "é", []keyCall{down(0x2E), up(0x2E), down(0x08), up(0x08)}},
-		{"fr", "a", []keyCall{down(0x14), up(0x14)}},
-		{"fr", "q", []keyCall{down(0x04), up(0x04)}},
-		{"fr", "1", []keyCall{down(S), down(0x1E), up(0x1E), up(S)}},
-		{"fr", "ê", []keyCall{down(0x2F), up(0x2F), down(0x08), up(0x08)}},
-		{"fr", "@", []keyCall{down(G), down(0x27), up(0x27), up(G)}},
-		{"ru", "я", []keyCall{down(0x1D), up(0x1D)}},
-		{"ru", "Ж", []keyCall{down(S), down(0x33), up(0x33), up(S)}},
-		{"ru", ".", []keyCall{down(0x38), up(0x38)}},
-		{"ru", "\r\n", []keyCall{down(0x28), up(0x28)}},
-		{"us", "\t\n", []keyCall{down(0x2B), up(0x2B), down(0x28), up(0x28)}},
+		{"us", "aZ", []kvmtest.KeyCall{kvmtest.Press(0x04), kvmtest.Release(0x04), kvmtest.Press(S), kvmtest.Press(0x1D), kvmtest.Release(0x1D), kvmtest.Release(S)}},
+		{"", "!", []kvmtest.KeyCall{kvmtest.Press(S), kvmtest.Press(0x1E), kvmtest.Release(0x1E), kvmtest.Release(S)}},
+		{"de", "z", []kvmtest.KeyCall{kvmtest.Press(0x1C), kvmtest.Release(0x1C)}},
+		{"de", "y", []kvmtest.KeyCall{kvmtest.Press(0x1D), kvmtest.Release(0x1D)}},
+		{"de", "@", []kvmtest.KeyCall{kvmtest.Press(G), kvmtest.Press(0x14), kvmtest.Release(0x14), kvmtest.Release(G)}},
+		{"de", "ö", []kvmtest.KeyCall{kvmtest.Press(0x33), kvmtest.Release(0x33)}},
+		{"de", "^", []kvmtest.KeyCall{kvmtest.Press(0x35), kvmtest.Release(0x35), kvmtest.Press(0x2C), kvmtest.Release(0x2C)}},
+		{"DE", "é", []kvmtest.KeyCall{kvmtest.Press(0x2E), kvmtest.Release(0x2E), kvmtest.Press(0x08), kvmtest.Release(0x08)}},
+		{"fr", "a", []kvmtest.KeyCall{kvmtest.Press(0x14), kvmtest.Release(0x14)}},
+		{"fr", "q", []kvmtest.KeyCall{kvmtest.Press(0x04), kvmtest.Release(0x04)}},
+		{"fr", "1", []kvmtest.KeyCall{kvmtest.Press(S), kvmtest.Press(0x1E), kvmtest.Release(0x1E), kvmtest.Release(S)}},
+		{"fr", "ê", []kvmtest.KeyCall{kvmtest.Press(0x2F), kvmtest.Release(0x2F), kvmtest.Press(0x08), kvmtest.Release(0x08)}},
+		{"fr", "@", []kvmtest.KeyCall{kvmtest.Press(G), kvmtest.Press(0x27), kvmtest.Release(0x27), kvmtest.Release(G)}},
+		{"ru", "я", []kvmtest.KeyCall{kvmtest.Press(0x1D), kvmtest.Release(0x1D)}},
+		{"ru", "Ж", []kvmtest.KeyCall{kvmtest.Press(S), kvmtest.Press(0x33), kvmtest.Release(0x33), kvmtest.Release(S)}},
+		{"ru", ".", []kvmtest.KeyCall{kvmtest.Press(0x38), kvmtest.Release(0x38)}},
+		{"ru", "\r\n", []kvmtest.KeyCall{kvmtest.Press(0x28), kvmtest.Release(0x28)}},
+		{"us", "\t\n", []kvmtest.KeyCall{kvmtest.Press(0x2B), kvmtest.Release(0x2B), kvmtest.Press(0x28), kvmtest.Release(0x28)}},
 	} {
 		h, kb, _ := newTestHub()
 		c := h.Join("a", "websocket", true)
@@ -301,7 +325,7 @@ func TestTypeLayouts(t *testing.T) {
 			t.Errorf("%s %q: %v", tc.layout, tc.text, err)
 			continue
 		}
-		if got := kb.take(); !slices.Equal(got, tc.want) {
+		if got := kb.Take(); !slices.Equal(got, tc.want) {
 			t.Errorf("%s %q typed %v, want %v", tc.layout, tc.text, got, tc.want)
 		}
 	}
@@ -309,14 +333,14 @@ func TestTypeLayouts(t *testing.T) {
 
 func TestTypeCapsLock(t *testing.T) {
 	h, kb, _ := newTestHub()
-	kb.setLEDs(hardware.KeyboardLEDs{CapsLock: true})
+	kb.SetLEDs(hardware.KeyboardLEDs{CapsLock: true})
 	c := h.Join("a", "websocket", true)
 	if err := c.Type(context.Background(), "aA1", "us"); err != nil {
 		t.Fatal(err)
 	}
 	S := hardware.KeyLeftShift
-	want := []keyCall{down(S), down(0x04), up(0x04), up(S), down(0x04), up(0x04), down(0x1E), up(0x1E)}
-	if got := kb.take(); !slices.Equal(got, want) {
+	want := []kvmtest.KeyCall{kvmtest.Press(S), kvmtest.Press(0x04), kvmtest.Release(0x04), kvmtest.Release(S), kvmtest.Press(0x04), kvmtest.Release(0x04), kvmtest.Press(0x1E), kvmtest.Release(0x1E)}
+	if got := kb.Take(); !slices.Equal(got, want) {
 		t.Fatalf("with Caps Lock typed %v, want %v", got, want)
 	}
 }
@@ -332,7 +356,7 @@ func TestTypeRefusals(t *testing.T) {
 	if want := []rune("Приветм"); !slices.Equal(ue.Chars, want) {
 		t.Fatalf("untypable %q, want %q", ue.Chars, want)
 	}
-	if len(kb.take()) != 0 {
+	if len(kb.Take()) != 0 {
 		t.Fatal("typed part of an untypable text")
 	}
 	if err := c.Type(context.Background(), "x", "xx"); !errors.Is(err, ErrUnknownLayout) {
@@ -343,7 +367,7 @@ func TestTypeRefusals(t *testing.T) {
 	if err := v.Type(context.Background(), "abc", "us"); !errors.Is(err, ErrViewOnly) {
 		t.Fatalf("view-only paste: %v", err)
 	}
-	if len(kb.take()) != 0 {
+	if len(kb.Take()) != 0 {
 		t.Fatal("view-only client typed")
 	}
 }
@@ -355,23 +379,23 @@ func TestTypeStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- c.Type(ctx, "AAAA", "us") }()
-	waitFor(t, func() bool { return len(kb.stuck()) == 2 })
+	waitFor(t, func() bool { return len(kb.Held()) == 2 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Type: %v", err)
 	}
-	if s := kb.stuck(); len(s) != 0 {
+	if s := kb.Held(); len(s) != 0 {
 		t.Fatalf("keys stuck after a cancelled paste: %v", s)
 	}
 
 	// Closing the client stops it too.
 	go func() { done <- c.Type(context.Background(), "AAAA", "us") }()
-	waitFor(t, func() bool { return len(kb.stuck()) == 2 })
+	waitFor(t, func() bool { return len(kb.Held()) == 2 })
 	c.Close()
 	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Fatalf("Type of a closed client: %v", err)
 	}
-	if s := kb.stuck(); len(s) != 0 {
+	if s := kb.Held(); len(s) != 0 {
 		t.Fatalf("keys stuck after close: %v", s)
 	}
 }

@@ -6,9 +6,10 @@ import (
 )
 
 // Type types text on the host's keyboard as a user of the host's layout
-// (LayoutByName: "us", "de", "fr", "ru"; "" is "us") would: each character
-// by the key and modifiers that type it there, a character with a dead key
-// as two strokes, "\n" (or "\r\n") as Enter and "\t" as Tab; with the
+// would: layout names it (LayoutByName: "us", "de", "fr", "ru"), and ""
+// is the hub's (Hub.Layout, the machine's setting). Each character goes
+// by the key and modifiers that type it there, a character with a dead
+// key as two strokes, "\n" (or "\r\n") as Enter and "\t" as Tab; with the
 // host's Caps Lock on, letters are shifted the other way so they come out
 // as written. It pauses the hub's type delay after each press and release
 // so the host keeps up, and returns when the last key is released.
@@ -19,9 +20,12 @@ import (
 // (ctx.Err()), when c closes (ErrClosed) or loses control (a
 // *ViewOnlyError), or when the keyboard refuses a key (its error).
 func (c *Client) Type(ctx context.Context, text, layout string) error {
-	l, err := LayoutByName(layout)
-	if err != nil {
-		return err
+	l := c.hub.Layout()
+	if layout != "" {
+		var err error
+		if l, err = LayoutByName(layout); err != nil {
+			return err
+		}
 	}
 	plan, err := l.Plan(text)
 	if err != nil {

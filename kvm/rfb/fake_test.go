@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"image"
 	"net"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/bmcd/bmcd/internal/auth"
 	"github.com/bmcd/bmcd/internal/certs"
 	"github.com/bmcd/bmcd/kvm/input"
+	"github.com/bmcd/bmcd/kvm/internal/kvmtest"
 	"github.com/bmcd/bmcd/kvm/rfb/rfbtest"
 	"github.com/bmcd/bmcd/kvm/video"
 	"github.com/bmcd/bmcd/kvm/video/videotest"
@@ -23,118 +23,6 @@ import (
 
 // screen is picture n of a w x h console-like screen.
 func screen(w, h, n int) *image.RGBA { return videotest.Screen(w, h, n) }
-
-// keyCall is one call of fakeKeyboard.Key.
-type keyCall struct {
-	Key  hardware.KeyCode
-	Down bool
-}
-
-func (c keyCall) String() string {
-	if c.Down {
-		return fmt.Sprintf("+%02X", uint16(c.Key))
-	}
-	return fmt.Sprintf("-%02X", uint16(c.Key))
-}
-
-// fakeKeyboard records every Key call and the keys down.
-type fakeKeyboard struct {
-	mu       sync.Mutex
-	calls    []keyCall
-	pressed  map[hardware.KeyCode]bool
-	leds     hardware.KeyboardLEDs
-	watchers map[chan struct{}]bool
-}
-
-func newFakeKeyboard() *fakeKeyboard {
-	return &fakeKeyboard{pressed: map[hardware.KeyCode]bool{}, watchers: map[chan struct{}]bool{}}
-}
-
-func (f *fakeKeyboard) Key(k hardware.KeyCode, d bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !k.Valid() {
-		return hardware.ErrInvalid
-	}
-	f.calls = append(f.calls, keyCall{k, d})
-	if d {
-		f.pressed[k] = true
-	} else {
-		delete(f.pressed, k)
-	}
-	return nil
-}
-
-func (f *fakeKeyboard) LEDs() hardware.KeyboardLEDs {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.leds
-}
-
-func (f *fakeKeyboard) WatchLEDs() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	f.mu.Lock()
-	f.watchers[ch] = true
-	f.mu.Unlock()
-	return ch, func() {
-		f.mu.Lock()
-		delete(f.watchers, ch)
-		f.mu.Unlock()
-	}
-}
-
-func (f *fakeKeyboard) setLEDs(l hardware.KeyboardLEDs) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.leds = l
-	for ch := range f.watchers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
-
-func (f *fakeKeyboard) take() []keyCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c := f.calls
-	f.calls = nil
-	return c
-}
-
-func (f *fakeKeyboard) down() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.pressed)
-}
-
-// fakePointer records every report.
-type fakePointer struct {
-	mu       sync.Mutex
-	abs, rel bool
-	events   []hardware.PointerEvent
-}
-
-func (p *fakePointer) PointerModes() (bool, bool) { return p.abs, p.rel }
-
-func (p *fakePointer) Point(e hardware.PointerEvent) error {
-	if err := e.Check(); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.events = append(p.events, e)
-	return nil
-}
-
-func (p *fakePointer) take() []hardware.PointerEvent {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e := p.events
-	p.events = nil
-	return e
-}
 
 // memStore is an auth.Store in memory.
 type memStore struct {
@@ -197,8 +85,8 @@ type env struct {
 	t        testing.TB
 	display  *display
 	pipeline *video.Pipeline
-	kb       *fakeKeyboard
-	ptr      *fakePointer
+	kb       *kvmtest.Keyboard
+	ptr      *kvmtest.Pointer
 	hub      *input.Hub
 	accounts *auth.Accounts
 	srv      *Server
@@ -209,7 +97,7 @@ type env struct {
 // newEnv starts a server; opt adjusts its Options.
 func newEnv(t testing.TB, opt func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, display: &display{}, kb: newFakeKeyboard(), ptr: &fakePointer{abs: true}}
+	e := &env{t: t, display: &display{}, kb: kvmtest.NewKeyboard(), ptr: kvmtest.NewPointer(true, false)}
 	e.pipeline = video.New(e.display, video.Options{FPS: video.MaxFPS})
 	e.hub = input.NewHub(e.kb, e.ptr)
 	e.hub.SetTypeDelay(0)

@@ -138,10 +138,10 @@ func FuzzSession(f *testing.F) {
 			t.Fatal("the session did not end")
 		}
 		<-drained
-		if e.kb.down() != 0 {
-			t.Fatalf("%d keys left down", e.kb.down())
+		if len(e.kb.Held()) != 0 {
+			t.Fatalf("%d keys left down", len(e.kb.Held()))
 		}
-		e.kb.take()
-		e.ptr.take()
+		e.kb.Take()
+		e.ptr.Take()
 	})
 }

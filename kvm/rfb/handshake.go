@@ -154,15 +154,21 @@ func (c *session) security() error {
 		c.name = c.principal.Account.UserName
 		c.mayControl = auth.Authorize(*c.principal, auth.PrivConfigureComponents) == nil
 		if c.minor < 8 {
-			return nil // no SecurityResult for None before 3.8
+			// No SecurityResult for None before 3.8: a full server
+			// can only close the connection.
+			return c.s.admit(c)
 		}
 	case SecVNC:
 		err = c.vncAuth()
 	case SecVeNCrypt:
 		err = c.veNCrypt()
 	}
+	if err == nil {
+		// Logged in: now, and only now, it takes a client's place.
+		err = c.s.admit(c)
+	}
 	if err != nil {
-		if errors.Is(err, errAuth) {
+		if errors.Is(err, errAuth) || errors.Is(err, errFull) {
 			c.result(err) // a refusal; other errors end the connection as they are
 		}
 		return err
@@ -180,8 +186,11 @@ func (c *session) result(err error) error {
 	b := binary.BigEndian.AppendUint32(nil, resultFailed)
 	if c.minor >= 8 {
 		reason := errAuth.Error()
-		if errors.Is(err, errTooMany) {
+		switch {
+		case errors.Is(err, errTooMany):
 			reason = errTooMany.Error()
+		case errors.Is(err, errFull):
+			reason = err.Error()
 		}
 		b = binary.BigEndian.AppendUint32(b, uint32(len(reason)))
 		b = append(b, reason...)
@@ -200,10 +209,12 @@ func (c *session) vncAuth() error {
 	if err := c.write(challenge); err != nil {
 		return err
 	}
+	c.deadline(c.s.o.PasswordTimeout) // the client may ask a person
 	response := make([]byte, 16)
 	if _, err := io.ReadFull(c.br, response); err != nil {
 		return fmt.Errorf("reading the VNC Authentication response: %w", err)
 	}
+	c.deadline(c.s.o.HandshakeTimeout)
 	key := loginKey(c.remote, "")
 	if l := c.s.o.Logins; l != nil && !l.Allow(key) {
 		c.loginDone("", false)
@@ -266,6 +277,9 @@ func (c *session) veNCrypt() error {
 	}
 	c.nc = tc
 	c.br = bufio.NewReaderSize(tc, 16<<10)
+	// The client asks a person for the user name and password now (and
+	// whether to trust the certificate).
+	c.deadline(c.s.o.PasswordTimeout)
 	var lens [8]byte
 	if _, err := io.ReadFull(c.br, lens[:]); err != nil {
 		return fmt.Errorf("reading the VeNCrypt credentials: %w", err)
@@ -278,6 +292,7 @@ func (c *session) veNCrypt() error {
 	if _, err := io.ReadFull(c.br, cred); err != nil {
 		return fmt.Errorf("reading the VeNCrypt credentials: %w", err)
 	}
+	c.deadline(c.s.o.HandshakeTimeout)
 	user, pass := string(cred[:ul]), string(cred[ul:])
 	key := loginKey(c.remote, user)
 	if l := c.s.o.Logins; l != nil && !l.Allow(key) {

@@ -46,7 +46,7 @@ func (c *session) key(m keyEventMsg) {
 		return
 	}
 	if r, isChar := input.KeysymRune(m.keysym); isChar && m.down {
-		c.inputResult(c.client.Type(c.ctx, string(r), c.s.layout()))
+		c.inputResult(c.client.Type(c.ctx, string(r), ""))
 	}
 }
 
@@ -120,8 +120,8 @@ func scale(v, size int) int {
 }
 
 // cutText types the client's cut text (ISO 8859-1, RFC 6143 §7.5.6) on
-// the host's keyboard through the layout in force, one paste at a time:
-// text that comes while one is typed is ignored.
+// the host's keyboard through the host's layout (input.Hub.Layout), one
+// paste at a time: text that comes while one is typed is ignored.
 func (c *session) cutText(m cutTextMsg) {
 	if !c.mayControl || len(m.text) == 0 {
 		return
@@ -142,7 +142,7 @@ func (c *session) cutText(m cutTextMsg) {
 	go func() {
 		defer c.typed.Done()
 		defer c.typing.Store(false)
-		c.inputResult(c.client.Type(c.ctx, string(rs), c.s.layout()))
+		c.inputResult(c.client.Type(c.ctx, string(rs), ""))
 	}()
 }
 
@@ -153,7 +153,7 @@ func (c *session) inputResult(err error) {
 	}
 	var ue *input.UntypableError
 	if errors.As(err, &ue) {
-		c.log.Info("vnc: the host's keyboard layout cannot type the text", "layout", c.s.layout(), "error", err)
+		c.log.Info("vnc: the host's keyboard layout cannot type the text", "layout", c.s.o.Hub.Layout().Name, "error", err)
 		return
 	}
 	c.log.Debug("vnc: input refused", "error", err)

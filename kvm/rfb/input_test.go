@@ -20,7 +20,8 @@ func syncClient(t *testing.T, c *rfbtest.Client) {
 }
 
 func TestKeys(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.Layout = func() string { return "fr" } })
+	e := newEnv(t, nil)
+	e.hub.SetLayout("fr")
 	e.display.show(screen(64, 48, 1))
 	c := e.dial(rfbtest.Config{})
 	c.SetEncodings(EncRaw, EncQEMUExtendedKey)
@@ -43,7 +44,7 @@ func TestKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.send()
 			syncClient(t, c)
-			if got := fmt.Sprint(e.kb.take()); got != tc.want {
+			if got := fmt.Sprint(e.kb.Take()); got != tc.want {
 				t.Errorf("keys %s, want %s", got, tc.want)
 			}
 		})
@@ -63,7 +64,7 @@ func TestPointer(t *testing.T) {
 	c.Pointer(16, 500, 900)   // a detent down, outside the screen: clamped
 	c.Pointer(0x80, 160, 100) // back
 	syncClient(t, c)
-	got := e.ptr.take()
+	got := e.ptr.Take()
 	want := []hardware.PointerEvent{
 		{Absolute: true},
 		{Absolute: true, X: 32767, Y: 32767, Buttons: hardware.ButtonLeft},
@@ -80,7 +81,7 @@ func TestPointer(t *testing.T) {
 
 func TestRelativePointer(t *testing.T) {
 	e := newEnv(t, nil)
-	e.ptr.abs, e.ptr.rel = false, true
+	e.ptr.SetModes(false, true)
 	e.display.show(screen(320, 200, 1))
 	c := e.dial(rfbtest.Config{})
 	c.Pointer(0, 100, 100)
@@ -88,7 +89,7 @@ func TestRelativePointer(t *testing.T) {
 	c.Pointer(2, 110, 95)
 	syncClient(t, c)
 	want := []hardware.PointerEvent{{}, {DX: 10, DY: -5}, {Buttons: hardware.ButtonMiddle}}
-	if got := e.ptr.take(); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := e.ptr.Take(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("pointer %v, want %v", got, want)
 	}
 }
@@ -99,31 +100,28 @@ func TestCutTextIsTyped(t *testing.T) {
 	c := e.dial(rfbtest.Config{})
 	c.CutText([]byte("Hi\n"))
 	eventually(t, "the text is typed", func() bool {
-		e.kb.mu.Lock()
-		defer e.kb.mu.Unlock()
-		return len(e.kb.calls) == 8
+		return e.kb.Count() == 8
 	})
-	if got, want := fmt.Sprint(e.kb.take()), "[+E1 +0B -0B -E1 +0C -0C +28 -28]"; got != want {
+	if got, want := fmt.Sprint(e.kb.Take()), "[+E1 +0B -0B -E1 +0C -0C +28 -28]"; got != want {
 		t.Errorf("typed %s, want %s", got, want)
 	}
 	// Latin-1 text on a layout that has it; text the layout lacks is
 	// not typed at all.
-	e2 := newEnv(t, func(o *Options) { o.Layout = func() string { return "de" } })
+	e2 := newEnv(t, nil)
+	e2.hub.SetLayout("de")
 	e2.display.show(screen(64, 48, 1))
 	c2 := e2.dial(rfbtest.Config{})
 	c2.CutText([]byte{0xE4}) // ä
 	eventually(t, "ä is typed", func() bool {
-		e2.kb.mu.Lock()
-		defer e2.kb.mu.Unlock()
-		return len(e2.kb.calls) == 2
+		return e2.kb.Count() == 2
 	})
-	if got := fmt.Sprint(e2.kb.take()); got != "[+34 -34]" {
+	if got := fmt.Sprint(e2.kb.Take()); got != "[+34 -34]" {
 		t.Errorf("typed %s", got)
 	}
 	c.CutText([]byte{0xE4}) // not on a US keyboard
 	syncClient(t, c)
 	time.Sleep(50 * time.Millisecond)
-	if got := e.kb.take(); len(got) != 0 {
+	if got := e.kb.Take(); len(got) != 0 {
 		t.Errorf("typed %v of untypable text", got)
 	}
 }
@@ -144,7 +142,7 @@ func TestViewOnlyClients(t *testing.T) {
 			t.Error("a view-only client gets no pixels")
 		}
 		time.Sleep(50 * time.Millisecond)
-		if k, p := e.kb.take(), e.ptr.take(); len(k) != 0 || len(p) != 0 {
+		if k, p := e.kb.Take(), e.ptr.Take(); len(k) != 0 || len(p) != 0 {
 			t.Errorf("view-only input reached the host: %v %v", k, p)
 		}
 		if ctl := e.hub.Controller(); ctl != "" {
@@ -161,7 +159,7 @@ func TestControlAndTakeOver(t *testing.T) {
 	second := e.dial(rfbtest.Config{})
 	second.Key('b', true)
 	syncClient(t, second)
-	if k := e.kb.take(); len(k) != 0 {
+	if k := e.kb.Take(); len(k) != 0 {
 		t.Fatalf("a second client's keys reached the host: %v", k)
 	}
 	first.Key(0xFFE3, true) // Control held
@@ -171,13 +169,13 @@ func TestControlAndTakeOver(t *testing.T) {
 	// previous controller held are released.
 	third := e.dial(rfbtest.Config{Exclusive: true})
 	syncClient(t, third)
-	if e.kb.down() == 0 {
+	if len(e.kb.Held()) == 0 {
 		t.Fatal("an exclusive client took control before its first input")
 	}
 	third.Key('c', true)
 	third.Key('c', false)
 	syncClient(t, third)
-	if got := fmt.Sprint(e.kb.take()); got != "[+E0 -E0 +06 -06]" {
+	if got := fmt.Sprint(e.kb.Take()); got != "[+E0 -E0 +06 -06]" {
 		t.Errorf("keys %s", got)
 	}
 }
@@ -190,17 +188,16 @@ func TestDisconnectReleasesKeys(t *testing.T) {
 	c.Key('x', true)
 	c.Pointer(1, 5, 5)
 	syncClient(t, c)
-	if e.kb.down() != 2 {
-		t.Fatalf("%d keys down", e.kb.down())
+	if len(e.kb.Held()) != 2 {
+		t.Fatalf("%d keys down", len(e.kb.Held()))
 	}
 	c.Close()
-	eventually(t, "the keys are released", func() bool { return e.kb.down() == 0 })
+	eventually(t, "the keys are released", func() bool { return len(e.kb.Held()) == 0 })
 	eventually(t, "the button is released", func() bool {
-		e.ptr.mu.Lock()
-		defer e.ptr.mu.Unlock()
-		return len(e.ptr.events) > 0 && e.ptr.events[len(e.ptr.events)-1].Buttons == 0
+		l, ok := e.ptr.Last()
+		return ok && l.Buttons == 0
 	})
-	if got := fmt.Sprint(e.kb.take()); got != "[+E2 +1B -1B -E2]" {
+	if got := fmt.Sprint(e.kb.Take()); got != "[+E2 +1B -1B -E2]" {
 		t.Errorf("keys %s: want the modifier released last", got)
 	}
 }

@@ -36,12 +36,13 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultHandshakeTimeout = 60 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultPasswordTimeout  = 30 * time.Second
 	DefaultWriteTimeout     = 20 * time.Second
+	DefaultProbeInterval    = 10 * time.Second
+	DefaultReplyTimeout     = 20 * time.Second
 	DefaultMaxClients       = 16
-	// DefaultLayout is the host keyboard layout ClientCutText is typed
-	// through unless Options.Layout says otherwise.
-	DefaultLayout = "us"
+	DefaultMaxHandshakes    = 16
 )
 
 // Passwords are the VNC Authentication passwords of a Server: whoever
@@ -53,9 +54,9 @@ type Passwords struct {
 	Control, ViewOnly string
 }
 
-// MaxHandshakesPerHost bounds the logins one client address may have in
-// progress on the TCP door, so that connections that never log in cannot
-// hold every one of MaxClients' slots for the handshake's timeout.
+// MaxHandshakesPerHost bounds the handshakes (logins) one client address
+// may have in progress on either door, so that one address cannot hold
+// every one of the MaxHandshakes slots.
 const MaxHandshakesPerHost = 4
 
 // Options configure a Server. Pipeline and Hub are required; the rest
@@ -84,18 +85,36 @@ type Options struct {
 	// at each connection; nil, or both empty: VNC Authentication is not
 	// offered.
 	Passwords func() Passwords
-	// Layout returns the host keyboard layout ClientCutText is typed
-	// through ("us", "de", "fr", "ru"); nil or "": DefaultLayout.
-	Layout func() string
-	// HandshakeTimeout bounds the handshake, authentication (a person
-	// typing a password) included; 0: DefaultHandshakeTimeout.
+	// HandshakeTimeout bounds each step of the handshake the client's
+	// software answers by itself (the version, the security type, TLS,
+	// ClientInit); 0: DefaultHandshakeTimeout. A connection that says
+	// nothing is closed after it.
 	HandshakeTimeout time.Duration
+	// PasswordTimeout bounds the wait for the answer to the password
+	// question (VNC Authentication's response, VeNCrypt's user name and
+	// password), which a person may be typing; 0: DefaultPasswordTimeout.
+	PasswordTimeout time.Duration
 	// WriteTimeout bounds each update: a client that stops reading for
 	// that long is disconnected; 0: DefaultWriteTimeout.
 	WriteTimeout time.Duration
-	// MaxClients bounds the connections at once, handshakes included;
-	// 0: DefaultMaxClients.
+	// ProbeInterval: an incremental update request still unanswered
+	// after that long (the screen has not changed) is answered with an
+	// empty FramebufferUpdate (no rectangles), to which a live client
+	// replies with its next request; 0: DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// ReplyTimeout: a client that sends nothing for that long after a
+	// FramebufferUpdate (or ServerInit) went out is taken as frozen or
+	// gone and disconnected, its keys released; every RFB viewer asks
+	// for the next update as soon as it has one. 0: DefaultReplyTimeout.
+	ReplyTimeout time.Duration
+	// MaxClients bounds the clients that have logged in, at once; a
+	// login beyond it is refused with the reason. Connections still in
+	// their handshake do not count: 0: DefaultMaxClients.
 	MaxClients int
+	// MaxHandshakes bounds the connections in their handshake (not
+	// logged in yet), at once, from all addresses (MaxHandshakesPerHost
+	// from one); 0: DefaultMaxHandshakes.
+	MaxHandshakes int
 	// Logger hears of connections, logins and protocol errors; nil:
 	// none.
 	Logger *slog.Logger
@@ -116,9 +135,12 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	closed    bool
 	lastSize  image.Point // the last picture's size, for a screen without one
-	// handshaking counts the TCP door's logins in progress by client
-	// address (see MaxHandshakesPerHost).
+	// handshaking counts the handshakes in progress by client address
+	// (see MaxHandshakesPerHost), handshakes all of them; admitted the
+	// clients that logged in (MaxClients).
 	handshaking map[string]int
+	handshakes  int
+	admitted    int
 	wg          sync.WaitGroup
 
 	stopAccounts func()
@@ -143,8 +165,20 @@ func New(o Options) (*Server, error) {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
 	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultProbeInterval
+	}
+	if o.ReplyTimeout <= 0 {
+		o.ReplyTimeout = DefaultReplyTimeout
+	}
+	if o.PasswordTimeout <= 0 {
+		o.PasswordTimeout = DefaultPasswordTimeout
+	}
 	if o.MaxClients <= 0 {
 		o.MaxClients = DefaultMaxClients
+	}
+	if o.MaxHandshakes <= 0 {
+		o.MaxHandshakes = DefaultMaxHandshakes
 	}
 	s := &Server{o: o, log: o.Logger, sessions: map[*session]struct{}{}, listeners: map[net.Listener]struct{}{}}
 	if s.log == nil {
@@ -274,8 +308,11 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// add registers a connection; false when the server is closed or full
-// (the error says which).
+// add registers a connection in its handshake; an error when the server
+// is closed or has too many handshakes in progress, in all or from the
+// client's address (the error says which). A connection still in its
+// handshake never takes the place of a client that logged in: those are
+// counted apart (admit).
 func (s *Server) add(c *session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,25 +320,42 @@ func (s *Server) add(c *session) error {
 	switch {
 	case s.closed:
 		return ErrServerClosed
-	case len(s.sessions) >= s.o.MaxClients:
-		return fmt.Errorf("too many VNC clients (at most %d)", s.o.MaxClients)
-	case c.principal == nil && s.handshaking[host] >= MaxHandshakesPerHost:
+	case s.handshakes >= s.o.MaxHandshakes:
+		return fmt.Errorf("too many VNC logins in progress (at most %d)", s.o.MaxHandshakes)
+	case s.handshaking[host] >= MaxHandshakesPerHost:
 		return fmt.Errorf("too many VNC logins in progress from %s (at most %d)", host, MaxHandshakesPerHost)
 	}
 	s.sessions[c] = struct{}{}
-	if c.principal == nil {
-		if s.handshaking == nil {
-			s.handshaking = map[string]int{}
-		}
-		s.handshaking[host]++
-		c.handshaking = true
+	if s.handshaking == nil {
+		s.handshaking = map[string]int{}
 	}
+	s.handshaking[host]++
+	s.handshakes++
+	c.handshaking = true
 	s.wg.Add(1)
 	return nil
 }
 
-// handshakeDone ends c's count among the logins in progress from its
-// address.
+// admit gives c, which has just logged in, one of the MaxClients places;
+// errFull when none is free.
+func (s *Server) admit(c *session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.admitted {
+		return nil
+	}
+	if s.admitted >= s.o.MaxClients {
+		return fmt.Errorf("%w (at most %d)", errFull, s.o.MaxClients)
+	}
+	s.admitted++
+	c.admitted = true
+	return nil
+}
+
+// errFull: every place for a client that logged in is taken.
+var errFull = errors.New("too many VNC clients")
+
+// handshakeDone ends c's count among the handshakes in progress.
 func (s *Server) handshakeDone(c *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -309,6 +363,7 @@ func (s *Server) handshakeDone(c *session) {
 		return
 	}
 	c.handshaking = false
+	s.handshakes--
 	host := hostOf(c.remote)
 	if s.handshaking[host]--; s.handshaking[host] <= 0 {
 		delete(s.handshaking, host)
@@ -319,6 +374,10 @@ func (s *Server) remove(c *session) {
 	s.handshakeDone(c)
 	s.mu.Lock()
 	delete(s.sessions, c)
+	if c.admitted {
+		c.admitted = false
+		s.admitted--
+	}
 	s.mu.Unlock()
 	s.wg.Done()
 }
@@ -375,16 +434,6 @@ func (s *Server) picOf(f *video.Frame) (*picture, error) {
 	p := pictureOf(img)
 	s.picFrame, s.picView = f, p
 	return p, nil
-}
-
-// layout is the paste layout in force.
-func (s *Server) layout() string {
-	if s.o.Layout != nil {
-		if l := s.o.Layout(); l != "" {
-			return l
-		}
-	}
-	return DefaultLayout
 }
 
 // loginKey is the Limiter key of a login by user from remote.

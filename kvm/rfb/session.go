@@ -22,9 +22,11 @@ import (
 // serving goroutine) parses the client's messages and a writer sends the
 // updates; they share the client's settings and pending request under mu.
 type session struct {
-	// handshaking: counted among its address's logins in progress
-	// (Server.handshaking), until the handshake ends.
+	// handshaking: counted among the handshakes in progress
+	// (Server.handshaking), until the handshake ends; admitted: holds one
+	// of the places of the clients that logged in. Both under s.mu.
 	handshaking bool
+	admitted    bool
 	s           *Server
 	raw         net.Conn // as accepted; closing it ends everything at once
 	nc          net.Conn // raw, or TLS over it after VeNCrypt
@@ -60,6 +62,13 @@ type session struct {
 	waitCancel context.CancelFunc // interrupts the writer's wait for a frame
 	wake       chan struct{}
 
+	// liveness: awaiting is when the oldest message the client has not
+	// answered went out (zero: none); alive checks it when ReplyTimeout
+	// has passed.
+	liveMu   sync.Mutex
+	awaiting time.Time
+	alive    *time.Timer
+
 	// The reader's input state.
 	buttons uint8
 	lastX   int
@@ -84,7 +93,7 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 	} else if errors.Is(busy, ErrServerClosed) {
 		return busy
 	}
-	conn.SetDeadline(time.Now().Add(s.o.HandshakeTimeout))
+	c.deadline(s.o.HandshakeTimeout)
 	size := s.sizeWithout()
 	if f := s.o.Pipeline.Latest(); f.Size().X > 0 {
 		size = f.Size()
@@ -117,6 +126,9 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 	c.takeOnInput = !c.shared && c.mayControl
 	c.viewer = s.o.Pipeline.Watch()
 	defer c.viewer.Close()
+	c.alive = time.AfterFunc(s.o.ReplyTimeout, c.checkAlive)
+	defer c.alive.Stop()
+	c.awaitReply() // ServerInit went out
 	c.log.Info("vnc client connected", "may_control", c.mayControl, "protocol", fmt.Sprintf("3.%d", c.minor))
 
 	var wg sync.WaitGroup
@@ -145,11 +157,54 @@ func (s *Server) serve(conn net.Conn, remote string, p *auth.Principal) error {
 	return nil
 }
 
+// awaitReply notes that a message the client answers went out (a
+// FramebufferUpdate: the client asks for the next one; ServerInit).
+func (c *session) awaitReply() {
+	c.liveMu.Lock()
+	defer c.liveMu.Unlock()
+	if c.awaiting.IsZero() {
+		c.awaiting = time.Now()
+		c.alive.Reset(c.s.o.ReplyTimeout)
+	}
+}
+
+// heard notes a message from the client: it is alive.
+func (c *session) heard() {
+	c.liveMu.Lock()
+	c.awaiting = time.Time{}
+	c.liveMu.Unlock()
+}
+
+// checkAlive disconnects a client that has not answered for
+// ReplyTimeout: a frozen (stopped) or vanished viewer, whose TCP
+// connection the kernel may keep alive for minutes, must not keep
+// control and its keys held.
+func (c *session) checkAlive() {
+	c.liveMu.Lock()
+	if c.awaiting.IsZero() {
+		c.liveMu.Unlock()
+		return
+	}
+	if left := c.s.o.ReplyTimeout - time.Since(c.awaiting); left > 0 {
+		c.alive.Reset(left)
+		c.liveMu.Unlock()
+		return
+	}
+	c.liveMu.Unlock()
+	c.log.Info("vnc client does not answer; disconnecting it", "timeout", c.s.o.ReplyTimeout)
+	c.kill()
+}
+
 // kill ends the session from anywhere: the goroutines stop and the
 // connection closes.
 func (c *session) kill() {
 	c.cancel()
 	c.raw.Close()
+}
+
+// deadline bounds the handshake's next step to d from now.
+func (c *session) deadline(d time.Duration) {
+	c.raw.SetDeadline(time.Now().Add(d))
 }
 
 // write sends b during the handshake.
@@ -207,6 +262,7 @@ func (c *session) readLoop() error {
 			}
 			return err
 		}
+		c.heard()
 		switch m := m.(type) {
 		case setPixelFormatMsg:
 			if err := m.pf.Check(); err != nil {

@@ -1,6 +1,7 @@
 package rfb
 
 import (
+	"bufio"
 	"context"
 	"encoding/pem"
 	"fmt"
@@ -76,10 +77,10 @@ wait $v
 		if !strings.Contains(log, "window ") {
 			t.Fatalf("no viewer window:\n%s", log)
 		}
-		if got := fmt.Sprint(e.kb.take()); got != "[+0B -0B +0C -0C]" {
+		if got := fmt.Sprint(e.kb.Take()); got != "[+0B -0B +0C -0C]" {
 			t.Errorf("keys %s, want h and i\n%s", got, log)
 		}
-		ptr := e.ptr.take()
+		ptr := e.ptr.Take()
 		want := hardware.PointerEvent{Absolute: true, X: 320 * 32767 / 639, Y: 200 * 32767 / 399, Buttons: hardware.ButtonLeft}
 		found := false
 		for _, p := range ptr {
@@ -94,7 +95,7 @@ wait $v
 		if !strings.Contains(log, "window ") {
 			t.Fatalf("no viewer window:\n%s", log)
 		}
-		if k, p := e.kb.take(), e.ptr.take(); len(k) != 0 || len(p) != 0 {
+		if k, p := e.kb.Take(), e.ptr.Take(); len(k) != 0 || len(p) != 0 {
 			t.Errorf("a ReadOnly account's input reached the host: %v %v", k, p)
 		}
 	})
@@ -109,4 +110,82 @@ wait $v
 			t.Errorf("failed logins %v", failures)
 		}
 	})
+}
+
+// TestTigerVNCLiveness: TigerVNC's vncviewer, idle on an unchanged screen
+// with Shift held, answers the empty updates that probe it and stays
+// connected with its key held; stopped (SIGSTOP: the kernel keeps its
+// TCP connection up), it is disconnected within ProbeInterval +
+// ReplyTimeout and its key released.
+func TestTigerVNCLiveness(t *testing.T) {
+	for _, tool := range []string{"vncviewer", "xvfb-run", "xdotool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			msg := tool + " is not installed (tigervnc-viewer, xvfb, xdotool); run `make deps`"
+			if testing.Short() {
+				t.Skip(msg)
+			}
+			t.Fatal(msg)
+		}
+	}
+	e := newEnv(t, func(o *Options) { o.ProbeInterval, o.ReplyTimeout = 500*time.Millisecond, 1500*time.Millisecond })
+	e.display.show(screen(640, 400, 9))
+	dir := t.TempDir()
+	passwd := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(passwd, ObfuscatePassword(vncControl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(e.addr)
+	script := fmt.Sprintf(`vncviewer -SecurityTypes VncAuth -passwd %s -Log '*:stderr:30' 127.0.0.1::%s &
+v=$!
+w=$(timeout 20 xdotool search --sync --name '^bmcd 0 - TigerVNC$' | head -1)
+if [ -z "$w" ]; then kill $v; exit 1; fi
+xdotool windowfocus --sync $w keydown shift
+echo held
+read x
+kill -STOP $v
+echo stopped
+read x
+kill -CONT $v
+kill $v
+wait $v
+`, passwd, port)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xvfb-run", "-a", "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	var log strings.Builder
+	cmd.Stderr = &log
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	lines := bufio.NewScanner(stdout)
+	step := func(want string) {
+		t.Helper()
+		if !lines.Scan() || lines.Text() != want {
+			t.Fatalf("the viewer did not get to %q (%q):\n%s", want, lines.Text(), log.String())
+		}
+	}
+	step("held")
+	eventually(t, "Shift held", func() bool { return fmt.Sprint(e.kb.Held()) == fmt.Sprint([]hardware.KeyCode{hardware.KeyLeftShift}) })
+	idle := time.Now().Add(4 * time.Second)
+	for time.Now().Before(idle) {
+		if len(e.hub.Clients()) != 1 || len(e.kb.Held()) != 1 {
+			t.Fatalf("the idle viewer was dropped or let go of Shift (clients %v, held %v):\n%s", e.hub.Clients(), e.kb.Held(), log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintln(stdin)
+	step("stopped")
+	stopped := time.Now()
+	eventually(t, "the stopped viewer dropped", func() bool { return len(e.hub.Clients()) == 0 })
+	if d := time.Since(stopped); d > 3*time.Second {
+		t.Errorf("dropped %v after it stopped", d)
+	}
+	if held := e.kb.Held(); len(held) != 0 {
+		t.Errorf("keys still held: %v", held)
+	}
+	fmt.Fprintln(stdin)
 }

@@ -30,6 +30,8 @@ type updater struct {
 	ledsSent     bool
 	qemuKeyAcked bool
 
+	lastSent time.Time // when the last update (or ServerInit) went out
+
 	pic   *picture // the picture of the update being sent
 	conv  *converter
 	raw   rawEncoder
@@ -47,7 +49,7 @@ var errInterrupted = errors.New("interrupted")
 // and in between the pseudo-rectangles that carry news (LEDs, a
 // resize, answers to SetDesktopSize).
 func (c *session) writeLoop() error {
-	u := &updater{c: c, w: bufio.NewWriterSize(c.nc, 64<<10), pf: ServerPixelFormat}
+	u := &updater{c: c, w: bufio.NewWriterSize(c.nc, 64<<10), pf: ServerPixelFormat, lastSent: time.Now()}
 	u.setPF(ServerPixelFormat)
 	c.mu.Lock()
 	u.fb = c.fb
@@ -98,11 +100,20 @@ func (c *session) writeLoop() error {
 			// news first; the frame with the next request
 		default:
 			var err error
-			f, err = c.nextFrame(gen, u.shown, u.e.preferred == EncTight && u.e.quality >= 0)
-			if err != nil {
-				if c.ctx.Err() != nil {
-					return c.ctx.Err()
+			f, err = c.nextFrame(gen, u.shown, u.e.preferred == EncTight && u.e.quality >= 0,
+				time.Until(u.lastSent.Add(c.s.o.ProbeInterval)))
+			switch {
+			case c.ctx.Err() != nil:
+				return c.ctx.Err()
+			case errors.Is(err, errIdle):
+				// The screen has not changed for ProbeInterval: an
+				// empty update, which a live client answers.
+				if err := u.empty(); err != nil {
+					return err
 				}
+				req = nil
+				continue
+			case err != nil:
 				continue // interrupted: look again
 			}
 		}
@@ -116,13 +127,21 @@ func (c *session) writeLoop() error {
 	}
 }
 
-// nextFrame waits for a frame newer than after, unless something changes
-// (signalLocked) after gen.
+// errIdle: no new frame came within the probe interval.
+var errIdle = errors.New("no new frame")
+
+// nextFrame waits up to wait for a frame newer than after (errIdle after
+// that), unless something changes (signalLocked) after gen.
 // With jpeg (the client takes Tight JPEG) it shares the encode another
 // viewer started (video.Viewer.NextShared).
-func (c *session) nextFrame(gen, after uint64, jpeg bool) (*video.Frame, error) {
+func (c *session) nextFrame(gen, after uint64, jpeg bool, wait time.Duration) (*video.Frame, error) {
+	if wait <= 0 {
+		return nil, errIdle
+	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
+	ctx, stop := context.WithTimeoutCause(ctx, wait, errIdle)
+	defer stop()
 	c.mu.Lock()
 	if c.gen != gen {
 		c.mu.Unlock()
@@ -138,6 +157,9 @@ func (c *session) nextFrame(gen, after uint64, jpeg bool) (*video.Frame, error) 
 	c.mu.Lock()
 	c.waitCancel = nil
 	c.mu.Unlock()
+	if err != nil && context.Cause(ctx) == errIdle {
+		return nil, errIdle
+	}
 	return f, err
 }
 
@@ -285,7 +307,31 @@ func (u *updater) send(req *updateRequestMsg, pseudo []pseudoRect, f *video.Fram
 		}
 	}
 	u.pic = nil
-	return true, u.w.Flush()
+	if err := u.w.Flush(); err != nil {
+		return true, err
+	}
+	u.sent()
+	return true, nil
+}
+
+// empty answers the pending request with a FramebufferUpdate of no
+// rectangles (RFC 6143 §7.6.1 allows any number): the screen has not
+// changed, and the client's next request proves it alive.
+func (u *updater) empty() error {
+	u.c.nc.SetWriteDeadline(time.Now().Add(u.c.s.o.WriteTimeout))
+	u.header(0)
+	if err := u.w.Flush(); err != nil {
+		return err
+	}
+	u.sent()
+	return nil
+}
+
+// sent notes that an update went out: the client answers it with its
+// next request.
+func (u *updater) sent() {
+	u.lastSent = time.Now()
+	u.c.awaitReply()
 }
 
 func (u *updater) header(n int) {

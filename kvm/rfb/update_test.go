@@ -411,7 +411,7 @@ func TestSetPixelFormatRefusesColourMaps(t *testing.T) {
 func TestLEDState(t *testing.T) {
 	e := newEnv(t, nil)
 	e.display.show(screen(64, 48, 1))
-	e.kb.setLEDs(ledsNum)
+	e.kb.SetLEDs(ledsNum)
 	c := e.dial(rfbtest.Config{})
 	c.SetEncodings(EncRaw, EncQEMULEDState, EncQEMUExtendedKey)
 	c.RequestUpdate(false)
@@ -421,7 +421,7 @@ func TestLEDState(t *testing.T) {
 	}
 	update(t, c) // the pixels
 	c.RequestUpdate(true)
-	e.kb.setLEDs(ledsCapsScroll)
+	e.kb.SetLEDs(ledsCapsScroll)
 	u := update(t, c)
 	if len(u.Rects) != 1 || c.LEDs != 5 {
 		t.Fatalf("LED update %+v, LEDs %d", u.Rects, c.LEDs)

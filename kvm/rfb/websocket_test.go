@@ -78,7 +78,7 @@ func TestWebSocketDoor(t *testing.T) {
 			c.Key('a', true)
 			c.Key('a', false)
 			syncClient(t, c)
-			keys := e.kb.take()
+			keys := e.kb.Take()
 			if tc.mayControl != (len(keys) == 2) {
 				t.Errorf("keys %v from a client that may control: %v", keys, tc.mayControl)
 			}

@@ -31,6 +31,9 @@ type Frame struct {
 	picOnce sync.Once
 	pic     image.Image
 	picErr  error
+
+	thumbMu sync.Mutex
+	thumbs  map[int]*thumb // by width (Scaled)
 }
 
 func (p *Pipeline) newFrame(hf hardware.Frame) *Frame {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -163,10 +164,21 @@ func (p *Pipeline) MJPEG(w http.ResponseWriter, r *http.Request) {
 
 // Snapshot serves the latest picture, as PNG when the request's path ends
 // in ".png" (snapshot.png) and as JPEG otherwise (snapshot.jpg), with
-// X-Timestamp as on the stream. When no one was watching and the source
-// has no picture yet it starts capture and waits up to 2 s for one. With
-// no picture it answers 503 with a short text.
+// X-Timestamp as on the stream. ?width=N (1..MaxThumbnailWidth) scales it
+// to N pixels wide (Frame.Scaled: made once per frame and width, for the
+// index page's thumbnails); a bad N is 400. When no one was watching and
+// the source has no picture yet it starts capture and waits up to 2 s for
+// one. With no picture it answers 503 with a short text.
 func (p *Pipeline) Snapshot(w http.ResponseWriter, r *http.Request) {
+	width := 0
+	if v := r.URL.Query().Get("width"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxThumbnailWidth {
+			http.Error(w, fmt.Sprintf("width must be a number of pixels, 1 to %d", MaxThumbnailWidth), http.StatusBadRequest)
+			return
+		}
+		width = n
+	}
 	f := p.snapshotFrame(r.Context())
 	h := w.Header()
 	if !f.hasPicture() {
@@ -178,6 +190,24 @@ func (p *Pipeline) Snapshot(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	noStore(h)
 	h.Set("X-Timestamp", timestamp(f.Time))
+	if width > 0 {
+		img, b, err := f.Scaled(width)
+		if err != nil {
+			p.log.Warn("video: snapshot", "err", err)
+			http.Error(w, "the picture could not be scaled", http.StatusInternalServerError)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, ".png") {
+			h.Set("Content-Type", "image/png")
+			enc := png.Encoder{CompressionLevel: png.BestSpeed}
+			_ = enc.Encode(w, img)
+			return
+		}
+		h.Set("Content-Type", "image/jpeg")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b)
+		return
+	}
 	if strings.HasSuffix(r.URL.Path, ".png") {
 		img, err := f.Picture()
 		if err != nil {

@@ -43,11 +43,13 @@ type system struct {
 	VNC bool `json:"vnc"`
 }
 
-func (h *Handler) system(id string) (system, bool) {
-	m, ok := h.machines[id]
+// system describes the system named name (its Id or an alias).
+func (h *Handler) system(name string) (system, bool) {
+	m, ok := h.fleet.Machine(name)
 	if !ok {
 		return system{}, false
 	}
+	id := m.ID()
 	info, caps := m.Info(), m.Capabilities()
 	s := system{ID: id, HostName: info.HostName, Model: info.Model}
 	if h.cfg.Console != nil && h.cfg.Console.System(id) != nil {
@@ -82,8 +84,9 @@ func (h *Handler) missing() []string {
 
 // serveIndex is every system at a glance.
 func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	systems := make([]system, 0, len(h.cfg.Machines))
-	for _, m := range h.cfg.Machines {
+	machines := h.fleet.Machines()
+	systems := make([]system, 0, len(machines))
+	for _, m := range machines {
 		s, _ := h.system(m.ID())
 		systems = append(systems, s)
 	}

@@ -54,8 +54,9 @@ type Config struct {
 	// Console serves /kvm/{SystemId}/... (video, input, serial); the
 	// pages add the viewers endpoint to it.
 	Console *kvm.Service
-	// Machines are every system, in configuration order: the index
-	// lists them all, with or without a console.
+	// Fleet is every system, as systems come and go: the index lists them
+	// all, with or without a console. nil: a fleet of Machines.
+	Fleet    *hardware.Fleet
 	Machines []*hardware.Machine
 	// Gate is the front door shared with Redfish (its Sessions must be
 	// set: the login creates sessions there).
@@ -71,13 +72,13 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	cfg      Config
-	log      *slog.Logger
-	mux      *http.ServeMux
-	static   fs.FS
-	etags    map[string]string
-	pages    *template.Template
-	machines map[string]*hardware.Machine
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	static fs.FS
+	etags  map[string]string
+	pages  *template.Template
+	fleet  *hardware.Fleet
 }
 
 // New builds the pages and adds the viewers endpoint to cfg.Console.
@@ -104,13 +105,12 @@ func newHandler(cfg Config, fsys fs.FS) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
-	h := &Handler{cfg: cfg, log: log, mux: http.NewServeMux(), static: static, pages: pages,
-		machines: map[string]*hardware.Machine{}}
+	h := &Handler{cfg: cfg, log: log, mux: http.NewServeMux(), static: static, pages: pages, fleet: cfg.Fleet}
+	if h.fleet == nil {
+		h.fleet = hardware.FleetOf(cfg.Machines...)
+	}
 	if h.etags, err = etags(static); err != nil {
 		return nil, err
-	}
-	for _, m := range cfg.Machines {
-		h.machines[m.ID()] = m
 	}
 	if cfg.Console != nil {
 		cfg.Console.Handle("viewers", auth.PrivLogin, http.HandlerFunc(serveViewers))

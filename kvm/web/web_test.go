@@ -456,7 +456,7 @@ func TestViewers(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Clients) != 1 || v.Clients[0].Name != "op@192.0.2.7" || !v.Clients[0].Controls || v.Controller != "op@192.0.2.7" {
+	if len(v.Clients) != 1 || v.Clients[0].Name != "op@192.0.2.7#1" || !v.Clients[0].Controls || v.Controller != "op@192.0.2.7#1" {
 		t.Errorf("viewers %+v", v)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"math/bits"
 	"net"
 	"slices"
+	"time"
 )
 
 // Config is how a Client connects.
@@ -42,6 +43,10 @@ type Config struct {
 	TLS        *tls.Config
 	// Exclusive sends ClientInit's shared flag as 0.
 	Exclusive bool
+	// TypingDelay is how long the client waits before answering the
+	// password question (VNC Authentication's response, VeNCrypt's
+	// credentials), as a person typing the password would.
+	TypingDelay time.Duration
 }
 
 // SecurityError is the server's refusal during the handshake, with its
@@ -170,6 +175,7 @@ func Handshake(conn net.Conn, cfg Config) (*Client, error) {
 		if _, err := io.ReadFull(c.r, challenge); err != nil {
 			return nil, err
 		}
+		time.Sleep(cfg.TypingDelay)
 		if _, err := conn.Write(vncResponse(challenge, cfg.Password)); err != nil {
 			return nil, err
 		}
@@ -263,6 +269,7 @@ func (c *Client) veNCrypt(cfg Config) error {
 	}
 	c.conn = tc
 	c.r = bufio.NewReader(tc)
+	time.Sleep(cfg.TypingDelay)
 	b := binary.BigEndian.AppendUint32(nil, uint32(len(cfg.User)))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(cfg.Pass)))
 	b = append(append(b, cfg.User...), cfg.Pass...)

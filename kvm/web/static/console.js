@@ -58,10 +58,12 @@ const hid = sys.console ? new Hid(sys.id, {
     state.hello = m;
     state.mayControl = m.may_control;
     state.relative = !m.absolute && m.relative;
+    // The host's layout (the machine's setting) unless the user picks
+    // another for this paste.
     const sel = $('paste-layout');
-    const was = sel.value || localStorage.getItem('bmcd.pasteLayout') || 'us';
-    sel.replaceChildren(...m.layouts.map((l) => el('option', {value: l}, l)));
-    sel.value = m.layouts.includes(was) ? was : m.layouts[0];
+    const host = m.layout || 'us';
+    sel.replaceChildren(...m.layouts.map((l) => el('option', {value: l}, l === host ? `${l} (the host's)` : l)));
+    sel.value = host;
   },
   leds(m) {
     $('led-num').classList.toggle('on', !!m.num_lock);
@@ -76,7 +78,10 @@ const hid = sys.console ? new Hid(sys.id, {
     const was = wasYou;
     wasYou = m.you;
     reclaimFromOwnVNC(m).then((own) => {
-      if (!own && was && !m.you && m.by) notice(`${m.by} took over the console: you are viewing only now.`, 'warn', 10000);
+      // taken_by names whoever took control from this page, even when
+      // control moved on since.
+      if (!own && m.taken_by && !m.you) notice(`${m.taken_by} took over the console: you are viewing only now.`, 'warn', 10000);
+      else if (!own && was && !m.you && m.by) notice(`${m.by} has control: you are viewing only now.`, 'warn', 10000);
     });
   },
   pasted(m) {
@@ -103,13 +108,16 @@ window.bmcdConsole.hid = hid;
 
 let wasYou = false;
 let lastReclaim = 0;
+// account@address of a client's name "account@address#n".
+const who = (name) => (name || '').replace(/#\d+$/, '');
+
 // reclaimFromOwnVNC takes control back from this page's own noVNC
 // connection: the VNC server joins every connection to the input hub, and
 // one that joins while nobody has control gets it, but the page's view
 // sends no input (keys go through the HID connection). It resolves true
 // when the controller was a VNC client of this account and address.
 async function reclaimFromOwnVNC(m) {
-  if (m.you || !m.by || m.by !== state.hello?.name || view?.kind !== 'vnc' || !m.may_control) return false;
+  if (m.you || !m.by || who(m.by) !== who(state.hello?.name) || view?.kind !== 'vnc' || !m.may_control) return false;
   let v;
   try { v = await getJSON(`${kvm}/viewers`); } catch { return false; }
   const ctl = v.clients.find((c) => c.controls);
@@ -148,7 +156,6 @@ if (hid) {
     state.pasting = true;
     $('paste').disabled = true;
     $('paste-status').textContent = 'typing…';
-    localStorage.setItem('bmcd.pasteLayout', $('paste-layout').value);
     hid.send({t: 'paste', text, layout: $('paste-layout').value});
   });
 }

@@ -58,7 +58,11 @@ function refreshThumb(c) {
     c.loading = false;
     showBlank(c, 'no signal');
   };
-  next.src = `/kvm/${encodeURIComponent(c.data.id)}/snapshot.jpg?t=${Date.now()}`;
+  // A thumbnail the card's size (in device pixels, in steps of 80 so
+  // that cards of one size share the server's scaled copy), not the
+  // whole screen.
+  const width = Math.min(1024, Math.max(80, Math.ceil((c.card.clientWidth * (window.devicePixelRatio || 1)) / 80) * 80));
+  next.src = `/kvm/${encodeURIComponent(c.data.id)}/snapshot.jpg?width=${width}&t=${Date.now()}`;
 }
 
 function showBlank(c, text) {

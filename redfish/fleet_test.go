@@ -1,0 +1,44 @@
+package redfish
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendtest"
+)
+
+// TestFleetChanges: a system that joins the fleet while the service runs
+// is served (by Id and alias) and announced as ResourceCreated; one that
+// leaves is gone (404) and announced as ResourceRemoved.
+func TestFleetChanges(t *testing.T) {
+	e := newEnv(t)
+	m, err := hardware.NewMachine("vm-9", &backendtest.Switch{}, e.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := e.svc.fleet.Add(m, "test", []string{"web9"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.get("/redfish/v1/Systems/web9"); r.Code != http.StatusOK || r.obj()["Id"] != "vm-9" {
+		t.Errorf("by alias: %d %v", r.Code, r.obj()["Id"])
+	}
+	if r := e.get("/redfish/v1/Systems"); r.obj()["Members@odata.count"] != float64(3) {
+		t.Errorf("members: %v", r.obj()["Members@odata.count"])
+	}
+	e.svc.fleet.Remove("vm-9")
+	if r := e.get("/redfish/v1/Systems/vm-9"); r.Code != http.StatusNotFound {
+		t.Errorf("after removal: %d", r.Code)
+	}
+	e.svc.events.mu.Lock()
+	var got []string
+	for _, r := range e.svc.events.recent {
+		got = append(got, r.MessageID+" "+r.Origin)
+	}
+	e.svc.events.mu.Unlock()
+	want := []string{"ResourceEvent.1.4.ResourceCreated /redfish/v1/Systems/vm-9", "ResourceEvent.1.4.ResourceRemoved /redfish/v1/Systems/vm-9"}
+	if len(got) < 2 || got[len(got)-2] != want[0] || got[len(got)-1] != want[1] {
+		t.Errorf("events = %v, want to end with %v", got, want)
+	}
+}

@@ -9,7 +9,7 @@ BIN       := bin/bmcd
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
 	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 ovmf \
-	grub-common grub-pc-bin grub-efi-amd64-bin xorriso
+	grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
 
 # The web console's browser libraries (npm, exact versions in
 # kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;

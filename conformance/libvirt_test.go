@@ -14,6 +14,7 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/bmcd/bmcd/conformance/bootiso"
 	"github.com/bmcd/bmcd/conformance/schemacheck"
 	"github.com/bmcd/bmcd/hardware/libvirt/libvirttest"
 )
@@ -133,7 +134,7 @@ func TestLibvirt(t *testing.T) {
 		// An empty CD boots nothing, as on a server: the CD-ROM drive goes
 		// first once the CD holds an image.
 		lb.mustIpmitool(t, id, nil, "Set Boot Device to cdrom", "chassis", "bootdev", "cdrom")
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, libvirttest.BootISO(t)) }))
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, bootiso.Path(t, bootiso.Options{Halt: 2 * time.Second})) }))
 		defer srv.Close()
 		lb.Must(t, http.StatusNoContent, request{Method: "POST", Path: "/redfish/v1/Systems/" + id + "/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia",
 			Body: map[string]any{"Image": srv.URL + "/boot.iso"}})
@@ -174,7 +175,7 @@ func TestLibvirt(t *testing.T) {
 
 	t.Run("SushyVirtualMediaBoot", func(t *testing.T) {
 		const id = "vm2"
-		iso := libvirttest.BootISO(t)
+		iso := bootiso.Path(t, bootiso.Options{Halt: 2 * time.Second})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, iso) }))
 		defer srv.Close()
 		script, err := filepath.Abs(filepath.Join("clients", "sushy_vmedia_boot.py"))
@@ -192,10 +193,10 @@ func TestLibvirt(t *testing.T) {
 		// SOL first, then the flow (the guest prints its marker once, at
 		// boot), then the marker read from SOL's output.
 		steps := fmt.Sprintf(`[["expect", "SOL Session operational"], ["run", %s], ["expect", %q], ["send", "\r~."]]`,
-			jsonList(flow), libvirttest.BootMarker)
+			jsonList(flow), bootiso.Marker)
 		out, code := runClient(t, 3*time.Minute, systemPython, append([]string{driver, steps}, sol...)...)
 		flowOut, _ := os.ReadFile(log)
-		if code != 0 || !strings.Contains(out, libvirttest.BootMarker) {
+		if code != 0 || !strings.Contains(out, bootiso.Marker) {
 			t.Fatalf("SOL: exit %d:\n%s\nsushy flow:\n%s\nbmcd output:\n%s", code, out, flowOut, lb.Output())
 		}
 		if !strings.Contains(string(flowOut), "OK: sushy virtual-media boot passed") {

@@ -12,6 +12,7 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/bmcd/bmcd/conformance/bootiso"
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/libvirt"
 	"github.com/bmcd/bmcd/hardware/libvirt/libvirttest"
@@ -79,7 +80,7 @@ func poll(t *testing.T, what string, max time.Duration, cond func() bool) {
 // back to booting its disk first.
 func TestBootFromMedia(t *testing.T) {
 	uri := libvirttest.Daemon(t)
-	iso := libvirttest.BootISO(t)
+	iso := bootiso.Path(t, bootiso.Options{Halt: 2 * time.Second})
 	for _, tc := range []struct {
 		name string
 		spec libvirttest.Spec
@@ -112,11 +113,11 @@ func TestBootFromMedia(t *testing.T) {
 			var out bytes.Buffer
 			poll(t, "the boot marker on the serial console", 60*time.Second, func() bool {
 				out.Write(v.Take(4096))
-				return strings.Contains(out.String(), libvirttest.BootMarker)
+				return strings.Contains(out.String(), bootiso.Marker)
 			})
 			poll(t, "the guest about to power off", 10*time.Second, func() bool {
 				out.Write(v.Take(4096))
-				return strings.Contains(out.String(), libvirttest.PowerOffMarker)
+				return strings.Contains(out.String(), bootiso.HaltMarker)
 			})
 			seen := time.Now()
 			poll(t, "the guest's power-off", 10*time.Second, func() bool {

@@ -134,9 +134,8 @@ func TestLibvirt(t *testing.T) {
 		// An empty CD boots nothing, as on a server: the CD-ROM drive goes
 		// first once the CD holds an image.
 		lb.mustIpmitool(t, id, nil, "Set Boot Device to cdrom", "chassis", "bootdev", "cdrom")
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.ServeFile(w, r, bootiso.Path(t, bootiso.Options{Halt: 2 * time.Second}))
-		}))
+		iso := bootiso.Path(t, bootiso.Options{Halt: 2 * time.Second})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, iso) }))
 		defer srv.Close()
 		lb.Must(t, http.StatusNoContent, request{Method: "POST", Path: "/redfish/v1/Systems/" + id + "/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia",
 			Body: map[string]any{"Image": srv.URL + "/boot.iso"}})

@@ -1,8 +1,10 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -172,6 +174,34 @@ func TestLibvirt(t *testing.T) {
 			return lb.Get(t, "/redfish/v1/Systems/"+id)["PowerState"] == "On", "Redfish to see the domain started by virsh"
 		})
 		lb.mustIpmitool(t, id, nil, "Chassis Power Control: Down/Off", "chassis", "power", "off")
+	})
+
+	t.Run("ConsoleSnapshot", func(t *testing.T) {
+		// The domain's VNC screen through bmcd's console: its firmware's
+		// text on a VGA-sized picture.
+		const id = "vm1"
+		lb.mustIpmitool(t, id, nil, "Chassis Power Control: Up/On", "chassis", "power", "on")
+		defer lb.mustIpmitool(t, id, nil, "Chassis Power Control: Down/Off", "chassis", "power", "off")
+		eventually(t, 30*time.Second, func() (bool, string) {
+			r, err := lb.Do(request{Method: http.MethodGet, Path: "/kvm/" + id + "/snapshot.png"})
+			if err != nil || r.Status != http.StatusOK {
+				return false, fmt.Sprintf("no snapshot yet (%v %v)", r, err)
+			}
+			img, err := png.Decode(bytes.NewReader(r.Body))
+			if err != nil {
+				return false, "snapshot.png does not decode: " + err.Error()
+			}
+			lit := 0
+			b := img.Bounds()
+			for y := b.Min.Y; y < b.Max.Y; y += 2 {
+				for x := b.Min.X; x < b.Max.X; x += 2 {
+					if r, g, bl, _ := img.At(x, y).RGBA(); r+g+bl > 3*0x8000 {
+						lit++
+					}
+				}
+			}
+			return b.Dx() >= 640 && b.Dy() >= 400 && lit > 100, fmt.Sprintf("snapshot %v with %d lit pixels", b, lit)
+		})
 	})
 
 	t.Run("SushyVirtualMediaBoot", func(t *testing.T) {

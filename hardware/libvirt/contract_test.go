@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bmcd/bmcd/conformance/bootiso"
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/backendtest"
 	"github.com/bmcd/bmcd/hardware/libvirt"
@@ -21,11 +22,14 @@ func quiet(t *testing.T) *slog.Logger {
 }
 
 // TestContract: a libvirt domain keeps the contract every backend keeps.
-// The guest (SeaBIOS finding nothing to boot) ignores the ACPI power
-// button, so graceful requests are forced after a second.
+// Its firmware finds nothing on the disk and boots GRUB from a second
+// CD-ROM, which waits at a menu reading the keyboard (so the Caps Lock
+// LED follows the key, through VNC) and ignores the ACPI power button:
+// graceful requests are forced after a second.
 func TestContract(t *testing.T) {
 	uri := libvirttest.Daemon(t)
-	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "contract", NIC: true, Disk: true})
+	iso := bootiso.Path(t, bootiso.Options{})
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "contract", NIC: true, Disk: true, BootISO: iso})
 	media := libvirttest.MediaDir(t)
 	backendtest.Run(t, backendtest.Config{Timeout: 30 * time.Second, New: func(t *testing.T) hardware.Backend {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -25,6 +25,9 @@ type endpoint struct {
 	// remote is the URI the daemon is asked to open once connected
 	// (qemu:///system for qemu+ssh://host/system).
 	remote golibvirt.ConnectURI
+	// host is the daemon's host: where the domains' VNC servers that
+	// listen on every address are reached (127.0.0.1 for a local daemon).
+	host string
 }
 
 // parseURI resolves a libvirt URI. The transports are those go-libvirt
@@ -122,7 +125,11 @@ func parseURI(raw string) (endpoint, error) {
 	if n := q.Get("name"); n != "" {
 		remote = n
 	}
-	return endpoint{uri: raw, dialer: d, remote: golibvirt.ConnectURI(remote)}, nil
+	host := "127.0.0.1"
+	if transport != "unix" && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return endpoint{uri: raw, dialer: d, remote: golibvirt.ConnectURI(remote), host: host}, nil
 }
 
 func noVerify(q url.Values) bool {

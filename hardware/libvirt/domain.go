@@ -3,7 +3,7 @@
 // whose power, boot device and firmware, virtual CD-ROM and serial console
 // bmcd drives through the daemon's RPC protocol (the pure-Go
 // github.com/digitalocean/go-libvirt), as sushy-tools and VirtualBMC do
-// together. One connection per daemon serves all its domains; the
+// together, and whose VNC graphics are its screen, keyboard and pointer. One connection per daemon serves all its domains; the
 // domains' state comes from libvirt's domain events, never from a query
 // made on a Redfish GET or an IPMI request.
 //
@@ -23,6 +23,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/vnc"
 	"github.com/bmcd/bmcd/internal/fetch"
 )
 
@@ -47,8 +48,9 @@ type Options struct {
 }
 
 // Domain is one libvirt domain as a machine. It implements
-// hardware.Backend and the parts Power, Boot, Firmware, Media and (when
-// the domain has a serial port on a pty) Serial.
+// hardware.Backend and the parts Power, Boot and Firmware (a persistent
+// domain), Media, Serial (a serial port on a pty) and, when the domain has
+// VNC graphics, Display, Keyboard and Pointer (hardware/vnc).
 type Domain struct {
 	d     *daemon
 	dom   golibvirt.Domain
@@ -59,6 +61,9 @@ type Domain struct {
 	fetch *fetch.Fetcher
 	unsub func()
 	con   *console // nil without a pty serial port
+	// screen is the VNC graphics: display, keyboard, pointer; nil
+	// without.
+	screen *vnc.Client
 	// persistent: the domain has a definition to write the boot plan
 	// into; a transient one has no boot control.
 	persistent bool
@@ -144,6 +149,7 @@ func openDomain(ctx context.Context, d *daemon, dom golibvirt.Domain, opts Optio
 	if serialPTY(def) {
 		x.con = newConsole(x)
 	}
+	x.screen = x.newScreen(def)
 	x.unsub = d.subscribe(&dom.UUID, x.onEvent)
 	if err := x.resync(ctx); err != nil {
 		x.unsub()
@@ -208,6 +214,9 @@ func (x *Domain) Attach(h hardware.Host) hardware.Parts {
 	if x.persistent {
 		p.Boot, p.Firmware = x, x
 	}
+	if x.screen != nil {
+		p.Display, p.Keyboard, p.Pointer = x.screen, x.screen, x.screen
+	}
 	if x.con != nil {
 		p.Serial = x.con
 		if active {
@@ -232,6 +241,9 @@ func (x *Domain) Close() error {
 	x.unsub()
 	if x.con != nil {
 		x.con.close()
+	}
+	if x.screen != nil {
+		_ = x.screen.Close()
 	}
 	x.planMu.Lock() // a definition being written finishes first
 	x.planMu.Unlock()
@@ -337,6 +349,9 @@ func (x *Domain) started(boot, resync bool) {
 	}
 	if x.con != nil && h != nil {
 		x.con.open()
+	}
+	if x.screen != nil {
+		x.screen.Kick()
 	}
 }
 

@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -566,9 +567,11 @@ func serialPTY(def *libvirtxml.Domain) bool {
 	return false
 }
 
-// vncAddr is where the live definition's VNC server listens
-// ("127.0.0.1:5900", or a UNIX socket path), "" if it has none.
-func vncAddr(def *libvirtxml.Domain) (network, addr string) {
+// vncAddr is where the live definition's VNC server listens: a TCP
+// address ("127.0.0.1:5900"; an any-address listener is reached at
+// anyHost) or a UNIX socket path; "" if it has none (no VNC graphics, or
+// the domain is not running and has no port yet).
+func vncAddr(def *libvirtxml.Domain, anyHost string) (network, addr string) {
 	for _, g := range def.Devices.Graphics {
 		v := g.VNC
 		if v == nil {
@@ -591,16 +594,21 @@ func vncAddr(def *libvirtxml.Domain) (network, addr string) {
 				host = l.Address.Address
 			}
 		}
-		switch host {
-		case "", "0.0.0.0":
-			host = "127.0.0.1"
-		case "::":
-			host = "::1"
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = anyHost
 		}
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-		return "tcp", fmt.Sprintf("%s:%d", host, v.Port)
+		return "tcp", net.JoinHostPort(host, strconv.Itoa(v.Port))
 	}
 	return "", ""
+}
+
+// vncPassword is the VNC password of def's graphics (a definition read
+// with its secrets), "" if none.
+func vncPassword(def *libvirtxml.Domain) (pw string, ok bool) {
+	for _, g := range def.Devices.Graphics {
+		if g.VNC != nil {
+			return g.VNC.Passwd, true
+		}
+	}
+	return "", false
 }

@@ -359,16 +359,27 @@ func TestFirmwareOf(t *testing.T) {
 func TestVNCAddr(t *testing.T) {
 	for _, tc := range []struct{ graphics, net, addr string }{
 		{`<graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>`, "tcp", "127.0.0.1:5901"},
-		{`<graphics type='vnc' port='5902' listen='0.0.0.0'/>`, "tcp", "127.0.0.1:5902"},
-		{`<graphics type='vnc' port='5903' listen='::'/>`, "tcp", "[::1]:5903"},
+		{`<graphics type='vnc' port='5902' listen='0.0.0.0'/>`, "tcp", "host.example:5902"},
+		{`<graphics type='vnc' port='5903' listen='::'/>`, "tcp", "host.example:5903"},
+		{`<graphics type='vnc' port='5904' listen='::1'/>`, "tcp", "[::1]:5904"},
 		{`<graphics type='vnc'><listen type='socket' socket='/run/libvirt/qemu/vnc.sock'/></graphics>`, "unix", "/run/libvirt/qemu/vnc.sock"},
 		{`<graphics type='vnc' port='-1' autoport='yes'/>`, "", ""},
 		{`<graphics type='spice' port='5900'/>`, "", ""},
 	} {
 		def := mustDef(t, `<domain type='qemu'><name>a</name><devices>`+tc.graphics+`</devices></domain>`)
-		if n, a := vncAddr(def); n != tc.net || a != tc.addr {
+		if n, a := vncAddr(def, "host.example"); n != tc.net || a != tc.addr {
 			t.Errorf("%s: %s %s, want %s %s", tc.graphics, n, a, tc.net, tc.addr)
 		}
+	}
+	def := mustDef(t, `<domain type='qemu'><name>a</name><devices><graphics type='vnc' port='-1' passwd='secret'/></devices></domain>`)
+	if pw, ok := vncPassword(def); !ok || pw != "secret" {
+		t.Errorf("password %q %v", pw, ok)
+	}
+	if _, ok := vncPassword(mustDef(t, q35Domain)); !ok {
+		t.Error("VNC graphics not seen")
+	}
+	if _, ok := vncPassword(mustDef(t, pcDomain)); ok {
+		t.Error("VNC graphics where there are none")
 	}
 }
 

@@ -116,6 +116,10 @@ type Spec struct {
 	NIC       bool   // a user-mode virtio NIC
 	Disk      bool   // a blank 1 MiB virtio disk (vda)
 	CDROM     bool   // an empty SATA (IDE on pc) CD-ROM drive
+	// BootISO puts this image (copied where QEMU can read it) in a
+	// second CD-ROM drive, after an empty one (the media slot), which
+	// the firmware boots when the disk and the slot cannot.
+	BootISO string
 	NoSerial  bool
 	NoVNC     bool
 }
@@ -131,8 +135,11 @@ var domainXML = template.Must(template.New("domain").Parse(`<domain type='qemu'>
 {{- if .DiskFile}}
     <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{{.DiskFile}}'/><target dev='vda' bus='virtio'/></disk>
 {{- end}}
-{{- if .CDROM}}
+{{- if or .CDROM .ISOFile}}
     <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='{{.CDDev}}' bus='{{.CDBus}}'/><readonly/></disk>
+{{- end}}
+{{- if .ISOFile}}
+    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='{{.ISOFile}}'/><target dev='{{.ISODev}}' bus='{{.CDBus}}'/><readonly/></disk>
 {{- end}}
 {{- if .NIC}}
     <interface type='user'><model type='virtio'/></interface>
@@ -168,9 +175,20 @@ func Define(t testing.TB, s Spec) (name, uuid string) {
 	_, _ = rand.Read(rnd[:])
 	name = Prefix + s.Name + "-" + hex.EncodeToString(rnd[:])
 	s.Name = name
-	cdDev, cdBus := "sda", "sata"
+	cdDev, isoDev, cdBus := "sda", "sdb", "sata"
 	if s.Machine == "pc" {
-		cdDev, cdBus = "hdc", "ide"
+		cdDev, isoDev, cdBus = "hdc", "hdd", "ide"
+	}
+	isoFile := ""
+	if s.BootISO != "" {
+		img, err := os.ReadFile(s.BootISO)
+		if err != nil {
+			t.Fatal(err)
+		}
+		isoFile = filepath.Join(MediaDir(t), name+".iso")
+		if err := os.WriteFile(isoFile, img, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	diskFile := ""
 	if s.Disk {
@@ -185,8 +203,8 @@ func Define(t testing.TB, s Spec) (name, uuid string) {
 	var doc bytes.Buffer
 	if err := domainXML.Execute(&doc, struct {
 		Spec
-		CDDev, CDBus, DiskFile string
-	}{s, cdDev, cdBus, diskFile}); err != nil {
+		CDDev, ISODev, CDBus, DiskFile, ISOFile string
+	}{s, cdDev, isoDev, cdBus, diskFile, isoFile}); err != nil {
 		t.Fatal(err)
 	}
 	f := filepath.Join(t.TempDir(), "domain.xml")

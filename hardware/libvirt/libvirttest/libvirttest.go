@@ -119,9 +119,9 @@ type Spec struct {
 	// BootISO puts this image (copied where QEMU can read it) in a
 	// second CD-ROM drive, after an empty one (the media slot), which
 	// the firmware boots when the disk and the slot cannot.
-	BootISO string
-	NoSerial  bool
-	NoVNC     bool
+	BootISO  string
+	NoSerial bool
+	NoVNC    bool
 }
 
 var domainXML = template.Must(template.New("domain").Parse(`<domain type='qemu'>

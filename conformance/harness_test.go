@@ -122,6 +122,8 @@ type bmcOpts struct {
 	// MoreSystems are entries of the systems list (YAML, indented as
 	// "  - id: ...") after the simulated ones: systems of other backends.
 	MoreSystems string
+	// MoreConfig is more of the configuration file (top-level YAML keys).
+	MoreConfig string
 }
 
 // vncPassword is the VNC Authentication password of a bmcd started with
@@ -208,6 +210,7 @@ func startBMC(t testing.TB, opts bmcOpts) *bmc {
 			fmt.Sprint(i), simPowerOnDelay, simPowerOffDelay, simShutdownDelay)
 	}
 	cfg.WriteString(opts.MoreSystems)
+	cfg.WriteString(opts.MoreConfig)
 	if opts.IPMI {
 		cfg.WriteString("ipmi:\n  addr: \"127.0.0.1:0\"\n")
 	}

@@ -3,6 +3,8 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"image/png"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,6 +240,62 @@ func TestLibvirt(t *testing.T) {
 		if lb.firstBoot(t, id) != "disk" {
 			t.Errorf("the domain boots %s first after the flow, want its disk", lb.firstBoot(t, id))
 		}
+	})
+}
+
+// TestLibvirtDiscovery: a discover entry serves the domains whose names
+// match its pattern, each as a System whose Id is the domain's UUID (its
+// name accepted in URIs too) with an IPMI endpoint; a domain defined while
+// bmcd runs appears, one undefined disappears, without a restart.
+func TestLibvirtDiscovery(t *testing.T) {
+	t.Parallel()
+	requireIPMIClients(t)
+	libvirttest.Daemon(t)
+	var rnd [3]byte
+	_, _ = rand.Read(rnd[:])
+	group := "disc-" + hex.EncodeToString(rnd[:])
+	nameA, uuidA := libvirttest.Define(t, libvirttest.Spec{Name: group + "-a", NIC: true})
+	nameB, uuidB := libvirttest.Define(t, libvirttest.Spec{Name: group + "-b", NIC: true})
+	b := startBMC(t, bmcOpts{Systems: 1, IPMI: true, MoreConfig: fmt.Sprintf(
+		"discover:\n  - backend: libvirt\n    libvirt: {uri: %q, domains: [%q], shutdown_timeout: 2s, media_dir: %q}\n",
+		libvirttest.URI, libvirttest.Prefix+group+"-*", libvirttest.MediaDir(t))})
+	members := func() []string {
+		var ids []string
+		for _, m := range b.Get(t, "/redfish/v1/Systems")["Members"].([]any) {
+			ids = append(ids, strings.TrimPrefix(m.(map[string]any)["@odata.id"].(string), "/redfish/v1/Systems/"))
+		}
+		return ids
+	}
+	if got := members(); !slices.Equal(got, []string{"0", uuidA, uuidB}) {
+		t.Errorf("Systems %v, want [0 %s %s] (configured, then the domains by name)", got, uuidA, uuidB)
+	}
+	if s := b.Get(t, "/redfish/v1/Systems/"+nameA); s["Id"] != uuidA || s["UUID"] != uuidA {
+		t.Errorf("by name: Id %v UUID %v, want %s", s["Id"], s["UUID"], uuidA)
+	}
+
+	ib := &ipmiBMC{bmc: b, ports: map[string]string{}}
+	for _, m := range ipmiListening.FindAllStringSubmatch(b.Output(), -1) {
+		_, port, _ := net.SplitHostPort(m[2])
+		ib.ports[m[1]] = port
+	}
+	if ib.ports[uuidA] == "" {
+		t.Fatalf("no IPMI endpoint for %s; output:\n%s", uuidA, b.Output())
+	}
+	ib.mustIpmitool(t, uuidA, nil, "Chassis Power Control: Up/On", "chassis", "power", "on")
+	if st := libvirttest.State(t, nameA); st != "running" {
+		t.Errorf("domain %s after ipmitool power on, want running", st)
+	}
+	ib.mustIpmitool(t, uuidA, nil, "Chassis Power Control: Down/Off", "chassis", "power", "off")
+
+	_, uuidC := libvirttest.Define(t, libvirttest.Spec{Name: group + "-c"})
+	eventually(t, 15*time.Second, func() (bool, string) {
+		got := members()
+		return slices.Contains(got, uuidC), fmt.Sprintf("Systems %v lack the domain defined later, %s", got, uuidC)
+	})
+	libvirttest.Undefine(t, nameB)
+	eventually(t, 15*time.Second, func() (bool, string) {
+		r, err := b.Do(request{Method: http.MethodGet, Path: "/redfish/v1/Systems/" + uuidB})
+		return err == nil && r.Status == http.StatusNotFound, fmt.Sprintf("the undefined domain still served: %v %v", r, err)
 	})
 }
 

@@ -23,6 +23,10 @@ import (
 // ISO 9660 primary volume descriptor at 32 KiB.
 const probeBytes = 36 * 1024
 
+// MaxImageSize bounds an image fetched into the media directory (the
+// image store's default bound, 16 GiB).
+const MaxImageSize = 16 << 30
+
 // Slots implements hardware.VirtualMedia: one CD/DVD drive, the domain's
 // first CD-ROM (added to its definition if it has none).
 func (x *Domain) Slots() []hardware.SlotSpec { return []hardware.SlotSpec{cdSlot} }
@@ -159,9 +163,13 @@ func (x *Domain) download(ctx context.Context, img hardware.MediaImage) (path st
 		}
 	}()
 	head := &headWriter{max: probeBytes}
-	n, err := io.Copy(io.MultiWriter(f, head), resp.Body)
+	n, err := io.Copy(io.MultiWriter(f, head), io.LimitReader(resp.Body, MaxImageSize+1))
 	if err != nil {
 		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: fmt.Errorf("read: %w", err)}
+	}
+	if n > MaxImageSize {
+		err = fmt.Errorf("image larger than %d bytes", int64(MaxImageSize))
+		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
 	}
 	if n == 0 {
 		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}

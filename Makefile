@@ -6,8 +6,12 @@ RUN_ARGS  ?= -redfish-addr 127.0.0.1:8443 -ipmi-addr 127.0.0.1:6230
 BIN       := bin/bmcd
 
 # Debian packages the conformance suites and benchmarks drive bmcd with.
+# python3-ironic (OpenStack Ironic 21.4, TestIronic) is the heaviest: about
+# 150 packages, 135 MiB installed (300 MB with its byte-compiled modules),
+# 40 s to download and set up.
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
 	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium \
+	python3-ironic \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 ovmf \
 	grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
 

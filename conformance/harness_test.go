@@ -119,11 +119,10 @@ type bmcOpts struct {
 	NoAdmin   bool // start without -user/-password
 	IPMI      bool // serve IPMI on ephemeral 127.0.0.1 ports
 	VNC       bool // serve VNC on ephemeral 127.0.0.1 ports, VNC password vncPassword
-	// MoreSystems are entries of the systems list (YAML, indented as
-	// "  - id: ...") after the simulated ones: systems of other backends.
-	MoreSystems string
-	// MoreConfig is more of the configuration file (top-level YAML keys).
-	MoreConfig string
+	// Config, when set, is the configuration file's systems (or
+	// discover) and users sections instead of Systems simulated systems;
+	// IPMI and VNC still add their blocks.
+	Config string
 }
 
 // vncPassword is the VNC Authentication password of a bmcd started with
@@ -204,13 +203,15 @@ func startBMC(t testing.TB, opts bmcOpts) *bmc {
 		},
 	}
 	var cfg strings.Builder
-	cfg.WriteString("systems:\n")
-	for i := range opts.Systems {
-		fmt.Fprintf(&cfg, "  - id: %q\n    backend: sim\n    sim: {power_on_delay: %s, power_off_delay: %s, shutdown_delay: %s}\n",
-			fmt.Sprint(i), simPowerOnDelay, simPowerOffDelay, simShutdownDelay)
+	if opts.Config != "" {
+		cfg.WriteString(strings.TrimRight(opts.Config, "\n") + "\n")
+	} else {
+		cfg.WriteString("systems:\n")
+		for i := range opts.Systems {
+			fmt.Fprintf(&cfg, "  - id: %q\n    backend: sim\n    sim: {power_on_delay: %s, power_off_delay: %s, shutdown_delay: %s}\n",
+				fmt.Sprint(i), simPowerOnDelay, simPowerOffDelay, simShutdownDelay)
+		}
 	}
-	cfg.WriteString(opts.MoreSystems)
-	cfg.WriteString(opts.MoreConfig)
 	if opts.IPMI {
 		cfg.WriteString("ipmi:\n  addr: \"127.0.0.1:0\"\n")
 	}

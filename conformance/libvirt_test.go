@@ -24,8 +24,10 @@ import (
 	"github.com/bmcd/bmcd/hardware/libvirt/libvirttest"
 )
 
-// libvirtBMC is a bmcd serving one simulated system ("0") and libvirt
-// domains as systems "vm1", "vm2", ..., with IPMI on ephemeral ports. The
+// libvirtBMC is a bmcd serving a simulated system ("0": without one, no
+// system has updatable firmware, and the UpdateService's ActionInfo shows
+// null Targets, which the schema walk refuses) and libvirt domains as
+// systems "vm1", "vm2", ..., with IPMI on ephemeral ports. The
 // domains are TCG machines with a blank disk, a NIC and 1 GiB (sushy's
 // memory size is whole GiB; QEMU only takes what the guest touches), defined for the
 // test (and undefined after it) on the libvirtd libvirttest starts.
@@ -41,6 +43,7 @@ func startLibvirtBMC(t *testing.T, n int) *libvirtBMC {
 	lb := &libvirtBMC{domains: map[string]string{}, uuids: map[string]string{}}
 	media := libvirttest.MediaDir(t)
 	var more strings.Builder
+	more.WriteString("systems:\n  - {id: \"0\", backend: sim}\n")
 	for i := 1; i <= n; i++ {
 		id := fmt.Sprintf("vm%d", i)
 		name, uuid := libvirttest.Define(t, libvirttest.Spec{Name: "conf-" + id, NIC: true, Disk: true, MemoryMiB: 1024})
@@ -50,7 +53,7 @@ func startLibvirtBMC(t *testing.T, n int) *libvirtBMC {
 		fmt.Fprintf(&more, "  - id: %s\n    backend: libvirt\n    libvirt: {uri: %q, domain: %q, shutdown_timeout: 2s, media_dir: %q}\n",
 			id, libvirttest.URI, name, media)
 	}
-	b := startBMC(t, bmcOpts{Systems: 1, IPMI: true, MoreSystems: more.String()})
+	b := startBMC(t, bmcOpts{IPMI: true, Config: more.String()})
 	lb.ipmiBMC = ipmiBMC{bmc: b, ports: map[string]string{}}
 	for _, m := range ipmiListening.FindAllStringSubmatch(b.Output(), -1) {
 		_, port, err := net.SplitHostPort(m[2])
@@ -256,7 +259,7 @@ func TestLibvirtDiscovery(t *testing.T) {
 	group := "disc-" + hex.EncodeToString(rnd[:])
 	nameA, uuidA := libvirttest.Define(t, libvirttest.Spec{Name: group + "-a", NIC: true})
 	nameB, uuidB := libvirttest.Define(t, libvirttest.Spec{Name: group + "-b", NIC: true})
-	b := startBMC(t, bmcOpts{Systems: 1, IPMI: true, MoreConfig: fmt.Sprintf(
+	b := startBMC(t, bmcOpts{IPMI: true, Config: fmt.Sprintf(
 		"discover:\n  - backend: libvirt\n    libvirt: {uri: %q, domains: [%q], shutdown_timeout: 2s, media_dir: %q}\n",
 		libvirttest.URI, libvirttest.Prefix+group+"-*", libvirttest.MediaDir(t))})
 	members := func() []string {
@@ -266,8 +269,8 @@ func TestLibvirtDiscovery(t *testing.T) {
 		}
 		return ids
 	}
-	if got := members(); !slices.Equal(got, []string{"0", uuidA, uuidB}) {
-		t.Errorf("Systems %v, want [0 %s %s] (configured, then the domains by name)", got, uuidA, uuidB)
+	if got := members(); !slices.Equal(got, []string{uuidA, uuidB}) {
+		t.Errorf("Systems %v, want [%s %s] (the domains by name)", got, uuidA, uuidB)
 	}
 	if s := b.Get(t, "/redfish/v1/Systems/"+nameA); s["Id"] != uuidA || s["UUID"] != uuidA {
 		t.Errorf("by name: Id %v UUID %v, want %s", s["Id"], s["UUID"], uuidA)

@@ -302,6 +302,27 @@ func TestLibvirtDiscovery(t *testing.T) {
 	})
 }
 
+// The Ironic target conformance/ironic/libvirt.yaml: two TCG domains
+// booting UEFI (Ironic switches Secure Boot only on a UEFI machine), with
+// a NIC, a sparse 20 GiB disk and 1 GiB, that one discover entry serves.
+func init() {
+	ironicSetups["libvirt"] = func(t *testing.T) map[string]string {
+		libvirttest.Daemon(t)
+		var rnd [3]byte
+		_, _ = rand.Read(rnd[:])
+		group := "ironic-" + hex.EncodeToString(rnd[:])
+		spec := libvirttest.Spec{UEFI: true, NIC: true, Disk: true, DiskMiB: 20 << 10, MemoryMiB: 1024}
+		spec.Name = group + "-vmedia"
+		vmedia, _ := libvirttest.Define(t, spec)
+		spec.Name = group + "-ipmi"
+		_, ipmiUUID := libvirttest.Define(t, spec)
+		return map[string]string{
+			"URI": libvirttest.URI, "Domains": libvirttest.Prefix + group + "-*", "MediaDir": libvirttest.MediaDir(t),
+			"VMediaDomain": vmedia, "IPMIUUID": ipmiUUID,
+		}
+	}
+}
+
 // jsonList is argv as a JSON list of strings.
 func jsonList(argv []string) string {
 	q := make([]string, len(argv))

@@ -166,8 +166,14 @@ func (lo *layout) targets() []hardware.BootSource {
 			break
 		}
 	}
-	return append(t, hardware.BootUefiTarget, hardware.BootUefiBootNext)
+	return append(t, hardware.BootBiosSetup, hardware.BootUefiTarget, hardware.BootUefiBootNext)
 }
+
+// setupMenu is the boot menu bmcd writes for a BiosSetup boot: the
+// firmware waits at its menu (SeaBIOS's boot menu; OVMF's splash, where
+// Esc enters its setup) for 30 s before it boots. libvirt has no way to
+// make a firmware enter its setup by itself.
+var setupMenu = libvirtxml.DomainBootMenu{Enable: "yes", Timeout: "30000"}
 
 // secureBoot reports whether the domain can boot with Secure Boot: an
 // OVMF Secure Boot build is installed and the machine is a q35 (Secure
@@ -286,6 +292,7 @@ func secureOf(def *libvirtxml.Domain) bool {
 // applyPlan writes the boot plan p into def: the boot order as
 // per-device <boot order='N'/> (the option booted first, then the rest
 // of p.Order; os/boot elements go, as libvirt takes one or the other),
+// the firmware's boot menu for BiosSetup (setupMenu),
 // the firmware (firmware='efi' with the secure-boot and enrolled-keys
 // features, or none for the BIOS) and the slot's CD-ROM when the domain
 // has none. fwChanged says the firmware or Secure Boot changed, so the
@@ -311,6 +318,13 @@ func applyPlan(def *libvirtxml.Domain, p hardware.BootPlan, lo *layout) (fwChang
 		})
 	}
 	setBootOrder(def, lo, order, p.Source)
+	switch {
+	case p.Source == hardware.BootBiosSetup:
+		menu := setupMenu
+		def.OS.BootMenu = &menu
+	case def.OS.BootMenu != nil && *def.OS.BootMenu == setupMenu:
+		def.OS.BootMenu = nil // bmcd's, from a BiosSetup boot
+	}
 	return setFirmware(def, lo, p)
 }
 
@@ -499,7 +513,11 @@ func cdromFile(def *libvirtxml.Domain, lo *layout) (file string, ok bool) {
 // started again (not reset) to boot the new plan.
 func bootKey(def *libvirtxml.Domain) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s sb=%t os=", modeOf(def), secureOf(def))
+	fmt.Fprintf(&b, "%s sb=%t", modeOf(def), secureOf(def))
+	if m := def.OS.BootMenu; m != nil {
+		fmt.Fprintf(&b, " menu=%s/%s", m.Enable, m.Timeout)
+	}
+	b.WriteString(" os=")
 	for _, d := range def.OS.BootDevices {
 		b.WriteString(d.Dev + ",")
 	}

@@ -87,21 +87,21 @@ func TestLayout(t *testing.T) {
 			name: "q35", doc: q35Domain, fw: ovmf,
 			refs:  []string{"Boot0001/Hdd//vda", "Boot0002/Cd/Cd/", "Boot0003/Pxe/NIC1/"},
 			cdrom: "sda", modes: []hardware.BootMode{hardware.BootModeLegacy, hardware.BootModeUEFI},
-			targets: []hardware.BootSource{hardware.BootPxe, hardware.BootHdd, hardware.BootCd, hardware.BootUefiTarget, hardware.BootUefiBootNext},
+			targets: []hardware.BootSource{hardware.BootPxe, hardware.BootHdd, hardware.BootCd, hardware.BootBiosSetup, hardware.BootUefiTarget, hardware.BootUefiBootNext},
 			secure:  true, serial: true, vncNet: "", vncAddr: "", modelName: "Standard PC (Q35 + ICH9, 2009)",
 		},
 		{
 			name: "pc without CD-ROM", doc: pcDomain, fw: firmware{efi: true},
 			refs:  []string{"Boot0001/Hdd//hda", "Boot0002/Cd/Cd/"},
 			cdrom: "hdb", addCD: true, modes: []hardware.BootMode{hardware.BootModeUEFI, hardware.BootModeLegacy},
-			targets:   []hardware.BootSource{hardware.BootHdd, hardware.BootCd, hardware.BootUefiTarget, hardware.BootUefiBootNext},
+			targets:   []hardware.BootSource{hardware.BootHdd, hardware.BootCd, hardware.BootBiosSetup, hardware.BootUefiTarget, hardware.BootUefiBootNext},
 			modelName: "Standard PC (i440FX + PIIX, 1996)",
 		},
 		{
 			name: "no OVMF", doc: q35Domain,
 			refs:  []string{"Boot0001/Hdd//vda", "Boot0002/Cd/Cd/", "Boot0003/Pxe/NIC1/"},
 			cdrom: "sda", modes: []hardware.BootMode{hardware.BootModeLegacy},
-			targets:   []hardware.BootSource{hardware.BootPxe, hardware.BootHdd, hardware.BootCd, hardware.BootUefiTarget, hardware.BootUefiBootNext},
+			targets:   []hardware.BootSource{hardware.BootPxe, hardware.BootHdd, hardware.BootCd, hardware.BootBiosSetup, hardware.BootUefiTarget, hardware.BootUefiBootNext},
 			serial:    true,
 			modelName: "Standard PC (Q35 + ICH9, 2009)",
 		},
@@ -156,6 +156,7 @@ func TestApplyPlan(t *testing.T) {
 		fwChanged bool
 		cdrom     bool // the slot's CD-ROM drive is there
 		smm       bool
+		menu      bool // the firmware's boot menu, for BIOS setup
 	}
 	opt := func(lo *layout, ref string) hardware.BootOption {
 		for _, o := range lo.options() {
@@ -198,6 +199,15 @@ func TestApplyPlan(t *testing.T) {
 					Order: []string{"Boot0001"}}
 			},
 			want: want{order: "1=disk:sda,2=disk:vda,3=hostdev", mode: hardware.BootModeLegacy, cdrom: true},
+		},
+		{
+			name: "BIOS setup: the firmware waits at its menu; the order stays",
+			doc:  q35Domain,
+			plan: func(lo *layout) hardware.BootPlan {
+				return hardware.BootPlan{Source: hardware.BootBiosSetup, Once: true, Mode: hardware.BootModeLegacy,
+					Order: []string{"Boot0001", "Boot0002", "Boot0003"}}
+			},
+			want: want{order: "1=disk:vda,2=disk:sda,3=nic:52:54:00:aa:bb:01,4=hostdev", mode: hardware.BootModeLegacy, cdrom: true, menu: true},
 		},
 		{
 			name: "UEFI with Secure Boot: firmware autoselection, SMM, variables reset",
@@ -255,6 +265,9 @@ func TestApplyPlan(t *testing.T) {
 			}
 			if smm := def.Features != nil && def.Features.SMM != nil && def.Features.SMM.State == "on"; smm != tc.want.smm {
 				t.Errorf("SMM %v, want %v", smm, tc.want.smm)
+			}
+			if menu := def.OS.BootMenu != nil && *def.OS.BootMenu == setupMenu; menu != tc.want.menu {
+				t.Errorf("boot menu %+v, want it %v", def.OS.BootMenu, tc.want.menu)
 			}
 			if tc.want.mode == hardware.BootModeLegacy && (def.OS.Loader != nil || def.OS.NVRam != nil || def.OS.Firmware != "") {
 				t.Errorf("BIOS boot keeps a UEFI loader: %+v", def.OS)
@@ -427,5 +440,27 @@ func TestParseURI(t *testing.T) {
 		case tc.err == "" && string(ep.remote) != tc.remote:
 			t.Errorf("%q: remote %s, want %s", tc.uri, ep.remote, tc.remote)
 		}
+	}
+}
+
+// TestSetupMenuGoes: the boot menu written for a BIOS setup boot goes with
+// the next plan; a menu the domain had of its own stays.
+func TestSetupMenuGoes(t *testing.T) {
+	def := mustDef(t, q35Domain)
+	lo := newLayout(def, ovmf)
+	order := []string{"Boot0001", "Boot0002", "Boot0003"}
+	applyPlan(def, hardware.BootPlan{Source: hardware.BootBiosSetup, Once: true, Mode: hardware.BootModeLegacy, Order: order}, lo)
+	setup := bootKey(def)
+	applyPlan(def, hardware.BootPlan{Source: hardware.BootHdd, Option: lo.devs[0].opt, Mode: hardware.BootModeLegacy, Order: order}, lo)
+	if def.OS.BootMenu != nil {
+		t.Errorf("boot menu %+v after the setup boot", def.OS.BootMenu)
+	}
+	if bootKey(def) == setup {
+		t.Error("a BIOS setup boot and a disk boot have the same boot key: a restart would not start the domain again")
+	}
+	def.OS.BootMenu = &libvirtxml.DomainBootMenu{Enable: "yes", Timeout: "3000"}
+	applyPlan(def, hardware.BootPlan{Source: hardware.BootHdd, Option: lo.devs[0].opt, Mode: hardware.BootModeLegacy, Order: order}, lo)
+	if def.OS.BootMenu == nil {
+		t.Error("the domain's own boot menu was removed")
 	}
 }

@@ -112,9 +112,10 @@ type Spec struct {
 	Name      string // after Prefix and before a random suffix; default "vm"
 	Machine   string // "q35" (default) or "pc"
 	MemoryMiB int    // default 64
-	UEFI      bool   // firmware='efi'
+	UEFI      bool   // firmware='efi', without Secure Boot
 	NIC       bool   // a user-mode virtio NIC
-	Disk      bool   // a blank 1 MiB virtio disk (vda)
+	Disk      bool   // a blank virtio disk (vda), sparse
+	DiskMiB   int    // its size; default 1
 	CDROM     bool   // an empty SATA (IDE on pc) CD-ROM drive
 	// BootISO puts this image (copied where QEMU can read it) in a
 	// second CD-ROM drive, after an empty one (the media slot), which
@@ -128,7 +129,8 @@ var domainXML = template.Must(template.New("domain").Parse(`<domain type='qemu'>
   <name>{{.Name}}</name>
   <memory unit='MiB'>{{.MemoryMiB}}</memory>
   <vcpu>1</vcpu>
-  <os{{if .UEFI}} firmware='efi'{{end}}><type arch='x86_64' machine='{{.Machine}}'>hvm</type></os>
+  <os{{if .UEFI}} firmware='efi'{{end}}><type arch='x86_64' machine='{{.Machine}}'>hvm</type>
+{{- if .UEFI}}<firmware><feature enabled='no' name='enrolled-keys'/><feature enabled='no' name='secure-boot'/></firmware>{{end}}</os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <devices>
@@ -196,7 +198,10 @@ func Define(t testing.TB, s Spec) (name, uuid string) {
 		if err := os.WriteFile(diskFile, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Truncate(diskFile, 1<<20); err != nil {
+		if s.DiskMiB == 0 {
+			s.DiskMiB = 1
+		}
+		if err := os.Truncate(diskFile, int64(s.DiskMiB)<<20); err != nil {
 			t.Fatal(err)
 		}
 	}

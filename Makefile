@@ -14,7 +14,8 @@ VCSIM     := bin/vcsim
 DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi-tools python3-pyghmi curl \
 	libturbojpeg0-dev vncsnapshot tigervnc-viewer xvfb xauth xdotool chromium \
 	python3-ironic \
-	qemu-system-x86 ovmf seabios ipxe-qemu qemu-utils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
+	qemu-system-x86 ovmf seabios ipxe-qemu qemu-utils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools \
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 
 # The web console's browser libraries (npm, exact versions in
 # kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;

@@ -1,0 +1,273 @@
+package libvirt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/internal/fetch"
+)
+
+// probeBytes is how much of an image a check reads: enough to reach the
+// ISO 9660 primary volume descriptor at 32 KiB.
+const probeBytes = 36 * 1024
+
+// MaxImageSize bounds an image fetched into the media directory (the
+// image store's default bound, 16 GiB).
+const MaxImageSize = 16 << 30
+
+// Slots implements hardware.VirtualMedia: one CD/DVD drive, the domain's
+// first CD-ROM (added to its definition if it has none).
+func (x *Domain) Slots() []hardware.SlotSpec { return []hardware.SlotSpec{cdSlot} }
+
+// InsertMedia implements hardware.VirtualMedia. The image is fetched
+// whole under the slot's TLS policy into Options.MediaDir (QEMU reads a
+// local file: its own http driver could not apply the slot's
+// certificates), then the CD-ROM drive is given it: in the running
+// domain (virDomainUpdateDeviceFlags: QEMU changes the medium) and in the
+// persistent definition. With CheckOnly only the head of the image is
+// read. Errors: a *hardware.MediaError when the image cannot be fetched
+// (wrapping the *fetch.Error) or written; ErrInvalid for a URL that is
+// not http or https; ErrUnavailable when libvirt refuses.
+func (x *Domain) InsertMedia(ctx context.Context, slot string, img hardware.MediaImage) (int64, string, error) {
+	if slot != SlotCD {
+		return 0, "", fmt.Errorf("slot %q: %w", slot, hardware.ErrNotFound)
+	}
+	if img.CheckOnly {
+		return x.probe(ctx, img)
+	}
+	x.planMu.Lock()
+	defer x.planMu.Unlock()
+	path, size, format, err := x.download(ctx, img)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := x.setMedium(ctx, path); err != nil {
+		_ = os.Remove(path)
+		return 0, "", err
+	}
+	x.cleanMedia(path)
+	return size, format, nil
+}
+
+// EjectMedia implements hardware.VirtualMedia: the drive is emptied, in
+// the running domain and its definition, and the image file removed.
+func (x *Domain) EjectMedia(ctx context.Context, slot string) error {
+	if slot != SlotCD {
+		return fmt.Errorf("slot %q: %w", slot, hardware.ErrNotFound)
+	}
+	x.planMu.Lock()
+	defer x.planMu.Unlock()
+	if err := x.setMedium(ctx, ""); err != nil {
+		return err
+	}
+	x.cleanMedia("")
+	return nil
+}
+
+// mediaPrefix names this domain's image files in MediaDir.
+func (x *Domain) mediaPrefix() string { return x.info.UUID + "-" + SlotCD + "-" }
+
+// cleanMedia removes this domain's image files but keep.
+func (x *Domain) cleanMedia(keep string) {
+	old, _ := filepath.Glob(filepath.Join(x.opts.MediaDir, x.mediaPrefix()+"*"))
+	for _, f := range old {
+		if f != keep {
+			_ = os.Remove(f)
+		}
+	}
+}
+
+// setMedium puts the image file path (none if "") into the CD-ROM drive:
+// of the running domain when it has that drive, and of the persistent
+// definition (adding the drive if the domain had none: the running domain
+// sees it after its next start).
+func (x *Domain) setMedium(ctx context.Context, path string) error {
+	def, err := x.definition(ctx)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	active := x.active
+	x.mu.Unlock()
+	if active {
+		live, err := x.live(ctx)
+		if err != nil {
+			return err
+		}
+		if _, ok := cdromFile(live, x.lo); ok {
+			doc, err := cdromXML(live, x.lo, path)
+			if err != nil {
+				return err
+			}
+			err = x.d.do(ctx, "change the CD-ROM of "+x.dom.Name, func(l *golibvirt.Libvirt) error {
+				return l.DomainUpdateDeviceFlags(x.dom, doc, golibvirt.DomainDeviceModifyLive)
+			})
+			if err != nil && !errors.Is(err, hardware.ErrState) { // not running any more
+				return err
+			}
+		}
+	}
+	if !x.persistent {
+		return nil
+	}
+	if _, ok := cdromFile(def, x.lo); !ok {
+		return x.editDefinition(ctx, func(def *libvirtxml.Domain) {
+			ensureCdrom(def, x.lo)
+			for i, d := range def.Devices.Disks {
+				if d.Device == "cdrom" && d.Target != nil && d.Target.Dev == x.lo.cdrom {
+					def.Devices.Disks[i].Source = &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: path}}
+				}
+			}
+		})
+	}
+	doc, err := cdromXML(def, x.lo, path)
+	if err != nil {
+		return err
+	}
+	return x.d.do(ctx, "change the CD-ROM of "+x.dom.Name, func(l *golibvirt.Libvirt) error {
+		return l.DomainUpdateDeviceFlags(x.dom, doc, golibvirt.DomainDeviceModifyConfig)
+	})
+}
+
+// download fetches the image into a new file of MediaDir, readable by
+// QEMU, and tells its size and format ("iso9660" or "raw").
+func (x *Domain) download(ctx context.Context, img hardware.MediaImage) (path string, size int64, format string, err error) {
+	resp, err := x.fetch.Get(ctx, img.URL, img.TLS, nil)
+	if err != nil {
+		return "", 0, "", fetchFailed(img.URL, err)
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(x.opts.MediaDir, 0o755); err != nil {
+		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
+	}
+	f, err := os.CreateTemp(x.opts.MediaDir, x.mediaPrefix()+"*.iso")
+	if err != nil {
+		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	head := &headWriter{max: probeBytes}
+	n, err := io.Copy(io.MultiWriter(f, head), io.LimitReader(resp.Body, MaxImageSize+1))
+	if err != nil {
+		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: fmt.Errorf("read: %w", err)}
+	}
+	if n > MaxImageSize {
+		err = fmt.Errorf("image larger than %d bytes", int64(MaxImageSize))
+		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
+	}
+	if n == 0 {
+		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
+	}
+	if err = f.Chmod(0o644); err == nil {
+		err = f.Close()
+	}
+	if err != nil {
+		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
+	}
+	return f.Name(), n, formatOf(head.buf), nil
+}
+
+// probe reads the head of the image, as a BMC checking it would.
+func (x *Domain) probe(ctx context.Context, img hardware.MediaImage) (int64, string, error) {
+	resp, err := x.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
+	if err != nil {
+		return 0, "", fetchFailed(img.URL, err)
+	}
+	defer resp.Body.Close()
+	size := resp.ContentLength
+	if resp.StatusCode == http.StatusPartialContent {
+		size = totalFromContentRange(resp.Header.Get("Content-Range"))
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, probeBytes))
+	if err != nil {
+		return 0, "", &hardware.MediaError{URL: img.URL, Err: err}
+	}
+	if len(head) == 0 {
+		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
+	}
+	return size, formatOf(head), nil
+}
+
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	max int
+	buf []byte
+}
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if room := h.max - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// formatOf tells an ISO 9660 image by its primary volume descriptor.
+func formatOf(head []byte) string {
+	if len(head) >= 32774 && bytes.Equal(head[32769:32774], []byte("CD001")) {
+		return "iso9660"
+	}
+	return "raw"
+}
+
+// fetchFailed maps a failed fetch of rawURL to what VirtualMedia promises:
+// a URL that is not http or https is ErrInvalid; anything else a
+// *hardware.MediaError wrapping the *fetch.Error.
+func fetchFailed(rawURL string, err error) error {
+	if errors.Is(err, fetch.ErrUnsupported) {
+		return fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
+	}
+	var fe *fetch.Error
+	status := 0
+	if errors.As(err, &fe) {
+		status = fe.Status
+	}
+	return &hardware.MediaError{URL: rawURL, HTTPStatus: status, Err: err}
+}
+
+// totalFromContentRange parses "bytes 0-1023/4096"; -1 when unknown.
+func totalFromContentRange(h string) int64 {
+	i := strings.LastIndexByte(h, '/')
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.ParseInt(h[i+1:], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// searchable reports the first directory on the way to dir (dir
+// included) that users other than its owner cannot search (mode o+x
+// missing), "" if none: QEMU, running as its own user, could not open
+// the images there.
+func searchable(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return p
+		}
+		if p == filepath.Dir(p) {
+			return ""
+		}
+	}
+}

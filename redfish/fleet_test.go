@@ -42,3 +42,30 @@ func TestFleetChanges(t *testing.T) {
 		t.Errorf("events = %v, want to end with %v", got, want)
 	}
 }
+
+// TestUpdateTargetsNone: with no machine whose firmware can be updated
+// (a bmcd in front of VMs only), SimpleUpdate's Targets allow nothing:
+// an empty array, never null, which the schema refuses.
+func TestUpdateTargetsNone(t *testing.T) {
+	e := newEnv(t)
+	for _, m := range e.svc.fleet.Machines() {
+		e.svc.fleet.Remove(m.ID())
+	}
+	m, err := hardware.NewMachine("vm-1", &backendtest.Switch{}, e.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := e.svc.fleet.Add(m, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	r := e.get("/redfish/v1/UpdateService/SimpleUpdateActionInfo").want(http.StatusOK)
+	for _, p := range r.obj()["Parameters"].([]any) {
+		p := p.(map[string]any)
+		if p["Name"] == "Targets" {
+			if v, ok := p["AllowableValues"].([]any); !ok || len(v) != 0 {
+				t.Errorf("Targets AllowableValues = %#v, want []", p["AllowableValues"])
+			}
+		}
+	}
+}

@@ -137,7 +137,7 @@ func (u *updateService) patch(r *http.Request) error {
 // updateTargets are what Targets may name: each system (its components
 // that an image is for) and each updateable component.
 func (u *updateService) updateTargets() []string {
-	var out []string
+	out := []string{} // none is [], never null: AllowableValues is an array
 	for _, m := range u.s.fleet.Machines() {
 		var comps []string
 		for _, c := range m.Firmware() {

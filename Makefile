@@ -102,6 +102,7 @@ bench: deps vcsim
 	$(GO) test -run '^$$' -bench . -benchmem ./redfish/ ./hardware/... ./kvm/rfb/
 	$(GO) test -run '^$$' -bench . -benchmem -tags turbojpeg ./kvm/video/
 	$(GO) run ./conformance/bench
+	$(GO) test -run '^$$' -bench BenchmarkLab -benchtime 1x ./conformance/
 
 # fuzz runs each fuzz target for FUZZTIME; the seed corpora under
 # testdata/fuzz run as ordinary tests in `make test`.

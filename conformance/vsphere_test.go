@@ -43,7 +43,7 @@ type vcsimProc struct {
 
 // startVcsim runs vcsim (bin/vcsim, made by `make vcsim`, or built here)
 // with args until the test ends, and logs in to it.
-func startVcsim(t *testing.T, args ...string) *vcsimProc {
+func startVcsim(t testing.TB, args ...string) *vcsimProc {
 	t.Helper()
 	bin := filepath.Join("..", "bin", "vcsim")
 	if !fileExists(bin) {

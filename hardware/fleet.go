@@ -231,6 +231,9 @@ func (f *Fleet) Watch(fn func(FleetChange)) (cancel func()) {
 // Run's error); done receives Run's error, or nil, once everything it
 // found is closed.
 func (f *Fleet) Discover(ctx context.Context, source string, d Discovery, st Store, log *slog.Logger) (listed <-chan struct{}, done <-chan error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	h := &discoveryHost{f: f, source: source, st: st, log: log, listed: make(chan struct{}), found: map[string]bool{}}
 	errc := make(chan error, 1)
 	go func() {
@@ -297,6 +300,7 @@ func (h *discoveryHost) Found(fd Found) error {
 		h.log.Warn("names already taken, not accepted for this system", "system", fd.ID, "names", dropped)
 	}
 	h.found[fd.ID] = true
+	h.log.Info("system found", "system", fd.ID, "names", fd.Aliases, "discover", h.source)
 	return nil
 }
 
@@ -309,6 +313,7 @@ func (h *discoveryHost) Lost(id string) {
 		return
 	}
 	if m, ok := h.f.Remove(id); ok {
+		h.log.Info("system gone", "system", id, "discover", h.source)
 		_ = m.Close()
 	}
 }

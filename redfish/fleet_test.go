@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -18,11 +19,15 @@ func TestFleetChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if _, err := e.svc.fleet.Add(m, "test", []string{"web9"}); err != nil {
+	if _, err := e.svc.fleet.Add(m, "test", []string{"web9", "lab 9 ü&#%?/x"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.get("/redfish/v1/Systems/web9"); r.Code != http.StatusOK || r.obj()["Id"] != "vm-9" {
 		t.Errorf("by alias: %d %v", r.Code, r.obj()["Id"])
+	}
+	// A domain's name may be anything: escaped in the URI, it is found.
+	if r := e.get("/redfish/v1/Systems/" + url.PathEscape("lab 9 ü&#%?/x")); r.Code != http.StatusOK || r.obj()["Id"] != "vm-9" {
+		t.Errorf("by an escaped alias: %d %v", r.Code, r.obj()["Id"])
 	}
 	if r := e.get("/redfish/v1/Systems"); r.obj()["Members@odata.count"] != float64(3) {
 		t.Errorf("members: %v", r.obj()["Members@odata.count"])

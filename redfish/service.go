@@ -6,6 +6,7 @@ package redfish
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -228,6 +229,9 @@ func (s *Service) routes() {
 // (a libvirt domain's name).
 func (s *Service) machine(r *http.Request, typ string) (*hardware.Machine, error) {
 	id := chi.URLParam(r, "sys")
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u // an alias may be any domain name: "web 1", "ü"
+	}
 	m, ok := s.fleet.Machine(id)
 	if !ok {
 		return nil, notFound(typ, id)

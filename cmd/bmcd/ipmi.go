@@ -136,7 +136,11 @@ func (s *ipmiServers) add(mem hardware.Member) error {
 	}
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(context.Background()) }()
-	s.log.Info("ipmi listening", "system", m.ID(), "addr", srv.Addr().String())
+	if len(mem.Aliases) > 0 {
+		s.log.Info("ipmi listening", "system", m.ID(), "name", mem.Aliases[0], "addr", srv.Addr().String())
+	} else {
+		s.log.Info("ipmi listening", "system", m.ID(), "addr", srv.Addr().String())
+	}
 	return nil
 }
 

@@ -197,6 +197,8 @@ func blockHint(backend string) string {
 	return fmt.Sprintf(", %q", backend)
 }
 
+var unknownField = regexp.MustCompile(`field (\S+) not found in type [^\n]*`)
+
 var systemID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // Duration is a time.Duration written as "2s" or "500ms".
@@ -235,7 +237,11 @@ func Parse(raw []byte) (*File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && err.Error() != "EOF" {
-		return nil, fmt.Errorf("config: %w", err)
+		// yaml.v3 names an unknown key with the Go type it is not in
+		// ("field adr not found in type struct { Addr string ... }"):
+		// say it in the file's terms.
+		msg := unknownField.ReplaceAllString(err.Error(), `unknown key "$1"`)
+		return nil, fmt.Errorf("config: %s", msg)
 	}
 	if err := validator.New().Struct(&f); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

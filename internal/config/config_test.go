@@ -157,3 +157,12 @@ discover:
 		}
 	}
 }
+
+// TestUnknownKeyMessage: an unknown key is named in the file's terms, not
+// with the Go type it is missing from.
+func TestUnknownKeyMessage(t *testing.T) {
+	_, err := Parse([]byte("redfish: {adr: x}\n"))
+	if err == nil || !strings.Contains(err.Error(), `line 1: unknown key "adr"`) || strings.Contains(err.Error(), "struct") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -46,6 +50,12 @@ func (x *Domain) InsertMedia(ctx context.Context, slot string, img hardware.Medi
 	}
 	if img.CheckOnly {
 		return x.probe(ctx, img)
+	}
+	if dir := unreachable(x.opts.MediaDir); dir != "" {
+		// QEMU could not open the image: the next start would fail, and
+		// the definition would name a file it cannot read.
+		return 0, "", fmt.Errorf("libvirt: media_dir %s: QEMU's user %s cannot search %s (chmod o+x it, or set media_dir): %w",
+			x.opts.MediaDir, qemuUserName, dir, hardware.ErrState)
 	}
 	x.planMu.Lock()
 	defer x.planMu.Unlock()
@@ -253,6 +263,65 @@ func totalFromContentRange(h string) int64 {
 	return n
 }
 
+// qemuUserName is the user libvirt runs QEMU as on Debian (qemu.conf's
+// user); qemuUser looks it up.
+const qemuUserName = "libvirt-qemu"
+
+// qemuUser is the uid and groups of QEMU's user; ok false when the
+// system has no such user (QEMU runs as another, maybe root).
+var qemuUser = func() (uid uint32, gids []uint32, ok bool) {
+	u, err := user.Lookup(qemuUserName)
+	if err != nil {
+		return 0, nil, false
+	}
+	n, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return 0, nil, false
+	}
+	ids, _ := u.GroupIds()
+	for _, g := range append(ids, u.Gid) {
+		if v, err := strconv.ParseUint(g, 10, 32); err == nil {
+			gids = append(gids, uint32(v))
+		}
+	}
+	return uint32(n), gids, true
+}
+
+// unreachable is the first directory on the way to dir (dir included)
+// that QEMU's user cannot search, by its owner, group and mode bits; ""
+// when it can reach dir, or when there is no such user to ask for (the
+// start would tell).
+func unreachable(dir string) string {
+	uid, gids, ok := qemuUser()
+	if !ok || uid == 0 {
+		return ""
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				bit := fs.FileMode(0o001)
+				switch {
+				case st.Uid == uid:
+					bit = 0o100
+				case slices.Contains(gids, st.Gid):
+					bit = 0o010
+				}
+				if fi.Mode().Perm()&bit == 0 {
+					return p
+				}
+			}
+		}
+		if p == filepath.Dir(p) {
+			return ""
+		}
+	}
+}
+
 // searchable reports the first directory on the way to dir (dir
 // included) that users other than its owner cannot search (mode o+x
 // missing), "" if none: QEMU, running as its own user, could not open
@@ -268,6 +337,46 @@ func searchable(dir string) string {
 		}
 		if p == filepath.Dir(p) {
 			return ""
+		}
+	}
+}
+
+// openMediaDir makes the default media directory dir, inside the state
+// directory stateDir (which bmcd creates 0700), reachable by QEMU's user:
+// dir is created 0755, and the directories from its parent up to
+// stateDir included get the search bit for others (o+x) and nothing
+// else, so QEMU can open an image by its path but nobody can list the
+// state directory (its files are 0600 themselves).
+func openMediaDir(dir, stateDir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	top, err := filepath.Abs(stateDir)
+	if err != nil {
+		return err
+	}
+	p, err := filepath.Abs(filepath.Dir(dir))
+	if err != nil {
+		return err
+	}
+	for ; ; p = filepath.Dir(p) {
+		if rel, err := filepath.Rel(top, p); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil // above the state directory: not bmcd's
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()|0o001); err != nil {
+				return err
+			}
+		}
+		if p == top || p == filepath.Dir(p) {
+			return nil
 		}
 	}
 }

@@ -3,8 +3,10 @@ package libvirt_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,5 +141,55 @@ func TestBootFromMedia(t *testing.T) {
 			})
 			poll(t, "libvirt to stop the domain", 20*time.Second, func() bool { return libvirttest.State(t, name) == "shut off" })
 		})
+	}
+}
+
+// TestMediaQEMUCannotRead: an image QEMU's user could not open is refused
+// when inserted (the media directory is not searchable), and a start
+// that fails because QEMU cannot open an image the definition names
+// (put there by someone else) is ErrState with libvirt's message, not
+// ErrUnavailable: retrying would fail alike.
+func TestMediaQEMUCannotRead(t *testing.T) {
+	uri := libvirttest.Daemon(t)
+	iso := bootiso.Path(t, bootiso.Options{})
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "unreadable", CDROM: true})
+	closed := filepath.Join(t.TempDir(), "closed") // t.TempDir is 0700
+	if err := os.MkdirAll(filepath.Join(closed, "media"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, iso) }))
+	defer srv.Close()
+	m, _ := machine(t, uri, name, libvirt.Options{MediaDir: filepath.Join(closed, "media")})
+	ctx := context.Background()
+
+	err := m.InsertMedia(ctx, libvirt.SlotCD, srv.URL+"/boot.iso", hardware.InsertOptions{Inserted: true})
+	if !errors.Is(err, hardware.ErrState) || !strings.Contains(err.Error(), closed) {
+		t.Errorf("insert into an unreachable media_dir: %v, want ErrState naming %s", err, closed)
+	}
+	if md, _ := m.MediaSlot(libvirt.SlotCD); md.Image != "" {
+		t.Errorf("slot %+v after a refused insert", md)
+	}
+	if strings.Contains(libvirttest.Virsh(t, "dumpxml", "--inactive", name), closed) {
+		t.Error("the definition names the refused image")
+	}
+
+	img := filepath.Join(closed, "media", "other.iso")
+	b, err := os.ReadFile(iso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	libvirttest.Virsh(t, "change-media", name, "sda", img, "--insert", "--config")
+	err = m.Reset(ctx, hardware.ResetOn)
+	if !errors.Is(err, hardware.ErrState) || errors.Is(err, hardware.ErrUnavailable) {
+		t.Fatalf("start with an image QEMU cannot open: %v, want ErrState and not ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "other.iso") {
+		t.Errorf("start error %q does not carry libvirt's message naming the image", err)
 	}
 }

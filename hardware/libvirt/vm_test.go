@@ -193,3 +193,51 @@ func TestMediaQEMUCannotRead(t *testing.T) {
 		t.Errorf("start error %q does not carry libvirt's message naming the image", err)
 	}
 }
+
+// TestSecureBootSaidExplicitly: a domain defined with <os firmware='efi'>
+// and no firmware features, started once outside bmcd (libvirt picked
+// OVMF with Secure Boot and Microsoft's keys, and made its variables from
+// that template), gets both features written 'no' when bmcd serves it
+// (its Secure Boot is off), and its next start runs the firmware without
+// Secure Boot, with variables made again from the matching template.
+func TestSecureBootSaidExplicitly(t *testing.T) {
+	uri := libvirttest.Daemon(t)
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "efi-auto", UEFIAuto: true})
+	libvirttest.Virsh(t, "start", name)
+	live := libvirttest.Virsh(t, "dumpxml", name)
+	libvirttest.Virsh(t, "destroy", name)
+	t.Logf("libvirt's own pick: %s", loaderOf(t, live))
+
+	m, _ := machine(t, uri, name, libvirt.Options{MediaDir: libvirttest.MediaDir(t)})
+	if on, _ := m.SecureBoot(); on {
+		t.Fatal("Secure Boot enabled by default")
+	}
+	poll(t, "the firmware features written", 10*time.Second, func() bool {
+		doc := libvirttest.Virsh(t, "dumpxml", "--inactive", name)
+		return strings.Contains(doc, "<feature enabled='no' name='secure-boot'/>") &&
+			strings.Contains(doc, "<feature enabled='no' name='enrolled-keys'/>")
+	})
+	if err := m.Reset(context.Background(), hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	got := loaderOf(t, libvirttest.Virsh(t, "dumpxml", name))
+	if strings.Contains(got, ".ms.") || strings.Contains(got, "secboot") || strings.Contains(got, "secure='yes'") {
+		t.Errorf("started with %s, want OVMF without Secure Boot (Redfish says SecureBootEnable false)", got)
+	}
+}
+
+// loaderOf is the loader and NVRAM template of a domain's XML.
+func loaderOf(t *testing.T, doc string) string {
+	var def libvirtxml.Domain
+	if err := def.Unmarshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	s := ""
+	if l := def.OS.Loader; l != nil {
+		s += l.Path + " secure='" + l.Secure + "'"
+	}
+	if n := def.OS.NVRam; n != nil {
+		s += " nvram template " + n.Template
+	}
+	return s
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -63,12 +64,74 @@ func (x *Domain) InsertMedia(ctx context.Context, slot string, img hardware.Medi
 	if err != nil {
 		return 0, "", err
 	}
-	if err := x.setMedium(ctx, path); err != nil {
+	if err := x.setMedium(ctx, path, true); err != nil {
 		_ = os.Remove(path)
 		return 0, "", err
 	}
 	x.cleanMedia(path)
+	x.mu.Lock()
+	x.image = img.URL
+	x.mu.Unlock()
 	return size, format, nil
+}
+
+// ResumeMedia implements hardware.MediaResumer: bmcd starts and holds
+// url inserted in slot. A VM keeps its media while bmcd is down, so
+// nothing is fetched; but someone may have changed the CD-ROM meanwhile
+// (virsh change-media --eject), which the slot would not show. The
+// domain's CD-ROM is checked, in the background (and again after each
+// reconnection to the daemon): when it no longer holds bmcd's image,
+// a warning is logged and the image is put back into the persistent
+// definition, so the next start boots what Redfish shows inserted. The
+// Host has no way to be told of a medium that went (VirtualMedia's
+// state is the Machine's); an image file that is gone is only warned of.
+func (x *Domain) ResumeMedia(slot, url string) {
+	if slot != SlotCD {
+		return
+	}
+	x.mu.Lock()
+	x.image = url
+	x.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		x.checkMedia(ctx)
+	}()
+}
+
+// checkMedia puts bmcd's image back into the persistent definition's
+// CD-ROM when bmcd holds one inserted and the definition names another
+// file or none.
+func (x *Domain) checkMedia(ctx context.Context) {
+	x.planMu.Lock()
+	defer x.planMu.Unlock()
+	x.mu.Lock()
+	url, closed := x.image, x.closed
+	x.mu.Unlock()
+	if url == "" || closed || !x.persistent {
+		return
+	}
+	def, err := x.definition(ctx)
+	if err != nil {
+		x.log.Warn("libvirt: the CD-ROM not checked", "err", err)
+		return
+	}
+	file, _ := cdromFile(def, x.lo)
+	ours, _ := filepath.Glob(filepath.Join(x.opts.MediaDir, x.mediaPrefix()+"*"))
+	if slices.Contains(ours, file) {
+		return
+	}
+	shown := hardware.RedactURL(url)
+	if len(ours) == 0 {
+		x.log.Warn("libvirt: the domain's CD-ROM no longer holds bmcd's image, whose file is gone: eject and insert it again",
+			"slot", SlotCD, "image", shown, "cdrom", file)
+		return
+	}
+	x.log.Warn("libvirt: the domain's CD-ROM was changed outside bmcd; bmcd's image is put back for its next start",
+		"slot", SlotCD, "image", shown, "cdrom", file)
+	if err := x.setMedium(ctx, ours[0], false); err != nil {
+		x.log.Warn("libvirt: bmcd's image not put back into the CD-ROM", "err", err)
+	}
 }
 
 // EjectMedia implements hardware.VirtualMedia: the drive is emptied, in
@@ -79,10 +142,13 @@ func (x *Domain) EjectMedia(ctx context.Context, slot string) error {
 	}
 	x.planMu.Lock()
 	defer x.planMu.Unlock()
-	if err := x.setMedium(ctx, ""); err != nil {
+	if err := x.setMedium(ctx, "", true); err != nil {
 		return err
 	}
 	x.cleanMedia("")
+	x.mu.Lock()
+	x.image = ""
+	x.mu.Unlock()
 	return nil
 }
 
@@ -102,14 +168,15 @@ func (x *Domain) cleanMedia(keep string) {
 // setMedium puts the image file path (none if "") into the CD-ROM drive:
 // of the running domain when it has that drive, and of the persistent
 // definition (adding the drive if the domain had none: the running domain
-// sees it after its next start).
-func (x *Domain) setMedium(ctx context.Context, path string) error {
+// sees it after its next start). With live false the running domain is
+// left as it is.
+func (x *Domain) setMedium(ctx context.Context, path string, live bool) error {
 	def, err := x.definition(ctx)
 	if err != nil {
 		return err
 	}
 	x.mu.Lock()
-	active := x.active
+	active := x.active && live
 	x.mu.Unlock()
 	if active {
 		live, err := x.live(ctx)

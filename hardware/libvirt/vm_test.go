@@ -241,3 +241,61 @@ func loaderOf(t *testing.T, doc string) string {
 	}
 	return s
 }
+
+// TestMediaCheckedAtStart: a CD ejected outside bmcd while bmcd was down
+// (virsh change-media --eject) is put back into the definition when bmcd
+// starts again, since the slot still shows its image inserted.
+func TestMediaCheckedAtStart(t *testing.T) {
+	uri := libvirttest.Daemon(t)
+	iso := bootiso.Path(t, bootiso.Options{})
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "resume", CDROM: true})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, iso) }))
+	defer srv.Close()
+	opts := libvirt.Options{MediaDir: libvirttest.MediaDir(t)}
+	dbPath := filepath.Join(t.TempDir(), "state.db")
+	open := func() (*hardware.Machine, func()) {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		x, err := libvirt.Open(ctx, uri, name, opts, quiet(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := store.Open(dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := hardware.NewMachine("vm", x, db, quiet(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, func() { _ = m.Close(); _ = db.Close() }
+	}
+	cdrom := func() string {
+		var def libvirtxml.Domain
+		if err := def.Unmarshal(libvirttest.Virsh(t, "dumpxml", "--inactive", name)); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range def.Devices.Disks {
+			if d.Device == "cdrom" && d.Source != nil && d.Source.File != nil {
+				return d.Source.File.File
+			}
+		}
+		return ""
+	}
+	m, stop := open()
+	if err := m.InsertMedia(context.Background(), libvirt.SlotCD, srv.URL+"/boot.iso", hardware.InsertOptions{Inserted: true}); err != nil {
+		t.Fatal(err)
+	}
+	file := cdrom()
+	if !strings.HasPrefix(file, opts.MediaDir) {
+		t.Fatalf("CD-ROM holds %q after insert", file)
+	}
+	stop()
+	libvirttest.Virsh(t, "change-media", name, "sda", "--eject", "--config")
+	if got := cdrom(); got != "" {
+		t.Fatalf("CD-ROM holds %q after virsh's eject", got)
+	}
+	_, stop = open()
+	defer stop()
+	poll(t, "bmcd's image back in the CD-ROM", 10*time.Second, func() bool { return cdrom() == file })
+}

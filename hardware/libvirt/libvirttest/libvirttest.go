@@ -117,10 +117,10 @@ type Spec struct {
 	// virt-install --boot uefi defines it: libvirt picks the firmware at
 	// each start (on Debian, OVMF with Secure Boot and Microsoft's keys).
 	UEFIAuto bool
-	NIC       bool   // a user-mode virtio NIC
-	Disk      bool   // a blank virtio disk (vda), sparse
-	DiskMiB   int    // its size; default 1
-	CDROM     bool   // an empty SATA (IDE on pc) CD-ROM drive
+	NIC      bool // a user-mode virtio NIC
+	Disk     bool // a blank virtio disk (vda), sparse
+	DiskMiB  int  // its size; default 1
+	CDROM    bool // an empty SATA (IDE on pc) CD-ROM drive
 	// BootISO puts this image (copied where QEMU can read it) in a
 	// second CD-ROM drive, after an empty one (the media slot), which
 	// the firmware boots when the disk and the slot cannot.

@@ -3,6 +3,7 @@ package libvirt
 import (
 	"context"
 	"fmt"
+	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -41,8 +42,16 @@ func (x *Domain) SecureBootToggle() bool { return x.lo.secureBoot() }
 // Errors: ErrUnavailable when the daemon cannot be reached or refuses the
 // definition.
 func (x *Domain) SetNextBoot(ctx context.Context, p hardware.BootPlan) error {
+	x.mu.Lock()
+	x.plan = &p
+	x.mu.Unlock()
 	x.planMu.Lock()
 	defer x.planMu.Unlock()
+	return x.writePlan(ctx, p)
+}
+
+// writePlan writes p into the definition; called with planMu held.
+func (x *Domain) writePlan(ctx context.Context, p hardware.BootPlan) error {
 	return x.editDefinition(ctx, func(def *libvirtxml.Domain) {
 		if applyPlan(def, p, x.lo) {
 			x.mu.Lock()
@@ -75,4 +84,28 @@ func (x *Domain) editDefinition(ctx context.Context, edit func(def *libvirtxml.D
 		_, err := l.DomainDefineXMLFlags(after, golibvirt.DomainDefineValidate)
 		return err
 	})
+}
+
+// rewrite writes again, after a reconnection, what bmcd holds that the
+// daemon may have missed or someone changed while bmcd could not see it:
+// the last plan handed (one handed meanwhile failed) and the CD-ROM's
+// image (checkMedia).
+func (x *Domain) rewrite() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	x.mu.Lock()
+	p, closed := x.plan, x.closed
+	x.mu.Unlock()
+	if closed {
+		return
+	}
+	if p != nil {
+		x.planMu.Lock()
+		err := x.writePlan(ctx, *p)
+		x.planMu.Unlock()
+		if err != nil {
+			x.log.Warn("libvirt: boot plan not written after reconnecting", "err", err)
+		}
+	}
+	x.checkMedia(ctx)
 }

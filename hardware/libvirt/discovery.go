@@ -158,8 +158,9 @@ func (r *run) list(ctx context.Context) error {
 	for _, dom := range doms {
 		there[dom.UUID] = true
 	}
-	for u := range r.known {
+	for u, name := range r.known {
 		if !there[u] {
+			r.g.log.Info("libvirt: domain undefined; system removed", "domain", name, "system", uuidText(u))
 			r.lost(u)
 		}
 	}
@@ -188,6 +189,9 @@ func (r *run) handle(ctx context.Context, ev event) {
 			r.found(ctx, ev.dom)
 		case golibvirt.DomainEventUndefined:
 			delete(r.refused, ev.dom.UUID)
+			if _, ok := r.known[ev.dom.UUID]; ok && ev.detail != int32(golibvirt.DomainEventUndefinedRenamed) {
+				r.g.log.Info("libvirt: domain undefined; system removed", "domain", ev.dom.Name, "system", uuidText(ev.dom.UUID))
+			}
 			r.lost(ev.dom.UUID)
 		}
 	}

@@ -1,11 +1,14 @@
 package libvirt_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,12 +86,13 @@ func TestDiscovery(t *testing.T) {
 	var rnd [3]byte
 	_, _ = rand.Read(rnd[:])
 	group := "disc-" + hex.EncodeToString(rnd[:])
+	var logs syncBuffer
 	nameB, uuidB := libvirttest.Define(t, libvirttest.Spec{Name: group + "-b"})
 	nameA, uuidA := libvirttest.Define(t, libvirttest.Spec{Name: group + "-a"})
 	libvirttest.Define(t, libvirttest.Spec{Name: group + "-skip"})
 	_, uuidTaken := libvirttest.Define(t, libvirttest.Spec{Name: group + "-taken"})
 
-	g, err := libvirt.NewDiscovery(uri, []string{libvirttest.Prefix + group + "-*"}, []string{"*-skip-*"}, libvirt.Options{MediaDir: t.TempDir()}, quiet(t))
+	g, err := libvirt.NewDiscovery(uri, []string{libvirttest.Prefix + group + "-*"}, []string{"*-skip-*"}, libvirt.Options{MediaDir: t.TempDir()}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +149,28 @@ func TestDiscovery(t *testing.T) {
 	if !slices.Equal(lost, []string{uuidB, uuidC}) {
 		t.Errorf("lost %v, want [%s %s]", lost, uuidB, uuidC)
 	}
+	if got := logs.String(); !strings.Contains(got, "domain undefined; system removed") || !strings.Contains(got, "domain="+nameB) ||
+		strings.Contains(got, "system removed domain="+nameC+" ") {
+		t.Errorf("log %q: want the undefined %s logged as removed, the renamed %s not", got, nameB, nameC)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestDiscoveryUnreachable: a daemon that cannot be reached is an error of

@@ -70,6 +70,13 @@ type Domain struct {
 
 	// planMu orders definition writes (SetNextBoot, media).
 	planMu sync.Mutex
+	// plan is the last plan handed (nil before the first): written again
+	// after a reconnection, as one handed while the daemon could not be
+	// reached was not written. image is the URL of the image bmcd holds
+	// inserted ("" none): the CD-ROM is checked against it when bmcd
+	// starts (ResumeMedia) and after a reconnection. Both under mu.
+	plan  *hardware.BootPlan
+	image string
 
 	mu     sync.Mutex
 	host   hardware.Host
@@ -311,6 +318,7 @@ func (x *Domain) onEvent(ev event) {
 		if err := x.resync(ctx); err != nil {
 			x.log.Warn("libvirt: domain state not read after reconnecting", "err", err)
 		}
+		go x.rewrite()
 	case evLifecycle:
 		switch ev.typ {
 		case golibvirt.DomainEventStarted:

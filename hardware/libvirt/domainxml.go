@@ -422,7 +422,11 @@ func bootDevOf(src hardware.BootSource) string {
 }
 
 // setFirmware makes def boot p.Mode (its present mode when the plan says
-// none) with p.SecureBoot; it reports a change.
+// none) with p.SecureBoot; it reports a change. A domain that lets
+// libvirt choose its UEFI firmware (firmware='efi') always gets the
+// secure-boot and enrolled-keys features written, so the firmware chosen
+// is the one the plan says; adding them is a change (the UEFI variables,
+// maybe made from a Secure Boot template, are reset at the next start).
 func setFirmware(def *libvirtxml.Domain, lo *layout, p hardware.BootPlan) bool {
 	cur, curSB := modeOf(def), secureOf(def)
 	want, wantSB := p.Mode, p.SecureBoot && lo.secureBoot()
@@ -432,7 +436,7 @@ func setFirmware(def *libvirtxml.Domain, lo *layout, p hardware.BootPlan) bool {
 	if want != hardware.BootModeUEFI {
 		wantSB = false
 	}
-	if want == cur && wantSB == curSB {
+	if want == cur && wantSB == curSB && (want != hardware.BootModeUEFI || def.OS.Firmware != "efi" || featuresSay(def, wantSB)) {
 		return false
 	}
 	os := def.OS
@@ -454,6 +458,21 @@ func setFirmware(def *libvirtxml.Domain, lo *layout, p hardware.BootPlan) bool {
 		def.Features.SMM = &libvirtxml.DomainFeatureSMM{State: "on"}
 	}
 	return true
+}
+
+// featuresSay reports whether def's firmware autoselection features say
+// secure-boot and enrolled-keys are both enabled (sb) or both disabled:
+// without them libvirt picks the first firmware of its descriptors,
+// which on Debian is OVMF's Secure Boot build with Microsoft's keys.
+func featuresSay(def *libvirtxml.Domain, sb bool) bool {
+	want := map[bool]string{true: "yes", false: "no"}[sb]
+	got := map[string]string{}
+	if fi := def.OS.FirmwareInfo; fi != nil {
+		for _, f := range fi.Features {
+			got[f.Name] = f.Enabled
+		}
+	}
+	return got["secure-boot"] == want && got["enrolled-keys"] == want
 }
 
 // ensureCdrom adds the slot's empty CD-ROM drive to a definition that

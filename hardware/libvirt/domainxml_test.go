@@ -65,6 +65,18 @@ func mustDef(t *testing.T, doc string) *libvirtxml.Domain {
 	return def
 }
 
+// A UEFI domain as virt-install --boot uefi defines it: libvirt picks
+// the firmware at each start, from its descriptors, features unsaid.
+const efiAutoDomain = `<domain type='qemu'>
+  <name>efi</name>
+  <uuid>5b0c2f0e-1d1c-4a43-9f3e-2c1a0e6f7a01</uuid>
+  <memory unit='KiB'>65536</memory>
+  <os firmware='efi'><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><source file='/var/lib/libvirt/images/efi.qcow2'/><target dev='vda' bus='virtio'/></disk>
+  </devices>
+</domain>`
+
 var ovmf = firmware{efi: true, secureBoot: true}
 
 func TestLayout(t *testing.T) {
@@ -157,6 +169,9 @@ func TestApplyPlan(t *testing.T) {
 		cdrom     bool // the slot's CD-ROM drive is there
 		smm       bool
 		menu      bool // the firmware's boot menu, for BIOS setup
+		// features: the secure-boot and enrolled-keys features both
+		// say this ("yes", "no"); "" not checked.
+		features string
 	}
 	opt := func(lo *layout, ref string) hardware.BootOption {
 		for _, o := range lo.options() {
@@ -236,6 +251,42 @@ func TestApplyPlan(t *testing.T) {
 			},
 			want: want{order: "1=disk:hda,2=disk:hdb", mode: hardware.BootModeUEFI, cdrom: true},
 		},
+		{
+			name: "firmware='efi' without features, Secure Boot off: both features written 'no', variables reset",
+			doc:  efiAutoDomain,
+			plan: func(lo *layout) hardware.BootPlan {
+				return hardware.BootPlan{Source: hardware.BootHdd, Option: opt(lo, "Boot0001"), Mode: hardware.BootModeUEFI,
+					Order: []string{"Boot0001"}}
+			},
+			want: want{order: "1=disk:vda", mode: hardware.BootModeUEFI, fwChanged: true, cdrom: true, features: "no"},
+		},
+		{
+			name: "firmware='efi' without features, Secure Boot on: both features written 'yes', SMM",
+			doc:  efiAutoDomain,
+			plan: func(lo *layout) hardware.BootPlan {
+				return hardware.BootPlan{Source: hardware.BootHdd, Option: opt(lo, "Boot0001"), Mode: hardware.BootModeUEFI, SecureBoot: true,
+					Order: []string{"Boot0001"}}
+			},
+			want: want{order: "1=disk:vda", mode: hardware.BootModeUEFI, secure: true, fwChanged: true, cdrom: true, smm: true, features: "yes"},
+		},
+		{
+			name: "firmware='efi' with secure-boot 'no' but no enrolled-keys: completed",
+			doc:  strings.Replace(efiAutoDomain, "<os firmware='efi'>", "<os firmware='efi'><firmware><feature enabled='no' name='secure-boot'/></firmware>", 1),
+			plan: func(lo *layout) hardware.BootPlan {
+				return hardware.BootPlan{Source: hardware.BootHdd, Option: opt(lo, "Boot0001"), Mode: hardware.BootModeUEFI,
+					Order: []string{"Boot0001"}}
+			},
+			want: want{order: "1=disk:vda", mode: hardware.BootModeUEFI, fwChanged: true, cdrom: true, features: "no"},
+		},
+		{
+			name: "firmware='efi' with both features 'no': nothing to change",
+			doc:  strings.Replace(efiAutoDomain, "<os firmware='efi'>", "<os firmware='efi'><firmware><feature enabled='no' name='enrolled-keys'/><feature enabled='no' name='secure-boot'/></firmware>", 1),
+			plan: func(lo *layout) hardware.BootPlan {
+				return hardware.BootPlan{Source: hardware.BootHdd, Option: opt(lo, "Boot0001"), Mode: hardware.BootModeUEFI,
+					Order: []string{"Boot0001"}}
+			},
+			want: want{order: "1=disk:vda", mode: hardware.BootModeUEFI, cdrom: true, features: "no"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			def := mustDef(t, tc.doc)
@@ -265,6 +316,9 @@ func TestApplyPlan(t *testing.T) {
 			}
 			if smm := def.Features != nil && def.Features.SMM != nil && def.Features.SMM.State == "on"; smm != tc.want.smm {
 				t.Errorf("SMM %v, want %v", smm, tc.want.smm)
+			}
+			if tc.want.features != "" && !featuresSay(def, tc.want.features == "yes") {
+				t.Errorf("firmware features %+v, want secure-boot and enrolled-keys %s", def.OS.FirmwareInfo, tc.want.features)
 			}
 			if menu := def.OS.BootMenu != nil && *def.OS.BootMenu == setupMenu; menu != tc.want.menu {
 				t.Errorf("boot menu %+v, want it %v", def.OS.BootMenu, tc.want.menu)

@@ -133,6 +133,9 @@ func (x *Domain) start(ctx context.Context) error {
 	switch {
 	case errors.Is(err, hardware.ErrState):
 		// "domain is already running": started meanwhile.
+	case refusedStart(err) != nil:
+		// Not ErrUnavailable: a retry would fail alike.
+		return fmt.Errorf("libvirt: domain %s cannot start as defined: %w: %w", x.dom.Name, hardware.ErrState, refusedStart(err))
 	case err != nil:
 		return err
 	default:
@@ -295,4 +298,23 @@ func (x *Domain) needsStart(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return bootKey(persistent) != bootKey(live), nil
+}
+
+// refusedStart tells whether the daemon answered a start with an error
+// that starting again will not cure: the definition cannot run as it
+// is (QEMU cannot open an image, a firmware or device it names is
+// missing). Not so: no answer (the connection), or a daemon busy with
+// the domain (a state change lock held, an agent not answering).
+// It returns libvirt's error then (its message says why), else nil.
+func refusedStart(err error) error {
+	var le golibvirt.Error
+	if !errors.As(err, &le) {
+		return nil
+	}
+	switch golibvirt.ErrorNumber(le.Code) {
+	case golibvirt.ErrOperationTimeout, golibvirt.ErrNoConnect, golibvirt.ErrRPC,
+		golibvirt.ErrAgentUnresponsive, golibvirt.ErrOperationInvalid:
+		return nil
+	}
+	return le
 }

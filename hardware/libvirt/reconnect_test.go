@@ -109,3 +109,25 @@ func TestReconnect(t *testing.T) {
 		t.Errorf("domain %s, want running", got)
 	}
 }
+
+// TestPlanAfterReconnect: a boot override set while the daemon cannot be
+// reached is written into the definition once it can again.
+func TestPlanAfterReconnect(t *testing.T) {
+	libvirttest.Daemon(t)
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "replan", NIC: true, Disk: true})
+	p := newProxy(t)
+	m, _ := machine(t, "qemu:///system?socket="+p.path, name, libvirt.Options{})
+	poll(t, "the disk first in the definition", 10*time.Second, func() bool { return firstBoot(t, name) == "disk" })
+
+	p.cut()
+	time.Sleep(100 * time.Millisecond)
+	if err := m.ChangeBoot(hardware.BootChange{Target: hardware.BootPxe, Enabled: hardware.BootContinuous}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the plan is handed, and fails
+	if got := firstBoot(t, name); got != "disk" {
+		t.Fatalf("first boot %q while the daemon could not be reached", got)
+	}
+	p.listen(t)
+	poll(t, "the NIC first in the definition after reconnecting", 15*time.Second, func() bool { return firstBoot(t, name) == "nic" })
+}

@@ -41,6 +41,9 @@ func options(shutdown time.Duration, mediaDir, stateDir string, log *slog.Logger
 	o := Options{ShutdownTimeout: shutdown, MediaDir: mediaDir}
 	if o.MediaDir == "" {
 		o.MediaDir = filepath.Join(stateDir, "libvirt", "media")
+		if err := openMediaDir(o.MediaDir, stateDir); err != nil {
+			log.Warn("libvirt: virtual media directory not prepared", "media_dir", o.MediaDir, "err", err)
+		}
 	}
 	if dir := searchable(o.MediaDir); dir != "" {
 		log.Warn("libvirt: QEMU cannot reach virtual media images here (the directory is not searchable by other users: chmod o+x it, or set media_dir)",

@@ -3,8 +3,10 @@ package libvirt_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,4 +142,160 @@ func TestBootFromMedia(t *testing.T) {
 			poll(t, "libvirt to stop the domain", 20*time.Second, func() bool { return libvirttest.State(t, name) == "shut off" })
 		})
 	}
+}
+
+// TestMediaQEMUCannotRead: an image QEMU's user could not open is refused
+// when inserted (the media directory is not searchable), and a start
+// that fails because QEMU cannot open an image the definition names
+// (put there by someone else) is ErrState with libvirt's message, not
+// ErrUnavailable: retrying would fail alike.
+func TestMediaQEMUCannotRead(t *testing.T) {
+	uri := libvirttest.Daemon(t)
+	iso := bootiso.Path(t, bootiso.Options{})
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "unreadable", CDROM: true})
+	closed := filepath.Join(t.TempDir(), "closed") // t.TempDir is 0700
+	if err := os.MkdirAll(filepath.Join(closed, "media"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, iso) }))
+	defer srv.Close()
+	m, _ := machine(t, uri, name, libvirt.Options{MediaDir: filepath.Join(closed, "media")})
+	ctx := context.Background()
+
+	err := m.InsertMedia(ctx, libvirt.SlotCD, srv.URL+"/boot.iso", hardware.InsertOptions{Inserted: true})
+	if !errors.Is(err, hardware.ErrState) || !strings.Contains(err.Error(), closed) {
+		t.Errorf("insert into an unreachable media_dir: %v, want ErrState naming %s", err, closed)
+	}
+	if md, _ := m.MediaSlot(libvirt.SlotCD); md.Image != "" {
+		t.Errorf("slot %+v after a refused insert", md)
+	}
+	if strings.Contains(libvirttest.Virsh(t, "dumpxml", "--inactive", name), closed) {
+		t.Error("the definition names the refused image")
+	}
+
+	img := filepath.Join(closed, "media", "other.iso")
+	b, err := os.ReadFile(iso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	libvirttest.Virsh(t, "change-media", name, "sda", img, "--insert", "--config")
+	err = m.Reset(ctx, hardware.ResetOn)
+	if !errors.Is(err, hardware.ErrState) || errors.Is(err, hardware.ErrUnavailable) {
+		t.Fatalf("start with an image QEMU cannot open: %v, want ErrState and not ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "other.iso") {
+		t.Errorf("start error %q does not carry libvirt's message naming the image", err)
+	}
+}
+
+// TestSecureBootSaidExplicitly: a domain defined with <os firmware='efi'>
+// and no firmware features, started once outside bmcd (libvirt picked
+// OVMF with Secure Boot and Microsoft's keys, and made its variables from
+// that template), gets both features written 'no' when bmcd serves it
+// (its Secure Boot is off), and its next start runs the firmware without
+// Secure Boot, with variables made again from the matching template.
+func TestSecureBootSaidExplicitly(t *testing.T) {
+	uri := libvirttest.Daemon(t)
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "efi-auto", UEFIAuto: true})
+	libvirttest.Virsh(t, "start", name)
+	live := libvirttest.Virsh(t, "dumpxml", name)
+	libvirttest.Virsh(t, "destroy", name)
+	t.Logf("libvirt's own pick: %s", loaderOf(t, live))
+
+	m, _ := machine(t, uri, name, libvirt.Options{MediaDir: libvirttest.MediaDir(t)})
+	if on, _ := m.SecureBoot(); on {
+		t.Fatal("Secure Boot enabled by default")
+	}
+	poll(t, "the firmware features written", 10*time.Second, func() bool {
+		doc := libvirttest.Virsh(t, "dumpxml", "--inactive", name)
+		return strings.Contains(doc, "<feature enabled='no' name='secure-boot'/>") &&
+			strings.Contains(doc, "<feature enabled='no' name='enrolled-keys'/>")
+	})
+	if err := m.Reset(context.Background(), hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	got := loaderOf(t, libvirttest.Virsh(t, "dumpxml", name))
+	if strings.Contains(got, ".ms.") || strings.Contains(got, "secboot") || strings.Contains(got, "secure='yes'") {
+		t.Errorf("started with %s, want OVMF without Secure Boot (Redfish says SecureBootEnable false)", got)
+	}
+}
+
+// loaderOf is the loader and NVRAM template of a domain's XML.
+func loaderOf(t *testing.T, doc string) string {
+	var def libvirtxml.Domain
+	if err := def.Unmarshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	s := ""
+	if l := def.OS.Loader; l != nil {
+		s += l.Path + " secure='" + l.Secure + "'"
+	}
+	if n := def.OS.NVRam; n != nil {
+		s += " nvram template " + n.Template
+	}
+	return s
+}
+
+// TestMediaCheckedAtStart: a CD ejected outside bmcd while bmcd was down
+// (virsh change-media --eject) is put back into the definition when bmcd
+// starts again, since the slot still shows its image inserted.
+func TestMediaCheckedAtStart(t *testing.T) {
+	uri := libvirttest.Daemon(t)
+	iso := bootiso.Path(t, bootiso.Options{})
+	name, _ := libvirttest.Define(t, libvirttest.Spec{Name: "resume", CDROM: true})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, iso) }))
+	defer srv.Close()
+	opts := libvirt.Options{MediaDir: libvirttest.MediaDir(t)}
+	dbPath := filepath.Join(t.TempDir(), "state.db")
+	open := func() (*hardware.Machine, func()) {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		x, err := libvirt.Open(ctx, uri, name, opts, quiet(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := store.Open(dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := hardware.NewMachine("vm", x, db, quiet(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, func() { _ = m.Close(); _ = db.Close() }
+	}
+	cdrom := func() string {
+		var def libvirtxml.Domain
+		if err := def.Unmarshal(libvirttest.Virsh(t, "dumpxml", "--inactive", name)); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range def.Devices.Disks {
+			if d.Device == "cdrom" && d.Source != nil && d.Source.File != nil {
+				return d.Source.File.File
+			}
+		}
+		return ""
+	}
+	m, stop := open()
+	if err := m.InsertMedia(context.Background(), libvirt.SlotCD, srv.URL+"/boot.iso", hardware.InsertOptions{Inserted: true}); err != nil {
+		t.Fatal(err)
+	}
+	file := cdrom()
+	if !strings.HasPrefix(file, opts.MediaDir) {
+		t.Fatalf("CD-ROM holds %q after insert", file)
+	}
+	stop()
+	libvirttest.Virsh(t, "change-media", name, "sda", "--eject", "--config")
+	if got := cdrom(); got != "" {
+		t.Fatalf("CD-ROM holds %q after virsh's eject", got)
+	}
+	_, stop = open()
+	defer stop()
+	poll(t, "bmcd's image back in the CD-ROM", 10*time.Second, func() bool { return cdrom() == file })
 }

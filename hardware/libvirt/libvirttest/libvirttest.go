@@ -113,10 +113,14 @@ type Spec struct {
 	Machine   string // "q35" (default) or "pc"
 	MemoryMiB int    // default 64
 	UEFI      bool   // firmware='efi', without Secure Boot
-	NIC       bool   // a user-mode virtio NIC
-	Disk      bool   // a blank virtio disk (vda), sparse
-	DiskMiB   int    // its size; default 1
-	CDROM     bool   // an empty SATA (IDE on pc) CD-ROM drive
+	// UEFIAuto: firmware='efi' without firmware features, as
+	// virt-install --boot uefi defines it: libvirt picks the firmware at
+	// each start (on Debian, OVMF with Secure Boot and Microsoft's keys).
+	UEFIAuto bool
+	NIC      bool // a user-mode virtio NIC
+	Disk     bool // a blank virtio disk (vda), sparse
+	DiskMiB  int  // its size; default 1
+	CDROM    bool // an empty SATA (IDE on pc) CD-ROM drive
 	// BootISO puts this image (copied where QEMU can read it) in a
 	// second CD-ROM drive, after an empty one (the media slot), which
 	// the firmware boots when the disk and the slot cannot.
@@ -129,7 +133,7 @@ var domainXML = template.Must(template.New("domain").Parse(`<domain type='qemu'>
   <name>{{.Name}}</name>
   <memory unit='MiB'>{{.MemoryMiB}}</memory>
   <vcpu>1</vcpu>
-  <os{{if .UEFI}} firmware='efi'{{end}}><type arch='x86_64' machine='{{.Machine}}'>hvm</type>
+  <os{{if or .UEFI .UEFIAuto}} firmware='efi'{{end}}><type arch='x86_64' machine='{{.Machine}}'>hvm</type>
 {{- if .UEFI}}<firmware><feature enabled='no' name='enrolled-keys'/><feature enabled='no' name='secure-boot'/></firmware>{{end}}</os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>

@@ -36,7 +36,9 @@ type VirtualMedia interface {
 // (PowerResumer), the Machine hands it the image of each slot that was
 // inserted before it stopped; the backend presents it again without
 // fetching it (the image server may not be up yet: it may be bmcd
-// itself). Backends whose host keeps its media (a VM) do not implement it.
+// itself). A backend whose host keeps its media (a VM) may implement it
+// to check what the host holds against the slot (libvirt puts bmcd's image
+// back into the domain's definition when someone else changed it).
 type MediaResumer interface {
 	ResumeMedia(slot, url string)
 }

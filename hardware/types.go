@@ -198,6 +198,9 @@ type NIC struct {
 
 // Info is the static inventory of a machine.
 type Info struct {
+	// Name is the machine's own name, shown as the System's Name (a VM's
+	// name, as sushy-tools shows it); empty: "System <Id>".
+	Name              string
 	Manufacturer      string
 	Model             string
 	SerialNumber      string

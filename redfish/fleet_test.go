@@ -14,7 +14,7 @@ import (
 // leaves is gone (404) and announced as ResourceRemoved.
 func TestFleetChanges(t *testing.T) {
 	e := newEnv(t)
-	m, err := hardware.NewMachine("vm-9", &backendtest.Switch{}, e.db, nil)
+	m, err := hardware.NewMachine("vm-9", &backendtest.Switch{Inventory: hardware.Info{Name: "web9", Manufacturer: "QEMU", Model: "Standard PC"}}, e.db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,8 +22,8 @@ func TestFleetChanges(t *testing.T) {
 	if _, err := e.svc.fleet.Add(m, "test", []string{"web9", "lab 9 ü&#%?/x"}); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.get("/redfish/v1/Systems/web9"); r.Code != http.StatusOK || r.obj()["Id"] != "vm-9" {
-		t.Errorf("by alias: %d %v", r.Code, r.obj()["Id"])
+	if r := e.get("/redfish/v1/Systems/web9"); r.Code != http.StatusOK || r.obj()["Id"] != "vm-9" || r.obj()["Name"] != "web9" {
+		t.Errorf("by alias: %d %v %v", r.Code, r.obj()["Id"], r.obj()["Name"])
 	}
 	// A domain's name may be anything: escaped in the URI, it is found.
 	if r := e.get("/redfish/v1/Systems/" + url.PathEscape("lab 9 ü&#%?/x")); r.Code != http.StatusOK || r.obj()["Id"] != "vm-9" {

@@ -117,7 +117,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"@odata.type":  "#ComputerSystem.v1_27_0.ComputerSystem",
 		"@odata.id":    path,
 		"Id":           id,
-		"Name":         "System " + id,
+		"Name":         systemName(id, info),
 		"SystemType":   "Physical",
 		"Manufacturer": info.Manufacturer,
 		"Model":        info.Model,
@@ -258,4 +258,13 @@ func (s *Service) resetSystem(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// systemName is a System's Name: the machine's own (a VM's), else
+// "System <Id>".
+func systemName(id string, info hardware.Info) string {
+	if info.Name != "" {
+		return info.Name
+	}
+	return "System " + id
 }

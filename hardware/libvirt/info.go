@@ -20,6 +20,7 @@ func infoOf(def *libvirtxml.Domain, capacity func(target string) int64) hardware
 		Manufacturer: "QEMU",
 		Model:        modelOf(machine),
 		UUID:         strings.ToLower(def.UUID),
+		Name:         def.Name,
 		HostName:     def.Name,
 		BiosVersion:  "SeaBIOS",
 	}

@@ -254,7 +254,7 @@ func inventory(st vmState) hardware.Info {
 	info.SerialNumber = serialNumber(cfg.Uuid)
 	info.SKU = cfg.GuestId
 	info.BiosVersion = fmt.Sprintf("%s %s", strings.ToUpper(st.firmware()), cfg.Version)
-	info.HostName = st.Name
+	info.Name, info.HostName = st.Name, st.Name
 	cores := int32(1)
 	if n := cfg.Hardware.NumCoresPerSocket; n != nil && *n > 0 {
 		cores = *n

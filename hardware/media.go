@@ -341,3 +341,34 @@ func (m *Machine) unlockedForBackend(slot string, fn func() error) error {
 	delete(m.inserting, slot)
 	return err
 }
+
+// ISOHeadSize is how much of an image MediaFormat needs: up to the end of
+// the ISO 9660 primary volume descriptor's identifier (ECMA-119 §8.4).
+const ISOHeadSize = 32774
+
+// MediaFormat tells an ISO 9660 image by its primary volume descriptor
+// ("CD001" at byte 32769, ECMA-119 §8.4) in head, the image's first
+// ISOHeadSize bytes or more: "iso9660", else "raw".
+func MediaFormat(head []byte) string {
+	if len(head) >= ISOHeadSize && string(head[32769:ISOHeadSize]) == "CD001" {
+		return "iso9660"
+	}
+	return "raw"
+}
+
+// MediaFetchError is what a VirtualMedia returns for a failed fetch of
+// rawURL (a media or firmware image) through internal/fetch: a URL that is
+// not http or https is ErrInvalid; anything else is a *MediaError wrapping
+// the *fetch.Error, so its class (fetch.ErrCertificate, fetch.ErrNotFound,
+// ...) and HTTP status stay visible to protocols.
+func MediaFetchError(rawURL string, err error) error {
+	if errors.Is(err, fetch.ErrUnsupported) {
+		return fmt.Errorf("%v: %w", err, ErrInvalid)
+	}
+	var fe *fetch.Error
+	status := 0
+	if errors.As(err, &fe) {
+		status = fe.Status
+	}
+	return &MediaError{URL: rawURL, HTTPStatus: status, Err: err}
+}

@@ -473,3 +473,18 @@ func TestChangeMediaBusy(t *testing.T) {
 		t.Errorf("after ChangeMedia: %+v", md)
 	}
 }
+
+func TestMediaFormat(t *testing.T) {
+	iso := make([]byte, hardware.ISOHeadSize)
+	copy(iso[32769:], "CD001")
+	early := make([]byte, hardware.ISOHeadSize)
+	copy(early[32768:], "CD001")
+	for _, tc := range []struct {
+		head []byte
+		want string
+	}{{iso, "iso9660"}, {early, "raw"}, {iso[:32773], "raw"}, {nil, "raw"}} {
+		if got := hardware.MediaFormat(tc.head); got != tc.want {
+			t.Errorf("MediaFormat(%d bytes) = %q, want %q", len(tc.head), got, tc.want)
+		}
+	}
+}

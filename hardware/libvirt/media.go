@@ -1,7 +1,6 @@
 package libvirt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -223,7 +222,7 @@ func (x *Domain) setMedium(ctx context.Context, path string, live bool) error {
 func (x *Domain) download(ctx context.Context, img hardware.MediaImage) (path string, size int64, format string, err error) {
 	resp, err := x.fetch.Get(ctx, img.URL, img.TLS, nil)
 	if err != nil {
-		return "", 0, "", fetchFailed(img.URL, err)
+		return "", 0, "", hardware.MediaFetchError(img.URL, err)
 	}
 	defer resp.Body.Close()
 	if err := os.MkdirAll(x.opts.MediaDir, 0o755); err != nil {
@@ -257,19 +256,19 @@ func (x *Domain) download(ctx context.Context, img hardware.MediaImage) (path st
 	if err != nil {
 		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
 	}
-	return f.Name(), n, formatOf(head.buf), nil
+	return f.Name(), n, hardware.MediaFormat(head.buf), nil
 }
 
 // probe reads the head of the image, as a BMC checking it would.
 func (x *Domain) probe(ctx context.Context, img hardware.MediaImage) (int64, string, error) {
 	resp, err := x.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
 	if err != nil {
-		return 0, "", fetchFailed(img.URL, err)
+		return 0, "", hardware.MediaFetchError(img.URL, err)
 	}
 	defer resp.Body.Close()
 	size := resp.ContentLength
 	if resp.StatusCode == http.StatusPartialContent {
-		size = totalFromContentRange(resp.Header.Get("Content-Range"))
+		size = fetch.TotalFromContentRange(resp.Header.Get("Content-Range"))
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, probeBytes))
 	if err != nil {
@@ -278,7 +277,7 @@ func (x *Domain) probe(ctx context.Context, img hardware.MediaImage) (int64, str
 	if len(head) == 0 {
 		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
 	}
-	return size, formatOf(head), nil
+	return size, hardware.MediaFormat(head), nil
 }
 
 // headWriter keeps the first max bytes written to it.
@@ -292,42 +291,6 @@ func (h *headWriter) Write(p []byte) (int, error) {
 		h.buf = append(h.buf, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
-}
-
-// formatOf tells an ISO 9660 image by its primary volume descriptor.
-func formatOf(head []byte) string {
-	if len(head) >= 32774 && bytes.Equal(head[32769:32774], []byte("CD001")) {
-		return "iso9660"
-	}
-	return "raw"
-}
-
-// fetchFailed maps a failed fetch of rawURL to what VirtualMedia promises:
-// a URL that is not http or https is ErrInvalid; anything else a
-// *hardware.MediaError wrapping the *fetch.Error.
-func fetchFailed(rawURL string, err error) error {
-	if errors.Is(err, fetch.ErrUnsupported) {
-		return fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
-	}
-	var fe *fetch.Error
-	status := 0
-	if errors.As(err, &fe) {
-		status = fe.Status
-	}
-	return &hardware.MediaError{URL: rawURL, HTTPStatus: status, Err: err}
-}
-
-// totalFromContentRange parses "bytes 0-1023/4096"; -1 when unknown.
-func totalFromContentRange(h string) int64 {
-	i := strings.LastIndexByte(h, '/')
-	if i < 0 {
-		return -1
-	}
-	n, err := strconv.ParseInt(h[i+1:], 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
 }
 
 // qemuUserName is the user libvirt runs QEMU as on Debian (qemu.conf's

@@ -1,7 +1,6 @@
 package qemu
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
-	"github.com/bmcd/bmcd/internal/fetch"
 )
 
 // mediaState is the CD's image as the backend keeps it (media.json in
@@ -233,7 +231,7 @@ func (m *Machine) adoptMedia(ctx context.Context, p *proc) error {
 func (m *Machine) download(ctx context.Context, img hardware.MediaImage) (string, int64, string, error) {
 	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, nil)
 	if err != nil {
-		return "", 0, "", fetchFailed(img.URL, err)
+		return "", 0, "", hardware.MediaFetchError(img.URL, err)
 	}
 	defer resp.Body.Close()
 	dir := filepath.Join(m.cfg.Dir, "media")
@@ -267,7 +265,7 @@ func (m *Machine) download(ctx context.Context, img hardware.MediaImage) (string
 func (m *Machine) probe(ctx context.Context, img hardware.MediaImage) (int64, string, error) {
 	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
 	if err != nil {
-		return 0, "", fetchFailed(img.URL, err)
+		return 0, "", hardware.MediaFetchError(img.URL, err)
 	}
 	defer resp.Body.Close()
 	size := resp.ContentLength
@@ -286,7 +284,7 @@ func (m *Machine) probe(ctx context.Context, img hardware.MediaImage) (int64, st
 	if len(head) == 0 {
 		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
 	}
-	return size, isoFormat(head), nil
+	return size, hardware.MediaFormat(head), nil
 }
 
 func formatOf(path string) string {
@@ -295,29 +293,7 @@ func formatOf(path string) string {
 		return "raw"
 	}
 	defer f.Close()
-	head := make([]byte, 32774)
+	head := make([]byte, hardware.ISOHeadSize)
 	n, _ := io.ReadFull(f, head)
-	return isoFormat(head[:n])
-}
-
-func isoFormat(head []byte) string {
-	if len(head) >= 32774 && bytes.Equal(head[32769:32774], []byte("CD001")) {
-		return "iso9660"
-	}
-	return "raw"
-}
-
-// fetchFailed maps a failed fetch as the hardware interfaces promise: a
-// URL that is not http or https is ErrInvalid; anything else a
-// *hardware.MediaError wrapping the *fetch.Error.
-func fetchFailed(rawURL string, err error) error {
-	if errors.Is(err, fetch.ErrUnsupported) {
-		return fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
-	}
-	var fe *fetch.Error
-	status := 0
-	if errors.As(err, &fe) {
-		status = fe.Status
-	}
-	return &hardware.MediaError{URL: rawURL, HTTPStatus: status, Err: err}
+	return hardware.MediaFormat(head[:n])
 }

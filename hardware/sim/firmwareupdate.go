@@ -116,7 +116,7 @@ func (m *Machine) IdentifyFirmware(img hardware.FirmwareImage) hardware.Firmware
 func (m *Machine) FetchFirmware(ctx context.Context, src hardware.ImageSource, progress func(done, total int64)) (hardware.FirmwareImage, error) {
 	resp, err := m.fetch.Get(ctx, src.URL, src.TLS, nil)
 	if err != nil {
-		return hardware.FirmwareImage{}, fetchFailed(src.URL, err)
+		return hardware.FirmwareImage{}, hardware.MediaFetchError(src.URL, err)
 	}
 	defer resp.Body.Close()
 	total := resp.ContentLength

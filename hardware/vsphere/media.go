@@ -1,7 +1,6 @@
 package vsphere
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -254,7 +253,7 @@ func (b *Backend) datastore(ctx context.Context, vc *vim25.Client, name string) 
 func (b *Backend) upload(ctx context.Context, img hardware.MediaImage) (string, int64, string, error) {
 	resp, err := b.fetcher().Get(ctx, img.URL, img.TLS, nil)
 	if err != nil {
-		return "", 0, "", fetchFailed(img.URL, err)
+		return "", 0, "", hardware.MediaFetchError(img.URL, err)
 	}
 	defer resp.Body.Close()
 	f, err := os.CreateTemp(b.opts.TempDir, "image-*.iso")
@@ -273,11 +272,9 @@ func (b *Backend) upload(ctx context.Context, img hardware.MediaImage) (string, 
 	if n == 0 {
 		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
 	}
-	format := "raw"
-	head := make([]byte, 5)
-	if _, err := f.ReadAt(head, 32769); err == nil && bytes.Equal(head, []byte("CD001")) {
-		format = "iso9660"
-	}
+	head := make([]byte, hardware.ISOHeadSize)
+	hn, _ := f.ReadAt(head, 0)
+	format := hardware.MediaFormat(head[:hn])
 	name := path.Join(mediaDir, hex.EncodeToString(h.Sum(nil))+".iso")
 	var file string
 	err = b.conn.do(ctx, "upload "+fetch.RedactURL(img.URL), func(vc *vim25.Client) error {
@@ -354,7 +351,7 @@ const probeBytes = 36 * 1024
 func probe(ctx context.Context, f *fetch.Fetcher, img hardware.MediaImage) (int64, string, error) {
 	resp, err := f.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
 	if err != nil {
-		return 0, "", fetchFailed(img.URL, err)
+		return 0, "", hardware.MediaFetchError(img.URL, err)
 	}
 	defer resp.Body.Close()
 	size := resp.ContentLength
@@ -371,26 +368,7 @@ func probe(ctx context.Context, f *fetch.Fetcher, img hardware.MediaImage) (int6
 	if len(head) == 0 {
 		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
 	}
-	format := "raw"
-	if len(head) >= 32774 && bytes.Equal(head[32769:32774], []byte("CD001")) {
-		format = "iso9660"
-	}
-	return size, format, nil
-}
-
-// fetchFailed maps a failed fetch of rawURL to what the hardware
-// interfaces promise: ErrInvalid for a URL that is not http(s), else a
-// *MediaError wrapping the *fetch.Error.
-func fetchFailed(rawURL string, err error) error {
-	if errors.Is(err, fetch.ErrUnsupported) {
-		return fmt.Errorf("%v: %w", err, hardware.ErrInvalid)
-	}
-	var fe *fetch.Error
-	status := 0
-	if errors.As(err, &fe) {
-		status = fe.Status
-	}
-	return &hardware.MediaError{URL: rawURL, HTTPStatus: status, Err: err}
+	return size, hardware.MediaFormat(head), nil
 }
 
 // formatOf guesses a datastore file's format from its name.

@@ -18,6 +18,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -205,4 +207,19 @@ func RedactURL(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// TotalFromContentRange is the complete length a Content-Range header
+// gives ("bytes 0-1023/4096": 4096, RFC 9110 §14.4); -1 when it is
+// unknown ("*") or the header is malformed.
+func TotalFromContentRange(h string) int64 {
+	i := strings.LastIndexByte(h, '/')
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.ParseInt(h[i+1:], 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }

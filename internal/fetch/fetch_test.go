@@ -210,3 +210,11 @@ func loopbackOnly(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
 }
+
+func TestTotalFromContentRange(t *testing.T) {
+	for h, want := range map[string]int64{"bytes 0-1023/4096": 4096, "bytes 0-0/1": 1, "bytes 0-1023/*": -1, "": -1, "bytes 0-1/-5": -1, "garbage": -1} {
+		if got := fetch.TotalFromContentRange(h); got != want {
+			t.Errorf("TotalFromContentRange(%q) = %d, want %d", h, got, want)
+		}
+	}
+}

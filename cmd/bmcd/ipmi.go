@@ -136,8 +136,10 @@ func (s *ipmiServers) add(mem hardware.Member) error {
 	}
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(context.Background()) }()
+	// system=ID addr=... stay side by side (documented, and read by
+	// scripts); a found system's name follows.
 	if len(mem.Aliases) > 0 {
-		s.log.Info("ipmi listening", "system", m.ID(), "name", mem.Aliases[0], "addr", srv.Addr().String())
+		s.log.Info("ipmi listening", "system", m.ID(), "addr", srv.Addr().String(), "name", mem.Aliases[0])
 	} else {
 		s.log.Info("ipmi listening", "system", m.ID(), "addr", srv.Addr().String())
 	}

@@ -42,9 +42,9 @@ type ATX struct {
 	ledGen   uint64              // bumps at each LED edge: stale debounce timers do nothing
 	ledTimer Timer
 	hdd      int
-	busy     bool  // a press sequence runs
-	timer    Timer // the press sequence's pending step
-	pressed  Line  // the button held now, released at Close
+	busy     bool         // a press sequence runs
+	timer    Timer        // the press sequence's pending step
+	pressed  Line         // the button held now, released at Close
 	done     chan<- error // the running Reset's answer
 	closed   bool
 }

@@ -31,20 +31,7 @@ type Config struct {
 	PowerLED    *Pin `yaml:"power_led" validate:"required"`
 	HDDLED      *Pin `yaml:"hdd_led" validate:"omitempty"`
 
-	Timings `yaml:",inline"`
-}
-
-// Pin names one GPIO line: by Offset on Chip, or by its line Name (as
-// `gpioinfo` lists it), exactly one of the two.
-type Pin struct {
-	Chip      string `yaml:"chip"`
-	Offset    *int   `yaml:"offset" validate:"omitempty,min=0,max=1023"`
-	Name      string `yaml:"name" validate:"omitempty,max=64"`
-	ActiveLow bool   `yaml:"active_low"` // the line is active (pressed, lit) at its low level
-}
-
-// Timings are the press durations and the LED's debounce window.
-type Timings struct {
+	// The timings (zero: the defaults); see Timings.
 	// ShortPress is the power button's click (on, ACPI shutdown).
 	ShortPress time.Duration `yaml:"short_press" validate:"min=0,max=10s"`
 	// LongPress is the power button held to force the power off.
@@ -60,6 +47,40 @@ type Timings struct {
 	// InputDebounce is the kernel's debounce of the LED inputs (0: none),
 	// applied where the GPIO driver supports it.
 	InputDebounce time.Duration `yaml:"input_debounce" validate:"min=0,max=1s"`
+}
+
+// Timings are the configured press durations and windows.
+func (c Config) Timings() Timings {
+	return Timings{ShortPress: c.ShortPress, LongPress: c.LongPress, ResetPress: c.ResetPress,
+		LEDDebounce: c.LEDDebounce, PowerCycleDelay: c.PowerCycleDelay, InputDebounce: c.InputDebounce}
+}
+
+// Pin names one GPIO line: by Offset on Chip, or by its line Name (as
+// `gpioinfo` lists it), exactly one of the two.
+type Pin struct {
+	Chip      string `yaml:"chip"`
+	Offset    *int   `yaml:"offset" validate:"omitempty,min=0,max=1023"`
+	Name      string `yaml:"name" validate:"omitempty,max=64"`
+	ActiveLow bool   `yaml:"active_low"` // the line is active (pressed, lit) at its low level
+}
+
+// Timings are the press durations and the LED's debounce window.
+type Timings struct {
+	// ShortPress is the power button's click (on, ACPI shutdown).
+	ShortPress time.Duration
+	// LongPress is the power button held to force the power off.
+	LongPress time.Duration
+	// ResetPress is the reset button's click.
+	ResetPress time.Duration
+	// LEDDebounce is how long the power LED holds a new level before the
+	// power state follows it (see ATX).
+	LEDDebounce time.Duration
+	// PowerCycleDelay is the time off between the long and the short
+	// press of a PowerCycle; longer than LEDDebounce, so the Off is seen.
+	PowerCycleDelay time.Duration
+	// InputDebounce is the kernel's debounce of the LED inputs (0: none),
+	// applied where the GPIO driver supports it.
+	InputDebounce time.Duration
 }
 
 // withDefaults fills zero timings with the defaults.
@@ -108,5 +129,5 @@ func (c Config) Check() error {
 			return fmt.Errorf("atx.%s: give one of offset and name: %w", x.key, hardware.ErrInvalid)
 		}
 	}
-	return c.Timings.check()
+	return c.Timings().check()
 }

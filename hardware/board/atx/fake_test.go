@@ -190,8 +190,8 @@ func (l *fakeLine) value() int { v, _ := l.Value(); return v }
 // host records the power changes reported.
 type host struct {
 	hardware.Host // Booted and LogEvent: never called
-	mu      sync.Mutex
-	changes []string
+	mu            sync.Mutex
+	changes       []string
 }
 
 func (h *host) PowerChanged(from, to hardware.PowerState) {

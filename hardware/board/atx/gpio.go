@@ -50,7 +50,7 @@ func Open(cfg Config) (*ATX, error) {
 		opened = append(opened, l)
 		*x.dst = l
 	}
-	a, err := New(lines, cfg.Timings, nil)
+	a, err := New(lines, cfg.Timings(), nil)
 	if err != nil {
 		return fail(err)
 	}

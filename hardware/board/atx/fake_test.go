@@ -109,7 +109,7 @@ type change struct {
 // fakeLine is a Line in memory: outputs record what they are driven to,
 // inputs are set by the test (set) and tell their watcher.
 type fakeLine struct {
-	clk     *fakeClock
+	clk     Clock
 	mu      sync.Mutex
 	v       int
 	log     []change
@@ -118,7 +118,7 @@ type fakeLine struct {
 	onPress func(v int) // a simulated server's reaction to an output
 }
 
-func newFakeLine(clk *fakeClock, v int) *fakeLine { return &fakeLine{clk: clk, v: v} }
+func newFakeLine(clk Clock, v int) *fakeLine { return &fakeLine{clk: clk, v: v} }
 
 func (l *fakeLine) SetValue(v int) error {
 	l.mu.Lock()

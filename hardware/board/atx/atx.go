@@ -1,0 +1,321 @@
+// Package atx is a server's front panel wired to a Linux board's GPIO
+// lines, as PiKVM wires it: the power and reset buttons driven as outputs
+// (through optocouplers or relays, in parallel with the case's buttons),
+// the power and HDD LEDs read as inputs. ATX implements hardware.Power.
+//
+// The power state is the power LED's, debounced: the state follows the
+// LED only once the LED has held its new level for Timings.LEDDebounce
+// (2 s by default). A LED that blinks faster than that (S3 sleep on many
+// boards) leaves the state where it was: a server that goes to sleep stays
+// On. A server switched on or off by hand is seen the same way, and every
+// change is reported (hardware.Host.PowerChanged) once.
+package atx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bmcd/bmcd/hardware"
+)
+
+// Lines are the ATX part's GPIO lines. PowerButton and PowerLED are
+// required; ResetButton and HDDLED may be nil.
+type Lines struct {
+	PowerButton, ResetButton Line // outputs
+	PowerLED, HDDLED         Line // inputs
+}
+
+// ATX is the power control of a server through its front-panel pins. Its
+// methods are safe for concurrent use.
+type ATX struct {
+	lines Lines
+	t     Timings
+	clk   Clock
+
+	mu       sync.Mutex
+	host     hardware.Host
+	state    hardware.PowerState // debounced from the power LED
+	led      int                 // the power LED's last level
+	ledGen   uint64              // bumps at each LED edge: stale debounce timers do nothing
+	ledTimer Timer
+	hdd      int
+	busy     bool         // a press sequence runs
+	timer    Timer        // the press sequence's pending step
+	pressed  Line         // the button held now, released at Close
+	done     chan<- error // the running Reset's answer
+	closed   bool
+}
+
+// New makes the ATX part of lines, with timings t (zero: defaults) and
+// clk (nil: the real clock). It reads the LEDs once for the initial
+// state. Errors: ErrInvalid for missing lines or timings out of order,
+// ErrUnavailable when a LED cannot be read.
+func New(lines Lines, t Timings, clk Clock) (*ATX, error) {
+	if lines.PowerButton == nil || lines.PowerLED == nil {
+		return nil, fmt.Errorf("atx: power button and power LED lines are required: %w", hardware.ErrInvalid)
+	}
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if clk == nil {
+		clk = RealClock{}
+	}
+	a := &ATX{lines: lines, t: t.withDefaults(), clk: clk, state: hardware.PowerOff}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v, err := lines.PowerLED.Value()
+	if err != nil {
+		return nil, fmt.Errorf("atx: power LED: %w: %w", hardware.ErrUnavailable, err)
+	}
+	a.led = v
+	if v != 0 {
+		a.state = hardware.PowerOn
+	}
+	lines.PowerLED.Watch(a.powerLEDEdge)
+	if lines.HDDLED != nil {
+		if a.hdd, err = lines.HDDLED.Value(); err != nil {
+			return nil, fmt.Errorf("atx: HDD LED: %w: %w", hardware.ErrUnavailable, err)
+		}
+		lines.HDDLED.Watch(a.hddLEDEdge)
+	}
+	return a, nil
+}
+
+// Attach makes a report every later power change to h.
+func (a *ATX) Attach(h hardware.Host) {
+	a.mu.Lock()
+	a.host = h
+	a.mu.Unlock()
+}
+
+// ResetTypes implements hardware.Power: On, ForceOn, ForceOff,
+// GracefulShutdown, PushPowerButton, PowerCycle, and ForceRestart when a
+// reset button is wired.
+func (a *ATX) ResetTypes() []hardware.ResetType {
+	rt := []hardware.ResetType{hardware.ResetOn, hardware.ResetForceOn, hardware.ResetForceOff, hardware.ResetGracefulShutdown}
+	if a.lines.ResetButton != nil {
+		rt = append(rt, hardware.ResetForceRestart)
+	}
+	return append(rt, hardware.ResetPushPowerButton, hardware.ResetPowerCycle)
+}
+
+// PowerState implements hardware.Power: the debounced power LED, On or Off.
+func (a *ATX) PowerState(context.Context) (hardware.PowerState, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.state, nil
+}
+
+// HDDActive reports whether the HDD LED is lit now (false without one).
+func (a *ATX) HDDActive() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hdd != 0
+}
+
+// step is one button press: hold line for d, then wait gap.
+type step struct {
+	line Line
+	hold time.Duration
+	gap  time.Duration
+}
+
+// presses is the press sequence r takes from state s; none when the
+// state is already where r ends.
+func (a *ATX) presses(r hardware.ResetType, s hardware.PowerState) ([]step, error) {
+	on := s != hardware.PowerOff
+	short := step{line: a.lines.PowerButton, hold: a.t.ShortPress}
+	long := step{line: a.lines.PowerButton, hold: a.t.LongPress}
+	switch r {
+	case hardware.ResetOn, hardware.ResetForceOn:
+		if on {
+			return nil, nil
+		}
+		return []step{short}, nil
+	case hardware.ResetForceOff:
+		if !on {
+			return nil, nil
+		}
+		return []step{long}, nil
+	case hardware.ResetGracefulShutdown:
+		if !on {
+			return nil, nil
+		}
+		return []step{short}, nil
+	case hardware.ResetPushPowerButton:
+		return []step{short}, nil
+	case hardware.ResetPowerCycle:
+		if !on {
+			return []step{short}, nil
+		}
+		long.gap = a.t.PowerCycleDelay
+		return []step{long, short}, nil
+	case hardware.ResetForceRestart:
+		if a.lines.ResetButton == nil {
+			break
+		}
+		if !on {
+			return []step{short}, nil // from Off it powers on
+		}
+		return []step{{line: a.lines.ResetButton, hold: a.t.ResetPress}}, nil
+	}
+	return nil, fmt.Errorf("atx: reset %s: %w", r, hardware.ErrNotSupported)
+}
+
+// Reset implements hardware.Power. It presses the buttons r needs from
+// the present state (see the package doc's table in docs/board.md) and
+// returns once they are released, or when ctx ends (the press then runs
+// to its end all the same). The power state follows the LED afterwards.
+// Errors: ErrBusy while another press runs, ErrNotSupported for a type
+// not in ResetTypes, ErrUnavailable when a line cannot be driven or the
+// part is closed.
+func (a *ATX) Reset(ctx context.Context, r hardware.ResetType) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return fmt.Errorf("atx: closed: %w", hardware.ErrUnavailable)
+	}
+	if a.busy {
+		a.mu.Unlock()
+		return fmt.Errorf("atx: a button press is running: %w", hardware.ErrBusy)
+	}
+	steps, err := a.presses(r, a.state)
+	if err != nil || len(steps) == 0 {
+		a.mu.Unlock()
+		return err
+	}
+	a.busy = true
+	done := make(chan error, 1)
+	a.pressLocked(steps, done)
+	a.mu.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pressLocked presses steps[0] and schedules its release and the rest.
+func (a *ATX) pressLocked(steps []step, done chan<- error) {
+	if a.closed {
+		a.busy = false
+		done <- fmt.Errorf("atx: closed: %w", hardware.ErrUnavailable)
+		return
+	}
+	a.done = done
+	s := steps[0]
+	if err := s.line.SetValue(1); err != nil {
+		_ = s.line.SetValue(0)
+		a.busy = false
+		done <- fmt.Errorf("atx: press: %w: %w", hardware.ErrUnavailable, err)
+		return
+	}
+	a.pressed = s.line
+	a.timer = a.clk.AfterFunc(s.hold, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.closed {
+			return // Close released it and answered
+		}
+		a.pressed = nil
+		if err := s.line.SetValue(0); err != nil {
+			a.busy = false
+			done <- fmt.Errorf("atx: release: %w: %w", hardware.ErrUnavailable, err)
+			return
+		}
+		if len(steps) == 1 {
+			a.busy = false
+			done <- nil
+			return
+		}
+		a.timer = a.clk.AfterFunc(s.gap, func() {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if a.closed {
+				return
+			}
+			a.pressLocked(steps[1:], done)
+		})
+	})
+}
+
+// powerLEDEdge debounces the power LED (see the package doc).
+func (a *ATX) powerLEDEdge(e Edge) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return
+	}
+	a.led = e.Value
+	a.ledGen++
+	if a.ledTimer != nil {
+		a.ledTimer.Stop()
+		a.ledTimer = nil
+	}
+	if (e.Value != 0) == (a.state == hardware.PowerOn) {
+		return // back to the reported level within the window: a flap
+	}
+	gen := a.ledGen
+	a.ledTimer = a.clk.AfterFunc(a.t.LEDDebounce, func() { a.ledSettled(gen) })
+}
+
+// ledSettled makes the state follow a LED level held for the window.
+func (a *ATX) ledSettled(gen uint64) {
+	a.mu.Lock()
+	if a.closed || gen != a.ledGen {
+		a.mu.Unlock()
+		return
+	}
+	a.ledTimer = nil
+	from, to := a.state, hardware.PowerOff
+	if a.led != 0 {
+		to = hardware.PowerOn
+	}
+	a.state = to
+	h := a.host
+	a.mu.Unlock()
+	if h != nil && from != to {
+		h.PowerChanged(from, to)
+	}
+}
+
+func (a *ATX) hddLEDEdge(e Edge) {
+	a.mu.Lock()
+	a.hdd = e.Value
+	a.mu.Unlock()
+}
+
+// Close releases a held button and every line. A Reset waiting for its
+// press returns ErrUnavailable.
+func (a *ATX) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	if a.ledTimer != nil {
+		a.ledTimer.Stop()
+	}
+	if a.busy {
+		a.busy = false
+		a.done <- fmt.Errorf("atx: closed during a press: %w", hardware.ErrUnavailable)
+	}
+	var errs []error
+	if a.pressed != nil {
+		errs = append(errs, a.pressed.SetValue(0))
+	}
+	for _, l := range []Line{a.lines.PowerButton, a.lines.ResetButton, a.lines.PowerLED, a.lines.HDDLED} {
+		if l != nil {
+			errs = append(errs, l.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -4,6 +4,7 @@ package main
 // init function in its setup.go (hardware.Register). A new backend adds
 // one line here.
 import (
+	_ "github.com/bmcd/bmcd/hardware/board"
 	_ "github.com/bmcd/bmcd/hardware/libvirt"
 	_ "github.com/bmcd/bmcd/hardware/qemu"
 	_ "github.com/bmcd/bmcd/hardware/sim"

@@ -1,0 +1,88 @@
+package board
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendconfig"
+	"gopkg.in/yaml.v3"
+)
+
+func setupWith(t *testing.T, text string) (hardware.Backend, error) {
+	t.Helper()
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &n); err != nil {
+		t.Fatal(err)
+	}
+	node := &n
+	if strings.TrimSpace(text) == "" {
+		node = nil
+	}
+	return setup(hardware.Setup{ID: "node1", Seed: "seed", StateDir: t.TempDir(), Log: slog.Default(),
+		Config: backendconfig.New("board", node)})
+}
+
+func TestRegistered(t *testing.T) {
+	if _, err := hardware.NewBackend("board", hardware.Setup{ID: "n", Seed: "s", StateDir: t.TempDir(), Log: slog.Default(),
+		Config: backendconfig.New("board", nil)}); err == nil || !strings.Contains(err.Error(), "no part configured") {
+		t.Errorf("board with no block: %v", err)
+	}
+}
+
+// TestSetupRefuses: every bad block is refused before a device is
+// opened, with the key it is about.
+func TestSetupRefuses(t *testing.T) {
+	for _, tc := range []struct{ name, block, want string }{
+		{"no block", ``, "board: no part configured"},
+		{"empty parts", "manufacturer: Dell\n", "board: no part configured"},
+		{"unknown key", "atc: {}\n", "board.atc: unknown parameter"},
+		{"atx without power button", "atx:\n  power_led: {offset: 24}\n", "board.atx.power_button: required"},
+		{"atx without power LED", "atx:\n  power_button: {offset: 23}\n", "board.atx.power_led: required"},
+		{"atx pin both offset and name", "atx:\n  power_button: {offset: 23, name: PWR}\n  power_led: {offset: 24}\n", "board.atx.power_button: give one of offset and name"},
+		{"atx pin neither", "atx:\n  power_button: {active_low: true}\n  power_led: {offset: 24}\n", "board.atx.power_button: give one of offset and name"},
+		{"atx offset out of range", "atx:\n  power_button: {offset: 5000}\n  power_led: {offset: 24}\n", "board.atx.power_button.offset"},
+		{"atx timings", "atx:\n  power_button: {offset: 23}\n  power_led: {offset: 24}\n  short_press: 2s\n  long_press: 1s\n", "board.atx: long_press 1s must be longer than short_press 2s"},
+		{"atx bad duration", "atx:\n  power_button: {offset: 23}\n  power_led: {offset: 24}\n  short_press: soon\n", "board.atx"},
+		{"atx unknown key", "atx:\n  power_buton: {offset: 23}\n", "board.atx"},
+		{"gadget max power", "gadget:\n  max_power: 900\n", "board.gadget.max_power"},
+		{"gadget name", "gadget:\n  name: a/b\n", "board.gadget.name"},
+		{"gadget unknown key", "gadget:\n  mass_storage: false\n", "board.gadget"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := setupWith(t, tc.block)
+			if err == nil {
+				b.Close()
+				t.Fatalf("accepted %q", tc.block)
+			}
+			t.Log(err)
+			if !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("error %q, want it to start %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSetupNoDevices: a good block on a machine without the board's
+// devices is ErrUnavailable, named by its part.
+func TestSetupNoDevices(t *testing.T) {
+	root := t.TempDir()
+	for _, tc := range []struct{ name, block, want string }{
+		{"atx", "atx:\n  chip: /nonexistent/gpiochip9\n  power_button: {offset: 23}\n  power_led: {offset: 24}\n", "board.atx.power_button:"},
+		{"gadget", "gadget:\n  root: " + root + "\n  udc_class: " + root + "/no-udc\n", "board.gadget: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := setupWith(t, tc.block)
+			if err == nil {
+				b.Close()
+				t.Fatal("accepted without devices")
+			}
+			t.Log(err)
+			if !errors.Is(err, hardware.ErrUnavailable) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("error %q, want ErrUnavailable starting %q", err, tc.want)
+			}
+		})
+	}
+}

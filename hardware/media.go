@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -371,4 +373,34 @@ func MediaFetchError(rawURL string, err error) error {
 		status = fe.Status
 	}
 	return &MediaError{URL: rawURL, HTTPStatus: status, Err: err}
+}
+
+// ProbeBytes is how much of an image ProbeMedia reads: past the ISO 9660
+// primary volume descriptor at 32 KiB.
+const ProbeBytes = 36 * 1024
+
+// ProbeMedia checks that img can be read, as a BMC mounting it would: it
+// fetches its first ProbeBytes through f under img.TLS and returns the
+// image's size in bytes (-1 when the server does not say) and its format
+// (MediaFormat). Errors: MediaFetchError's (ErrInvalid for a URL that is
+// not http or https, else a *MediaError), and a *MediaError for an empty
+// image or a read that fails.
+func ProbeMedia(ctx context.Context, f *fetch.Fetcher, img MediaImage) (size int64, format string, err error) {
+	resp, err := f.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", ProbeBytes-1)}})
+	if err != nil {
+		return 0, "", MediaFetchError(img.URL, err)
+	}
+	defer resp.Body.Close()
+	size = resp.ContentLength
+	if resp.StatusCode == http.StatusPartialContent {
+		size = fetch.TotalFromContentRange(resp.Header.Get("Content-Range"))
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, ProbeBytes))
+	if err != nil {
+		return 0, "", &MediaError{URL: img.URL, Err: err}
+	}
+	if len(head) == 0 {
+		return 0, "", &MediaError{URL: img.URL, Err: errors.New("image is empty")}
+	}
+	return size, MediaFormat(head), nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,7 +117,7 @@ func (m *Media) InsertMedia(ctx context.Context, slot string, img hardware.Media
 		return 0, "", err
 	}
 	if img.CheckOnly {
-		return m.probe(ctx, img)
+		return hardware.ProbeMedia(ctx, m.fetch, img)
 	}
 	file, size, format, err := m.download(ctx, slot, img)
 	if err != nil {
@@ -231,36 +230,6 @@ func (m *Media) download(ctx context.Context, slot string, img hardware.MediaIma
 		return "", 0, "", err
 	}
 	return final, n, formatOf(final), nil
-}
-
-// probe reads the head of the image, as a check that it can be read.
-func (m *Media) probe(ctx context.Context, img hardware.MediaImage) (int64, string, error) {
-	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
-	if err != nil {
-		return 0, "", hardware.MediaFetchError(img.URL, err)
-	}
-	defer resp.Body.Close()
-	size := resp.ContentLength
-	if resp.StatusCode == http.StatusPartialContent {
-		size = -1
-		cr := resp.Header.Get("Content-Range")
-		for i := len(cr) - 1; i >= 0; i-- {
-			if cr[i] == '/' {
-				if n, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil {
-					size = n
-				}
-				break
-			}
-		}
-	}
-	head, err := io.ReadAll(io.LimitReader(resp.Body, probeBytes))
-	if err == nil && len(head) == 0 {
-		err = errors.New("image is empty")
-	}
-	if err != nil {
-		return 0, "", &hardware.MediaError{URL: img.URL, Err: err}
-	}
-	return size, hardware.MediaFormat(head), nil
 }
 
 func formatOf(path string) string {

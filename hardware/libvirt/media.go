@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -20,12 +19,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/bmcd/bmcd/hardware"
-	"github.com/bmcd/bmcd/internal/fetch"
 )
-
-// probeBytes is how much of an image a check reads: enough to reach the
-// ISO 9660 primary volume descriptor at 32 KiB.
-const probeBytes = 36 * 1024
 
 // MaxImageSize bounds an image fetched into the media directory (the
 // image store's default bound, 16 GiB).
@@ -49,7 +43,7 @@ func (x *Domain) InsertMedia(ctx context.Context, slot string, img hardware.Medi
 		return 0, "", fmt.Errorf("slot %q: %w", slot, hardware.ErrNotFound)
 	}
 	if img.CheckOnly {
-		return x.probe(ctx, img)
+		return hardware.ProbeMedia(ctx, x.fetch, img)
 	}
 	if dir := unreachable(x.opts.MediaDir); dir != "" {
 		// QEMU could not open the image: the next start would fail, and
@@ -238,7 +232,7 @@ func (x *Domain) download(ctx context.Context, img hardware.MediaImage) (path st
 			_ = os.Remove(f.Name())
 		}
 	}()
-	head := &headWriter{max: probeBytes}
+	head := &headWriter{max: hardware.ProbeBytes}
 	n, err := io.Copy(io.MultiWriter(f, head), io.LimitReader(resp.Body, MaxImageSize+1))
 	if err != nil {
 		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: fmt.Errorf("read: %w", err)}
@@ -257,27 +251,6 @@ func (x *Domain) download(ctx context.Context, img hardware.MediaImage) (path st
 		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
 	}
 	return f.Name(), n, hardware.MediaFormat(head.buf), nil
-}
-
-// probe reads the head of the image, as a BMC checking it would.
-func (x *Domain) probe(ctx context.Context, img hardware.MediaImage) (int64, string, error) {
-	resp, err := x.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
-	if err != nil {
-		return 0, "", hardware.MediaFetchError(img.URL, err)
-	}
-	defer resp.Body.Close()
-	size := resp.ContentLength
-	if resp.StatusCode == http.StatusPartialContent {
-		size = fetch.TotalFromContentRange(resp.Header.Get("Content-Range"))
-	}
-	head, err := io.ReadAll(io.LimitReader(resp.Body, probeBytes))
-	if err != nil {
-		return 0, "", &hardware.MediaError{URL: img.URL, Err: err}
-	}
-	if len(head) == 0 {
-		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
-	}
-	return size, hardware.MediaFormat(head), nil
 }
 
 // headWriter keeps the first max bytes written to it.

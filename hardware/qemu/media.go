@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -89,7 +88,7 @@ func (m *Machine) InsertMedia(ctx context.Context, slot string, img hardware.Med
 		return 0, "", fmt.Errorf("slot %q: %w", slot, hardware.ErrNotFound)
 	}
 	if img.CheckOnly {
-		return m.probe(ctx, img)
+		return hardware.ProbeMedia(ctx, m.fetch, img)
 	}
 	file, size, format, err := m.download(ctx, img)
 	if err != nil {
@@ -259,32 +258,6 @@ func (m *Machine) download(ctx context.Context, img hardware.MediaImage) (string
 		return "", 0, "", err
 	}
 	return final, n, formatOf(final), nil
-}
-
-// probe reads the head of the image, as a check that it can be read.
-func (m *Machine) probe(ctx context.Context, img hardware.MediaImage) (int64, string, error) {
-	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
-	if err != nil {
-		return 0, "", hardware.MediaFetchError(img.URL, err)
-	}
-	defer resp.Body.Close()
-	size := resp.ContentLength
-	if resp.StatusCode == http.StatusPartialContent {
-		size = -1
-		if i := strings.LastIndexByte(resp.Header.Get("Content-Range"), '/'); i >= 0 {
-			if n, err := strconv.ParseInt(resp.Header.Get("Content-Range")[i+1:], 10, 64); err == nil {
-				size = n
-			}
-		}
-	}
-	head, err := io.ReadAll(io.LimitReader(resp.Body, probeBytes))
-	if err != nil {
-		return 0, "", &hardware.MediaError{URL: img.URL, Err: err}
-	}
-	if len(head) == 0 {
-		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
-	}
-	return size, hardware.MediaFormat(head), nil
 }
 
 func formatOf(path string) string {

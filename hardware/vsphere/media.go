@@ -75,7 +75,7 @@ func (b *Backend) InsertMedia(ctx context.Context, slot string, img hardware.Med
 		file, format = fmt.Sprintf("[%s] %s", ds, p), formatOf(p)
 		size, err = b.stat(ctx, img.URL, ds, p)
 	} else if img.CheckOnly {
-		size, format, err = probe(ctx, b.fetcher(), img)
+		size, format, err = hardware.ProbeMedia(ctx, b.fetcher(), img)
 	} else {
 		file, size, format, err = b.upload(ctx, img)
 	}
@@ -341,34 +341,6 @@ func isFileExists(err error) bool {
 		return true
 	}
 	return false
-}
-
-// probeBytes is how much of an image a check-only insert reads: enough to
-// reach the ISO 9660 primary volume descriptor at 32 KiB.
-const probeBytes = 36 * 1024
-
-// probe fetches the head of img, as a check-only insert does.
-func probe(ctx context.Context, f *fetch.Fetcher, img hardware.MediaImage) (int64, string, error) {
-	resp, err := f.Get(ctx, img.URL, img.TLS, http.Header{"Range": {fmt.Sprintf("bytes=0-%d", probeBytes-1)}})
-	if err != nil {
-		return 0, "", hardware.MediaFetchError(img.URL, err)
-	}
-	defer resp.Body.Close()
-	size := resp.ContentLength
-	if resp.StatusCode == http.StatusPartialContent {
-		size = -1
-		if _, total, ok := strings.Cut(resp.Header.Get("Content-Range"), "/"); ok {
-			fmt.Sscan(total, &size)
-		}
-	}
-	head, err := io.ReadAll(io.LimitReader(resp.Body, probeBytes))
-	if err != nil {
-		return 0, "", &hardware.MediaError{URL: img.URL, Err: err}
-	}
-	if len(head) == 0 {
-		return 0, "", &hardware.MediaError{URL: img.URL, Err: errors.New("image is empty")}
-	}
-	return size, hardware.MediaFormat(head), nil
 }
 
 // formatOf guesses a datastore file's format from its name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -126,10 +127,24 @@ func (x *Domain) start(ctx context.Context) error {
 	}
 	boots := x.boots
 	x.mu.Unlock()
-	err := x.d.do(ctx, "start "+x.dom.Name, func(l *golibvirt.Libvirt) error {
-		_, err := l.DomainCreateWithFlags(x.dom, flags)
-		return err
-	})
+	var err error
+	for try := 0; ; try++ {
+		err = x.d.do(ctx, "start "+x.dom.Name, func(l *golibvirt.Libvirt) error {
+			_, err := l.DomainCreateWithFlags(x.dom, flags)
+			return err
+		})
+		// QEMU gone while libvirt was starting it ("domain is no longer
+		// running"), as happens right after a destroy on a loaded host:
+		// that start is tried again, not refused for good.
+		if !startRaced(err) || try == 2 || ctx.Err() != nil {
+			break
+		}
+		x.d.log.Debug("libvirt: start raced with the domain's teardown; trying again", "domain", x.dom.Name, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 	switch {
 	case errors.Is(err, hardware.ErrState):
 		// "domain is already running": started meanwhile.
@@ -306,6 +321,15 @@ func (x *Domain) needsStart(ctx context.Context) (bool, error) {
 // missing). Not so: no answer (the connection), or a daemon busy with
 // the domain (a state change lock held, an agent not answering).
 // It returns libvirt's error then (its message says why), else nil.
+// startRaced reports whether a start failed because QEMU went away while
+// libvirt was starting it: VIR_ERR_OPERATION_FAILED "domain is no longer
+// running".
+func startRaced(err error) bool {
+	var le golibvirt.Error
+	return errors.As(err, &le) && golibvirt.ErrorNumber(le.Code) == golibvirt.ErrOperationFailed &&
+		strings.Contains(le.Message, "no longer running")
+}
+
 func refusedStart(err error) error {
 	var le golibvirt.Error
 	if !errors.As(err, &le) {

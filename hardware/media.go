@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/bmcd/bmcd/internal/fetch"
@@ -403,4 +405,51 @@ func ProbeMedia(ctx context.Context, f *fetch.Fetcher, img MediaImage) (size int
 		return 0, "", &MediaError{URL: img.URL, Err: errors.New("image is empty")}
 	}
 	return size, MediaFormat(head), nil
+}
+
+// DownloadMedia fetches img whole through f under img.TLS into the file
+// final (written beside it first, then renamed, so final is never half
+// written) and returns its size in bytes and its format (MediaFormat).
+// Errors: MediaFetchError's, a *MediaError for an empty image or a read
+// that fails, and the file system's own.
+func DownloadMedia(ctx context.Context, f *fetch.Fetcher, img MediaImage, final string) (size int64, format string, err error) {
+	resp, err := f.Get(ctx, img.URL, img.TLS, nil)
+	if err != nil {
+		return 0, "", MediaFetchError(img.URL, err)
+	}
+	defer resp.Body.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(final), "download-*")
+	if err != nil {
+		return 0, "", err
+	}
+	head := &headBuffer{max: ISOHeadSize}
+	n, err := io.Copy(io.MultiWriter(tmp, head), resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n == 0 {
+		err = errors.New("image is empty")
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return 0, "", &MediaError{URL: img.URL, Err: err}
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		os.Remove(tmp.Name())
+		return 0, "", err
+	}
+	return n, MediaFormat(head.buf), nil
+}
+
+// headBuffer keeps the first max bytes written to it.
+type headBuffer struct {
+	max int
+	buf []byte
+}
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	if room := h.max - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
 }

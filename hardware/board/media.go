@@ -3,9 +3,7 @@ package board
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -198,47 +196,16 @@ func (m *Media) ResumeMedia(slot, url string) {
 }
 
 // download fetches the image whole into the cache: its path, size and
-// format ("iso9660" or "raw").
+// format.
 func (m *Media) download(ctx context.Context, slot string, img hardware.MediaImage) (string, int64, string, error) {
-	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, nil)
-	if err != nil {
-		return "", 0, "", hardware.MediaFetchError(img.URL, err)
-	}
-	defer resp.Body.Close()
-	f, err := os.CreateTemp(m.dir, "download-*")
-	if err != nil {
-		return "", 0, "", err
-	}
-	n, err := io.Copy(f, resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n == 0 {
-		err = errors.New("image is empty")
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
-	}
 	ext := ".img"
 	if slot == SlotCD.ID {
 		ext = ".iso"
 	}
 	final := filepath.Join(m.dir, slot+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)+ext)
-	if err := os.Rename(f.Name(), final); err != nil {
-		os.Remove(f.Name())
+	n, format, err := hardware.DownloadMedia(ctx, m.fetch, img, final)
+	if err != nil {
 		return "", 0, "", err
 	}
-	return final, n, formatOf(final), nil
-}
-
-func formatOf(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "raw"
-	}
-	defer f.Close()
-	head := make([]byte, hardware.ISOHeadSize)
-	n, _ := io.ReadFull(f, head)
-	return hardware.MediaFormat(head[:n])
+	return final, n, format, nil
 }

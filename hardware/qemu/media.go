@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -225,48 +224,16 @@ func (m *Machine) adoptMedia(ctx context.Context, p *proc) error {
 }
 
 // download fetches the image whole into the cache and returns its path,
-// size and format ("iso9660" when it has the ISO 9660 signature, else
-// "raw").
+// size and format.
 func (m *Machine) download(ctx context.Context, img hardware.MediaImage) (string, int64, string, error) {
-	resp, err := m.fetch.Get(ctx, img.URL, img.TLS, nil)
-	if err != nil {
-		return "", 0, "", hardware.MediaFetchError(img.URL, err)
-	}
-	defer resp.Body.Close()
 	dir := filepath.Join(m.cfg.Dir, "media")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", 0, "", err
 	}
-	f, err := os.CreateTemp(dir, "download-*")
-	if err != nil {
-		return "", 0, "", err
-	}
-	n, err := io.Copy(f, resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n == 0 {
-		err = errors.New("image is empty")
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", 0, "", &hardware.MediaError{URL: img.URL, Err: err}
-	}
 	final := filepath.Join(dir, "CD-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".iso")
-	if err := os.Rename(f.Name(), final); err != nil {
-		os.Remove(f.Name())
+	n, format, err := hardware.DownloadMedia(ctx, m.fetch, img, final)
+	if err != nil {
 		return "", 0, "", err
 	}
-	return final, n, formatOf(final), nil
-}
-
-func formatOf(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "raw"
-	}
-	defer f.Close()
-	head := make([]byte, hardware.ISOHeadSize)
-	n, _ := io.ReadFull(f, head)
-	return hardware.MediaFormat(head[:n])
+	return final, n, format, nil
 }

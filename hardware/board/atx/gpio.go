@@ -3,6 +3,7 @@ package atx
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,13 +64,45 @@ type gpioLine struct {
 	handler atomic.Pointer[func(Edge)]
 }
 
-func openLine(defChip string, p Pin, out bool, debounce time.Duration) (*gpioLine, error) {
+// ChipFunc opens line offset of a chip that is not the kernel's: output
+// for a button, input for a LED. The line is in its active sense.
+type ChipFunc func(offset int, output bool) (Line, error)
+
+var (
+	chipsMu sync.Mutex
+	chips   = map[string]ChipFunc{}
+)
+
+// RegisterChip makes Open take the lines of chip name from open instead
+// of the kernel's GPIO character device: a simulated front panel
+// (hardware/board/atx/atxsim, in binaries built with the atxsim tag) for
+// tests where the machine has no GPIO. Pins of such a chip are named by
+// offset, and active_low does not apply. It panics on a second name.
+func RegisterChip(name string, open ChipFunc) {
+	chipsMu.Lock()
+	defer chipsMu.Unlock()
+	if _, dup := chips[name]; dup {
+		panic("atx: chip " + name + " registered twice")
+	}
+	chips[name] = open
+}
+
+func openLine(defChip string, p Pin, out bool, debounce time.Duration) (Line, error) {
 	chip := p.Chip
 	if chip == "" {
 		chip = defChip
 	}
 	if chip == "" {
 		chip = "gpiochip0"
+	}
+	chipsMu.Lock()
+	open := chips[chip]
+	chipsMu.Unlock()
+	if open != nil {
+		if p.Offset == nil {
+			return nil, fmt.Errorf("chip %q: pins are named by offset", chip)
+		}
+		return open(*p.Offset, out)
 	}
 	offset := 0
 	if p.Offset != nil {

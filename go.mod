@@ -19,6 +19,7 @@ require (
 
 require (
 	github.com/bougou/go-ipmi v0.9.1 // indirect
+	github.com/cavaliergopher/cpio v1.0.1 // indirect
 	github.com/fatih/color v1.15.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/go-ole/go-ole v1.3.0 // indirect

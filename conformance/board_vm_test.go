@@ -1,0 +1,421 @@
+package conformance
+
+// The board backend on the real kernel: Debian's own kernel, booted under
+// QEMU (TCG), loads configfs, libcomposite, dummy_hcd, the HID and mass
+// storage gadget functions and vivid; bmcd (built with the atxsim tag, so
+// a simulated server sits behind its GPIO chip "sim") runs the board
+// backend in the VM, and conformance/boardvm/probe is the server's side
+// of the USB cable, reading what the gadget presents. The real clients
+// on the build machine reach bmcd through QEMU's forwarded ports.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bmcd/bmcd/conformance/boardvm"
+	"github.com/bmcd/bmcd/conformance/bootiso"
+	"github.com/coder/websocket"
+)
+
+// boardModules are the modules the VM loads, in an order that satisfies
+// their dependencies (boardvm.Kernel.Modules adds what they need).
+var boardModules = []string{
+	"virtio_pci", "virtio_net", // the network to the build machine
+	"configfs", "libcomposite", "usb_f_hid", "usb_f_mass_storage", "dummy_hcd", // the gadget
+	"usbhid", "hid_generic", "usb_storage", "sr_mod", "sd_mod", // the server's side
+	"vivid", // the capture device
+}
+
+// boardInit is the VM's /init: busybox mounts, loads the modules, brings
+// up the network (QEMU's user network: 10.0.2.15), starts the probe and
+// bmcd, and powers off when bmcd ends.
+const boardInit = `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+while read m args; do insmod /$m $args || echo "boardvm: insmod $m failed"; done < /modules
+mount -t configfs none /sys/kernel/config
+ip link set lo up
+ip addr add 10.0.2.15/24 dev eth0
+ip link set eth0 up
+ip route add default via 10.0.2.2
+echo "boardvm: modules loaded"
+ls /sys/class/udc /dev/video* 2>&1
+/probe &
+mkdir -p /tmp/state
+/bmcd -config /bmcd.yaml -state-dir /tmp/state -redfish-addr 0.0.0.0:8443 -user admin -password Conformance1 -log-level debug
+echo "boardvm: bmcd exited $?"
+poweroff -f
+`
+
+// boardConfig is bmcd's configuration in the VM.
+const boardConfig = `systems:
+  - id: board
+    backend: board
+    board:
+      manufacturer: Test Server Co
+      atx:
+        chip: sim
+        power_button: {offset: 0}
+        reset_button: {offset: 1}
+        power_led: {offset: 2}
+        hdd_led: {offset: 3}
+        short_press: 300ms
+        long_press: 4500ms
+        reset_press: 300ms
+        led_debounce: 500ms
+        power_cycle_delay: 1500ms
+      gadget:
+        udc: dummy_udc.0
+ipmi:
+  addr: "0.0.0.0:623"
+`
+
+// boardVM is a running board test VM.
+type boardVM struct {
+	vm                   *boardvm.VM
+	redfish, ipmi, probe int // forwarded host ports
+	bmc                  *bmc
+}
+
+// startBoardVM builds bmcd (atxsim) and the probe, packs them with the
+// kernel's modules into an initramfs, boots it and waits for bmcd.
+func startBoardVM(t *testing.T) *boardVM {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the board VM boots a kernel under TCG: not in -short")
+	}
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		t.Skip("qemu-system-x86_64 not installed (make deps installs qemu-system-x86)")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("/bin/busybox not installed (make deps installs busybox-static)")
+	}
+	k, err := boardvm.FindKernel(filepath.Join("..", "bin", "kernel"))
+	if err != nil {
+		t.Skipf("%v", err)
+	}
+	dir := t.TempDir()
+	build := func(out, pkg string, tags ...string) string {
+		args := []string{"build", "-o", filepath.Join(dir, out)}
+		if len(tags) > 0 {
+			args = append(args, "-tags", strings.Join(tags, ","))
+		}
+		cmd := exec.Command(goTool(), append(args, pkg)...)
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+		return filepath.Join(dir, out)
+	}
+	var rd boardvm.Initramfs
+	rd.Add("bmcd", build("bmcd", "./cmd/bmcd", "atxsim"), 0o755)
+	rd.Add("probe", build("probe", "./conformance/boardvm/probe"), 0o755)
+	rd.Add("bin/busybox", "/bin/busybox", 0o755)
+	for _, d := range []string{"proc", "sys", "dev", "tmp", "etc"} {
+		rd.AddDir(d)
+	}
+	rd.AddBytes("init", []byte(boardInit), 0o755)
+	rd.AddBytes("bmcd.yaml", []byte(boardConfig), 0o644)
+	mods, err := k.Modules(boardModules...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list strings.Builder
+	for _, m := range mods {
+		rel, _ := filepath.Rel(k.Root, m)
+		rd.Add(rel, m, 0o644)
+		args := ""
+		switch filepath.Base(m) {
+		case "vivid.ko":
+			// one device, one HDMI input, capture node only
+			args = "n_devs=1 node_types=0x1 num_inputs=1 input_types=0x3"
+		}
+		fmt.Fprintf(&list, "%s %s\n", rel, args)
+	}
+	rd.AddBytes("modules", []byte(list.String()), 0o644)
+	initrd := filepath.Join(dir, "initrd.gz")
+	if err := rd.Write(initrd); err != nil {
+		t.Fatal(err)
+	}
+	fw := []*boardvm.Forward{{Proto: "tcp", GuestPort: 8443}, {Proto: "udp", GuestPort: 623}, {Proto: "tcp", GuestPort: 8000}}
+	vm, err := boardvm.Boot(boardvm.Options{Kernel: k.Image, Initramfs: initrd, Append: "quiet", Forwards: fw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bv := &boardVM{vm: vm, redfish: fw[0].HostPort, ipmi: fw[1].HostPort, probe: fw[2].HostPort}
+	t.Cleanup(func() {
+		vm.Stop()
+		if t.Failed() {
+			t.Logf("VM console:\n%s", vm.Output())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := vm.WaitFor(ctx, `msg="redfish listening"`); err != nil {
+		t.Fatalf("%v", err)
+	}
+	b := &bmc{t: t, User: adminUser, Password: adminPassword, client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, Proxy: nil}},
+		URL: fmt.Sprintf("https://127.0.0.1:%d", bv.redfish), Addr: fmt.Sprintf("127.0.0.1:%d", bv.redfish)}
+	bv.bmc = b
+	return bv
+}
+
+// probeGet fetches path from the probe as JSON into v.
+func (bv *boardVM) probeGet(t *testing.T, path string, v any) {
+	t.Helper()
+	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", bv.probe, path))
+	if err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("probe %s: %d %s", path, res.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("probe %s: %v: %s", path, err, body)
+	}
+}
+
+// sushyBoard runs one step of clients/sushy_board.py against the VM's
+// bmcd and fails t unless it succeeds.
+func (bv *boardVM) sushyBoard(t *testing.T, args ...string) string {
+	t.Helper()
+	script, _ := filepath.Abs(filepath.Join("clients", "sushy_board.py"))
+	full := append([]string{script, "--url", bv.bmc.URL, "--username", adminUser, "--password", adminPassword,
+		"--system", "/redfish/v1/Systems/board"}, args...)
+	out, code := runClient(t, 2*time.Minute, systemPython, full...)
+	if code != 0 {
+		t.Fatalf("sushy_board.py %s exited %d:\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// ipmitool runs ipmitool -I lanplus against the VM's bmcd and fails t
+// unless its output holds want.
+func (bv *boardVM) ipmitool(t *testing.T, want string, args ...string) {
+	t.Helper()
+	full := append([]string{"-I", "lanplus", "-H", "127.0.0.1", "-p", fmt.Sprint(bv.ipmi), "-U", adminUser,
+		"-P", adminPassword, "-N", "2", "-R", "3"}, args...)
+	out, code := runClient(t, time.Minute, "ipmitool", full...)
+	if code != 0 || !strings.Contains(out, want) {
+		t.Fatalf("ipmitool %s: exit %d, want %q in:\n%s", strings.Join(args, " "), code, want, out)
+	}
+}
+
+// presses counts the simulated server's presses of button so far.
+func (bv *boardVM) presses(button string) int {
+	return strings.Count(bv.vm.Output(), "msg=\"atxsim press\" button="+button)
+}
+
+// waitPresses waits until the server has seen n presses of button.
+func (bv *boardVM) waitPresses(t *testing.T, button string, n int) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() (bool, string) {
+		got := bv.presses(button)
+		return got >= n, fmt.Sprintf("%d %s presses, want %d", got, button, n)
+	})
+}
+
+// hidDevice is the probe's hidraw node whose report descriptor starts
+// with prefix (a keyboard: 05010906, a mouse: 05010902).
+func (bv *boardVM) hidDevice(t *testing.T, prefix string) string {
+	t.Helper()
+	var dev string
+	eventually(t, 30*time.Second, func() (bool, string) {
+		var hid map[string]struct{ Descriptor string }
+		bv.probeGet(t, "/hid", &hid)
+		for name, d := range hid {
+			if strings.HasPrefix(d.Descriptor, prefix) {
+				dev = name
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("no hidraw device with descriptor %s... among %v", prefix, hid)
+	})
+	return dev
+}
+
+func (bv *boardVM) hidReports(t *testing.T, dev string) []string {
+	t.Helper()
+	var rs []string
+	bv.probeGet(t, "/hid/reports?dev="+dev, &rs)
+	return rs
+}
+
+type blockDev struct {
+	Model     string
+	Sectors   int64
+	Read_Only bool `json:"read_only"`
+	Removable bool
+	Medium    bool
+}
+
+func TestBoardVM(t *testing.T) {
+	requireSushy(t)
+	requireIPMIClients(t)
+	bv := startBoardVM(t)
+	b := bv.bmc
+
+	sys := b.Get(t, "/redfish/v1/Systems/board")
+	if sys["PowerState"] != "Off" || sys["Manufacturer"] != "Test Server Co" {
+		t.Errorf("System: PowerState %v, Manufacturer %v", sys["PowerState"], sys["Manufacturer"])
+	}
+
+	t.Run("PowerRedfish", func(t *testing.T) {
+		// Ironic's one-time Cd override: accepted, nothing to do.
+		bv.sushyBoard(t, "boot-cd")
+		p0, r0 := bv.presses("power"), bv.presses("reset")
+		bv.sushyBoard(t, "reset", "On")
+		bv.waitPresses(t, "power", p0+1)
+		bv.sushyBoard(t, "wait-power", "On")
+		bv.sushyBoard(t, "reset", "ForceRestart")
+		bv.waitPresses(t, "reset", r0+1)
+		bv.sushyBoard(t, "reset", "ForceOff")
+		bv.waitPresses(t, "power", p0+2)
+		bv.sushyBoard(t, "wait-power", "Off")
+		// The ForceOff press was held past the ATX override (4 s).
+		out := bv.vm.Output()
+		last := out[strings.LastIndex(out, "msg=\"atxsim press\" button=power"):]
+		if !strings.Contains(last[:strings.IndexByte(last, '\n')], "held=4.") {
+			t.Errorf("ForceOff's press: %s", last[:strings.IndexByte(last, '\n')])
+		}
+	})
+
+	t.Run("PowerIPMI", func(t *testing.T) {
+		p0, r0 := bv.presses("power"), bv.presses("reset")
+		bv.ipmitool(t, "Chassis Power is off", "power", "status")
+		bv.ipmitool(t, "Up/On", "power", "on")
+		bv.waitPresses(t, "power", p0+1)
+		b.WaitPower(t, "board", "On")
+		bv.ipmitool(t, "Chassis Power is on", "power", "status")
+		bv.ipmitool(t, "Reset", "power", "reset")
+		bv.waitPresses(t, "reset", r0+1)
+		bv.ipmitool(t, "Down/Off", "power", "off")
+		bv.waitPresses(t, "power", p0+2)
+		b.WaitPower(t, "board", "Off")
+		bv.ipmitool(t, "Chassis Power is off", "power", "status")
+	})
+
+	t.Run("Keyboard", func(t *testing.T) {
+		kbd := bv.hidDevice(t, "05010906")
+		mouse := bv.hidDevice(t, "05010902")
+		c := dialHID(t, b, "board")
+		send := func(v map[string]any) {
+			raw, _ := json.Marshal(v)
+			if err := c.Write(context.Background(), websocket.MessageText, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n0 := len(bv.hidReports(t, kbd))
+		for _, code := range []string{"KeyB", "KeyM", "KeyC"} {
+			send(map[string]any{"t": "key", "code": code, "down": true})
+			send(map[string]any{"t": "key", "code": code, "down": false})
+		}
+		// Usage IDs (HID Usage Tables 10): B 05, M 10, C 06; each press
+		// then the release, in boot-keyboard reports.
+		want := []string{"0000050000000000", "0000000000000000", "0000100000000000", "0000000000000000",
+			"0000060000000000", "0000000000000000"}
+		eventually(t, 15*time.Second, func() (bool, string) {
+			rs := bv.hidReports(t, kbd)[n0:]
+			return fmt.Sprint(rs) == fmt.Sprint(want), fmt.Sprintf("keyboard reports %v, want %v", rs, want)
+		})
+		// The server sets Caps Lock: the console hears it. (hidraw takes
+		// the report number first: 00, the keyboard has none.)
+		res, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/hid/output?dev=%s", bv.probe, kbd), "text/plain", strings.NewReader("0002"))
+		if err != nil || res.StatusCode != http.StatusNoContent {
+			t.Fatalf("probe's LED output report: %v %v", res, err)
+		}
+		res.Body.Close()
+		if !readJSON(t, c, func(m map[string]any) bool { return m["t"] == "leds" && m["caps_lock"] == true }) {
+			t.Error("the host's Caps Lock LED did not reach the console")
+		}
+		// The absolute pointer: the middle of the screen.
+		m0 := len(bv.hidReports(t, mouse))
+		send(map[string]any{"t": "mouse", "x": 16384, "y": 8192})
+		eventually(t, 15*time.Second, func() (bool, string) {
+			rs := bv.hidReports(t, mouse)[m0:]
+			for _, r := range rs {
+				if strings.HasPrefix(r, "0000400020") { // buttons 0, x 0x4000, y 0x2000 (little-endian)
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("absolute mouse reports %v", rs)
+		})
+	})
+
+	t.Run("VirtualMedia", func(t *testing.T) {
+		iso := bootiso.Path(t, bootiso.Options{})
+		data, err := os.ReadFile(iso)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The VM reaches the build machine's 127.0.0.1 as 10.0.2.2.
+		url := strings.Replace(serveISO(t, iso), "127.0.0.1", "10.0.2.2", 1)
+		bv.sushyBoard(t, "insert", url)
+		var cd string
+		eventually(t, 60*time.Second, func() (bool, string) {
+			var blk map[string]blockDev
+			bv.probeGet(t, "/block", &blk)
+			for name, d := range blk {
+				if strings.HasPrefix(name, "sr") && d.Medium && d.Sectors*512 == int64(len(data)) {
+					cd = name
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("no CD-ROM of %d bytes on the server: %+v", len(data), blk)
+		})
+		for _, off := range []int64{0, 32768, int64(len(data)) - 4096} {
+			res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/block/read?dev=%s&off=%d&len=4096", bv.probe, cd, off))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !bytes.Equal(got, data[off:off+4096]) {
+				t.Errorf("the server read %d bytes at %d of %s unlike the image's (status %d)", len(got), off, cd, res.StatusCode)
+			}
+		}
+		bv.sushyBoard(t, "eject")
+		eventually(t, 30*time.Second, func() (bool, string) {
+			var blk map[string]blockDev
+			bv.probeGet(t, "/block", &blk)
+			return !blk[cd].Medium, fmt.Sprintf("after eject: %+v", blk)
+		})
+	})
+}
+
+// dialHID opens the console's WebSocket HID endpoint of sys as the
+// administrator.
+func dialHID(t *testing.T, b *bmc, sys string) *websocket.Conn {
+	t.Helper()
+	h := http.Header{}
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(b.User, b.Password)
+	h.Set("Authorization", r.Header.Get("Authorization"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "wss"+strings.TrimPrefix(b.URL, "https")+"/kvm/"+sys+"/hid",
+		&websocket.DialOptions{HTTPClient: b.client, HTTPHeader: h, Subprotocols: []string{"bmcd.hid"}})
+	if err != nil {
+		t.Fatalf("HID of %s: %v", sys, err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}

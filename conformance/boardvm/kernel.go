@@ -20,9 +20,9 @@ import (
 
 // Kernel is an unpacked Debian kernel package.
 type Kernel struct {
-	Root    string // the package's files
-	Version string // its release, as uname -r says: 6.1.0-57-amd64
-	Image   string // the bzImage to boot
+	Root    string            // the package's files
+	Version string            // its release, as uname -r says: 6.1.0-57-amd64
+	Image   string            // the bzImage to boot
 	modules map[string]string // module name (underscores) -> .ko path
 }
 

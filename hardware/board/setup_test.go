@@ -50,6 +50,11 @@ func TestSetupRefuses(t *testing.T) {
 		{"gadget max power", "gadget:\n  max_power: 900\n", "board.gadget.max_power"},
 		{"gadget name", "gadget:\n  name: a/b\n", "board.gadget.name"},
 		{"gadget unknown key", "gadget:\n  mass_storage: false\n", "board.gadget"},
+		{"wol without mac", "wol: {address: 192.168.1.255}\n", "board.wol.mac: required"},
+		{"wol bad mac", "wol: {mac: aa:bb}\n", "board.wol.mac: "},
+		{"wol bad address", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", address: \"lan:9\"}\n", "board.wol.address: "},
+		{"wol bad password", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", password: \"01:02:03\"}\n", "board.wol.password: "},
+		{"wol unknown key", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", port: 9}\n", "board.wol"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := setupWith(t, tc.block)

@@ -12,7 +12,20 @@ import (
 	"github.com/bmcd/bmcd/hardware/board/wol"
 )
 
-func init() { hardware.Register("board", setup) }
+func init() {
+	hardware.Register("board", setup)
+	hardware.RegisterCheck("board", checkBlock)
+}
+
+// checkBlock is the board's hardware.CheckFunc: the block decoded and
+// checked as setup does, no device opened.
+func checkBlock(c hardware.BackendConfig) error {
+	var p Params
+	if err := c.Decode(&p); err != nil {
+		return err
+	}
+	return p.check()
+}
 
 // Params is a board system's `board:` block in the configuration file
 // (docs/board.md). Each part is used only when its block is given; at

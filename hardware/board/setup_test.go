@@ -91,3 +91,28 @@ func TestSetupNoDevices(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckBlock: bmcd -check-config's check refuses what setup refuses,
+// and passes a good block without opening its devices.
+func TestCheckBlock(t *testing.T) {
+	parse := func(text string) hardware.BackendConfig {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(text), &n); err != nil {
+			t.Fatal(err)
+		}
+		return backendconfig.New("board", &n)
+	}
+	good := "atx:\n  chip: /nonexistent/gpiochip9\n  power_button: {offset: 23}\n  power_led: {offset: 24}\nwol: {mac: \"aa:bb:cc:dd:ee:ff\"}\n"
+	if err := hardware.CheckBackend("board", "s1", parse(good)); err != nil {
+		t.Errorf("good block: %v", err)
+	}
+	if err := hardware.CheckBackend("board", "s1", parse("wol: {mac: x}\n")); err == nil || !strings.HasPrefix(err.Error(), "system s1: board.wol.mac: ") {
+		t.Errorf("bad block: %v", err)
+	}
+	if err := hardware.CheckBackend("board", "s1", nil); err == nil || !strings.Contains(err.Error(), "no part configured") {
+		t.Errorf("no block: %v", err)
+	}
+	if err := hardware.CheckBackend("xen", "s1", nil); err == nil || !strings.Contains(err.Error(), `unknown backend "xen"`) {
+		t.Errorf("unknown backend: %v", err)
+	}
+}

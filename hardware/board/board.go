@@ -1,7 +1,8 @@
 // Package board is the Linux-board backend (issue 10): a real server wired
 // to a small Linux board, as PiKVM wires it. It assembles the board's
 // parts, each optional: the front panel's ATX pins (hardware/board/atx)
-// for power, and the USB gadget (hardware/board/gadget) for the keyboard,
+// for power (or Wake-on-LAN, hardware/board/wol, to power on), and the
+// USB gadget (hardware/board/gadget) for the keyboard,
 // the pointer and the mass-storage drive that presents virtual media.
 // The server has no boot control the board can reach: Boot is nil (a boot
 // override is accepted and ignored, PiKVM's behaviour). HDMI capture

@@ -68,6 +68,21 @@ func TestWOLAlone(t *testing.T) {
 	if ps, _ := m.PowerState(ctx); ps != hardware.PowerOn {
 		t.Errorf("power state %s after On, want On (assumed)", ps)
 	}
+
+	// A restart of bmcd keeps the assumed state (PowerResumer).
+	m.Close()
+	b2, err := setupWith(t, "wol: {mac: \"00:11:22:aa:bb:cc\", address: \""+l.LocalAddr().String()+"\"}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := hardware.NewMachine("node1", b2, db, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	if ps, _ := m2.PowerState(ctx); ps != hardware.PowerOn {
+		t.Errorf("power state %s after a restart, want the recorded On", ps)
+	}
 }
 
 // TestWOLWithATX: with atx: too, the power button powers on unless

@@ -26,12 +26,28 @@ WEB_DIR   := kvm/web
 VENDOR    := $(WEB_DIR)/static/vendor
 BROWSER   := conformance/browser
 
-.PHONY: all build run test unit conformance deps lint bench fuzz clean web vcsim kernel
+.PHONY: all build run test unit conformance deps lint bench fuzz clean web vcsim kernel cross deb
 
 all: build
 
 build: web
 	$(GO) build -o $(BIN) ./cmd/bmcd
+
+# cross builds bmcd for the boards (static, CGO_ENABLED=0): bin/bmcd-linux-arm64
+# (Raspberry Pi 4/5, 64-bit OS) and bin/bmcd-linux-armv7 (32-bit Raspberry Pi
+# OS). `GOOS=linux GOARCH=arm64 make build` works too (into bin/bmcd).
+cross: web
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -o bin/bmcd-linux-arm64 ./cmd/bmcd
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -o bin/bmcd-linux-armv7 ./cmd/bmcd
+
+# deb builds bin/bmcd_<version>_<arch>.deb (dpkg-deb only, no debhelper;
+# packaging/deb/build.sh) for each of DEB_ARCHS: the host's Debian
+# architecture (Go's GOARCH, arm as armhf) and, by default, amd64 and arm64.
+# `make deb DEB_ARCHS=armhf` builds one. packaging/deb_test.go checks them.
+DEB_ARCH  ?= $(shell a=$$($(GO) env GOARCH); [ "$$a" = arm ] && a=armhf; echo $$a)
+DEB_ARCHS ?= $(sort $(DEB_ARCH) amd64 arm64)
+deb: web
+	@for a in $(DEB_ARCHS); do GO="$(GO)" packaging/deb/build.sh $$a bin || exit 1; done
 
 # web installs the console's npm packages and copies what the pages load
 # into $(VENDOR), which go:embed puts in the binary. Without npm it says so

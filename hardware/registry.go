@@ -58,6 +58,7 @@ type BackendConfig interface {
 var (
 	registryMu sync.RWMutex
 	registry   = map[string]SetupFunc{}
+	checks     = map[string]CheckFunc{}
 	// backendName is what a backend may be called: it is a key of the
 	// configuration file.
 	backendName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -122,6 +123,48 @@ func NewBackend(name string, s Setup) (Backend, error) {
 		return nil, fmt.Errorf("system %s: backend %q built nothing", s.ID, name)
 	}
 	return b, nil
+}
+
+// CheckFunc checks a backend's block without building anything (no
+// device, file or connection is opened): the errors its SetupFunc gives
+// for the block itself, of the same form. For `bmcd -check-config`.
+type CheckFunc func(c BackendConfig) error
+
+// RegisterCheck adds the block check of backend name, from the same init
+// function as Register (optional: without one only the backend's name is
+// checked). It panics, as a programming error, when check is nil or name
+// has one already.
+func RegisterCheck(name string, check CheckFunc) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if check == nil || checks[name] != nil {
+		panic(fmt.Sprintf("hardware.RegisterCheck: nil or second check for backend %q", name))
+	}
+	checks[name] = check
+}
+
+// CheckBackend checks system id's backend name and block (c, nil: none)
+// as NewBackend would refuse them, without building the backend. Errors
+// are NewBackend's: `system rack1: unknown backend "xen" (known: ...)`,
+// or the backend's CheckFunc's after "system rack1: ".
+func CheckBackend(name, id string, c BackendConfig) error {
+	registryMu.RLock()
+	_, ok := registry[name]
+	check := checks[name]
+	registryMu.RUnlock()
+	if !ok {
+		return fmt.Errorf("system %s: unknown backend %q (known: %s)", id, name, strings.Join(Backends(), ", "))
+	}
+	if check == nil {
+		return nil
+	}
+	if c == nil {
+		c = noConfig{}
+	}
+	if err := check(c); err != nil {
+		return fmt.Errorf("system %s: %w", id, err)
+	}
+	return nil
 }
 
 // noConfig is an absent block: it decodes into nothing, leaving v as it is.

@@ -30,6 +30,7 @@ type options struct {
 	imageMaxSize   int64
 	logLevel       slog.Level
 	showVersion    bool
+	checkConfig    bool
 	file           *config.File
 }
 
@@ -80,6 +81,7 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 	fs.Int64Var(&o.imageMaxSize, "image-max-size", images.DefaultMaxSize, "largest image the image store (STATE_DIR/images) takes, in `bytes`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.checkConfig, "check-config", false, "check the -config file (its keys, and each system's backend and block) without starting, opening a device or the state directory; exit 0 when bmcd would take it, 1 with the error otherwise")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -103,11 +105,14 @@ random password, prints it once and keeps it in STATE_DIR/initial-password.
 	if (o.user == "") != (o.password == "") {
 		return nil, fmt.Errorf("-user and -password go together")
 	}
+	if o.checkConfig && o.configFile == "" {
+		return nil, fmt.Errorf("-check-config needs -config FILE")
+	}
 	o.file = &config.File{}
 	if o.configFile != "" {
 		f, err := config.Load(o.configFile)
 		if err != nil {
-			return nil, err
+			return o, err // o.checkConfig: main exits 1, a refused file
 		}
 		o.file = f
 		if !set["state-dir"] && f.StateDir != "" {

@@ -24,10 +24,21 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bmcd:", err)
+		if opts != nil && opts.checkConfig {
+			os.Exit(1)
+		}
 		os.Exit(2)
 	}
 	if opts.showVersion {
 		fmt.Println("bmcd", version)
+		return
+	}
+	if opts.checkConfig {
+		if err := checkConfig(opts); err != nil {
+			fmt.Fprintln(os.Stderr, "bmcd:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("bmcd: %s: configuration OK\n", opts.configFile)
 		return
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: opts.logLevel}))

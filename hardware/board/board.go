@@ -1,7 +1,8 @@
 // Package board is the Linux-board backend (issue 10): a real server wired
 // to a small Linux board, as PiKVM wires it. It assembles the board's
 // parts, each optional: the front panel's ATX pins (hardware/board/atx)
-// for power, and the USB gadget (hardware/board/gadget) for the keyboard,
+// for power (or Wake-on-LAN, hardware/board/wol, to power on), and the
+// USB gadget (hardware/board/gadget) for the keyboard,
 // the pointer and the mass-storage drive that presents virtual media.
 // The server has no boot control the board can reach: Boot is nil (a boot
 // override is accepted and ignored, PiKVM's behaviour). HDMI capture
@@ -15,6 +16,7 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/board/atx"
 	"github.com/bmcd/bmcd/hardware/board/gadget"
+	"github.com/bmcd/bmcd/hardware/board/wol"
 	"github.com/bmcd/bmcd/internal/fetch"
 )
 
@@ -39,6 +41,10 @@ type Config struct {
 	Fetcher *fetch.Fetcher
 	// Log is the backend's logger (nil: slog.Default()).
 	Log *slog.Logger
+	// WOL powers the server on by Wake-on-LAN (nil: not at all): alone,
+	// or with the ATX part when WOLPrefer (wol.Power says how).
+	WOL       wol.Sender
+	WOLPrefer bool
 }
 
 // Gadget is the USB gadget part as the board uses it: every field may be
@@ -57,16 +63,17 @@ type Board struct {
 	atx   *atx.ATX
 	g     *Gadget
 	media *Media
+	wol   *wol.Power // nil: power is the ATX part's alone
 }
 
 var _ hardware.Backend = (*Board)(nil)
 
 // New assembles a board of its parts, already open: a (nil: no power
-// control) and g (nil: no USB gadget). Board.Close closes them. Errors:
-// ErrInvalid when neither is given.
+// control but cfg.WOL) and g (nil: no USB gadget). Board.Close closes
+// them. Errors: ErrInvalid when no part is given.
 func New(cfg Config, a *atx.ATX, g *Gadget) (*Board, error) {
-	if a == nil && g == nil {
-		return nil, fmt.Errorf("board: no part configured (give atx:, gadget: or both): %w", hardware.ErrInvalid)
+	if a == nil && g == nil && cfg.WOL == nil {
+		return nil, fmt.Errorf("board: no part configured (give atx:, gadget:, wol: or several): %w", hardware.ErrInvalid)
 	}
 	if cfg.Manufacturer == "" {
 		cfg.Manufacturer = DefaultManufacturer
@@ -88,6 +95,11 @@ func New(cfg Config, a *atx.ATX, g *Gadget) (*Board, error) {
 		}
 		b.media = m
 	}
+	if cfg.WOL != nil && a == nil {
+		b.wol = wol.NewPower(cfg.WOL, nil)
+	} else if cfg.WOL != nil && cfg.WOLPrefer {
+		b.wol = wol.NewPower(cfg.WOL, a)
+	}
 	return b, nil
 }
 
@@ -105,7 +117,8 @@ func (b *Board) Info() hardware.Info {
 	}
 }
 
-// Attach implements hardware.Backend: Power from the ATX part; Keyboard,
+// Attach implements hardware.Backend: Power from the ATX part (Wake-on-LAN
+// alone, or over the ATX part with wol.prefer); Keyboard,
 // Pointer, MassStorage and Media from the gadget; every other part nil.
 func (b *Board) Attach(h hardware.Host) hardware.Parts {
 	var p hardware.Parts
@@ -126,6 +139,10 @@ func (b *Board) Attach(h hardware.Host) hardware.Parts {
 	}
 	if b.media != nil {
 		p.Media = b.media
+	}
+	if b.wol != nil {
+		b.wol.Attach(h)
+		p.Power = b.wol
 	}
 	return p
 }

@@ -9,9 +9,23 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/board/atx"
 	"github.com/bmcd/bmcd/hardware/board/gadget"
+	"github.com/bmcd/bmcd/hardware/board/wol"
 )
 
-func init() { hardware.Register("board", setup) }
+func init() {
+	hardware.Register("board", setup)
+	hardware.RegisterCheck("board", checkBlock)
+}
+
+// checkBlock is the board's hardware.CheckFunc: the block decoded and
+// checked as setup does, no device opened.
+func checkBlock(c hardware.BackendConfig) error {
+	var p Params
+	if err := c.Decode(&p); err != nil {
+		return err
+	}
+	return p.check()
+}
 
 // Params is a board system's `board:` block in the configuration file
 // (docs/board.md). Each part is used only when its block is given; at
@@ -25,13 +39,16 @@ type Params struct {
 	ATX *atx.Config `yaml:"atx"`
 	// Gadget is the USB gadget: keyboard, pointer, virtual media.
 	Gadget *gadget.Config `yaml:"gadget"`
+	// WOL is Wake-on-LAN: power on by magic packet, alone or (prefer:
+	// true) instead of the ATX power button.
+	WOL *wol.Config `yaml:"wol"`
 }
 
 // check decodes nothing: it reports what the parts' own Check say, named
 // by the block's keys ("board.atx.power_button: ..."). Errors: ErrInvalid.
 func (p Params) check() error {
-	if p.ATX == nil && p.Gadget == nil {
-		return fmt.Errorf("board: no part configured (give atx:, gadget: or both): %w", hardware.ErrInvalid)
+	if p.ATX == nil && p.Gadget == nil && p.WOL == nil {
+		return fmt.Errorf("board: no part configured (give atx:, gadget:, wol: or several): %w", hardware.ErrInvalid)
 	}
 	if p.ATX != nil {
 		if err := p.ATX.Check(); err != nil {
@@ -41,6 +58,11 @@ func (p Params) check() error {
 	if p.Gadget != nil {
 		if err := p.Gadget.Check(); err != nil {
 			return prefixed(err, "gadget")
+		}
+	}
+	if p.WOL != nil {
+		if err := p.WOL.Check(); err != nil {
+			return prefixed(err, "wol")
 		}
 	}
 	return nil
@@ -69,6 +91,13 @@ func setup(s hardware.Setup) (hardware.Backend, error) {
 	cfg := Config{
 		ID: s.ID, Identity: s.Identity(), Manufacturer: p.Manufacturer, Model: p.Model,
 		MediaDir: filepath.Join(s.StateDir, "board", s.ID, "media"), Log: s.Log,
+	}
+	if p.WOL != nil {
+		w, err := wol.New(*p.WOL)
+		if err != nil {
+			return nil, prefixed(err, "wol")
+		}
+		cfg.WOL, cfg.WOLPrefer = w, p.WOL.Prefer
 	}
 	var a *atx.ATX
 	if p.ATX != nil {

@@ -50,6 +50,11 @@ func TestSetupRefuses(t *testing.T) {
 		{"gadget max power", "gadget:\n  max_power: 900\n", "board.gadget.max_power"},
 		{"gadget name", "gadget:\n  name: a/b\n", "board.gadget.name"},
 		{"gadget unknown key", "gadget:\n  mass_storage: false\n", "board.gadget"},
+		{"wol without mac", "wol: {address: 192.168.1.255}\n", "board.wol.mac: required"},
+		{"wol bad mac", "wol: {mac: aa:bb}\n", "board.wol.mac: "},
+		{"wol bad address", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", address: \"lan:9\"}\n", "board.wol.address: "},
+		{"wol bad password", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", password: \"01:02:03\"}\n", "board.wol.password: "},
+		{"wol unknown key", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", port: 9}\n", "board.wol"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := setupWith(t, tc.block)
@@ -84,5 +89,30 @@ func TestSetupNoDevices(t *testing.T) {
 				t.Errorf("error %q, want ErrUnavailable starting %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckBlock: bmcd -check-config's check refuses what setup refuses,
+// and passes a good block without opening its devices.
+func TestCheckBlock(t *testing.T) {
+	parse := func(text string) hardware.BackendConfig {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(text), &n); err != nil {
+			t.Fatal(err)
+		}
+		return backendconfig.New("board", &n)
+	}
+	good := "atx:\n  chip: /nonexistent/gpiochip9\n  power_button: {offset: 23}\n  power_led: {offset: 24}\nwol: {mac: \"aa:bb:cc:dd:ee:ff\"}\n"
+	if err := hardware.CheckBackend("board", "s1", parse(good)); err != nil {
+		t.Errorf("good block: %v", err)
+	}
+	if err := hardware.CheckBackend("board", "s1", parse("wol: {mac: x}\n")); err == nil || !strings.HasPrefix(err.Error(), "system s1: board.wol.mac: ") {
+		t.Errorf("bad block: %v", err)
+	}
+	if err := hardware.CheckBackend("board", "s1", nil); err == nil || !strings.Contains(err.Error(), "no part configured") {
+		t.Errorf("no block: %v", err)
+	}
+	if err := hardware.CheckBackend("xen", "s1", nil); err == nil || !strings.Contains(err.Error(), `unknown backend "xen"`) {
+		t.Errorf("unknown backend: %v", err)
 	}
 }

@@ -6,7 +6,11 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 )
 
-func init() { hardware.Register("sim", setup) }
+func init() {
+	hardware.Register("sim", setup)
+	// bmcd -check-config: the block decoded as setup does.
+	hardware.RegisterCheck("sim", func(c hardware.BackendConfig) error { var p Params; return c.Decode(&p) })
+}
 
 // Params is a simulated system's `sim:` block in the configuration file.
 // Every key is optional; a zero delay takes the default (DefaultPowerOnDelay,

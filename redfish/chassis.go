@@ -90,7 +90,7 @@ func (s *Service) getChassis(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := m.PowerState(r.Context())
+	_, ps, err := powerState(r, m)
 	if err != nil {
 		return nil, err
 	}

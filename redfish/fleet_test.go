@@ -74,3 +74,39 @@ func TestUpdateTargetsNone(t *testing.T) {
 		}
 	}
 }
+
+// noPower is a machine without power control (a board with only its USB
+// gadget): its parts are all disabled.
+type noPower struct{}
+
+func (noPower) Info() hardware.Info                 { return hardware.Info{Manufacturer: "test", Model: "gadget only"} }
+func (noPower) Attach(hardware.Host) hardware.Parts { return hardware.Parts{} }
+func (noPower) Close() error                        { return nil }
+
+// TestPowerStateUnknown: a machine whose power state cannot be known is
+// served with PowerState null (the schema allows it), not an error, and
+// offers no reset.
+func TestPowerStateUnknown(t *testing.T) {
+	e := newEnv(t)
+	m, err := hardware.NewMachine("g", noPower{}, e.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := e.svc.fleet.Add(m, "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/redfish/v1/Systems/g", "/redfish/v1/Chassis/g"} {
+		r := e.get(p)
+		if r.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", p, r.Code, r.Body)
+		}
+		if v, ok := r.obj()["PowerState"]; !ok || v != nil {
+			t.Errorf("GET %s: PowerState %v (present %v), want null", p, v, ok)
+		}
+	}
+	r := e.post("/redfish/v1/Systems/g/Actions/ComputerSystem.Reset", `{"ResetType":"On"}`)
+	if r.Code != http.StatusBadRequest {
+		t.Errorf("Reset On: %d %s", r.Code, r.Body)
+	}
+}

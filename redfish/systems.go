@@ -1,6 +1,7 @@
 package redfish
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -75,12 +76,26 @@ func bootProgress(p hardware.PowerState, post bool) string {
 	return "None"
 }
 
+// powerState is m's power state, and the PowerState property's value:
+// null when the machine cannot tell (no power control: a board with only
+// its USB gadget), which the schema allows (Resource.PowerState or null).
+func powerState(r *http.Request, m *hardware.Machine) (hardware.PowerState, any, error) {
+	ps, err := m.PowerState(r.Context())
+	switch {
+	case errors.Is(err, hardware.ErrNotSupported):
+		return "", nil, nil
+	case err != nil:
+		return "", nil, err
+	}
+	return ps, ps, nil
+}
+
 func (s *Service) getSystem(r *http.Request) (any, error) {
 	m, err := s.machine(r, "ComputerSystem")
 	if err != nil {
 		return nil, err
 	}
-	ps, err := m.PowerState(r.Context())
+	ps, psv, err := powerState(r, m)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +142,7 @@ func (s *Service) getSystem(r *http.Request) (any, error) {
 		"UUID":         info.UUID,
 		"HostName":     info.HostName,
 		"BiosVersion":  info.BiosVersion,
-		"PowerState":   ps,
+		"PowerState":   psv,
 		"Status":       powerStatus(ps, post),
 		"BootProgress": M{"LastState": bootProgress(ps, post)},
 		"Boot":         boot,

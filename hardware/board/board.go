@@ -4,12 +4,14 @@
 // for power, and the USB gadget (hardware/board/gadget) for the keyboard,
 // the pointer and the mass-storage drive that presents virtual media.
 // The server has no boot control the board can reach: Boot is nil (a boot
-// override is accepted and ignored, PiKVM's behaviour). HDMI capture
-// (Display) is a later part.
+// override is accepted and ignored, PiKVM's behaviour). The screen is
+// an HDMI capture device (hardware/board/capture), given as Config.Display.
 package board
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -39,6 +41,9 @@ type Config struct {
 	Fetcher *fetch.Fetcher
 	// Log is the backend's logger (nil: slog.Default()).
 	Log *slog.Logger
+	// Display is the server's screen, an HDMI capture device (nil: no
+	// screen). Board.Close closes it when it is an io.Closer.
+	Display hardware.Display
 }
 
 // Gadget is the USB gadget part as the board uses it: every field may be
@@ -62,11 +67,11 @@ type Board struct {
 var _ hardware.Backend = (*Board)(nil)
 
 // New assembles a board of its parts, already open: a (nil: no power
-// control) and g (nil: no USB gadget). Board.Close closes them. Errors:
-// ErrInvalid when neither is given.
+// control), g (nil: no USB gadget) and cfg.Display (nil: no screen).
+// Board.Close closes them. Errors: ErrInvalid when none is given.
 func New(cfg Config, a *atx.ATX, g *Gadget) (*Board, error) {
-	if a == nil && g == nil {
-		return nil, fmt.Errorf("board: no part configured (give atx:, gadget: or both): %w", hardware.ErrInvalid)
+	if a == nil && g == nil && cfg.Display == nil {
+		return nil, fmt.Errorf("board: no part configured (give atx:, gadget:, capture: or several): %w", hardware.ErrInvalid)
 	}
 	if cfg.Manufacturer == "" {
 		cfg.Manufacturer = DefaultManufacturer
@@ -106,7 +111,8 @@ func (b *Board) Info() hardware.Info {
 }
 
 // Attach implements hardware.Backend: Power from the ATX part; Keyboard,
-// Pointer, MassStorage and Media from the gadget; every other part nil.
+// Pointer, MassStorage and Media from the gadget; Display from the
+// capture device; every other part nil.
 func (b *Board) Attach(h hardware.Host) hardware.Parts {
 	var p hardware.Parts
 	if b.atx != nil {
@@ -127,11 +133,20 @@ func (b *Board) Attach(h hardware.Host) hardware.Parts {
 	if b.media != nil {
 		p.Media = b.media
 	}
+	if b.cfg.Display != nil {
+		p.Display = b.cfg.Display
+	}
 	return p
 }
 
 // Close implements hardware.Backend: the ATX lines are released (a held
-// button first), the HID devices closed, and the gadget (its LUN and
-// medium with it) unbound and removed from configfs. The media cache stays (see
-// Media.ResumeMedia).
-func (b *Board) Close() error { return closeParts(b.atx, b.g) }
+// button first), the HID devices closed, the gadget (its LUN and medium
+// with it) unbound and removed from configfs, and the capture device
+// closed. The media cache stays (see Media.ResumeMedia).
+func (b *Board) Close() error {
+	err := closeParts(b.atx, b.g)
+	if c, ok := b.cfg.Display.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/board/atx"
+	"github.com/bmcd/bmcd/hardware/board/capture"
 	"github.com/bmcd/bmcd/hardware/board/gadget"
 )
 
@@ -25,13 +26,15 @@ type Params struct {
 	ATX *atx.Config `yaml:"atx"`
 	// Gadget is the USB gadget: keyboard, pointer, virtual media.
 	Gadget *gadget.Config `yaml:"gadget"`
+	// Capture is the HDMI capture device: the server's screen.
+	Capture *capture.Config `yaml:"capture"`
 }
 
 // check decodes nothing: it reports what the parts' own Check say, named
 // by the block's keys ("board.atx.power_button: ..."). Errors: ErrInvalid.
 func (p Params) check() error {
-	if p.ATX == nil && p.Gadget == nil {
-		return fmt.Errorf("board: no part configured (give atx:, gadget: or both): %w", hardware.ErrInvalid)
+	if p.ATX == nil && p.Gadget == nil && p.Capture == nil {
+		return fmt.Errorf("board: no part configured (give atx:, gadget:, capture: or several): %w", hardware.ErrInvalid)
 	}
 	if p.ATX != nil {
 		if err := p.ATX.Check(); err != nil {
@@ -41,6 +44,11 @@ func (p Params) check() error {
 	if p.Gadget != nil {
 		if err := p.Gadget.Check(); err != nil {
 			return prefixed(err, "gadget")
+		}
+	}
+	if p.Capture != nil {
+		if err := p.Capture.Check(); err != nil {
+			return prefixed(err, "capture")
 		}
 	}
 	return nil
@@ -57,7 +65,8 @@ func prefixed(err error, part string) error {
 
 // setup is the board backend's hardware.SetupFunc: it decodes the block,
 // then opens the parts on the real devices (GPIO character device,
-// configfs and /dev/hidgN).
+// configfs and /dev/hidgN; the capture device is opened while someone
+// watches the screen). A build without cgo refuses a capture: block.
 func setup(s hardware.Setup) (hardware.Backend, error) {
 	var p Params
 	if err := s.Config.Decode(&p); err != nil {
@@ -70,10 +79,23 @@ func setup(s hardware.Setup) (hardware.Backend, error) {
 		ID: s.ID, Identity: s.Identity(), Manufacturer: p.Manufacturer, Model: p.Model,
 		MediaDir: filepath.Join(s.StateDir, "board", s.ID, "media"), Log: s.Log,
 	}
+	if p.Capture != nil {
+		d, err := capture.Open(*p.Capture, s.Log)
+		if err != nil {
+			return nil, prefixed(err, "capture")
+		}
+		cfg.Display = d
+	}
+	closeDisplay := func() {
+		if d, ok := cfg.Display.(*capture.Display); ok {
+			d.Close()
+		}
+	}
 	var a *atx.ATX
 	if p.ATX != nil {
 		var err error
 		if a, err = atx.Open(*p.ATX); err != nil {
+			closeDisplay()
 			return nil, prefixed(err, "atx")
 		}
 	}
@@ -84,12 +106,14 @@ func setup(s hardware.Setup) (hardware.Backend, error) {
 			if a != nil {
 				a.Close()
 			}
+			closeDisplay()
 			return nil, prefixed(err, "gadget")
 		}
 	}
 	b, err := New(cfg, a, g)
 	if err != nil {
 		closeParts(a, g)
+		closeDisplay()
 		return nil, err
 	}
 	return b, nil

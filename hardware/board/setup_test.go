@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/backendconfig"
+	"github.com/bmcd/bmcd/hardware/board/capture"
 	"gopkg.in/yaml.v3"
 )
 
@@ -50,6 +52,11 @@ func TestSetupRefuses(t *testing.T) {
 		{"gadget max power", "gadget:\n  max_power: 900\n", "board.gadget.max_power"},
 		{"gadget name", "gadget:\n  name: a/b\n", "board.gadget.name"},
 		{"gadget unknown key", "gadget:\n  mass_storage: false\n", "board.gadget"},
+		{"capture format", "capture:\n  format: h264\n", "board.capture.format"},
+		{"capture odd width", "capture:\n  width: 1279\n  height: 720\n", "board.capture.width: 1279 is odd"},
+		{"capture width alone", "capture:\n  width: 1280\n", "board.capture.width: give both"},
+		{"capture relative device", "capture:\n  device: video0\n", "board.capture.device"},
+		{"capture unknown key", "capture:\n  resolution: 1080p\n", "board.capture"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := setupWith(t, tc.block)
@@ -85,4 +92,37 @@ func TestSetupNoDevices(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSetupCaptureAlone: a board with only capture: is valid; the device
+// is not opened before someone watches. Without cgo it is refused with
+// ErrUnavailable.
+func TestSetupCaptureAlone(t *testing.T) {
+	b, err := setupWith(t, "capture:\n  device: /nonexistent/video9\n  format: yuyv\n")
+	if _, cerr := capture.Open(capture.Config{}, nil); cerr != nil { // built without cgo
+		if !errors.Is(err, hardware.ErrUnavailable) || !strings.HasPrefix(err.Error(), "board.capture: built without cgo") {
+			t.Errorf("without cgo: %v; want ErrUnavailable, built without cgo", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p := b.Attach(nopHost{})
+	if p.Display == nil || p.Power != nil || p.Keyboard != nil || p.Media != nil {
+		t.Errorf("capture alone: %+v, want Display only", p)
+	}
+	if f := p.Display.Frame(); f.Seq != 0 {
+		t.Errorf("frame %d before anyone watched", f.Seq)
+	}
+	_, stop := p.Display.Watch() // the missing device: "no signal", retried
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Display.Frame().Image == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.Display.Frame().Image == nil {
+		t.Error("no 'no signal' picture for a missing device")
+	}
+	stop()
 }

@@ -12,9 +12,10 @@ const DefaultDevice = "/dev/video0"
 
 // Formats of Config.Format.
 const (
-	FormatAuto  = "auto"  // MJPEG when the device offers it, else YUYV
+	FormatAuto  = "auto"  // MJPEG when the device offers it, else YUYV, else UYVY
 	FormatMJPEG = "mjpeg" // Motion-JPEG (also V4L2's JPEG), passed through
 	FormatYUYV  = "yuyv"  // YUYV 4:2:2, encoded once by the console
+	FormatUYVY  = "uyvy"  // UYVY 4:2:2 (HDMI-to-CSI bridges), likewise
 )
 
 // Config is the board's `capture:` block (docs/board.md, "HDMI
@@ -24,8 +25,9 @@ const (
 type Config struct {
 	// Device is the V4L2 capture node (DefaultDevice when empty).
 	Device string `yaml:"device" validate:"omitempty,startswith=/,max=255"`
-	// Format is auto (the default), mjpeg or yuyv.
-	Format string `yaml:"format" validate:"omitempty,oneof=auto mjpeg yuyv"`
+	// Format is auto (the default: MJPEG, else YUYV, else UYVY), mjpeg,
+	// yuyv or uyvy.
+	Format string `yaml:"format" validate:"omitempty,oneof=auto mjpeg yuyv uyvy"`
 	// Input selects the device's video input by index (VIDIOC_S_INPUT);
 	// nil leaves the driver's current input (a dongle has one).
 	Input *int `yaml:"input" validate:"omitempty,min=0,max=255"`

@@ -13,6 +13,7 @@ type PixelFormat uint32
 // The pixel formats capture uses.
 const (
 	PixYUYV  PixelFormat = 'Y' | 'U'<<8 | 'Y'<<16 | 'V'<<24 // V4L2_PIX_FMT_YUYV
+	PixUYVY  PixelFormat = 'U' | 'Y'<<8 | 'V'<<16 | 'Y'<<24 // V4L2_PIX_FMT_UYVY
 	PixMJPEG PixelFormat = 'M' | 'J'<<8 | 'P'<<16 | 'G'<<24 // V4L2_PIX_FMT_MJPEG
 	PixJPEG  PixelFormat = 'J' | 'P'<<8 | 'E'<<16 | 'G'<<24 // V4L2_PIX_FMT_JPEG
 )

@@ -5,7 +5,8 @@
 // MJPEG frames go out as they come (hardware.Frame.JPEG, no Image: the
 // console decodes only when it needs pixels); YUYV frames are
 // de-interleaved into an *image.YCbCr (4:2:2) that the console encodes
-// once. Capture runs only while someone watches. A source change
+// once (UYVY, the TC358743's, likewise). Capture runs only while someone
+// watches. A source change
 // (V4L2_EVENT_SOURCE_CHANGE) or no frame for Config.NoSignalAfter stops
 // the stream, queries the input again (DV timings when the device has
 // them) and restarts at the new size; meanwhile the picture is a
@@ -348,8 +349,10 @@ func (d *Display) choosePixel(dev Device) (PixelFormat, error) {
 		want = []PixelFormat{PixMJPEG, PixJPEG}
 	case FormatYUYV:
 		want = []PixelFormat{PixYUYV}
+	case FormatUYVY:
+		want = []PixelFormat{PixUYVY}
 	default:
-		want = []PixelFormat{PixMJPEG, PixJPEG, PixYUYV}
+		want = []PixelFormat{PixMJPEG, PixJPEG, PixYUYV, PixUYVY}
 	}
 	for _, p := range want {
 		if has[p] {
@@ -436,8 +439,12 @@ func convert(f Format, b []byte) (hardware.Frame, error) {
 			return hardware.Frame{}, fmt.Errorf("capture: a frame of %d bytes that is no JPEG", len(b))
 		}
 		return hardware.Frame{JPEG: append([]byte(nil), b...)}, nil
-	case f.Pixel == PixYUYV:
-		m, err := YUYVToYCbCr(b, f.Width, f.Height, f.Stride)
+	case f.Pixel == PixYUYV, f.Pixel == PixUYVY:
+		conv := YUYVToYCbCr
+		if f.Pixel == PixUYVY {
+			conv = UYVYToYCbCr
+		}
+		m, err := conv(b, f.Width, f.Height, f.Stride)
 		if err != nil {
 			return hardware.Frame{}, err
 		}

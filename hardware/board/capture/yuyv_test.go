@@ -48,6 +48,21 @@ func TestYUYVToYCbCr(t *testing.T) {
 	}
 }
 
+func TestUYVY(t *testing.T) {
+	src := []byte{1, 10, 2, 11, 3, 12, 4, 13} // Cb Y0 Cr Y1
+	m, err := UYVYToYCbCr(src, 4, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.Y[:4], []byte{10, 11, 12, 13}) || !bytes.Equal(m.Cb[:2], []byte{1, 3}) || !bytes.Equal(m.Cr[:2], []byte{2, 4}) {
+		t.Errorf("Y %v Cb %v Cr %v", m.Y[:4], m.Cb[:2], m.Cr[:2])
+	}
+	m, err = UYVYToYCbCr([]byte{1, 10, 2, 11, 3, 12, 4, 13}, 3, 1, 0)
+	if err != nil || !bytes.Equal(m.Y[:3], []byte{10, 11, 12}) || m.Cb[1] != 3 || m.Cr[1] != 4 {
+		t.Errorf("odd width: %v Y %v", err, m.Y)
+	}
+}
+
 func TestYUYVOddWidth(t *testing.T) {
 	// 3 pixels: two pairs on the wire, the second pair's Y1 unused.
 	src := []byte{10, 1, 11, 2, 12, 3, 99, 4}
@@ -107,6 +122,9 @@ func TestConvert(t *testing.T) {
 		if _, err := convert(Format{Pixel: PixJPEG}, b); err == nil {
 			t.Errorf("JPEG frame %v accepted", b)
 		}
+	}
+	if f, err := convert(Format{Pixel: PixUYVY, Width: 2, Height: 1}, []byte{1, 10, 2, 11}); err != nil || f.Image.(*image.YCbCr).Y[1] != 11 {
+		t.Errorf("UYVY: %v", err)
 	}
 	if _, err := convert(Format{Pixel: PixYUYV, Width: 4, Height: 2}, make([]byte, 3)); err == nil {
 		t.Error("short YUYV frame accepted")

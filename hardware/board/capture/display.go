@@ -430,13 +430,17 @@ func (d *Display) frames(r *run, dev Device, f Format) (got bool, err error) {
 }
 
 // convert makes a frame of b in format f: MJPEG kept as it is (a copy:
-// b is the device's buffer), YUYV de-interleaved. An empty b or a JPEG
+// b is the device's buffer; the standard Huffman tables added when the
+// frame has none), YUYV and UYVY de-interleaved. An empty b or a JPEG
 // without its SOI marker is an error.
 func convert(f Format, b []byte) (hardware.Frame, error) {
 	switch {
 	case f.Pixel.jpeg():
 		if len(b) < 4 || b[0] != 0xff || b[1] != 0xd8 {
 			return hardware.Frame{}, fmt.Errorf("capture: a frame of %d bytes that is no JPEG", len(b))
+		}
+		if j, added := WithHuffmanTables(b); added {
+			return hardware.Frame{JPEG: j}, nil
 		}
 		return hardware.Frame{JPEG: append([]byte(nil), b...)}, nil
 	case f.Pixel == PixYUYV, f.Pixel == PixUYVY:

@@ -396,6 +396,7 @@ func (d *Display) configure(r *run, dev Device, pix PixelFormat) (Format, error)
 func (d *Display) frames(r *run, dev Device, f Format) (got bool, err error) {
 	last := time.Now()
 	var convErr error
+	badFrame := false
 	for !stopped(r) {
 		var out hardware.Frame
 		changed, err := dev.Read(readSlice, func(b []byte) {
@@ -415,7 +416,13 @@ func (d *Display) frames(r *run, dev Device, f Format) (got bool, err error) {
 			return got, err
 		}
 		if convErr != nil || (out.Image == nil && out.JPEG == nil) {
-			continue // a broken or empty frame (drivers send them on a signal change)
+			// A broken or empty frame (drivers send them around a signal
+			// change): skipped, said once per stream.
+			if convErr != nil && !badFrame {
+				badFrame = true
+				d.log.Warn("capture frame skipped", "device", d.cfg.Device, "format", f.String(), "err", convErr)
+			}
+			continue
 		}
 		last = time.Now()
 		got = true

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -397,6 +398,69 @@ func TestBoardVM(t *testing.T) {
 			var blk map[string]blockDev
 			bv.probeGet(t, "/block", &blk)
 			return !blk[cd].Medium, fmt.Sprintf("after eject: %+v", blk)
+		})
+	})
+
+	// A flash drive: the LUN turns from CD-ROM to removable disk, which
+	// takes the gadget off the bus and back; the keyboard comes back with
+	// it.
+	t.Run("USBStick", func(t *testing.T) {
+		img := make([]byte, 4<<20)
+		copy(img, "bmcd board USB stick\n")
+		copy(img[len(img)-512:], "the last sector\n")
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "stick.img", time.Time{}, bytes.NewReader(img))
+		}))
+		t.Cleanup(srv.Close)
+		url := strings.Replace(srv.URL, "127.0.0.1", "10.0.2.2", 1) + "/stick.img"
+		b.Must(t, http.StatusNoContent, request{Method: http.MethodPost,
+			Path: "/redfish/v1/Systems/board/VirtualMedia/USB/Actions/VirtualMedia.InsertMedia",
+			Body: map[string]any{"Image": url, "Inserted": true, "WriteProtected": true}})
+		var disk string
+		eventually(t, 60*time.Second, func() (bool, string) {
+			var blk map[string]blockDev
+			bv.probeGet(t, "/block", &blk)
+			for name, d := range blk {
+				if strings.HasPrefix(name, "sd") && d.Medium && d.Sectors*512 == int64(len(img)) {
+					if !d.Read_Only || !d.Removable {
+						return false, fmt.Sprintf("%s: read-only %v, removable %v", name, d.Read_Only, d.Removable)
+					}
+					disk = name
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("no flash drive of %d bytes on the server: %+v", len(img), blk)
+		})
+		for _, off := range []int64{0, int64(len(img)) - 512} {
+			res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/block/read?dev=%s&off=%d&len=512", bv.probe, disk, off))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !bytes.Equal(got, img[off:off+512]) {
+				t.Errorf("the server read %q at %d of %s", got, off, disk)
+			}
+		}
+		kbd := bv.hidDevice(t, "05010906")
+		c := dialHID(t, b, "board")
+		n0 := len(bv.hidReports(t, kbd))
+		for _, down := range []bool{true, false} {
+			raw, _ := json.Marshal(map[string]any{"t": "key", "code": "KeyZ", "down": down})
+			if err := c.Write(context.Background(), websocket.MessageText, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, 15*time.Second, func() (bool, string) {
+			rs := bv.hidReports(t, kbd)[n0:]
+			return fmt.Sprint(rs) == "[00001d0000000000 0000000000000000]", fmt.Sprintf("keyboard reports after re-enumeration %v", rs)
+		})
+		b.Must(t, http.StatusNoContent, request{Method: http.MethodPost,
+			Path: "/redfish/v1/Systems/board/VirtualMedia/USB/Actions/VirtualMedia.EjectMedia", Body: map[string]any{}})
+		eventually(t, 30*time.Second, func() (bool, string) {
+			var blk map[string]blockDev
+			bv.probeGet(t, "/block", &blk)
+			return !blk[disk].Medium, fmt.Sprintf("after eject: %+v", blk)
 		})
 	})
 }

@@ -5,12 +5,14 @@
 // USB gadget (hardware/board/gadget) for the keyboard,
 // the pointer and the mass-storage drive that presents virtual media.
 // The server has no boot control the board can reach: Boot is nil (a boot
-// override is accepted and ignored, PiKVM's behaviour). HDMI capture
-// (Display) is a later part.
+// override is accepted and ignored, PiKVM's behaviour). The screen is
+// an HDMI capture device (hardware/board/capture), given as Config.Display.
 package board
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -45,6 +47,9 @@ type Config struct {
 	// or with the ATX part when WOLPrefer (wol.Power says how).
 	WOL       wol.Sender
 	WOLPrefer bool
+	// Display is the server's screen, an HDMI capture device (nil: no
+	// screen). Board.Close closes it when it is an io.Closer.
+	Display hardware.Display
 }
 
 // Gadget is the USB gadget part as the board uses it: every field may be
@@ -69,11 +74,11 @@ type Board struct {
 var _ hardware.Backend = (*Board)(nil)
 
 // New assembles a board of its parts, already open: a (nil: no power
-// control but cfg.WOL) and g (nil: no USB gadget). Board.Close closes
-// them. Errors: ErrInvalid when no part is given.
+// control but cfg.WOL), g (nil: no USB gadget) and cfg.Display (nil: no
+// screen). Board.Close closes them. Errors: ErrInvalid when none is given.
 func New(cfg Config, a *atx.ATX, g *Gadget) (*Board, error) {
-	if a == nil && g == nil && cfg.WOL == nil {
-		return nil, fmt.Errorf("board: no part configured (give atx:, gadget:, wol: or several): %w", hardware.ErrInvalid)
+	if a == nil && g == nil && cfg.WOL == nil && cfg.Display == nil {
+		return nil, fmt.Errorf("board: no part configured (give atx:, gadget:, wol:, capture: or several): %w", hardware.ErrInvalid)
 	}
 	if cfg.Manufacturer == "" {
 		cfg.Manufacturer = DefaultManufacturer
@@ -118,8 +123,9 @@ func (b *Board) Info() hardware.Info {
 }
 
 // Attach implements hardware.Backend: Power from the ATX part (Wake-on-LAN
-// alone, or over the ATX part with wol.prefer); Keyboard,
-// Pointer, MassStorage and Media from the gadget; every other part nil.
+// alone, or over the ATX part with wol.prefer); Keyboard, Pointer,
+// MassStorage and Media from the gadget; Display from the capture device;
+// every other part nil.
 func (b *Board) Attach(h hardware.Host) hardware.Parts {
 	var p hardware.Parts
 	if b.atx != nil {
@@ -144,11 +150,20 @@ func (b *Board) Attach(h hardware.Host) hardware.Parts {
 		b.wol.Attach(h)
 		p.Power = b.wol
 	}
+	if b.cfg.Display != nil {
+		p.Display = b.cfg.Display
+	}
 	return p
 }
 
 // Close implements hardware.Backend: the ATX lines are released (a held
-// button first), the HID devices closed, and the gadget (its LUN and
-// medium with it) unbound and removed from configfs. The media cache stays (see
-// Media.ResumeMedia).
-func (b *Board) Close() error { return closeParts(b.atx, b.g) }
+// button first), the HID devices closed, the gadget (its LUN and medium
+// with it) unbound and removed from configfs, and the capture device
+// closed. The media cache stays (see Media.ResumeMedia).
+func (b *Board) Close() error {
+	err := closeParts(b.atx, b.g)
+	if c, ok := b.cfg.Display.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}

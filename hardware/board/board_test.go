@@ -71,7 +71,31 @@ func TestPartsAlone(t *testing.T) {
 	if _, err := New(testConfig(t), nil, nil); !errors.Is(err, hardware.ErrInvalid) {
 		t.Errorf("no parts: %v, want ErrInvalid", err)
 	}
+
+	cfg := testConfig(t)
+	d := &closingDisplay{}
+	cfg.Display = d
+	b, err = New(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = b.Attach(nopHost{})
+	if p.Display != d || p.Power != nil || p.Keyboard != nil || p.Media != nil {
+		t.Errorf("capture alone: %+v, want Display only", p)
+	}
+	b.Close()
+	if !d.closed {
+		t.Error("Close left the display open")
+	}
 }
+
+// closingDisplay is a screen that records its Close.
+type closingDisplay struct {
+	hardware.DisabledDisplay
+	closed bool
+}
+
+func (d *closingDisplay) Close() error { d.closed = true; return nil }
 
 func TestInfo(t *testing.T) {
 	a, _, _ := newATX(t)

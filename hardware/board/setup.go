@@ -8,6 +8,7 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/board/atx"
+	"github.com/bmcd/bmcd/hardware/board/capture"
 	"github.com/bmcd/bmcd/hardware/board/gadget"
 	"github.com/bmcd/bmcd/hardware/board/wol"
 )
@@ -42,13 +43,15 @@ type Params struct {
 	// WOL is Wake-on-LAN: power on by magic packet, alone or (prefer:
 	// true) instead of the ATX power button.
 	WOL *wol.Config `yaml:"wol"`
+	// Capture is the HDMI capture device: the server's screen.
+	Capture *capture.Config `yaml:"capture"`
 }
 
 // check decodes nothing: it reports what the parts' own Check say, named
 // by the block's keys ("board.atx.power_button: ..."). Errors: ErrInvalid.
 func (p Params) check() error {
-	if p.ATX == nil && p.Gadget == nil && p.WOL == nil {
-		return fmt.Errorf("board: no part configured (give atx:, gadget:, wol: or several): %w", hardware.ErrInvalid)
+	if p.ATX == nil && p.Gadget == nil && p.WOL == nil && p.Capture == nil {
+		return fmt.Errorf("board: no part configured (give atx:, gadget:, wol:, capture: or several): %w", hardware.ErrInvalid)
 	}
 	if p.ATX != nil {
 		if err := p.ATX.Check(); err != nil {
@@ -65,6 +68,11 @@ func (p Params) check() error {
 			return prefixed(err, "wol")
 		}
 	}
+	if p.Capture != nil {
+		if err := p.Capture.Check(); err != nil {
+			return prefixed(err, "capture")
+		}
+	}
 	return nil
 }
 
@@ -79,7 +87,8 @@ func prefixed(err error, part string) error {
 
 // setup is the board backend's hardware.SetupFunc: it decodes the block,
 // then opens the parts on the real devices (GPIO character device,
-// configfs and /dev/hidgN).
+// configfs and /dev/hidgN; the capture device is opened while someone
+// watches the screen). A build without cgo refuses a capture: block.
 func setup(s hardware.Setup) (hardware.Backend, error) {
 	var p Params
 	if err := s.Config.Decode(&p); err != nil {
@@ -99,10 +108,23 @@ func setup(s hardware.Setup) (hardware.Backend, error) {
 		}
 		cfg.WOL, cfg.WOLPrefer = w, p.WOL.Prefer
 	}
+	if p.Capture != nil {
+		d, err := capture.Open(*p.Capture, s.Log)
+		if err != nil {
+			return nil, prefixed(err, "capture")
+		}
+		cfg.Display = d
+	}
+	closeDisplay := func() {
+		if d, ok := cfg.Display.(*capture.Display); ok {
+			d.Close()
+		}
+	}
 	var a *atx.ATX
 	if p.ATX != nil {
 		var err error
 		if a, err = atx.Open(*p.ATX); err != nil {
+			closeDisplay()
 			return nil, prefixed(err, "atx")
 		}
 	}
@@ -113,12 +135,14 @@ func setup(s hardware.Setup) (hardware.Backend, error) {
 			if a != nil {
 				a.Close()
 			}
+			closeDisplay()
 			return nil, prefixed(err, "gadget")
 		}
 	}
 	b, err := New(cfg, a, g)
 	if err != nil {
 		closeParts(a, g)
+		closeDisplay()
 		return nil, err
 	}
 	return b, nil

@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/backendconfig"
+	"github.com/bmcd/bmcd/hardware/board/capture"
 	"gopkg.in/yaml.v3"
 )
 
@@ -55,6 +57,11 @@ func TestSetupRefuses(t *testing.T) {
 		{"wol bad address", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", address: \"lan:9\"}\n", "board.wol.address: "},
 		{"wol bad password", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", password: \"01:02:03\"}\n", "board.wol.password: "},
 		{"wol unknown key", "wol: {mac: \"aa:bb:cc:dd:ee:ff\", port: 9}\n", "board.wol"},
+		{"capture format", "capture:\n  format: h264\n", "board.capture.format"},
+		{"capture odd width", "capture:\n  width: 1279\n  height: 720\n", "board.capture.width: 1279 is odd"},
+		{"capture width alone", "capture:\n  width: 1280\n", "board.capture.width: give both"},
+		{"capture relative device", "capture:\n  device: video0\n", "board.capture.device"},
+		{"capture unknown key", "capture:\n  resolution: 1080p\n", "board.capture"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := setupWith(t, tc.block)
@@ -115,4 +122,37 @@ func TestCheckBlock(t *testing.T) {
 	if err := hardware.CheckBackend("xen", "s1", nil); err == nil || !strings.Contains(err.Error(), `unknown backend "xen"`) {
 		t.Errorf("unknown backend: %v", err)
 	}
+}
+
+// TestSetupCaptureAlone: a board with only capture: is valid; the device
+// is not opened before someone watches. Without cgo it is refused with
+// ErrUnavailable.
+func TestSetupCaptureAlone(t *testing.T) {
+	b, err := setupWith(t, "capture:\n  device: /nonexistent/video9\n  format: yuyv\n")
+	if _, cerr := capture.Open(capture.Config{}, nil); cerr != nil { // built without cgo
+		if !errors.Is(err, hardware.ErrUnavailable) || !strings.HasPrefix(err.Error(), "board.capture: built without cgo") {
+			t.Errorf("without cgo: %v; want ErrUnavailable, built without cgo", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p := b.Attach(nopHost{})
+	if p.Display == nil || p.Power != nil || p.Keyboard != nil || p.Media != nil {
+		t.Errorf("capture alone: %+v, want Display only", p)
+	}
+	if f := p.Display.Frame(); f.Seq != 0 {
+		t.Errorf("frame %d before anyone watched", f.Seq)
+	}
+	_, stop := p.Display.Watch() // the missing device: "no signal", retried
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Display.Frame().Image == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.Display.Frame().Image == nil {
+		t.Error("no 'no signal' picture for a missing device")
+	}
+	stop()
 }

@@ -14,9 +14,12 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,6 +84,8 @@ const boardConfig = `systems:
         power_cycle_delay: 1500ms
       gadget:
         udc: dummy_udc.0
+      capture:
+        device: /dev/video0
 ipmi:
   addr: "0.0.0.0:623"
 `
@@ -110,22 +115,30 @@ func startBoardVM(t *testing.T) *boardVM {
 		t.Skipf("%v", err)
 	}
 	dir := t.TempDir()
-	build := func(out, pkg string, tags ...string) string {
+	// bmcd links go4vl (cgo) for the capture device: statically, as the
+	// initramfs has no C library.
+	build := func(out, pkg string, cgo bool, tags ...string) string {
 		args := []string{"build", "-o", filepath.Join(dir, out)}
+		env := append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+		if cgo {
+			tags = append(tags, "netgo", "osusergo")
+			args = append(args, "-ldflags", "-extldflags=-static")
+			env = append(env, "CGO_ENABLED=1")
+		}
 		if len(tags) > 0 {
 			args = append(args, "-tags", strings.Join(tags, ","))
 		}
 		cmd := exec.Command(goTool(), append(args, pkg)...)
 		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 		}
 		return filepath.Join(dir, out)
 	}
 	var rd boardvm.Initramfs
-	rd.Add("bmcd", build("bmcd", "./cmd/bmcd", "atxsim"), 0o755)
-	rd.Add("probe", build("probe", "./conformance/boardvm/probe"), 0o755)
+	rd.Add("bmcd", build("bmcd", "./cmd/bmcd", true, "atxsim"), 0o755)
+	rd.Add("probe", build("probe", "./conformance/boardvm/probe", false), 0o755)
 	rd.Add("bin/busybox", "/bin/busybox", 0o755)
 	for _, d := range []string{"proc", "sys", "dev", "tmp", "etc"} {
 		rd.AddDir(d)
@@ -398,6 +411,76 @@ func TestBoardVM(t *testing.T) {
 			var blk map[string]blockDev
 			bv.probeGet(t, "/block", &blk)
 			return !blk[cd].Medium, fmt.Sprintf("after eject: %+v", blk)
+		})
+	})
+
+	// The screen: vivid's HDMI input, captured as YUYV and encoded once;
+	// its signal lost and found again at another resolution.
+	t.Run("Screen", func(t *testing.T) {
+		watchScreen(t, b, "board")
+		snapshot := func() (image.Image, string) {
+			r, err := b.Do(request{Method: http.MethodGet, Path: "/kvm/board/snapshot.jpg"})
+			if err != nil || r.Status != http.StatusOK {
+				return nil, fmt.Sprintf("snapshot: %v %v", r, err)
+			}
+			img, err := jpeg.Decode(bytes.NewReader(r.Body))
+			if err != nil {
+				return nil, "snapshot does not decode: " + err.Error()
+			}
+			return img, ""
+		}
+		// vivid's colour bars: eight bars across the picture.
+		bars := func(img image.Image) int {
+			seen := map[[3]uint32]bool{}
+			bd := img.Bounds()
+			for i := range 8 {
+				r, g, bl, _ := img.At(bd.Min.X+(2*i+1)*bd.Dx()/16, bd.Min.Y+bd.Dy()/4).RGBA()
+				seen[[3]uint32{r >> 12, g >> 12, bl >> 12}] = true
+			}
+			return len(seen)
+		}
+		var size image.Point
+		eventually(t, 60*time.Second, func() (bool, string) {
+			img, why := snapshot()
+			if img == nil {
+				return false, why
+			}
+			size = img.Bounds().Size()
+			return bars(img) >= 6 && size.X >= 640, fmt.Sprintf("snapshot %v with %d colours across", size, bars(img))
+		})
+		t.Logf("vivid's HDMI picture: %v", size)
+		control := func(name string, v int) {
+			t.Helper()
+			u := fmt.Sprintf("http://127.0.0.1:%d/v4l2/control?dev=video0&name=%s&value=%d", bv.probe, url.QueryEscape(name), v)
+			res, err := http.Post(u, "text/plain", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusNoContent {
+				t.Fatalf("set %s: %d %s", name, res.StatusCode, body)
+			}
+		}
+		control("DV Timings Signal Mode", 1) // No Signal
+		eventually(t, 30*time.Second, func() (bool, string) {
+			img, why := snapshot()
+			if img == nil {
+				return false, why
+			}
+			return bars(img) <= 2 && strings.Contains(bv.vm.Output(), `msg="capture no signal"`),
+				fmt.Sprintf("after the signal went: %d colours across, console says no signal: %v", bars(img),
+					strings.Contains(bv.vm.Output(), `msg="capture no signal"`))
+		})
+		control("DV Timings", 0)             // the menu's first: 640x480p59.94
+		control("DV Timings Signal Mode", 4) // Selected DV Timings
+		eventually(t, 30*time.Second, func() (bool, string) {
+			img, why := snapshot()
+			if img == nil {
+				return false, why
+			}
+			return img.Bounds().Size() == image.Pt(640, 480) && bars(img) >= 6,
+				fmt.Sprintf("after the signal came back: %v, %d colours across", img.Bounds().Size(), bars(img))
 		})
 	})
 

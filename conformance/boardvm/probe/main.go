@@ -9,11 +9,14 @@
 //	POST /hid/output?dev=hidrawN   write the body (hex) as an output report (keyboard LEDs)
 //	GET  /block                    every SCSI block device: name, model, size, read-only, removable
 //	GET  /block/read?dev=sr0&off=O&len=N  N bytes at O of /dev/<dev> (re-reads the medium)
+//	POST /v4l2/control?dev=video0&name=N&value=V  set the V4L2 control named N
+//	     (vivid's "DV Timings Signal Mode": the HDMI source's signal)
 //
 // It listens on :8000 (the VM's, forwarded by QEMU).
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -27,6 +30,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 type hidDev struct {
@@ -197,6 +201,58 @@ func readBlock(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf[:m])
 }
 
+// V4L2 ioctls (linux/videodev2.h).
+const (
+	vidiocQueryCtrl = 0xc0445624 // _IOWR('V', 36, struct v4l2_queryctrl)
+	vidiocSCtrl     = 0xc008561c // _IOWR('V', 28, struct v4l2_control)
+	ctrlFlagNext    = 0x80000000 // V4L2_CTRL_FLAG_NEXT_CTRL
+)
+
+// queryCtrl is struct v4l2_queryctrl.
+type queryCtrl struct {
+	ID, Type                uint32
+	Name                    [32]byte
+	Min, Max, Step, Default int32
+	Flags                   uint32
+	Reserved                [2]uint32
+}
+
+func setControl(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	val, err := strconv.ParseInt(q.Get("value"), 10, 32)
+	if err != nil {
+		http.Error(w, "value: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	f, err := os.OpenFile("/dev/"+filepath.Base(q.Get("dev")), os.O_RDWR|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	defer f.Close()
+	var qc queryCtrl
+	qc.ID = ctrlFlagNext
+	var names []string
+	for {
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), vidiocQueryCtrl, uintptr(unsafe.Pointer(&qc))); e != 0 {
+			break
+		}
+		name := string(bytes.TrimRight(qc.Name[:], "\x00"))
+		names = append(names, name)
+		if name == q.Get("name") {
+			c := [2]int32{int32(qc.ID), int32(val)}
+			if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), vidiocSCtrl, uintptr(unsafe.Pointer(&c))); e != 0 {
+				http.Error(w, "VIDIOC_S_CTRL: "+e.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		qc.ID |= ctrlFlagNext
+	}
+	http.Error(w, fmt.Sprintf("no control %q among %q", q.Get("name"), names), http.StatusNotFound)
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
@@ -209,6 +265,7 @@ func main() {
 	http.HandleFunc("POST /hid/output", hidOutput)
 	http.HandleFunc("GET /block", listBlock)
 	http.HandleFunc("GET /block/read", readBlock)
+	http.HandleFunc("POST /v4l2/control", setControl)
 	fmt.Println("probe listening on :8000")
 	log.Fatal(http.ListenAndServe(":8000", nil))
 }

@@ -352,6 +352,20 @@ func (g *Gadget) Reenumerate() error {
 	return g.bind()
 }
 
+// reenumerateBound is Reenumerate for a bound gadget; an unbound one
+// (its owner unbound it) stays unbound.
+func (g *Gadget) reenumerateBound() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.bound == "" {
+		return nil
+	}
+	if err := g.unbind(); err != nil {
+		return err
+	}
+	return g.bind()
+}
+
 // Bound is the controller the gadget is bound to; "" when unbound.
 func (g *Gadget) Bound() string {
 	g.mu.Lock()

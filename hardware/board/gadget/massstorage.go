@@ -24,6 +24,9 @@ type MassStorage struct {
 	fs  FS
 	lun string
 	mu  sync.Mutex
+	// reenumerate has the host enumerate the gadget anew (nil: never):
+	// a host learns a LUN's drive type (CD-ROM or disk) only then.
+	reenumerate func() error
 }
 
 var _ hardware.MassStorage = (*MassStorage)(nil)
@@ -34,7 +37,9 @@ func (g *Gadget) MassStorage() (*MassStorage, error) {
 	if g.cfg.NoMassStorage {
 		return nil, fmt.Errorf("usb gadget: no mass storage function: %w", hardware.ErrNotSupported)
 	}
-	return NewMassStorage(g.fs, g.LUNDir()), nil
+	ms := NewMassStorage(g.fs, g.LUNDir())
+	ms.reenumerate = g.reenumerateBound
+	return ms, nil
 }
 
 // NewMassStorage drives the LUN directory lun on fsys (nil: OSFS).
@@ -55,7 +60,10 @@ func bit(b bool) string {
 // Present implements hardware.MassStorage: what was presented is
 // force-ejected, then cdrom and ro are set (the kernel refuses to change
 // them while a file is open) and img.Path becomes the LUN's file. A
-// CD-ROM is always read-only. Errors: ErrInvalid for a relative path;
+// CD-ROM is always read-only. When the drive type changes (a CD-ROM
+// becomes a flash drive or back), the gadget is enumerated anew, since a
+// host reads the type only then: its keyboard and mice go off the bus
+// for a moment with it, and come back. Errors: ErrInvalid for a relative path;
 // ErrNotFound for a missing file; ErrBusy when the old medium cannot be
 // ejected (the host holds it locked and the kernel lacks forced_eject);
 // ErrUnavailable for another refused write.
@@ -78,6 +86,7 @@ func (m *MassStorage) Present(ctx context.Context, img hardware.MassStorageImage
 	if err := m.eject(); err != nil {
 		return err
 	}
+	wasCD := m.read("cdrom") == "1"
 	ro := img.ReadOnly || img.CDROM
 	if err := m.set("cdrom", bit(img.CDROM)); err != nil {
 		return err
@@ -85,7 +94,21 @@ func (m *MassStorage) Present(ctx context.Context, img hardware.MassStorageImage
 	if err := m.set("ro", bit(ro)); err != nil {
 		return err
 	}
-	return m.set("file", img.Path+"\n")
+	if err := m.set("file", img.Path+"\n"); err != nil {
+		return err
+	}
+	if wasCD != img.CDROM && m.reenumerate != nil {
+		if err := m.reenumerate(); err != nil {
+			return fmt.Errorf("mass storage: drive type changed, re-enumeration failed: %w", err)
+		}
+	}
+	return nil
+}
+
+// read is a LUN attribute, trimmed; "" when unreadable.
+func (m *MassStorage) read(name string) string {
+	b, _ := m.fs.ReadFile(filepath.Join(m.lun, name))
+	return strings.TrimSpace(string(b))
 }
 
 // Eject implements hardware.MassStorage: forced_eject, which detaches
@@ -137,13 +160,9 @@ func (m *MassStorage) Presented() (hardware.MassStorageImage, bool) {
 }
 
 func (m *MassStorage) presented() (hardware.MassStorageImage, bool) {
-	read := func(n string) string {
-		b, _ := m.fs.ReadFile(filepath.Join(m.lun, n))
-		return strings.TrimSpace(string(b))
-	}
-	file := read("file")
+	file := m.read("file")
 	if file == "" {
 		return hardware.MassStorageImage{}, false
 	}
-	return hardware.MassStorageImage{Path: file, CDROM: read("cdrom") == "1", ReadOnly: read("ro") == "1"}, true
+	return hardware.MassStorageImage{Path: file, CDROM: m.read("cdrom") == "1", ReadOnly: m.read("ro") == "1"}, true
 }

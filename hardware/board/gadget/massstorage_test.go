@@ -68,14 +68,23 @@ func TestMassStorage(t *testing.T) {
 		if (s.pres != nil) != ok || (ok && p != *s.pres) {
 			t.Errorf("%s: Presented %+v %v, want %+v", s.name, p, ok, s.pres)
 		}
+		if s.name == "flash ro" { // the same type: no re-enumeration
+			for _, op := range f.Ops()[n:] {
+				if strings.Contains(op, "UDC") {
+					t.Errorf("flash ro: %q", op)
+				}
+			}
+		}
 		if s.name == "flash rw" {
 			ops := f.Ops()[n:]
-			want := []string{"forced_eject=1", "cdrom=0", "ro=0", "file=" + img}
+			// The drive type changed: the host enumerates the gadget anew.
+			want := []string{"/lun.0/forced_eject=1", "/lun.0/cdrom=0", "/lun.0/ro=0", "/lun.0/file=" + img,
+				"/UDC=", "/UDC=" + g.Bound()}
 			if len(ops) != len(want) {
 				t.Fatalf("ops %q", ops)
 			}
 			for i, w := range want {
-				if !strings.HasSuffix(ops[i], "/lun.0/"+w) {
+				if !strings.HasSuffix(ops[i], w) {
 					t.Errorf("op %d %q, want …/%s", i, ops[i], w)
 				}
 			}

@@ -84,6 +84,7 @@ const boardConfig = `systems:
         power_cycle_delay: 1500ms
       gadget:
         udc: dummy_udc.0
+        relative_mouse: true
       capture:
         device: /dev/video0
 ipmi:
@@ -247,21 +248,29 @@ func (bv *boardVM) waitPresses(t *testing.T, button string, n int) {
 	})
 }
 
-// hidDevice is the probe's hidraw node whose report descriptor starts
-// with prefix (a keyboard: 05010906, a mouse: 05010902).
-func (bv *boardVM) hidDevice(t *testing.T, prefix string) string {
+// Report descriptors (hex), told apart: a keyboard's starts with Usage
+// Page Generic Desktop, Usage Keyboard; a mouse's with Usage Mouse; the
+// absolute one has Logical Maximum 32767.
+var (
+	isKeyboard = func(d string) bool { return strings.HasPrefix(d, "05010906") }
+	isAbsolute = func(d string) bool { return strings.HasPrefix(d, "05010902") && strings.Contains(d, "26ff7f") }
+	isRelative = func(d string) bool { return strings.HasPrefix(d, "05010902") && !strings.Contains(d, "26ff7f") }
+)
+
+// hidDevice is the probe's hidraw node whose report descriptor is.
+func (bv *boardVM) hidDevice(t *testing.T, is func(descriptor string) bool) string {
 	t.Helper()
 	var dev string
 	eventually(t, 30*time.Second, func() (bool, string) {
 		var hid map[string]struct{ Descriptor string }
 		bv.probeGet(t, "/hid", &hid)
 		for name, d := range hid {
-			if strings.HasPrefix(d.Descriptor, prefix) {
+			if is(d.Descriptor) {
 				dev = name
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("no hidraw device with descriptor %s... among %v", prefix, hid)
+		return false, fmt.Sprintf("no such hidraw device among %v", hid)
 	})
 	return dev
 }
@@ -328,8 +337,9 @@ func TestBoardVM(t *testing.T) {
 	})
 
 	t.Run("Keyboard", func(t *testing.T) {
-		kbd := bv.hidDevice(t, "05010906")
-		mouse := bv.hidDevice(t, "05010902")
+		kbd := bv.hidDevice(t, isKeyboard)
+		mouse := bv.hidDevice(t, isAbsolute)
+		rel := bv.hidDevice(t, isRelative)
 		c := dialHID(t, b, "board")
 		send := func(v map[string]any) {
 			raw, _ := json.Marshal(v)
@@ -371,6 +381,18 @@ func TestBoardVM(t *testing.T) {
 				}
 			}
 			return false, fmt.Sprintf("absolute mouse reports %v", rs)
+		})
+		// The relative mouse: 5 right, 3 up.
+		r0 := len(bv.hidReports(t, rel))
+		send(map[string]any{"t": "mouse", "dx": 5, "dy": -3})
+		eventually(t, 15*time.Second, func() (bool, string) {
+			rs := bv.hidReports(t, rel)[r0:]
+			for _, r := range rs {
+				if strings.HasPrefix(r, "0005fd") { // buttons 0, dx 5, dy -3
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("relative mouse reports %v", rs)
 		})
 	})
 
@@ -525,7 +547,7 @@ func TestBoardVM(t *testing.T) {
 				t.Errorf("the server read %q at %d of %s", got, off, disk)
 			}
 		}
-		kbd := bv.hidDevice(t, "05010906")
+		kbd := bv.hidDevice(t, isKeyboard)
 		c := dialHID(t, b, "board")
 		n0 := len(bv.hidReports(t, kbd))
 		for _, down := range []bool{true, false} {

@@ -7,7 +7,8 @@ BIN       := bin/bmcd
 # govmomi's vCenter simulator as a process, for the vSphere suites and bench.
 VCSIM     := bin/vcsim
 
-# Debian packages the conformance suites and benchmarks drive bmcd with.
+# Debian packages the conformance suites and benchmarks drive bmcd with,
+# and the arm64 C cross compiler `make deb` links HDMI capture (cgo) with.
 # python3-ironic (OpenStack Ironic 21.4, TestIronic) is the heaviest: about
 # 150 packages, 135 MiB installed (300 MB with its byte-compiled modules),
 # 40 s to download and set up.
@@ -16,7 +17,7 @@ DEB_PACKAGES := python3-sushy redfishtool wrk python3-requests ipmitool freeipmi
 	python3-ironic \
 	qemu-system-x86 ovmf seabios ipxe-qemu qemu-utils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
-	busybox-static
+	busybox-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 # The web console's browser libraries (npm, exact versions in
 # kvm/web/package-lock.json), copied into the embedded kvm/web/static/vendor;
@@ -46,7 +47,7 @@ cross: web
 # `make deb DEB_ARCHS=armhf` builds one. packaging/deb_test.go checks them.
 DEB_ARCH  ?= $(shell a=$$($(GO) env GOARCH); [ "$$a" = arm ] && a=armhf; echo $$a)
 DEB_ARCHS ?= $(sort $(DEB_ARCH) amd64 arm64)
-deb: web
+deb: deps web
 	@for a in $(DEB_ARCHS); do GO="$(GO)" packaging/deb/build.sh $$a bin || exit 1; done
 
 # web installs the console's npm packages and copies what the pages load

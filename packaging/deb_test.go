@@ -130,6 +130,11 @@ func TestDeb(t *testing.T) {
 			if f.Section(".symtab") != nil {
 				t.Error("binary not stripped (-ldflags -s)")
 			}
+			// HDMI capture is linked (go4vl, cgo): the stub's refusal is
+			// not in the binary.
+			if b, err := os.ReadFile(bin); err != nil || bytes.Contains(b, []byte("capture: built without cgo")) {
+				t.Errorf("the %s binary is built without HDMI capture (install its C cross compiler: make deps): %v", arch, err)
+			}
 
 			if arch != debArch[runtime.GOARCH] {
 				return // not runnable here

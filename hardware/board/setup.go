@@ -25,7 +25,15 @@ func checkBlock(c hardware.BackendConfig) error {
 	if err := c.Decode(&p); err != nil {
 		return err
 	}
-	return p.check()
+	if err := p.check(); err != nil {
+		return err
+	}
+	if p.Capture != nil && !capture.Built {
+		// What setup's capture.Open will say.
+		_, err := capture.Open(*p.Capture, nil)
+		return prefixed(err, "capture")
+	}
+	return nil
 }
 
 // Params is a board system's `board:` block in the configuration file

@@ -122,6 +122,15 @@ func TestCheckBlock(t *testing.T) {
 	if err := hardware.CheckBackend("xen", "s1", nil); err == nil || !strings.Contains(err.Error(), `unknown backend "xen"`) {
 		t.Errorf("unknown backend: %v", err)
 	}
+	// A capture: block passes where capture is built in, and is refused
+	// as setup refuses it where it is not (CGO_ENABLED=0).
+	err := hardware.CheckBackend("board", "s1", parse("capture: {device: /dev/video0}\n"))
+	if capture.Built && err != nil {
+		t.Errorf("capture block: %v", err)
+	}
+	if !capture.Built && (!errors.Is(err, hardware.ErrUnavailable) || !strings.Contains(err.Error(), "board.capture: built without cgo")) {
+		t.Errorf("capture block without cgo: %v", err)
+	}
 }
 
 // TestSetupCaptureAlone: a board with only capture: is valid; the device

@@ -6,8 +6,14 @@
 # The version is VERSION if set, else from `git describe --tags --always`:
 # a tag v1.2.3 gives 1.2.3, 3 commits after it 1.2.3+git<date>.<hash>,
 # no tag 0.0~git<date>.<hash> (<date> the commit's, so a rebuild of the
-# same commit gives the same version). The binary is static (CGO_ENABLED=0),
-# -trimpath, stripped, with that version (bmcd -version).
+# same commit gives the same version). The binary is static, -trimpath,
+# stripped, with that version (bmcd -version). It has HDMI capture (go4vl,
+# cgo) when ARCH's C compiler is here (gcc for the host's architecture,
+# else Debian's cross compiler: gcc-aarch64-linux-gnu with
+# libc6-dev-arm64-cross, gcc-arm-linux-gnueabihf with
+# libc6-dev-armhf-cross), linked statically with glibc; without one it is
+# built with CGO_ENABLED=0 and says so: such a bmcd refuses a capture:
+# block. CGO_ENABLED=0 in the environment forces the latter.
 set -eu
 
 arch=${1:?usage: build.sh ARCH OUTDIR}
@@ -17,10 +23,10 @@ root=$(cd "$here/../.." && pwd)
 GO=${GO:-go}
 
 case "$arch" in
-amd64) goarch=amd64 goarm= ;;
-arm64) goarch=arm64 goarm= ;;
-armhf) goarch=arm goarm=7 ;;
-i386) goarch=386 goarm= ;;
+amd64) goarch=amd64 goarm= cross=x86_64-linux-gnu-gcc ;;
+arm64) goarch=arm64 goarm= cross=aarch64-linux-gnu-gcc ;;
+armhf) goarch=arm goarm=7 cross=arm-linux-gnueabihf-gcc ;;
+i386) goarch=386 goarm= cross=i686-linux-gnu-gcc ;;
 *) echo "build.sh: unknown Debian architecture $arch (amd64, arm64, armhf, i386)" >&2; exit 2 ;;
 esac
 
@@ -50,8 +56,25 @@ trap 'rm -rf "$stage"' EXIT
 chmod 0755 "$stage"
 mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/bmcd" "$out"
 
-(cd "$root" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
-	$GO build -trimpath -ldflags "-s -w -X main.version=$version" -o "$stage/usr/bin/bmcd" ./cmd/bmcd)
+# The C compiler for ARCH: the host's gcc when it targets ARCH, else the
+# cross compiler.
+cc=
+if [ "${CGO_ENABLED:-1}" != 0 ]; then
+	if [ "$($GO env GOARCH)" = "$goarch" ] && command -v gcc >/dev/null; then
+		cc=gcc
+	elif command -v "$cross" >/dev/null; then
+		cc=$cross
+	fi
+fi
+if [ -n "$cc" ]; then
+	(cd "$root" && CC=$cc CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm \
+		$GO build -trimpath -tags netgo,osusergo \
+		-ldflags "-s -w -X main.version=$version -extldflags=-static" -o "$stage/usr/bin/bmcd" ./cmd/bmcd)
+else
+	echo "build.sh: no C compiler for $arch ($cross): bmcd_${arch} is built without HDMI capture" >&2
+	(cd "$root" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
+		$GO build -trimpath -ldflags "-s -w -X main.version=$version" -o "$stage/usr/bin/bmcd" ./cmd/bmcd)
+fi
 install -m 0644 "$here/bmcd.service" "$stage/lib/systemd/system/bmcd.service"
 install -m 0640 "$here/bmcd.yaml" "$stage/etc/bmcd/bmcd.yaml"
 for s in postinst prerm postrm; do install -m 0755 "$here/$s" "$stage/DEBIAN/$s"; done
@@ -70,7 +93,8 @@ Description: baseboard management controller: Redfish, IPMI and KVM over IP
  bmcd is one static binary that serves Redfish over HTTPS and IPMI 2.0
  over LAN, and a web, VNC and MJPEG console, in front of a server wired to
  this board: its front panel's ATX pins (GPIO), Wake-on-LAN, and a USB
- gadget that is the server's keyboard, mouse and virtual CD-ROM.
+ gadget that is the server's keyboard, mouse and virtual CD-ROM, and an
+ HDMI capture device that is its screen.
  Edit /etc/bmcd/bmcd.yaml, then: systemctl restart bmcd.
 CONTROL
 deb="$out/bmcd_${version}_${arch}.deb"

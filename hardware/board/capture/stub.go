@@ -9,6 +9,10 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 )
 
+// Built reports whether this binary can capture: false, it was built
+// without cgo or not for Linux.
+const Built = false
+
 // Open refuses: capture needs go4vl, which needs cgo and Linux's V4L2
 // headers. Errors: hardware.ErrUnavailable ("capture: built without
 // cgo").

@@ -30,6 +30,9 @@ var (
 	_ = [1]struct{}{}[C.V4L2_EVENT_SRC_CH_RESOLUTION-eventSrcChResolution]
 )
 
+// Built reports whether this binary can capture: true, go4vl is linked.
+const Built = true
+
 // Open makes the Display of cfg on a V4L2 device through go4vl. The
 // device itself is opened on the first Watch (and again whenever it
 // went away). Errors: ErrInvalid for a configuration Check refuses.

@@ -10,6 +10,18 @@ import (
 // machineTimeout bounds one machine operation.
 const machineTimeout = 10 * time.Second
 
+// Chassis Control answers once the reset has ended or after
+// chassisAnswerWait, whichever comes first: "the implementation is
+// allowed to return the completion code prior to performing the selected
+// control action" (§28.3, Table 28-4). A board's press sequence takes up
+// to 10 s, longer than a client waits before it sends the request again,
+// and a request sent again must not press again. A reset still running
+// then goes on, bounded by resetTimeout, and its failure is logged.
+var (
+	chassisAnswerWait = 500 * time.Millisecond
+	resetTimeout      = 2 * time.Minute
+)
+
 // Get Chassis Capabilities (§28.1). Every chassis function lives in the
 // BMC at 20h.
 func getChassisCapabilities(r *request) (byte, []byte) {
@@ -105,9 +117,26 @@ func chassisControl(r *request) (byte, []byte) {
 			return CCNotInPresentState, nil
 		}
 	}
-	if err := r.s.m.Reset(ctx, rt); err != nil {
-		r.s.log.Info("ipmi chassis control refused", "reset", rt, "err", err)
-		return machineCC(err), nil
+	cancel()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(hardware.WithOrigin(context.WithoutCancel(r.ctx), r.origin()), resetTimeout)
+		defer cancel()
+		done <- r.s.m.Reset(ctx, rt)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			r.s.log.Info("ipmi chassis control refused", "reset", rt, "err", err)
+			return machineCC(err), nil
+		}
+	case <-time.After(chassisAnswerWait):
+		log, user := r.s.log, r.sess.userName
+		go func() {
+			if err := <-done; err != nil {
+				log.Warn("ipmi chassis control failed after its answer", "reset", rt, "user", user, "err", err)
+			}
+		}()
 	}
 	r.s.log.Info("ipmi chassis control", "reset", rt, "user", r.sess.userName)
 	return CCOK, nil

@@ -3,10 +3,12 @@ package ipmi
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
+	"github.com/bmcd/bmcd/hardware/backendtest"
 	"github.com/bmcd/bmcd/hardware/sim"
 )
 
@@ -145,5 +147,66 @@ func TestLastPowerOnViaIPMI(t *testing.T) {
 	}
 	if cc, _ := c.mustCmd(NetFnChassis, 0x02, 0x01); cc != CCOK || viaIPMI() {
 		t.Error("power up of a machine already on counts as an IPMI power-on")
+	}
+}
+
+// slowPress is a power switch whose resets take as long as a board's
+// press sequence, or fail with err.
+type slowPress struct {
+	backendtest.Switch
+	hold  time.Duration
+	err   error
+	calls atomic.Int32
+}
+
+func (s *slowPress) Attach(h hardware.Host) hardware.Parts {
+	p := s.Switch.Attach(h)
+	p.Power = s
+	return p
+}
+
+func (s *slowPress) Reset(ctx context.Context, r hardware.ResetType) error {
+	s.calls.Add(1)
+	if s.err != nil {
+		return s.err
+	}
+	time.Sleep(s.hold)
+	return s.Switch.Reset(ctx, r)
+}
+
+// TestChassisControlAnswersBeforeALongPress: a reset that takes longer
+// than a client waits (a board holds the power button 5.5 s) is answered
+// OK before it ends (§28.3 allows it), once, and carried out; a reset
+// refused at once is answered with its completion code.
+func TestChassisControlAnswersBeforeALongPress(t *testing.T) {
+	b := &slowPress{hold: 3 * time.Second}
+	e := newEnv(t, b)
+	c := e.mustLogin(17, operUser, operPass, PrivOperator)
+	start := time.Now()
+	if cc, _ := c.mustCmd(NetFnChassis, 0x02, 0x01); cc != CCOK {
+		t.Fatalf("power up: %#x", cc)
+	}
+	if d := time.Since(start); d >= b.hold {
+		t.Errorf("answered after %v, the whole press", d)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ps, _ := e.m.PowerState(context.Background()); ps == hardware.PowerOn {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reset answered early was not carried out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := b.calls.Load(); n != 1 {
+		t.Errorf("%d resets, want 1", n)
+	}
+
+	busy := &slowPress{err: fmt.Errorf("a press runs: %w", hardware.ErrBusy)}
+	e = newEnv(t, busy)
+	c = e.mustLogin(17, operUser, operPass, PrivOperator)
+	if cc, _ := c.mustCmd(NetFnChassis, 0x02, 0x01); cc == CCOK {
+		t.Errorf("a busy reset answered OK")
 	}
 }

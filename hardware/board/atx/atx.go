@@ -43,6 +43,14 @@ type ATX struct {
 	ledTimer Timer
 	hdd      int
 	busy     bool         // a press sequence runs
+	// expect is the state the last press sequence aims at, until the
+	// debounced LED shows it or settleWindow after LEDDebounce has passed
+	// ("": none): the presses of the next reset are chosen from it, so an
+	// On right after an On (the LED not yet debounced) does not press
+	// again and shut down a server that is booting.
+	expect      hardware.PowerState
+	expectGen   uint64
+	expectTimer Timer
 	timer    Timer        // the press sequence's pending step
 	pressed  Line         // the button held now, released at Close
 	done     chan<- error // the running Reset's answer
@@ -116,6 +124,59 @@ func (a *ATX) HDDActive() bool {
 	return a.hdd != 0
 }
 
+// settleWindow is how long, beyond LEDDebounce, a press sequence's
+// expected state stands in for a LED that has not shown it yet (a server
+// that takes long to light it, an OS that takes long to shut down).
+const settleWindow = 10 * time.Second
+
+// effectiveLocked is the state the next reset starts from: the expected
+// one while it stands, else the debounced LED's.
+func (a *ATX) effectiveLocked() hardware.PowerState {
+	if a.expect != "" {
+		return a.expect
+	}
+	return a.state
+}
+
+// target is the state reset r aims at from s ("": none known).
+func target(r hardware.ResetType, s hardware.PowerState) hardware.PowerState {
+	switch r {
+	case hardware.ResetOn, hardware.ResetForceOn, hardware.ResetPowerCycle, hardware.ResetForceRestart:
+		return hardware.PowerOn
+	case hardware.ResetForceOff, hardware.ResetGracefulShutdown:
+		return hardware.PowerOff
+	case hardware.ResetPushPowerButton:
+		if s == hardware.PowerOff {
+			return hardware.PowerOn
+		}
+		return hardware.PowerOff
+	}
+	return ""
+}
+
+// expectLocked makes want the expected state for LEDDebounce plus
+// settleWindow, or until the LED shows it.
+func (a *ATX) expectLocked(want hardware.PowerState) {
+	if a.expectTimer != nil {
+		a.expectTimer.Stop()
+		a.expectTimer = nil
+	}
+	a.expectGen++
+	if want == "" || want == a.state {
+		a.expect = ""
+		return
+	}
+	a.expect = want
+	gen := a.expectGen
+	a.expectTimer = a.clk.AfterFunc(a.t.LEDDebounce+settleWindow, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if gen == a.expectGen {
+			a.expect, a.expectTimer = "", nil
+		}
+	})
+}
+
 // step is one button press: hold line for d, then wait gap.
 type step struct {
 	line Line
@@ -182,14 +243,15 @@ func (a *ATX) Reset(ctx context.Context, r hardware.ResetType) error {
 		a.mu.Unlock()
 		return fmt.Errorf("atx: a button press is running: %w", hardware.ErrBusy)
 	}
-	steps, err := a.presses(r, a.state)
+	from := a.effectiveLocked()
+	steps, err := a.presses(r, from)
 	if err != nil || len(steps) == 0 {
 		a.mu.Unlock()
 		return err
 	}
 	a.busy = true
 	done := make(chan error, 1)
-	a.pressLocked(steps, done)
+	a.pressLocked(steps, target(r, from), done)
 	a.mu.Unlock()
 	select {
 	case err := <-done:
@@ -199,8 +261,9 @@ func (a *ATX) Reset(ctx context.Context, r hardware.ResetType) error {
 	}
 }
 
-// pressLocked presses steps[0] and schedules its release and the rest.
-func (a *ATX) pressLocked(steps []step, done chan<- error) {
+// pressLocked presses steps[0] and schedules its release and the rest;
+// after the last, want becomes the expected state.
+func (a *ATX) pressLocked(steps []step, want hardware.PowerState, done chan<- error) {
 	if a.closed {
 		a.busy = false
 		done <- fmt.Errorf("atx: closed: %w", hardware.ErrUnavailable)
@@ -229,6 +292,7 @@ func (a *ATX) pressLocked(steps []step, done chan<- error) {
 		}
 		if len(steps) == 1 {
 			a.busy = false
+			a.expectLocked(want)
 			done <- nil
 			return
 		}
@@ -238,7 +302,7 @@ func (a *ATX) pressLocked(steps []step, done chan<- error) {
 			if a.closed {
 				return
 			}
-			a.pressLocked(steps[1:], done)
+			a.pressLocked(steps[1:], want, done)
 		})
 	})
 }
@@ -276,6 +340,9 @@ func (a *ATX) ledSettled(gen uint64) {
 		to = hardware.PowerOn
 	}
 	a.state = to
+	if a.expect == to {
+		a.expectLocked("")
+	}
 	h := a.host
 	a.mu.Unlock()
 	if h != nil && from != to {
@@ -290,19 +357,20 @@ func (a *ATX) hddLEDEdge(e Edge) {
 }
 
 // Close releases a held button and every line. A Reset waiting for its
-// press returns ErrUnavailable.
+// press returns ErrUnavailable. The lines are closed after the lock is
+// released: closing a watched line waits for its event handler, which
+// takes the lock.
 func (a *ATX) Close() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.closed {
+		a.mu.Unlock()
 		return nil
 	}
 	a.closed = true
-	if a.timer != nil {
-		a.timer.Stop()
-	}
-	if a.ledTimer != nil {
-		a.ledTimer.Stop()
+	for _, t := range []Timer{a.timer, a.ledTimer, a.expectTimer} {
+		if t != nil {
+			t.Stop()
+		}
 	}
 	if a.busy {
 		a.busy = false
@@ -312,6 +380,7 @@ func (a *ATX) Close() error {
 	if a.pressed != nil {
 		errs = append(errs, a.pressed.SetValue(0))
 	}
+	a.mu.Unlock()
 	for _, l := range []Line{a.lines.PowerButton, a.lines.ResetButton, a.lines.PowerLED, a.lines.HDDLED} {
 		if l != nil {
 			errs = append(errs, l.Close())

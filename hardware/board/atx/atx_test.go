@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,5 +270,92 @@ func TestResetContextEnds(t *testing.T) {
 	r.clk.Advance(DefaultLongPress)
 	if got := r.pb.presses(t); !slices.Equal(got, []time.Duration{DefaultLongPress}) {
 		t.Errorf("holds %v, want the full long press", got)
+	}
+}
+
+// TestResetsFollowTheExpectedState: a reset right after another, before
+// the LED has shown its result (within LEDDebounce), starts from the state
+// the first aimed at: a second On does not press again (which would be an
+// ACPI shutdown of a booting server), a ForceOff after an On presses
+// long. Once the LED shows it, or LEDDebounce plus settleWindow passed
+// without, the LED decides again.
+func TestResetsFollowTheExpectedState(t *testing.T) {
+	r := newRig(t, false, Timings{})
+	r.pb.onPress = func(v int) {
+		if v == 0 && r.led.value() == 0 {
+			go r.led.set(1) // the server lights its LED as the button is released
+		}
+	}
+	if err := r.reset(hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.reset(hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.reset(hardware.ResetForceOn); err != nil {
+		t.Fatal(err)
+	}
+	if p := r.pb.presses(t); len(p) != 1 {
+		t.Fatalf("presses %v: the second On pressed again", p)
+	}
+
+	// The LED never lights (a dead server): after the window, On presses
+	// again.
+	r2 := newRig(t, false, Timings{})
+	if err := r2.reset(hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	r2.clk.Advance(DefaultLEDDebounce + settleWindow + time.Second)
+	if err := r2.reset(hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	if p := r2.pb.presses(t); len(p) != 2 {
+		t.Fatalf("presses %v: On after the window did not press", p)
+	}
+	// And a ForceOff right after an On, the LED still dark: a long press.
+	if err := r2.reset(hardware.ResetForceOff); err != nil {
+		t.Fatal(err)
+	}
+	if p := r2.pb.presses(t); len(p) != 3 || p[2] != DefaultLongPress {
+		t.Fatalf("presses %v: ForceOff after an On", p)
+	}
+}
+
+// syncLine is a line whose Close waits for an edge handler that is
+// running, as go-gpiocdev's does for its event goroutine.
+type syncLine struct {
+	*fakeLine
+	handling sync.WaitGroup
+}
+
+func (l *syncLine) Close() error {
+	l.handling.Wait()
+	return l.fakeLine.Close()
+}
+
+// TestCloseDuringAnEdge: Close does not hold the lock while it closes the
+// lines, so an edge handler waiting for the lock, which a line's Close
+// waits for, finishes.
+func TestCloseDuringAnEdge(t *testing.T) {
+	clk := newFakeClock()
+	hdd := &syncLine{fakeLine: newFakeLine(clk, 0)}
+	a, err := New(Lines{PowerButton: newFakeLine(clk, 0), PowerLED: newFakeLine(clk, 0), HDDLED: hdd}, Timings{}, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock() // the edge's handler blocks on the lock
+	hdd.handling.Add(1)
+	go func() {
+		defer hdd.handling.Done()
+		hdd.set(1)
+	}()
+	closed := make(chan error, 1)
+	go func() { closed <- a.Close() }()
+	time.Sleep(20 * time.Millisecond) // Close waits for the lock too
+	a.mu.Unlock()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close deadlocked with an edge handler")
 	}
 }

@@ -7,9 +7,12 @@ import (
 	"github.com/bmcd/bmcd/hardware"
 )
 
-// Default timings, PiKVM-like: a short press of the power button turns an
-// off server on or asks a running OS for an ACPI shutdown; holding it for
-// 5.5 s (over the ATX 4 s override) forces the power off.
+// Default timings: a short press of the power button turns an off server
+// on or asks a running OS for an ACPI shutdown; holding it for 5.5 s (over
+// the ATX 4 s override, as kvmd does) forces the power off. kvmd clicks
+// for 0.1 s and debounces its LEDs for 0.1 s; bmcd's defaults are longer
+// (0.5 s: some boards miss a shorter press; 2 s: a LED blinking in S3
+// sleep is not taken for Off).
 const (
 	DefaultShortPress      = 500 * time.Millisecond
 	DefaultLongPress       = 5500 * time.Millisecond

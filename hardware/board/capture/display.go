@@ -167,8 +167,9 @@ func (d *Display) Close() error {
 }
 
 // publish makes f (its Seq and Time set here) the current frame and
-// wakes the watchers, if r still runs.
-func (d *Display) publish(r *run, f hardware.Frame, signal bool) bool {
+// wakes the watchers, if r still runs; say, when not nil, is called
+// first, with the lock held, told whether a signal was shown before.
+func (d *Display) publish(r *run, f hardware.Frame, signal bool, say func(wasSignal bool)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.run != r {
@@ -178,7 +179,13 @@ func (d *Display) publish(r *run, f hardware.Frame, signal bool) bool {
 	if f.Time.IsZero() {
 		f.Time = time.Now()
 	}
+	wasSignal := d.signal && d.live
 	d.frame, d.live, d.signal = f, true, signal
+	if say != nil {
+		// Before the watchers hear of the frame: whoever sees it can
+		// find its log line.
+		say(wasSignal)
+	}
 	for w := range d.watchers {
 		select {
 		case w.ch <- struct{}{}:
@@ -201,9 +208,9 @@ func (d *Display) noSignal(r *run, why string) {
 	if already {
 		return
 	}
-	if d.publish(r, hardware.Frame{Image: NoSignalPicture(size, d.cfg.Device)}, false) {
+	d.publish(r, hardware.Frame{Image: NoSignalPicture(size, d.cfg.Device)}, false, func(bool) {
 		d.log.Info("capture no signal", "device", d.cfg.Device, "reason", why)
-	}
+	})
 }
 
 // stopped reports whether r was told to stop.
@@ -426,12 +433,11 @@ func (d *Display) frames(r *run, dev Device, f Format) (got bool, err error) {
 		}
 		last = time.Now()
 		got = true
-		d.mu.Lock()
-		wasSignal := d.signal && d.live
-		d.mu.Unlock()
-		if d.publish(r, out, true) && !wasSignal {
-			d.log.Info("capture signal", "device", d.cfg.Device, "size", fmt.Sprintf("%dx%d", f.Width, f.Height))
-		}
+		d.publish(r, out, true, func(wasSignal bool) {
+			if !wasSignal {
+				d.log.Info("capture signal", "device", d.cfg.Device, "size", fmt.Sprintf("%dx%d", f.Width, f.Height))
+			}
+		})
 	}
 	return got, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -338,5 +339,71 @@ func TestPointerReports(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// flakyDev is a HID node whose writes fail while failing is set.
+type flakyDev struct {
+	mu      sync.Mutex
+	failing bool
+	reports [][]byte
+	closed  chan struct{}
+}
+
+func (d *flakyDev) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failing {
+		return 0, os.ErrDeadlineExceeded
+	}
+	d.reports = append(d.reports, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+func (d *flakyDev) Read([]byte) (int, error) { <-d.closed; return 0, io.EOF }
+func (d *flakyDev) Close() error              { close(d.closed); return nil }
+
+func (d *flakyDev) set(failing bool) {
+	d.mu.Lock()
+	d.failing = failing
+	d.mu.Unlock()
+}
+
+func (d *flakyDev) last() []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.reports) == 0 {
+		return nil
+	}
+	return d.reports[len(d.reports)-1]
+}
+
+// TestKeyUpThatFailedIsWrittenAgain: a release whose report timed out
+// (the host slow to read) is written again once the host reads, so the
+// key does not stay down on the host.
+func TestKeyUpThatFailedIsWrittenAgain(t *testing.T) {
+	old := RetryInterval
+	RetryInterval = 10 * time.Millisecond
+	defer func() { RetryInterval = old }()
+	d := &flakyDev{closed: make(chan struct{})}
+	k := NewKeyboard(d)
+	defer k.Close()
+	if err := k.Key(hardware.KeyA, true); err != nil {
+		t.Fatal(err)
+	}
+	d.set(true)
+	if err := k.Key(hardware.KeyA, false); !errors.Is(err, hardware.ErrUnavailable) {
+		t.Fatalf("release while the host does not read: %v", err)
+	}
+	if r := d.last(); r[2] != byte(hardware.KeyA) {
+		t.Fatalf("last report the host got %x: want A down", r)
+	}
+	d.set(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for !bytes.Equal(d.last(), make([]byte, KeyboardReportLength)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the release never reached the host: last report %x", d.last())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -72,7 +72,19 @@ type Keyboard struct {
 	watchers map[chan struct{}]struct{}
 	closed   bool
 	done     chan struct{}
+	// retry is the pending rewrite of the present report after a write
+	// that failed (nil: none): the host keeps the last report it got, so
+	// a key-up that did not go through leaves its key down, repeating.
+	retry *time.Timer
+	tries int
 }
+
+// Report rewrites after a failed write: every RetryInterval, up to
+// RetryAttempts times, until one goes through or another report does.
+var (
+	RetryInterval = 250 * time.Millisecond
+	RetryAttempts = 40
+)
 
 // OpenKeyboard opens the keyboard function's device node (the gadget's
 // KeyboardDevice, /dev/hidg0). Errors: ErrUnavailable.
@@ -140,7 +152,9 @@ func (k *Keyboard) setLEDs(l hardware.KeyboardLEDs) {
 
 // Key implements hardware.Keyboard. Errors: ErrInvalid for a code that
 // is not Valid; ErrUnavailable when the report cannot be written (the
-// key's state is kept, so the next report carries it).
+// key's state is kept, and the report is written again shortly and by
+// the next Key, so that a release that failed does not leave the key
+// down on the host).
 func (k *Keyboard) Key(code hardware.KeyCode, down bool) error {
 	if !code.Valid() {
 		return fmt.Errorf("key usage 0x%02x: %w", uint16(code), hardware.ErrInvalid)
@@ -171,7 +185,45 @@ func (k *Keyboard) Key(code hardware.KeyCode, down bool) error {
 			k.keys = append(k.keys[:i], k.keys[i+1:]...)
 		}
 	}
-	return writeReport(k.dev, k.report())
+	return k.writeLocked()
+}
+
+// writeLocked writes the present report; when that fails, it is written
+// again later (see Keyboard.retry) and the error returned.
+func (k *Keyboard) writeLocked() error {
+	if k.retry != nil {
+		k.retry.Stop()
+		k.retry = nil
+	}
+	err := writeReport(k.dev, k.report())
+	if err == nil {
+		k.tries = 0
+		return nil
+	}
+	k.retryLocked()
+	return err
+}
+
+func (k *Keyboard) retryLocked() {
+	if k.closed || k.tries >= RetryAttempts {
+		return
+	}
+	k.tries++
+	var t *time.Timer
+	t = time.AfterFunc(RetryInterval, func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if k.retry != t || k.closed {
+			return // a newer report, or closed
+		}
+		k.retry = nil
+		if writeReport(k.dev, k.report()) == nil {
+			k.tries = 0
+			return
+		}
+		k.retryLocked()
+	})
+	k.retry = t
 }
 
 // report is the input report of the keys down now.
@@ -196,7 +248,7 @@ func (k *Keyboard) ReleaseAll() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.mods, k.keys = 0, nil
-	return writeReport(k.dev, k.report())
+	return k.writeLocked()
 }
 
 // LEDs implements hardware.Keyboard.
@@ -230,6 +282,10 @@ func (k *Keyboard) Close() error {
 		return nil
 	}
 	k.closed = true
+	if k.retry != nil {
+		k.retry.Stop()
+		k.retry = nil
+	}
 	k.mu.Unlock()
 	err := k.dev.Close()
 	<-k.done

@@ -42,7 +42,7 @@ type ATX struct {
 	ledGen   uint64              // bumps at each LED edge: stale debounce timers do nothing
 	ledTimer Timer
 	hdd      int
-	busy     bool         // a press sequence runs
+	busy     bool // a press sequence runs
 	// expect is the state the last press sequence aims at, until the
 	// debounced LED shows it or settleWindow after LEDDebounce has passed
 	// ("": none): the presses of the next reset are chosen from it, so an
@@ -51,10 +51,10 @@ type ATX struct {
 	expect      hardware.PowerState
 	expectGen   uint64
 	expectTimer Timer
-	timer    Timer        // the press sequence's pending step
-	pressed  Line         // the button held now, released at Close
-	done     chan<- error // the running Reset's answer
-	closed   bool
+	timer       Timer        // the press sequence's pending step
+	pressed     Line         // the button held now, released at Close
+	done        chan<- error // the running Reset's answer
+	closed      bool
 }
 
 // New makes the ATX part of lines, with timings t (zero: defaults) and

@@ -361,7 +361,7 @@ func (d *flakyDev) Write(p []byte) (int, error) {
 }
 
 func (d *flakyDev) Read([]byte) (int, error) { <-d.closed; return 0, io.EOF }
-func (d *flakyDev) Close() error              { close(d.closed); return nil }
+func (d *flakyDev) Close() error             { close(d.closed); return nil }
 
 func (d *flakyDev) set(failing bool) {
 	d.mu.Lock()

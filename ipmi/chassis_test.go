@@ -180,7 +180,7 @@ func (s *slowPress) Reset(ctx context.Context, r hardware.ResetType) error {
 // refused at once is answered with its completion code.
 func TestChassisControlAnswersBeforeALongPress(t *testing.T) {
 	b := &slowPress{hold: 3 * time.Second}
-	e := newEnv(t, b)
+	e := newEnv(t, b, func(c *Config) { c.ChassisAnswerWait = 300 * time.Millisecond })
 	c := e.mustLogin(17, operUser, operPass, PrivOperator)
 	start := time.Now()
 	if cc, _ := c.mustCmd(NetFnChassis, 0x02, 0x01); cc != CCOK {

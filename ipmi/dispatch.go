@@ -205,7 +205,10 @@ func (s *Server) dispatch(r *request) []byte {
 	}
 	resp := respond(cc, data)
 	if key != "" {
-		r.sess.remember(key, r.now, resp)
+		// Kept from the answer on: a retransmission that waited behind a
+		// long command (the session's packets are handled one at a time)
+		// is still answered from the cache, not carried out again.
+		r.sess.remember(key, time.Now(), resp)
 	}
 	return resp
 }

@@ -60,6 +60,10 @@ type Config struct {
 
 	// SessionTimeout is the idle timeout of sessions (60 s if zero).
 	SessionTimeout time.Duration
+	// ChassisAnswerWait is how long Chassis Control waits for its reset
+	// before answering (DefaultChassisAnswerWait if zero; see
+	// chassisControl).
+	ChassisAnswerWait time.Duration
 	// MaxSessions caps concurrent sessions (64 if zero); when full, the
 	// idlest session makes room.
 	MaxSessions int
@@ -133,6 +137,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Machine == nil || cfg.Accounts == nil {
 		return nil, errors.New("ipmi: Machine and Accounts are required")
+	}
+	if cfg.ChassisAnswerWait <= 0 {
+		cfg.ChassisAnswerWait = DefaultChassisAnswerWait
 	}
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = DefaultSessionTimeout

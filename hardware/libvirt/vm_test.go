@@ -117,7 +117,7 @@ func TestBootFromMedia(t *testing.T) {
 				out.Write(v.Take(4096))
 				return strings.Contains(out.String(), bootiso.Marker)
 			})
-			poll(t, "the guest about to power off", 30*time.Second, func() bool {
+			poll(t, "the guest about to power off", 90*time.Second, func() bool {
 				out.Write(v.Take(4096))
 				return strings.Contains(out.String(), bootiso.HaltMarker)
 			})

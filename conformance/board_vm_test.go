@@ -282,6 +282,23 @@ func (bv *boardVM) hidReports(t *testing.T, dev string) []string {
 	return rs
 }
 
+// compareBlocks reads n bytes at each of offs from the server's block
+// device dev and compares them with the image's.
+func (bv *boardVM) compareBlocks(t *testing.T, dev string, image []byte, n int64, offs ...int64) {
+	t.Helper()
+	for _, off := range offs {
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/block/read?dev=%s&off=%d&len=%d", bv.probe, dev, off, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !bytes.Equal(got, image[off:off+n]) {
+			t.Errorf("the server read %d bytes at %d of %s unlike the image's (status %d)", len(got), off, dev, res.StatusCode)
+		}
+	}
+}
+
 type blockDev struct {
 	Model     string
 	Sectors   int64
@@ -417,17 +434,7 @@ func TestBoardVM(t *testing.T) {
 			}
 			return false, fmt.Sprintf("no CD-ROM of %d bytes on the server: %+v", len(data), blk)
 		})
-		for _, off := range []int64{0, 32768, int64(len(data)) - 4096} {
-			res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/block/read?dev=%s&off=%d&len=4096", bv.probe, cd, off))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if !bytes.Equal(got, data[off:off+4096]) {
-				t.Errorf("the server read %d bytes at %d of %s unlike the image's (status %d)", len(got), off, cd, res.StatusCode)
-			}
-		}
+		bv.compareBlocks(t, cd, data, 4096, 0, 32768, int64(len(data))-4096)
 		bv.sushyBoard(t, "eject")
 		eventually(t, 30*time.Second, func() (bool, string) {
 			var blk map[string]blockDev
@@ -536,17 +543,7 @@ func TestBoardVM(t *testing.T) {
 			}
 			return false, fmt.Sprintf("no flash drive of %d bytes on the server: %+v", len(img), blk)
 		})
-		for _, off := range []int64{0, int64(len(img)) - 512} {
-			res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/block/read?dev=%s&off=%d&len=512", bv.probe, disk, off))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if !bytes.Equal(got, img[off:off+512]) {
-				t.Errorf("the server read %q at %d of %s", got, off, disk)
-			}
-		}
+		bv.compareBlocks(t, disk, img, 512, 0, int64(len(img))-512)
 		kbd := bv.hidDevice(t, isKeyboard)
 		c := dialHID(t, b, "board")
 		n0 := len(bv.hidReports(t, kbd))

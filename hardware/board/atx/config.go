@@ -2,6 +2,7 @@ package atx
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bmcd/bmcd/hardware"
@@ -114,13 +115,14 @@ func (t Timings) check() error {
 }
 
 // Check reports a configuration that validate tags let through but Open
-// cannot use: a pin with both or neither of offset and name, or timings
-// out of order. Errors: ErrInvalid.
+// cannot use: a pin with both or neither of offset and name, one line
+// named for two roles, or timings out of order. Errors: ErrInvalid.
 func (c Config) Check() error {
 	pins := []struct {
 		key string
 		p   *Pin
 	}{{"power_button", c.PowerButton}, {"reset_button", c.ResetButton}, {"power_led", c.PowerLED}, {"hdd_led", c.HDDLED}}
+	seen := map[string]string{} // a line (chip/offset or name) -> its role
 	for _, x := range pins {
 		if x.p == nil {
 			if x.key == "power_button" || x.key == "power_led" {
@@ -131,6 +133,22 @@ func (c Config) Check() error {
 		if (x.p.Offset == nil) == (x.p.Name == "") {
 			return fmt.Errorf("atx.%s: give one of offset and name: %w", x.key, hardware.ErrInvalid)
 		}
+		line := "name " + x.p.Name
+		if x.p.Offset != nil {
+			chip := x.p.Chip
+			if chip == "" {
+				chip = c.Chip
+			}
+			chip = strings.TrimPrefix(chip, "/dev/")
+			if chip == "" {
+				chip = "gpiochip0"
+			}
+			line = fmt.Sprintf("%s line %d", chip, *x.p.Offset)
+		}
+		if other, dup := seen[line]; dup {
+			return fmt.Errorf("atx.%s: %s is %s already: %w", x.key, line, other, hardware.ErrInvalid)
+		}
+		seen[line] = x.key
 	}
 	return c.Timings().check()
 }

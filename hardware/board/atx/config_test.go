@@ -51,6 +51,9 @@ power_led: {name: ATX_PWR_LED, chip: gpiochip1}
 		{name: "long not longer", src: "power_button: {offset: 1}\npower_led: {offset: 2}\nlong_press: 400ms", want: "long_press"},
 		{name: "cycle under debounce", src: "power_button: {offset: 1}\npower_led: {offset: 2}\nled_debounce: 5s", want: "power_cycle_delay"},
 		{name: "bad duration", src: "power_button: {offset: 1}\npower_led: {offset: 2}\nshort_press: soon", want: "short_press"},
+		{name: "one line twice", src: "power_button: {offset: 23}\npower_led: {offset: 24}\nhdd_led: {offset: 23, chip: /dev/gpiochip0}", want: "atx.hdd_led: gpiochip0 line 23 is power_button already"},
+		{name: "one name twice", src: "power_button: {name: PWR}\npower_led: {name: PWR}", want: "atx.power_led: name PWR is power_button already"},
+		{name: "same offset, other chip", src: "power_button: {offset: 1}\npower_led: {offset: 1, chip: gpiochip1}"},
 		{name: "unknown key", src: "power_button: {offset: 1}\npower_led: {offset: 2}\npowr: 1", want: "powr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

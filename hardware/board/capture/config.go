@@ -75,7 +75,7 @@ func (c Config) Check() error {
 		return fmt.Errorf("capture.width: give both width and height, or neither: %w", hardware.ErrInvalid)
 	}
 	if c.Width%2 != 0 {
-		return fmt.Errorf("capture.width: %d is odd; YUYV needs an even width: %w", c.Width, hardware.ErrInvalid)
+		return fmt.Errorf("capture.width: %d is odd; YUYV and UYVY pack two pixels together, and HDMI modes are even: %w", c.Width, hardware.ErrInvalid)
 	}
 	if c.NoSignalAfter < 0 || (c.NoSignalAfter > 0 && c.NoSignalAfter < 100*time.Millisecond) {
 		return fmt.Errorf("capture.no_signal_after: %s is below 100ms: %w", c.NoSignalAfter, hardware.ErrInvalid)

@@ -407,3 +407,43 @@ func TestKeyUpThatFailedIsWrittenAgain(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestButtonUpThatFailedIsWrittenAgain: a button release whose report
+// timed out reaches the host later, without the motion or wheel of the
+// report that carried it (which would move or scroll twice).
+func TestButtonUpThatFailedIsWrittenAgain(t *testing.T) {
+	old := RetryInterval
+	RetryInterval = 10 * time.Millisecond
+	defer func() { RetryInterval = old }()
+	abs, rel := &flakyDev{closed: make(chan struct{})}, &flakyDev{closed: make(chan struct{})}
+	p := NewPointer(abs, rel)
+	defer p.Close()
+	if err := p.Point(hardware.PointerEvent{Buttons: hardware.ButtonLeft, DX: 3}); err != nil {
+		t.Fatal(err)
+	}
+	rel.set(true)
+	if err := p.Point(hardware.PointerEvent{DX: 5, Wheel: 1}); err == nil {
+		t.Fatal("a report the host did not take: no error")
+	}
+	rel.set(false)
+	want := []byte{0, 0, 0, 0, 0} // released, no motion, no wheel
+	for deadline := time.Now().Add(5 * time.Second); !bytes.Equal(rel.last(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the release never reached the host: last report %x", rel.last())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.Point(hardware.PointerEvent{Absolute: true, Buttons: hardware.ButtonLeft, X: 100, Y: 200, Wheel: 2}); err != nil {
+		t.Fatal(err)
+	}
+	abs.set(true)
+	_ = p.Point(hardware.PointerEvent{Absolute: true, X: 300, Y: 400, Wheel: 1})
+	abs.set(false)
+	want = []byte{0, 0x2c, 0x01, 0x90, 0x01, 0, 0} // released at 300,400, no wheel
+	for deadline := time.Now().Add(5 * time.Second); !bytes.Equal(abs.last(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the absolute release never reached the host: last report %x", abs.last())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -72,19 +72,9 @@ type Keyboard struct {
 	watchers map[chan struct{}]struct{}
 	closed   bool
 	done     chan struct{}
-	// retry is the pending rewrite of the present report after a write
-	// that failed (nil: none): the host keeps the last report it got, so
-	// a key-up that did not go through leaves its key down, repeating.
-	retry *time.Timer
-	tries int
+	// retry rewrites the present report after a write that failed.
+	retry resend
 }
-
-// Report rewrites after a failed write: every RetryInterval, up to
-// RetryAttempts times, until one goes through or another report does.
-var (
-	RetryInterval = 250 * time.Millisecond
-	RetryAttempts = 40
-)
 
 // OpenKeyboard opens the keyboard function's device node (the gadget's
 // KeyboardDevice, /dev/hidg0). Errors: ErrUnavailable.
@@ -189,41 +179,13 @@ func (k *Keyboard) Key(code hardware.KeyCode, down bool) error {
 }
 
 // writeLocked writes the present report; when that fails, it is written
-// again later (see Keyboard.retry) and the error returned.
+// again later (see resend) and the error returned.
 func (k *Keyboard) writeLocked() error {
-	if k.retry != nil {
-		k.retry.Stop()
-		k.retry = nil
-	}
-	err := writeReport(k.dev, k.report())
-	if err == nil {
-		k.tries = 0
-		return nil
-	}
-	k.retryLocked()
+	k.retry.stop()
+	write := func() error { return writeReport(k.dev, k.report()) }
+	err := write()
+	k.retry.after(err, &k.mu, write)
 	return err
-}
-
-func (k *Keyboard) retryLocked() {
-	if k.closed || k.tries >= RetryAttempts {
-		return
-	}
-	k.tries++
-	var t *time.Timer
-	t = time.AfterFunc(RetryInterval, func() {
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		if k.retry != t || k.closed {
-			return // a newer report, or closed
-		}
-		k.retry = nil
-		if writeReport(k.dev, k.report()) == nil {
-			k.tries = 0
-			return
-		}
-		k.retryLocked()
-	})
-	k.retry = t
 }
 
 // report is the input report of the keys down now.
@@ -282,10 +244,7 @@ func (k *Keyboard) Close() error {
 		return nil
 	}
 	k.closed = true
-	if k.retry != nil {
-		k.retry.Stop()
-		k.retry = nil
-	}
+	k.retry.stop()
 	k.mu.Unlock()
 	err := k.dev.Close()
 	<-k.done

@@ -17,6 +17,9 @@ import (
 type Pointer struct {
 	mu       sync.Mutex
 	abs, rel io.WriteCloser
+	// A report that failed is written again (see resend): the absolute
+	// one as it was, the relative one as its buttons without motion.
+	absRetry, relRetry resend
 }
 
 var _ hardware.Pointer = (*Pointer)(nil)
@@ -72,7 +75,14 @@ func (p *Pointer) Point(e hardware.PointerEvent) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return writeReport(dev, r)
+	retry, again := &p.relRetry, []byte{r[0], 0, 0, 0, 0}
+	if e.Absolute {
+		retry, again = &p.absRetry, append(r[:5:5], 0, 0) // no wheel turned twice
+	}
+	retry.stop()
+	err = writeReport(dev, r)
+	retry.after(err, &p.mu, func() error { return writeReport(dev, again) })
+	return err
 }
 
 // Report is e's input report: AbsoluteReportLength bytes for an absolute
@@ -112,6 +122,8 @@ func Report(e hardware.PointerEvent) ([]byte, error) {
 func (p *Pointer) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.absRetry.stop()
+	p.relRetry.stop()
 	var err error
 	for _, d := range []io.WriteCloser{p.abs, p.rel} {
 		if d != nil {

@@ -1,0 +1,55 @@
+package gadget
+
+import (
+	"sync"
+	"time"
+)
+
+// A report that could not be written (the host slow to read, or not
+// reading for a while) is written again: the host keeps the last report
+// it got, so a key or button release that did not go through would leave
+// the key down (repeating) or the button held (dragging). Every
+// RetryInterval, up to RetryAttempts times, until one goes through or a
+// newer report does.
+var (
+	RetryInterval = 250 * time.Millisecond
+	RetryAttempts = 40
+)
+
+// resend is one HID device's pending rewrite. Its owner's lock guards it.
+type resend struct {
+	timer *time.Timer
+	tries int
+}
+
+// stop cancels the pending rewrite (a newer report, or Close).
+func (r *resend) stop() {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+}
+
+// after takes a write's result: a success ends the retries, a failure
+// schedules write (the device's present state, called with mu held).
+func (r *resend) after(err error, mu *sync.Mutex, write func() error) {
+	if err == nil {
+		r.tries = 0
+		return
+	}
+	if r.tries >= RetryAttempts {
+		return
+	}
+	r.tries++
+	var t *time.Timer
+	t = time.AfterFunc(RetryInterval, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.timer != t {
+			return // stopped, or replaced by a newer report's
+		}
+		r.timer = nil
+		r.after(write(), mu, write)
+	})
+	r.timer = t
+}

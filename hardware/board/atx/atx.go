@@ -43,14 +43,23 @@ type ATX struct {
 	ledTimer Timer
 	hdd      int
 	busy     bool // a press sequence runs
-	// expect is the state the last press sequence aims at, until the
-	// debounced LED shows it or settleWindow after LEDDebounce has passed
-	// ("": none): the presses of the next reset are chosen from it, so an
-	// On right after an On (the LED not yet debounced) does not press
-	// again and shut down a server that is booting.
+	// aim is the state the running sequence forces ("": none, or one the
+	// OS decides); ended is closed when it ends. A reset that aims at the
+	// same state waits for it instead of being refused as busy.
+	aim   hardware.PowerState
+	ended chan struct{}
+	// expect is the state the last press sequence forced (a press that
+	// powers an off server on, a long press that forces it off), until
+	// the debounced LED shows it or settleWindow after LEDDebounce has
+	// passed, or the LED settles at all ("": none). It is the power state
+	// meanwhile, and the next
+	// reset's presses are chosen from it, so an On right after an On (the
+	// LED not yet debounced) does not press again and shut down a server
+	// that is booting. An ACPI shutdown sets none: the OS may ignore it.
 	expect      hardware.PowerState
 	expectGen   uint64
 	expectTimer Timer
+	reported    hardware.PowerState // the state last reported to the host
 	timer       Timer        // the press sequence's pending step
 	pressed     Line         // the button held now, released at Close
 	done        chan<- error // the running Reset's answer
@@ -82,6 +91,7 @@ func New(lines Lines, t Timings, clk Clock) (*ATX, error) {
 	if v != 0 {
 		a.state = hardware.PowerOn
 	}
+	a.reported = a.state
 	lines.PowerLED.Watch(a.powerLEDEdge)
 	if lines.HDDLED != nil {
 		if a.hdd, err = lines.HDDLED.Value(); err != nil {
@@ -110,11 +120,13 @@ func (a *ATX) ResetTypes() []hardware.ResetType {
 	return append(rt, hardware.ResetPushPowerButton, hardware.ResetPowerCycle)
 }
 
-// PowerState implements hardware.Power: the debounced power LED, On or Off.
+// PowerState implements hardware.Power: the debounced power LED, On or
+// Off, or the state the last press sequence forced until the LED shows it
+// (see ATX.expect).
 func (a *ATX) PowerState(context.Context) (hardware.PowerState, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.state, nil
+	return a.effectiveLocked(), nil
 }
 
 // HDDActive reports whether the HDD LED is lit now (false without one).
@@ -138,24 +150,37 @@ func (a *ATX) effectiveLocked() hardware.PowerState {
 	return a.state
 }
 
-// target is the state reset r aims at from s ("": none known).
-func target(r hardware.ResetType, s hardware.PowerState) hardware.PowerState {
+// forced is the state reset r forces from s ("": none, or one the OS
+// decides: an ACPI shutdown).
+func forced(r hardware.ResetType, s hardware.PowerState) hardware.PowerState {
 	switch r {
 	case hardware.ResetOn, hardware.ResetForceOn, hardware.ResetPowerCycle, hardware.ResetForceRestart:
 		return hardware.PowerOn
-	case hardware.ResetForceOff, hardware.ResetGracefulShutdown:
+	case hardware.ResetForceOff:
 		return hardware.PowerOff
 	case hardware.ResetPushPowerButton:
 		if s == hardware.PowerOff {
 			return hardware.PowerOn
 		}
-		return hardware.PowerOff
 	}
 	return ""
 }
 
+// notifyLocked returns the report of a change of the effective state
+// since the last one (nil: none), to be called without the lock.
+func (a *ATX) notifyLocked() func() {
+	from, to := a.reported, a.effectiveLocked()
+	if from == to || a.host == nil {
+		return nil
+	}
+	a.reported = to
+	h := a.host
+	return func() { h.PowerChanged(from, to) }
+}
+
 // expectLocked makes want the expected state for LEDDebounce plus
-// settleWindow, or until the LED shows it.
+// settleWindow, or until the LED shows it. The caller reports the change
+// (notifyLocked).
 func (a *ATX) expectLocked(want hardware.PowerState) {
 	if a.expectTimer != nil {
 		a.expectTimer.Stop()
@@ -170,9 +195,14 @@ func (a *ATX) expectLocked(want hardware.PowerState) {
 	gen := a.expectGen
 	a.expectTimer = a.clk.AfterFunc(a.t.LEDDebounce+settleWindow, func() {
 		a.mu.Lock()
-		defer a.mu.Unlock()
-		if gen == a.expectGen {
+		var notify func()
+		if gen == a.expectGen && !a.closed {
 			a.expect, a.expectTimer = "", nil
+			notify = a.notifyLocked()
+		}
+		a.mu.Unlock()
+		if notify != nil {
+			notify()
 		}
 	})
 }
@@ -230,9 +260,11 @@ func (a *ATX) presses(r hardware.ResetType, s hardware.PowerState) ([]step, erro
 // the present state (see the package doc's table in docs/board.md) and
 // returns once they are released, or when ctx ends (the press then runs
 // to its end all the same). The power state follows the LED afterwards.
-// Errors: ErrBusy while another press runs, ErrNotSupported for a type
-// not in ResetTypes, ErrUnavailable when a line cannot be driven or the
-// part is closed.
+// A reset that forces the state the running sequence forces (an On
+// while an On or a PowerCycle runs, a ForceOff while a ForceOff runs: a
+// client's retry) waits for it and presses nothing. Errors: ErrBusy while
+// another press runs, ErrNotSupported for a type not in ResetTypes,
+// ErrUnavailable when a line cannot be driven or the part is closed.
 func (a *ATX) Reset(ctx context.Context, r hardware.ResetType) error {
 	a.mu.Lock()
 	if a.closed {
@@ -240,6 +272,16 @@ func (a *ATX) Reset(ctx context.Context, r hardware.ResetType) error {
 		return fmt.Errorf("atx: closed: %w", hardware.ErrUnavailable)
 	}
 	if a.busy {
+		if aim := forced(r, a.effectiveLocked()); aim != "" && aim == a.aim {
+			ended := a.ended
+			a.mu.Unlock()
+			select {
+			case <-ended:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		a.mu.Unlock()
 		return fmt.Errorf("atx: a button press is running: %w", hardware.ErrBusy)
 	}
@@ -249,9 +291,9 @@ func (a *ATX) Reset(ctx context.Context, r hardware.ResetType) error {
 		a.mu.Unlock()
 		return err
 	}
-	a.busy = true
+	a.busy, a.aim, a.ended = true, forced(r, from), make(chan struct{})
 	done := make(chan error, 1)
-	a.pressLocked(steps, target(r, from), done)
+	a.pressLocked(steps, a.aim, done)
 	a.mu.Unlock()
 	select {
 	case err := <-done:
@@ -265,7 +307,7 @@ func (a *ATX) Reset(ctx context.Context, r hardware.ResetType) error {
 // after the last, want becomes the expected state.
 func (a *ATX) pressLocked(steps []step, want hardware.PowerState, done chan<- error) {
 	if a.closed {
-		a.busy = false
+		a.endLocked()
 		done <- fmt.Errorf("atx: closed: %w", hardware.ErrUnavailable)
 		return
 	}
@@ -273,26 +315,35 @@ func (a *ATX) pressLocked(steps []step, want hardware.PowerState, done chan<- er
 	s := steps[0]
 	if err := s.line.SetValue(1); err != nil {
 		_ = s.line.SetValue(0)
-		a.busy = false
+		a.endLocked()
 		done <- fmt.Errorf("atx: press: %w: %w", hardware.ErrUnavailable, err)
 		return
 	}
 	a.pressed = s.line
 	a.timer = a.clk.AfterFunc(s.hold, func() {
+		var notify func()
 		a.mu.Lock()
-		defer a.mu.Unlock()
+		defer func() {
+			a.mu.Unlock()
+			if notify != nil {
+				notify()
+			}
+		}()
 		if a.closed {
 			return // Close released it and answered
 		}
 		a.pressed = nil
 		if err := s.line.SetValue(0); err != nil {
-			a.busy = false
+			a.endLocked()
 			done <- fmt.Errorf("atx: release: %w: %w", hardware.ErrUnavailable, err)
 			return
 		}
 		if len(steps) == 1 {
-			a.busy = false
-			a.expectLocked(want)
+			a.endLocked()
+			if want != "" { // an ACPI shutdown leaves what stood
+				a.expectLocked(want)
+			}
+			notify = a.notifyLocked()
 			done <- nil
 			return
 		}
@@ -305,6 +356,15 @@ func (a *ATX) pressLocked(steps []step, want hardware.PowerState, done chan<- er
 			a.pressLocked(steps[1:], want, done)
 		})
 	})
+}
+
+// endLocked ends the running sequence: no longer busy, its waiters go.
+func (a *ATX) endLocked() {
+	a.busy, a.aim = false, ""
+	if a.ended != nil {
+		close(a.ended)
+		a.ended = nil
+	}
 }
 
 // powerLEDEdge debounces the power LED (see the package doc).
@@ -321,7 +381,7 @@ func (a *ATX) powerLEDEdge(e Edge) {
 		a.ledTimer = nil
 	}
 	if (e.Value != 0) == (a.state == hardware.PowerOn) {
-		return // back to the reported level within the window: a flap
+		return // back to the debounced level within the window: a flap
 	}
 	gen := a.ledGen
 	a.ledTimer = a.clk.AfterFunc(a.t.LEDDebounce, func() { a.ledSettled(gen) })
@@ -335,18 +395,18 @@ func (a *ATX) ledSettled(gen uint64) {
 		return
 	}
 	a.ledTimer = nil
-	from, to := a.state, hardware.PowerOff
+	to := hardware.PowerOff
 	if a.led != 0 {
 		to = hardware.PowerOn
 	}
 	a.state = to
-	if a.expect == to {
-		a.expectLocked("")
-	}
-	h := a.host
+	// The LED speaks again: whatever was expected, it says how things
+	// are now.
+	a.expectLocked("")
+	notify := a.notifyLocked()
 	a.mu.Unlock()
-	if h != nil && from != to {
-		h.PowerChanged(from, to)
+	if notify != nil {
+		notify()
 	}
 }
 
@@ -373,7 +433,7 @@ func (a *ATX) Close() error {
 		}
 	}
 	if a.busy {
-		a.busy = false
+		a.endLocked()
 		a.done <- fmt.Errorf("atx: closed during a press: %w", hardware.ErrUnavailable)
 	}
 	var errs []error

@@ -359,3 +359,76 @@ func TestCloseDuringAnEdge(t *testing.T) {
 		t.Fatal("Close deadlocked with an edge handler")
 	}
 }
+
+// TestIgnoredShutdownThenForceOff: an ACPI shutdown the OS ignores sets
+// no expectation, so a ForceOff right after it still holds the button
+// (the common "soft off, wait, force off" script); and a ForceRestart
+// presses reset.
+func TestIgnoredShutdownThenForceOff(t *testing.T) {
+	r := newRig(t, true, Timings{})
+	if err := r.reset(hardware.ResetGracefulShutdown); err != nil {
+		t.Fatal(err)
+	}
+	if r.power() != hardware.PowerOn {
+		t.Fatalf("power %s after an ACPI press the OS ignored", r.power())
+	}
+	if err := r.reset(hardware.ResetForceRestart); err != nil {
+		t.Fatal(err)
+	}
+	if p := r.rb.presses(t); len(p) != 1 {
+		t.Errorf("reset presses %v after an ignored shutdown", p)
+	}
+	if err := r.reset(hardware.ResetForceOff); err != nil {
+		t.Fatal(err)
+	}
+	if p := r.pb.presses(t); len(p) != 2 || p[1] != DefaultLongPress {
+		t.Errorf("power presses %v: ForceOff after an ignored shutdown", p)
+	}
+}
+
+// TestForcedStateIsThePowerState: after a press sequence that forces a
+// state, PowerState says it at once (ipmitool's `power status` right
+// after `power on`), and the host hears of it once, not again when the
+// LED settles.
+func TestForcedStateIsThePowerState(t *testing.T) {
+	r := newRig(t, false, Timings{})
+	r.pb.onPress = func(v int) {
+		if v == 0 && r.led.value() == 0 {
+			go r.led.set(1)
+		}
+	}
+	if err := r.reset(hardware.ResetOn); err != nil {
+		t.Fatal(err)
+	}
+	if r.power() != hardware.PowerOn {
+		t.Fatalf("power %s right after On", r.power())
+	}
+	r.clk.Advance(DefaultLEDDebounce + time.Second)
+	if got := r.h.got(); len(got) != 1 || got[0] != "Off>On" {
+		t.Errorf("power changes %v, want one Off>On", got)
+	}
+}
+
+// TestSameAimJoinsTheRunningPress: a reset that forces what the running
+// sequence forces (an On during a PowerCycle: a client's retry) waits
+// for it and presses nothing; another is refused as busy.
+func TestSameAimJoinsTheRunningPress(t *testing.T) {
+	r := newRig(t, true, Timings{})
+	errc := make(chan error, 1)
+	go func() { errc <- r.a.Reset(context.Background(), hardware.ResetPowerCycle) }()
+	waitPressed(t, r.pb)
+	if err := r.a.Reset(context.Background(), hardware.ResetForceOff); !errors.Is(err, hardware.ErrBusy) {
+		t.Errorf("ForceOff during a PowerCycle: %v, want ErrBusy", err)
+	}
+	joined := make(chan error, 1)
+	go func() { joined <- r.a.Reset(context.Background(), hardware.ResetOn) }()
+	if err := r.drive(errc); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.drive(joined); err != nil {
+		t.Fatalf("On during a PowerCycle: %v", err)
+	}
+	if p := r.pb.presses(t); len(p) != 2 {
+		t.Errorf("presses %v: the joined On pressed", p)
+	}
+}

@@ -56,12 +56,16 @@ func TestATXDrivesServer(t *testing.T) {
 		{hardware.ResetPowerCycle, hardware.PowerOn},
 	}
 	for _, st := range steps {
+		ps0, _ := a.PowerState(ctx)
+		t.Logf("before %s: atx %s server %v", st.r, ps0, s.On())
 		if err := a.Reset(ctx, st.r); err != nil {
 			t.Fatalf("%s: %v", st.r, err)
 		}
 		waitState(t, a, st.want)
-		if s.On() != (st.want == hardware.PowerOn) {
-			t.Fatalf("%s: server on=%v", st.r, s.On())
+		for end := time.Now().Add(5 * time.Second); s.On() != (st.want == hardware.PowerOn); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%s: server on=%v presses %+v", st.r, s.On(), s.Presses())
+			}
 		}
 	}
 	if s.Resets() != 1 {

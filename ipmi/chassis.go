@@ -14,12 +14,13 @@ const machineTimeout = 10 * time.Second
 // ended or after Config.ChassisAnswerWait, whichever comes first: "the implementation is
 // allowed to return the completion code prior to performing the selected
 // control action" (§28.3, Table 28-4). A VM's reset ends well within it,
-// so ipmitool returns with the work done; a board's press sequence takes
-// up to 10 s (a power cycle), longer than ipmitool waits in all (retries
-// included). A reset still running then goes on, bounded by resetTimeout,
-// and its failure is logged.
+// and a board's single press too (the 5.5 s long press), so ipmitool
+// returns with the work done; a board's power cycle (10 s) takes longer
+// than ipmitool waits in all (10 s with its retries, which are answered
+// from the response cache). A reset still running then goes on, bounded
+// by resetTimeout, and its failure is logged.
 const (
-	DefaultChassisAnswerWait = 5 * time.Second
+	DefaultChassisAnswerWait = 8 * time.Second
 	resetTimeout             = 2 * time.Minute
 )
 
@@ -119,21 +120,31 @@ func chassisControl(r *request) (byte, []byte) {
 		}
 	}
 	cancel()
+	// The reset runs on the server's context (Close cancels it; a press
+	// under way still ends on its own) and under its WaitGroup.
 	done := make(chan error, 1)
+	rctx, rcancel := context.WithTimeout(hardware.WithOrigin(r.ctx, r.origin()), resetTimeout)
+	r.s.wg.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(hardware.WithOrigin(context.WithoutCancel(r.ctx), r.origin()), resetTimeout)
-		defer cancel()
-		done <- r.s.m.Reset(ctx, rt)
+		defer r.s.wg.Done()
+		defer rcancel()
+		done <- r.s.m.Reset(rctx, rt)
 	}()
+	wait := time.NewTimer(r.s.cfg.ChassisAnswerWait)
+	defer wait.Stop()
 	select {
 	case err := <-done:
 		if err != nil {
 			r.s.log.Info("ipmi chassis control refused", "reset", rt, "err", err)
 			return machineCC(err), nil
 		}
-	case <-time.After(r.s.cfg.ChassisAnswerWait):
+	case <-r.ctx.Done():
+		return CCNodeBusy, nil
+	case <-wait.C:
 		log, user := r.s.log, r.sess.userName
+		r.s.wg.Add(1)
 		go func() {
+			defer r.s.wg.Done()
 			if err := <-done; err != nil {
 				log.Warn("ipmi chassis control failed after its answer", "reset", rt, "user", user, "err", err)
 			}

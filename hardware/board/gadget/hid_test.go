@@ -285,6 +285,7 @@ func TestReportWriteErrors(t *testing.T) {
 		t.Errorf("Key: %v", err)
 	}
 	p := NewPointer(failWriter{}, nil)
+	defer p.Close()
 	if err := p.Point(hardware.PointerEvent{Absolute: true}); !errors.Is(err, hardware.ErrUnavailable) {
 		t.Errorf("Point: %v", err)
 	}
@@ -382,12 +383,12 @@ func (d *flakyDev) last() []byte {
 // (the host slow to read) is written again once the host reads, so the
 // key does not stay down on the host.
 func TestKeyUpThatFailedIsWrittenAgain(t *testing.T) {
-	old := RetryInterval
-	RetryInterval = 10 * time.Millisecond
-	defer func() { RetryInterval = old }()
 	d := &flakyDev{closed: make(chan struct{})}
 	k := NewKeyboard(d)
 	defer k.Close()
+	k.mu.Lock()
+	k.retry.interval = 10 * time.Millisecond
+	k.mu.Unlock()
 	if err := k.Key(hardware.KeyA, true); err != nil {
 		t.Fatal(err)
 	}
@@ -412,12 +413,10 @@ func TestKeyUpThatFailedIsWrittenAgain(t *testing.T) {
 // timed out reaches the host later, without the motion or wheel of the
 // report that carried it (which would move or scroll twice).
 func TestButtonUpThatFailedIsWrittenAgain(t *testing.T) {
-	old := RetryInterval
-	RetryInterval = 10 * time.Millisecond
-	defer func() { RetryInterval = old }()
 	abs, rel := &flakyDev{closed: make(chan struct{})}, &flakyDev{closed: make(chan struct{})}
 	p := NewPointer(abs, rel)
 	defer p.Close()
+	p.absRetry.interval, p.relRetry.interval = 10*time.Millisecond, 10*time.Millisecond
 	if err := p.Point(hardware.PointerEvent{Buttons: hardware.ButtonLeft, DX: 3}); err != nil {
 		t.Fatal(err)
 	}

@@ -210,6 +210,9 @@ func (k *Keyboard) ReleaseAll() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.mods, k.keys = 0, nil
+	if k.closed {
+		return fmt.Errorf("keyboard closed: %w", hardware.ErrUnavailable)
+	}
 	return k.writeLocked()
 }
 

@@ -20,6 +20,7 @@ type Pointer struct {
 	// A report that failed is written again (see resend): the absolute
 	// one as it was, the relative one as its buttons without motion.
 	absRetry, relRetry resend
+	closed             bool
 }
 
 var _ hardware.Pointer = (*Pointer)(nil)
@@ -75,6 +76,9 @@ func (p *Pointer) Point(e hardware.PointerEvent) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("pointer closed: %w", hardware.ErrUnavailable)
+	}
 	retry, again := &p.relRetry, []byte{r[0], 0, 0, 0, 0}
 	if e.Absolute {
 		retry, again = &p.absRetry, append(r[:5:5], 0, 0) // no wheel turned twice
@@ -122,6 +126,7 @@ func Report(e hardware.PointerEvent) ([]byte, error) {
 func (p *Pointer) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	p.absRetry.stop()
 	p.relRetry.stop()
 	var err error

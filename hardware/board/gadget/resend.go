@@ -11,7 +11,7 @@ import (
 // the key down (repeating) or the button held (dragging). Every
 // RetryInterval, up to RetryAttempts times, until one goes through or a
 // newer report does.
-var (
+const (
 	RetryInterval = 250 * time.Millisecond
 	RetryAttempts = 40
 )
@@ -20,14 +20,19 @@ var (
 type resend struct {
 	timer *time.Timer
 	tries int
+	// interval is the time between attempts (RetryInterval if zero:
+	// tests shorten it).
+	interval time.Duration
 }
 
-// stop cancels the pending rewrite (a newer report, or Close).
+// stop cancels the pending rewrite (a newer report, or Close); the next
+// failure starts counting anew.
 func (r *resend) stop() {
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
 	}
+	r.tries = 0
 }
 
 // after takes a write's result: a success ends the retries, a failure
@@ -41,8 +46,12 @@ func (r *resend) after(err error, mu *sync.Mutex, write func() error) {
 		return
 	}
 	r.tries++
+	d := r.interval
+	if d <= 0 {
+		d = RetryInterval
+	}
 	var t *time.Timer
-	t = time.AfterFunc(RetryInterval, func() {
+	t = time.AfterFunc(d, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if r.timer != t {

@@ -77,11 +77,8 @@ const boardConfig = `systems:
         reset_button: {offset: 1}
         power_led: {offset: 2}
         hdd_led: {offset: 3}
-        short_press: 300ms
-        long_press: 4500ms
-        reset_press: 300ms
-        led_debounce: 500ms
-        power_cycle_delay: 1500ms
+        # the default timings: 0.5 s presses, 5.5 s long press, 2 s LED
+        # debounce, 4 s between a power cycle's presses
       gadget:
         udc: dummy_udc.0
         relative_mouse: true
@@ -152,10 +149,14 @@ func startBoardVM(t *testing.T) *boardVM {
 	}
 	var list strings.Builder
 	for _, m := range mods {
-		rel, _ := filepath.Rel(k.Root, m)
-		rd.Add(rel, m, 0o644)
+		data, name, err := boardvm.ModuleData(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(k.Root, filepath.Join(filepath.Dir(m), name))
+		rd.AddBytes(rel, data, 0o644)
 		args := ""
-		switch filepath.Base(m) {
+		switch name {
 		case "vivid.ko":
 			// one device, one HDMI input, capture node only
 			args = "n_devs=1 node_types=0x1 num_inputs=1 input_types=0x3"
@@ -167,10 +168,27 @@ func startBoardVM(t *testing.T) *boardVM {
 	if err := rd.Write(initrd); err != nil {
 		t.Fatal(err)
 	}
-	fw := []*boardvm.Forward{{Proto: "tcp", GuestPort: 8443}, {Proto: "udp", GuestPort: 623}, {Proto: "tcp", GuestPort: 8000}}
-	vm, err := boardvm.Boot(boardvm.Options{Kernel: k.Image, Initramfs: initrd, Append: "quiet", Forwards: fw})
-	if err != nil {
-		t.Fatal(err)
+	// A forwarded port taken between its choice and QEMU's bind ends the
+	// VM at once: boot again with other ports.
+	var vm *boardvm.VM
+	var fw []*boardvm.Forward
+	for attempt := 1; ; attempt++ {
+		fw = []*boardvm.Forward{{Proto: "tcp", GuestPort: 8443}, {Proto: "udp", GuestPort: 623}, {Proto: "tcp", GuestPort: 8000}}
+		vm, err = boardvm.Boot(boardvm.Options{Kernel: k.Image, Initramfs: initrd, Append: "quiet", Forwards: fw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		out, err := vm.WaitFor(ctx, `msg="redfish listening"`)
+		cancel()
+		if err == nil {
+			break
+		}
+		vm.Stop()
+		if attempt < 3 && strings.Contains(out, boardvm.ErrForward) {
+			continue
+		}
+		t.Fatalf("%v; VM console:\n%s", err, out)
 	}
 	bv := &boardVM{vm: vm, redfish: fw[0].HostPort, ipmi: fw[1].HostPort, probe: fw[2].HostPort}
 	t.Cleanup(func() {
@@ -179,11 +197,6 @@ func startBoardVM(t *testing.T) *boardVM {
 			t.Logf("VM console:\n%s", vm.Output())
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if _, err := vm.WaitFor(ctx, `msg="redfish listening"`); err != nil {
-		t.Fatalf("%v", err)
-	}
 	b := &bmc{t: t, User: adminUser, Password: adminPassword, client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, Proxy: nil}},
 		URL: fmt.Sprintf("https://127.0.0.1:%d", bv.redfish), Addr: fmt.Sprintf("127.0.0.1:%d", bv.redfish)}
@@ -226,8 +239,10 @@ func (bv *boardVM) sushyBoard(t *testing.T, args ...string) string {
 // unless its output holds want.
 func (bv *boardVM) ipmitool(t *testing.T, want string, args ...string) {
 	t.Helper()
+	// ipmitool's own timeout and retries (2 s, 4 tries): a board's long
+	// press outlasts the first.
 	full := append([]string{"-I", "lanplus", "-H", "127.0.0.1", "-p", fmt.Sprint(bv.ipmi), "-U", adminUser,
-		"-P", adminPassword, "-N", "2", "-R", "3"}, args...)
+		"-P", adminPassword}, args...)
 	out, code := runClient(t, time.Minute, "ipmitool", full...)
 	if code != 0 || !strings.Contains(out, want) {
 		t.Fatalf("ipmitool %s: exit %d, want %q in:\n%s", strings.Join(args, " "), code, want, out)
@@ -330,27 +345,40 @@ func TestBoardVM(t *testing.T) {
 		bv.sushyBoard(t, "reset", "ForceOff")
 		bv.waitPresses(t, "power", p0+2)
 		bv.sushyBoard(t, "wait-power", "Off")
-		// The ForceOff press was held past the ATX override (4 s).
+		// The ForceOff press was held past the ATX override (4 s): 5.5 s.
 		out := bv.vm.Output()
 		last := out[strings.LastIndex(out, "msg=\"atxsim press\" button=power"):]
-		if !strings.Contains(last[:strings.IndexByte(last, '\n')], "held=4.") {
+		if !strings.Contains(last[:strings.IndexByte(last, '\n')], "held=5.5") {
 			t.Errorf("ForceOff's press: %s", last[:strings.IndexByte(last, '\n')])
 		}
 	})
 
+	// ipmitool as a script uses it, with its own timeout and retries:
+	// each command's presses happen once, and `power status` right after
+	// says what the command did.
 	t.Run("PowerIPMI", func(t *testing.T) {
 		p0, r0 := bv.presses("power"), bv.presses("reset")
 		bv.ipmitool(t, "Chassis Power is off", "power", "status")
 		bv.ipmitool(t, "Up/On", "power", "on")
-		bv.waitPresses(t, "power", p0+1)
-		b.WaitPower(t, "board", "On")
 		bv.ipmitool(t, "Chassis Power is on", "power", "status")
 		bv.ipmitool(t, "Reset", "power", "reset")
-		bv.waitPresses(t, "reset", r0+1)
-		bv.ipmitool(t, "Down/Off", "power", "off")
-		bv.waitPresses(t, "power", p0+2)
-		b.WaitPower(t, "board", "Off")
+		bv.ipmitool(t, "Down/Off", "power", "off") // a 5.5 s press
 		bv.ipmitool(t, "Chassis Power is off", "power", "status")
+		bv.ipmitool(t, "Up/On", "power", "on")
+		// A power cycle's presses take 10 s; ipmitool has its answer
+		// before they end, and an On right after joins them.
+		bv.ipmitool(t, "Cycle", "power", "cycle")
+		bv.ipmitool(t, "Up/On", "power", "on")
+		bv.ipmitool(t, "Chassis Power is on", "power", "status")
+		bv.ipmitool(t, "Down/Off", "power", "off")
+		// on, off (long), on, cycle (long, short), off (long); one reset.
+		bv.waitPresses(t, "power", p0+6)
+		bv.waitPresses(t, "reset", r0+1)
+		time.Sleep(2 * time.Second)
+		if p, r := bv.presses("power")-p0, bv.presses("reset")-r0; p != 6 || r != 1 {
+			t.Errorf("%d power and %d reset presses, want 6 and 1 (a retry pressed again?)", p, r)
+		}
+		b.WaitPower(t, "board", "Off")
 	})
 
 	t.Run("Keyboard", func(t *testing.T) {

@@ -8,6 +8,7 @@
 package boardvm
 
 import (
+	"bytes"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -30,14 +31,25 @@ type Kernel struct {
 // downloaded.
 var ErrNoKernel = errors.New("boardvm: no linux-image .deb in the kernel directory (make deps downloads it)")
 
-// FindKernel unpacks the newest linux-image-*.deb in dir into dir/root
-// (once: a later call finds it there) and indexes its modules.
+// FindKernel unpacks the newest kernel image package in dir
+// (linux-image-<release>_<version>_<arch>.deb, newest by dpkg's version
+// order) into dir/root-<name> (once: a later call finds it there) and
+// indexes its modules.
 func FindKernel(dir string) (*Kernel, error) {
-	debs, _ := filepath.Glob(filepath.Join(dir, "linux-image-*.deb"))
+	debs, _ := filepath.Glob(filepath.Join(dir, "linux-image-[0-9]*.deb"))
 	if len(debs) == 0 {
 		return nil, ErrNoKernel
 	}
-	sort.Strings(debs)
+	version := func(deb string) string {
+		parts := strings.Split(filepath.Base(deb), "_")
+		if len(parts) < 2 {
+			return "0"
+		}
+		return parts[1]
+	}
+	sort.SliceStable(debs, func(i, j int) bool {
+		return exec.Command("dpkg", "--compare-versions", version(debs[i]), "lt", version(debs[j])).Run() == nil
+	})
 	deb := debs[len(debs)-1]
 	root := filepath.Join(dir, "root-"+strings.TrimSuffix(filepath.Base(deb), ".deb"))
 	if _, err := os.Stat(root); err != nil {
@@ -60,10 +72,15 @@ func FindKernel(dir string) (*Kernel, error) {
 	k := &Kernel{Root: root, Image: images[0], Version: strings.TrimPrefix(filepath.Base(images[0]), "vmlinuz-"),
 		modules: map[string]string{}}
 	err := filepath.WalkDir(filepath.Join(root, "lib", "modules", k.Version), func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, ".ko") {
-			k.modules[modName(strings.TrimSuffix(filepath.Base(p), ".ko"))] = p
+		if err != nil {
+			return err
 		}
-		return err
+		for _, ext := range []string{".ko", ".ko.xz", ".ko.zst"} {
+			if strings.HasSuffix(p, ext) {
+				k.modules[modName(strings.TrimSuffix(filepath.Base(p), ext))] = p
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -75,7 +92,8 @@ func FindKernel(dir string) (*Kernel, error) {
 // underscores.
 func modName(s string) string { return strings.ReplaceAll(s, "-", "_") }
 
-// Modules is the .ko files that loading names needs, each after the
+// Modules is the module files that loading names needs (.ko, or .ko.xz
+// and .ko.zst as Debian 13 ships them: see ModuleData), each after the
 // modules it depends on (from their .modinfo depends= lists), each once.
 func (k *Kernel) Modules(names ...string) ([]string, error) {
 	var order []string
@@ -115,9 +133,34 @@ func (k *Kernel) Modules(names ...string) ([]string, error) {
 	return order, nil
 }
 
+// ModuleData is a module file's ELF object, decompressed (xz or zstd,
+// by the tools of those names) when the package ships it compressed, and
+// the name it goes by in an initramfs (.ko).
+func ModuleData(path string) (data []byte, name string, err error) {
+	var tool string
+	switch {
+	case strings.HasSuffix(path, ".ko.xz"):
+		tool = "xz"
+	case strings.HasSuffix(path, ".ko.zst"):
+		tool = "zstd"
+	default:
+		data, err = os.ReadFile(path)
+		return data, filepath.Base(path), err
+	}
+	data, err = exec.Command(tool, "-dc", path).Output()
+	if err != nil {
+		return nil, "", fmt.Errorf("boardvm: %s -dc %s: %w", tool, path, err)
+	}
+	return data, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".xz"), ".zst"), nil
+}
+
 // moduleDepends reads a module's depends= from its .modinfo section.
 func moduleDepends(path string) ([]string, error) {
-	f, err := elf.Open(path)
+	data, _, err := ModuleData(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("boardvm: %s: %w", path, err)
 	}
@@ -126,11 +169,11 @@ func moduleDepends(path string) ([]string, error) {
 	if s == nil {
 		return nil, nil
 	}
-	data, err := s.Data()
+	info, err := s.Data()
 	if err != nil {
 		return nil, err
 	}
-	for _, kv := range strings.Split(string(data), "\x00") {
+	for _, kv := range strings.Split(string(info), "\x00") {
 		if v, ok := strings.CutPrefix(kv, "depends="); ok {
 			if v == "" {
 				return nil, nil

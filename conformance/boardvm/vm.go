@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +60,9 @@ func Boot(opts Options) (*VM, error) {
 		"-kernel", opts.Kernel, "-initrd", opts.Initramfs,
 		"-append", "console=ttyS0 panic=-1 " + opts.Append, "-nic", nic}
 	cmd := exec.Command("qemu-system-x86_64", args...)
+	// QEMU dies with the test binary (a -timeout panic runs no cleanup),
+	// in a process group of its own.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -83,6 +87,10 @@ func Boot(opts Options) (*VM, error) {
 	}()
 	return vm, nil
 }
+
+// ErrForward is in the error of a VM that ended because a forwarded port
+// was taken between freePort and QEMU's bind: boot again.
+const ErrForward = "Could not set up host forwarding rule"
 
 // freePort is a port that was free on 127.0.0.1 a moment ago.
 func freePort(proto string) (int, error) {

@@ -60,9 +60,9 @@ type ATX struct {
 	expectGen   uint64
 	expectTimer Timer
 	reported    hardware.PowerState // the state last reported to the host
-	timer       Timer        // the press sequence's pending step
-	pressed     Line         // the button held now, released at Close
-	done        chan<- error // the running Reset's answer
+	timer       Timer               // the press sequence's pending step
+	pressed     Line                // the button held now, released at Close
+	done        chan<- error        // the running Reset's answer
 	closed      bool
 }
 

@@ -38,8 +38,13 @@ func openDevice(path string) (*os.File, error) {
 // a deadline. Errors: ErrUnavailable (a timeout, the function disabled
 // while unbound: ESHUTDOWN, any I/O error).
 func writeReport(dev io.Writer, report []byte) error {
+	return writeReportWithin(dev, report, WriteTimeout)
+}
+
+// writeReportWithin is writeReport within timeout.
+func writeReportWithin(dev io.Writer, report []byte, timeout time.Duration) error {
 	if d, ok := dev.(interface{ SetWriteDeadline(time.Time) error }); ok {
-		_ = d.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		_ = d.SetWriteDeadline(time.Now().Add(timeout))
 	}
 	if _, err := dev.Write(report); err != nil {
 		why := "write"
@@ -182,9 +187,8 @@ func (k *Keyboard) Key(code hardware.KeyCode, down bool) error {
 // again later (see resend) and the error returned.
 func (k *Keyboard) writeLocked() error {
 	k.retry.stop()
-	write := func() error { return writeReport(k.dev, k.report()) }
-	err := write()
-	k.retry.after(err, &k.mu, write)
+	err := writeReport(k.dev, k.report())
+	k.retry.after(err, &k.mu, func() error { return writeReportWithin(k.dev, k.report(), RetryWriteTimeout) })
 	return err
 }
 

@@ -85,7 +85,7 @@ func (p *Pointer) Point(e hardware.PointerEvent) error {
 	}
 	retry.stop()
 	err = writeReport(dev, r)
-	retry.after(err, &p.mu, func() error { return writeReport(dev, again) })
+	retry.after(err, &p.mu, func() error { return writeReportWithin(dev, again, RetryWriteTimeout) })
 	return err
 }
 

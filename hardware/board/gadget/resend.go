@@ -11,9 +11,13 @@ import (
 // the key down (repeating) or the button held (dragging). Every
 // RetryInterval, up to RetryAttempts times, until one goes through or a
 // newer report does.
+// A rewrite waits RetryWriteTimeout for the host, not WriteTimeout: it
+// holds the device's lock meanwhile, and a host that does not read would
+// otherwise hold up new keys for most of each interval.
 const (
-	RetryInterval = 250 * time.Millisecond
-	RetryAttempts = 40
+	RetryInterval     = 250 * time.Millisecond
+	RetryAttempts     = 40
+	RetryWriteTimeout = 50 * time.Millisecond
 )
 
 // resend is one HID device's pending rewrite. Its owner's lock guards it.

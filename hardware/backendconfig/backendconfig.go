@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -152,10 +153,15 @@ func yamlError(err error) error {
 				m = after
 			}
 		}
+		// "field bogus not found in type atx.Config": Go's type means
+		// nothing to whoever wrote the file.
+		m = unknownField.ReplaceAllString(m, `unknown key "$1"`)
 		msgs[i] = m
 	}
 	return errors.New(strings.Join(msgs, "; "))
 }
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // rule says which validate rule a field breaks.
 func rule(fe validator.FieldError) string {

@@ -80,7 +80,7 @@ func TestDecodeErrors(t *testing.T) {
 		"powered_on: maybe":            "test.powered_on: cannot unmarshal !!str `maybe` into bool",
 		"dleay: 1s":                    "test.dleay: unknown parameter (known: delay, powered_on, name, disks, count)",
 		"Ignored: x":                   "test.Ignored: unknown parameter (known: delay, powered_on, name, disks, count)",
-		"disks: [{path: /a, size: 1}]": "test.disks: field size not found in type backendconfig.disk",
+		"disks: [{path: /a, size: 1}]": `test.disks: unknown key "size"`,
 		"disks: [{bus: ide}]":          "test.disks[0].path: required; test.disks[0].bus: ide is not one of virtio sata",
 		"[a, b]":                       "test: want a mapping of parameters, not a list",
 		"fast":                         `test: want a mapping of parameters, not "fast"`,

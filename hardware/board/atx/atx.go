@@ -321,12 +321,18 @@ func (a *ATX) pressLocked(steps []step, want hardware.PowerState, done chan<- er
 	}
 	a.pressed = s.line
 	a.timer = a.clk.AfterFunc(s.hold, func() {
+		// The host hears of the change before Reset returns: whoever
+		// reads the new state finds its event logged.
 		var notify func()
+		finished := false
 		a.mu.Lock()
 		defer func() {
 			a.mu.Unlock()
 			if notify != nil {
 				notify()
+			}
+			if finished {
+				done <- nil
 			}
 		}()
 		if a.closed {
@@ -343,8 +349,7 @@ func (a *ATX) pressLocked(steps []step, want hardware.PowerState, done chan<- er
 			if want != "" { // an ACPI shutdown leaves what stood
 				a.expectLocked(want)
 			}
-			notify = a.notifyLocked()
-			done <- nil
+			notify, finished = a.notifyLocked(), true
 			return
 		}
 		a.timer = a.clk.AfterFunc(s.gap, func() {

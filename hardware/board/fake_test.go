@@ -10,138 +10,47 @@ import (
 
 	"github.com/bmcd/bmcd/hardware"
 	"github.com/bmcd/bmcd/hardware/board/atx"
+	"github.com/bmcd/bmcd/hardware/board/atx/atxsim"
 	"github.com/bmcd/bmcd/hardware/board/gadget"
 )
 
-// fakeLine is an atx.Line in memory: an output tells onPress what it is
-// driven to; an input is set by the simulated server and tells its
-// watcher.
-type fakeLine struct {
-	mu      sync.Mutex
-	v       int
-	watch   func(atx.Edge)
-	closed  bool
-	onPress func(v int)
+// closeLine records that its line was closed.
+type closeLine struct {
+	atx.Line
+	mu     sync.Mutex
+	closed bool
 }
 
-func (l *fakeLine) SetValue(v int) error {
+func (l *closeLine) Close() error {
 	l.mu.Lock()
-	l.v = v
-	f := l.onPress
+	l.closed = true
 	l.mu.Unlock()
-	if f != nil {
-		f(v)
-	}
-	return nil
+	return l.Line.Close()
 }
 
-func (l *fakeLine) Value() (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.v, nil }
-func (l *fakeLine) Watch(f func(atx.Edge)) {
-	l.mu.Lock()
-	l.watch = f
-	l.mu.Unlock()
-}
-func (l *fakeLine) Close() error { l.mu.Lock(); l.closed = true; l.mu.Unlock(); return nil }
-func (l *fakeLine) isClosed() bool {
+func (l *closeLine) isClosed() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.closed
 }
 
-func (l *fakeLine) set(v int) {
-	l.mu.Lock()
-	if l.v == v {
-		l.mu.Unlock()
-		return
-	}
-	l.v = v
-	f := l.watch
-	l.mu.Unlock()
-	if f != nil {
-		f(atx.Edge{Value: v})
-	}
-}
-
-// server is a simulated ATX server on the real clock, as atx's contract
-// test has it: a short press turns it on or shuts its OS down a little
-// later, a long one cuts the power; its power LED shows the power.
-type server struct {
-	mu      sync.Mutex
-	led     *fakeLine
-	since   time.Time
-	long    time.Duration
-	on      bool
-	pending *time.Timer
-	edges   chan int
-}
-
-func (s *server) powerButton(v int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v == 1 {
-		s.since = time.Now()
-		return
-	}
-	held := time.Since(s.since)
-	if s.pending != nil {
-		s.pending.Stop()
-	}
-	switch {
-	case held >= s.long:
-		s.setLocked(false)
-	case !s.on:
-		s.setLocked(true)
-	default:
-		s.pending = time.AfterFunc(30*time.Millisecond, func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			s.setLocked(false)
-		})
-	}
-}
-
-func (s *server) setLocked(on bool) {
-	if s.edges == nil {
-		return
-	}
-	s.on = on
-	v := 0
-	if on {
-		v = 1
-	}
-	s.edges <- v
-}
-
-func (s *server) stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		s.pending.Stop()
-	}
-	if s.edges != nil {
-		close(s.edges)
-		s.edges = nil
-	}
-}
-
-// newATX is the ATX part on fake lines wired to a simulated server.
-func newATX(t *testing.T) (*atx.ATX, *server, []*fakeLine) {
+// newATX is the ATX part on the lines of a simulated server
+// (hardware/board/atx/atxsim) with millisecond timings, each line
+// recording its Close: power button, reset button, power LED.
+func newATX(t *testing.T) (*atx.ATX, *atxsim.Server, []*closeLine) {
 	t.Helper()
-	srv := &server{led: &fakeLine{}, long: 100 * time.Millisecond, edges: make(chan int, 64)}
-	go func(edges <-chan int) {
-		for v := range edges {
-			srv.led.set(v)
-		}
-	}(srv.edges)
-	pb, rb := &fakeLine{onPress: srv.powerButton}, &fakeLine{}
+	srv := atxsim.New(atxsim.Timings{MinPress: 5 * time.Millisecond, ForceOffHold: 100 * time.Millisecond,
+		OnDelay: 5 * time.Millisecond, ShutdownDelay: 30 * time.Millisecond, HDDActivity: 10 * time.Millisecond}, false, nil)
+	t.Cleanup(srv.Close)
+	l := srv.Lines()
+	pb, rb, led := &closeLine{Line: l.PowerButton}, &closeLine{Line: l.ResetButton}, &closeLine{Line: l.PowerLED}
 	tm := atx.Timings{ShortPress: 20 * time.Millisecond, LongPress: 120 * time.Millisecond, ResetPress: 20 * time.Millisecond,
 		LEDDebounce: 40 * time.Millisecond, PowerCycleDelay: 100 * time.Millisecond}
-	a, err := atx.New(atx.Lines{PowerButton: pb, ResetButton: rb, PowerLED: srv.led}, tm, nil)
+	a, err := atx.New(atx.Lines{PowerButton: pb, ResetButton: rb, PowerLED: led}, tm, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.stop)
-	return a, srv, []*fakeLine{pb, rb, srv.led}
+	return a, srv, []*closeLine{pb, rb, led}
 }
 
 // tempConfigfs is a temporary directory standing in for configfs: rmdir

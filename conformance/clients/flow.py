@@ -13,6 +13,7 @@ import traceback
 
 import sushy
 from sushy import taskmonitor
+from sushy.resources.manager import virtual_media as sushy_vmedia
 
 # TaskStates of a task whose operation has not ended.
 RUNNING = {sushy.TASK_STATE_NEW, sushy.TASK_STATE_PENDING,
@@ -101,3 +102,28 @@ def run_checked(run, args, ok):
         return 2
     print(ok, flush=True)
     return 0
+
+
+def system_virtual_media(system):
+    """The System's VirtualMedia collection (ComputerSystem v1_13+).
+
+    Newer sushy has System.virtual_media; 4.3.3 does not, so build the
+    same collection with sushy's own class from the System's link.
+    """
+    coll = getattr(system, "virtual_media", None)
+    if coll is not None:
+        return coll
+    path = system.json.get("VirtualMedia", {}).get("@odata.id")
+    check(path, "the System has no VirtualMedia link")
+    return sushy_vmedia.VirtualMediaCollection(
+        system._conn, path, redfish_version=system.redfish_version,
+        registries=system.registries, root=system.root)
+
+
+def find_cd(collection):
+    """The collection's first CD or DVD device, or None."""
+    for vm in collection.get_members():
+        if sushy.VIRTUAL_MEDIA_CD in vm.media_types or \
+                sushy.VIRTUAL_MEDIA_DVD in vm.media_types:
+            return vm
+    return None

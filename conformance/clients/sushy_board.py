@@ -24,20 +24,14 @@ import sys
 import warnings
 
 import sushy
-from flow import check, info, run_checked, step, wait_power
+from flow import check, find_cd, info, run_checked, step, \
+    system_virtual_media, wait_power
 
 
-def find_cd(system):
-    path = system.json.get("VirtualMedia", {}).get("@odata.id")
-    check(path, "the System has no VirtualMedia link")
-    from sushy.resources.manager import virtual_media as vmedia
-    coll = vmedia.VirtualMediaCollection(
-        system._conn, path, redfish_version=system.redfish_version,
-        registries=system.registries, root=system.root)
-    for vm in coll.get_members():
-        if sushy.VIRTUAL_MEDIA_CD in vm.media_types:
-            return vm
-    raise AssertionError("no CD virtual media")
+def the_cd(system):
+    cd = find_cd(system_virtual_media(system))
+    check(cd is not None, "no CD virtual media")
+    return cd
 
 
 def run(args):
@@ -54,7 +48,7 @@ def run(args):
         info("boot after PATCH: target %s, enabled %s" % (
             system.boot.target, system.boot.enabled))
     elif args.step == "insert":
-        cd = find_cd(system)
+        cd = the_cd(system)
         cd.insert_media(args.arg, inserted=True, write_protected=True)
         cd.refresh()
         check(cd.inserted and cd.image == args.arg,
@@ -62,7 +56,7 @@ def run(args):
                   cd.inserted, cd.image))
         info("inserted %s" % cd.image)
     elif args.step == "eject":
-        cd = find_cd(system)
+        cd = the_cd(system)
         cd.eject_media()
         cd.refresh()
         check(not cd.inserted, "still inserted after eject_media")

@@ -29,32 +29,8 @@ import warnings
 import sushy
 from sushy import auth as sushy_auth
 from sushy import exceptions as sushy_exc
-from sushy.resources.manager import virtual_media as sushy_vmedia
-from flow import CheckFailed, check, info, run_checked, step, wait_power
-
-
-def system_virtual_media(system):
-    """The System's VirtualMedia collection (ComputerSystem v1_13+).
-
-    Newer sushy has System.virtual_media; 4.3.3 does not, so build the
-    same collection with sushy's own class from the System's link.
-    """
-    coll = getattr(system, "virtual_media", None)
-    if coll is not None:
-        return coll
-    path = system.json.get("VirtualMedia", {}).get("@odata.id")
-    check(path, "the System has no VirtualMedia link")
-    return sushy_vmedia.VirtualMediaCollection(
-        system._conn, path, redfish_version=system.redfish_version,
-        registries=system.registries, root=system.root)
-
-
-def find_cd(collection):
-    for vm in collection.get_members():
-        if sushy.VIRTUAL_MEDIA_CD in vm.media_types or \
-                sushy.VIRTUAL_MEDIA_DVD in vm.media_types:
-            return vm
-    return None
+from flow import CheckFailed, check, find_cd, info, run_checked, step, \
+    system_virtual_media, wait_power
 
 
 def event_messages(conn, system):

@@ -22,15 +22,7 @@ import warnings
 
 import sushy
 from sushy import auth as sushy_auth
-from flow import check, info, run_checked, step, wait_for, wait_power
-
-
-def find_cd(collection):
-    for vm in collection.get_members():
-        if sushy.VIRTUAL_MEDIA_CD in vm.media_types or \
-                sushy.VIRTUAL_MEDIA_DVD in vm.media_types:
-            return vm
-    return None
+from flow import check, find_cd, info, run_checked, step, wait_for, wait_power
 
 
 def boot_messages(conn, system):

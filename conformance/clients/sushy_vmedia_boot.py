@@ -24,8 +24,8 @@ import warnings
 
 import sushy
 from flow import check, info, run_checked, step, wait_power
-from sushy_ironic_flow import event_messages, find_cd, log_out, \
-    system_virtual_media
+from flow import find_cd, system_virtual_media
+from sushy_ironic_flow import event_messages, log_out
 
 
 def run(args):

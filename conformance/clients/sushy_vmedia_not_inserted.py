@@ -27,14 +27,15 @@ import warnings
 
 import sushy
 from sushy import exceptions as sushy_exc
+import flow
 from flow import CheckFailed, check, run_checked, step
 
 
-def find_cd(coll):
-    for vm in coll.get_members():
-        if sushy.VIRTUAL_MEDIA_CD in vm.media_types:
-            return vm
-    raise CheckFailed("no CD among %s" % coll.members_identities)
+def the_cd(coll):
+    cd = flow.find_cd(coll)
+    if cd is None:
+        raise CheckFailed("no CD among %s" % coll.members_identities)
+    return cd
 
 
 def want(cd, image, inserted, write_protected):
@@ -62,7 +63,7 @@ def run(args):
     step("connect to %s (sushy %s)" % (args.url, sushy.__version__))
     conn = sushy.Sushy(args.url, username=args.username,
                        password=args.password, verify=False)
-    cd = find_cd(conn.get_manager(args.manager).virtual_media)
+    cd = the_cd(conn.get_manager(args.manager).virtual_media)
 
     step("insert_media with inserted=False, write_protected=False")
     cd.insert_media(args.image_url, inserted=False, write_protected=False)

@@ -64,12 +64,15 @@ func watchHID() {
 }
 
 func readHID(name string) {
-	f, err := os.Open("/dev/" + name)
-	if err != nil {
-		log.Printf("probe: %s: %v", name, err)
+	// A node that fails is read again once watchHID sees it next.
+	defer func() {
 		mu.Lock()
 		readers[name] = false
 		mu.Unlock()
+	}()
+	f, err := os.Open("/dev/" + name)
+	if err != nil {
+		log.Printf("probe: %s: %v", name, err)
 		return
 	}
 	defer f.Close()
@@ -78,9 +81,6 @@ func readHID(name string) {
 		n, err := f.Read(buf)
 		if err != nil {
 			log.Printf("probe: %s: %v", name, err)
-			mu.Lock()
-			readers[name] = false
-			mu.Unlock()
 			return
 		}
 		mu.Lock()

@@ -244,18 +244,29 @@ func (d *Display) loop(r *run, prev <-chan struct{}) {
 	}
 	backoff := RetryMin
 	failing := ""
+	// warn logs err once per kind of failure, not per retry.
+	warn := func(what string, err error) {
+		if msg := err.Error(); msg != failing {
+			failing = msg
+			d.log.Warn(what, "device", d.cfg.Device, "err", err)
+		}
+	}
+	// retry shows "no signal" and waits the backoff; false once r stops.
+	retry := func(why string) bool {
+		d.noSignal(r, why)
+		if !sleep(r, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, RetryMax)
+		return true
+	}
 	for !stopped(r) {
 		dev, err := d.open(d.cfg.Device)
 		if err != nil {
-			if msg := err.Error(); msg != failing { // once per kind of failure, not per retry
-				failing = msg
-				d.log.Warn("capture device unavailable, retrying", "device", d.cfg.Device, "err", err)
-			}
-			d.noSignal(r, "device unavailable")
-			if !sleep(r, backoff) {
+			warn("capture device unavailable, retrying", err)
+			if !retry("device unavailable") {
 				return
 			}
-			backoff = min(backoff*2, RetryMax)
 			continue
 		}
 		streamed, err := d.stream(r, dev)
@@ -267,16 +278,11 @@ func (d *Display) loop(r *run, prev <-chan struct{}) {
 			backoff, failing = RetryMin, ""
 		}
 		if err != nil {
-			if msg := err.Error(); msg != failing {
-				failing = msg
-				d.log.Warn("capture stopped, retrying", "device", d.cfg.Device, "err", err)
-			}
+			warn("capture stopped, retrying", err)
 		}
-		d.noSignal(r, "device lost")
-		if !sleep(r, backoff) {
+		if !retry("device lost") {
 			return
 		}
-		backoff = min(backoff*2, RetryMax)
 	}
 }
 
